@@ -20,11 +20,28 @@ const (
 // Build stage's output artifact: {"ImageURI": "<repo>@sha256:<digest>"}.
 const ImageDetailFile = "imageDetail.json"
 
+// ImageDetail is the content of ImageDetailFile.
+type ImageDetail struct {
+	// ImageURI is the pushed image by digest:
+	// <account>.dkr.ecr.<region>.amazonaws.com/<repository>@sha256:<digest>.
+	ImageURI string `json:"ImageURI"`
+}
+
 // UserParameters is the JSON the composition function writes into the Deploy
-// action's UserParameters configuration.
+// action's UserParameters configuration. The deployer rejects unknown fields,
+// so that a typo in the function fails the first deployment loudly.
 type UserParameters struct {
 	// Targets are the Lambda functions that receive the new image.
 	Targets []Target `json:"targets"`
+	// PipelineExecutionID is recorded in the deployment history. The function
+	// sets it to the pipeline variable "#{codepipeline.PipelineExecutionId}",
+	// which CodePipeline resolves before invoking the deployer (the job event
+	// itself does not carry it).
+	PipelineExecutionID string `json:"pipelineExecutionId,omitempty"`
+	// CommitID is recorded in the deployment history. The function sets it to
+	// the source action's output variable, e.g. "#{SourceVariables.CommitId}".
+	// When empty, the deployer records the input artifact's revision.
+	CommitID string `json:"commitId,omitempty"`
 }
 
 // Target is one Lambda function to deploy the built image to.
@@ -37,11 +54,47 @@ type Target struct {
 	Alias string `json:"alias,omitempty"`
 }
 
-// Table key attribute names of the deployment-history table.
+// Table key attribute names and types of the deployment-history table.
 const (
-	HashKey  = "deploymentId"
-	RangeKey = "timestamp"
+	// HashKey is a string: the CodePipeline job ID of a pipeline deployment,
+	// or "rollback-<request ID>" of a rollback request.
+	HashKey     = "deploymentId"
+	HashKeyType = "S"
+	// RangeKey is a number: the deployment's start time in Unix milliseconds.
+	// The claim item that makes a job ID deploy at most once has RangeKey 0.
+	RangeKey     = "timestamp"
+	RangeKeyType = "N"
 )
+
+// StatusIndex is the table's global secondary index that finds the latest
+// SUCCEEDED deployment for a rollback request: hash key StatusAttribute (S),
+// range key RangeKey (N), projection ALL. It is sparse: claim items have no
+// status.
+const (
+	StatusIndex     = "status-timestamp-index"
+	StatusAttribute = "status"
+)
+
+// RollbackAction is the value of RollbackRequest.Action.
+const RollbackAction = "rollback"
+
+// RollbackRequest is the payload a person or tool sends when invoking the
+// deployer directly (outside the pipeline) to restore the targets of the
+// latest SUCCEEDED deployment, e.g.
+// aws lambda invoke --function-name <deployer> --payload '{"action":"rollback"}' out.json
+type RollbackRequest struct {
+	// Action must be RollbackAction.
+	Action string `json:"action"`
+	// RequestID, when set, makes the request idempotent: a second request with
+	// the same ID reports the first one's outcome instead of deploying again.
+	// Defaults to the Lambda invocation's request ID.
+	RequestID string `json:"requestId,omitempty"`
+	// DeploymentID, when set, restores that SUCCEEDED deployment instead of
+	// the latest one.
+	DeploymentID string `json:"deploymentId,omitempty"`
+	// Reason is recorded in the history.
+	Reason string `json:"reason,omitempty"`
+}
 
 // IAM actions the deployer calls, grouped by the resource they are scoped to.
 // The composition function grants exactly these; a test in fn/ checks it.
@@ -51,11 +104,11 @@ var (
 		"dynamodb:GetItem",
 		"dynamodb:PutItem",
 		"dynamodb:Query",
-		"dynamodb:UpdateItem",
 	}
 	// TargetActions are granted on each same-account deploy target function
 	// (and its versions and aliases).
 	TargetActions = []string{
+		"lambda:CreateAlias",
 		"lambda:GetAlias",
 		"lambda:GetFunction",
 		"lambda:GetFunctionConfiguration",
@@ -65,6 +118,7 @@ var (
 	}
 	// ImageActions are granted on the pipeline's ECR repository: Lambda
 	// requires the caller of UpdateFunctionCode to be able to read the image.
+	// The deployer does not call them itself.
 	ImageActions = []string{
 		"ecr:BatchGetImage",
 		"ecr:GetDownloadUrlForLayer",
@@ -79,7 +133,8 @@ var (
 		"codepipeline:PutJobFailureResult",
 		"codepipeline:PutJobSuccessResult",
 	}
-	// LogActions are granted on the deployer's own CloudWatch log group.
+	// LogActions are granted on the deployer's own CloudWatch log group. The
+	// Lambda service calls them with the function's role for its stdout.
 	LogActions = []string{
 		"logs:CreateLogGroup",
 		"logs:CreateLogStream",

@@ -1,0 +1,129 @@
+// Package awsapi names every AWS API operation the deployer calls, as small
+// interfaces over the SDK clients, and builds those clients. Keeping the
+// operations in one place lets a test compare them with the IAM actions the
+// composition function grants (deployer/contract).
+package awsapi
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+// Lambda is what the deployer calls on a deploy target, with its own role or
+// a cross-account role.
+type Lambda interface {
+	GetFunction(ctx context.Context, in *lambda.GetFunctionInput, opts ...func(*lambda.Options)) (*lambda.GetFunctionOutput, error)
+	GetFunctionConfiguration(ctx context.Context, in *lambda.GetFunctionConfigurationInput, opts ...func(*lambda.Options)) (*lambda.GetFunctionConfigurationOutput, error)
+	UpdateFunctionCode(ctx context.Context, in *lambda.UpdateFunctionCodeInput, opts ...func(*lambda.Options)) (*lambda.UpdateFunctionCodeOutput, error)
+	PublishVersion(ctx context.Context, in *lambda.PublishVersionInput, opts ...func(*lambda.Options)) (*lambda.PublishVersionOutput, error)
+	GetAlias(ctx context.Context, in *lambda.GetAliasInput, opts ...func(*lambda.Options)) (*lambda.GetAliasOutput, error)
+	CreateAlias(ctx context.Context, in *lambda.CreateAliasInput, opts ...func(*lambda.Options)) (*lambda.CreateAliasOutput, error)
+	UpdateAlias(ctx context.Context, in *lambda.UpdateAliasInput, opts ...func(*lambda.Options)) (*lambda.UpdateAliasOutput, error)
+}
+
+// Table is what the deployer calls on its deployment-history table.
+type Table interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+}
+
+// JobResults reports the outcome of a CodePipeline job.
+type JobResults interface {
+	PutJobSuccessResult(ctx context.Context, in *codepipeline.PutJobSuccessResultInput, opts ...func(*codepipeline.Options)) (*codepipeline.PutJobSuccessResultOutput, error)
+	PutJobFailureResult(ctx context.Context, in *codepipeline.PutJobFailureResultInput, opts ...func(*codepipeline.Options)) (*codepipeline.PutJobFailureResultOutput, error)
+}
+
+// RoleAssumer gets credentials for a cross-account target role.
+type RoleAssumer interface {
+	AssumeRole(ctx context.Context, in *sts.AssumeRoleInput, opts ...func(*sts.Options)) (*sts.AssumeRoleOutput, error)
+}
+
+// Artifacts reads the pipeline's input artifact. It is called with the job's
+// artifact credentials, never the deployer's role, so it is not part of the
+// deployer's IAM policy.
+type Artifacts interface {
+	GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+}
+
+// RoleAPIs maps the IAM service prefix of each API the deployer calls with
+// its own role to the interface listing the operations. An operation's IAM
+// action is "<prefix>:<method name>".
+var RoleAPIs = map[string]any{
+	"lambda":       (*Lambda)(nil),
+	"dynamodb":     (*Table)(nil),
+	"codepipeline": (*JobResults)(nil),
+	"sts":          (*RoleAssumer)(nil),
+}
+
+// Clients are the SDK clients of one invocation environment.
+type Clients struct {
+	cfg         aws.Config
+	table       *dynamodb.Client
+	jobResults  *codepipeline.Client
+	roleAssumer *sts.Client
+
+	mu           sync.Mutex
+	lambdaByRole map[string]Lambda
+}
+
+// NewClients loads the SDK configuration from the environment (region,
+// credentials, and AWS_ENDPOINT_URL_<SERVICE> overrides) and builds the
+// clients.
+func NewClients(ctx context.Context) (*Clients, error) {
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("loading the AWS SDK configuration: %w", err)
+	}
+	return &Clients{
+		cfg:          cfg,
+		table:        dynamodb.NewFromConfig(cfg),
+		jobResults:   codepipeline.NewFromConfig(cfg),
+		roleAssumer:  sts.NewFromConfig(cfg),
+		lambdaByRole: map[string]Lambda{},
+	}, nil
+}
+
+// Table is the deployment-history table's client.
+func (c *Clients) Table() Table { return c.table }
+
+// JobResults is the CodePipeline client.
+func (c *Clients) JobResults() JobResults { return c.jobResults }
+
+// LambdaFor returns a Lambda client that acts as roleARN, or as the deployer's
+// own role when roleARN is empty. Clients are cached per role so that
+// assumed-role credentials are reused until they expire.
+func (c *Clients) LambdaFor(roleARN string) Lambda {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if client, ok := c.lambdaByRole[roleARN]; ok {
+		return client
+	}
+	cfg := c.cfg.Copy()
+	if roleARN != "" {
+		cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(c.roleAssumer, roleARN,
+			func(o *stscreds.AssumeRoleOptions) { o.RoleSessionName = "cicd-deployer" }))
+	}
+	client := lambda.NewFromConfig(cfg)
+	c.lambdaByRole[roleARN] = client
+	return client
+}
+
+// ArtifactsWith returns an S3 client that uses the CodePipeline job's
+// temporary artifact credentials.
+func (c *Clients) ArtifactsWith(accessKeyID, secretAccessKey, sessionToken string) Artifacts {
+	cfg := c.cfg.Copy()
+	cfg.Credentials = credentials.NewStaticCredentialsProvider(accessKeyID, secretAccessKey, sessionToken)
+	return s3.NewFromConfig(cfg)
+}
