@@ -31,6 +31,15 @@ include mk/*.mk
 help: ## Show the targets.
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | sort | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-16s %s\n", $$1, $$2}'
 
+.PHONY: generate
+generate: $(CONTROLLER_GEN) ## Regenerate the XRD from the Go types in apis/.
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(CONTROLLER_GEN) crd paths=./apis/... output:crd:dir="$$tmp"; \
+	go run ./apis/xrdgen -crd "$$tmp/cicd.platform.dev_xcicdpipelines.yaml" \
+		-out apis/cicd/v1alpha1/xrd/definition.yaml -out package/definition.yaml
+
+TEST_PREREQS += $(CONTROLLER_GEN)
+
 .PHONY: test
 test: $(TEST_PREREQS) ## Run every test (unit, golden, schema, deployer integration).
 	go test -count=1 ./...

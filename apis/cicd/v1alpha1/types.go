@@ -1,0 +1,472 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// XCicdPipeline is a complete AWS CI/CD pipeline for one application and one
+// environment: Source -> Build -> Test -> Approval -> Deploy, with its
+// registry, buckets, build projects, deployer Lambda, deployment history,
+// alarms, notifications and least-privilege IAM.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:resource:scope=Cluster
+// +kubebuilder:subresource:status
+type XCicdPipeline struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   XCicdPipelineSpec   `json:"spec"`
+	Status XCicdPipelineStatus `json:"status,omitempty"`
+}
+
+// XCicdPipelineSpec is what an application team asks for.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.source.connectionArn) || self.source.provider != 'CodeCommit'",message="spec.source.connectionArn must not be set when spec.source.provider is CodeCommit: CodeCommit needs no connection"
+// +kubebuilder:validation:XValidation:rule="!has(self.source.hostArn) || self.source.provider == 'GitHubEnterpriseServer'",message="spec.source.hostArn is only valid when spec.source.provider is GitHubEnterpriseServer"
+// +kubebuilder:validation:XValidation:rule="self.source.provider != 'GitHubEnterpriseServer' || has(self.source.connectionArn) || has(self.source.hostArn)",message="spec.source.provider GitHubEnterpriseServer needs spec.source.hostArn (the registered host) or an existing spec.source.connectionArn"
+// +kubebuilder:validation:XValidation:rule="self.source.provider == 'CodeCommit' || self.source.repository.matches('^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$')",message="spec.source.repository must be owner/name (for example acme/shop) when spec.source.provider is not CodeCommit"
+// +kubebuilder:validation:XValidation:rule="self.source.provider != 'CodeCommit' || self.source.repository.matches('^[A-Za-z0-9_.-]{1,100}$')",message="spec.source.repository must be a CodeCommit repository name (letters, digits, '.', '_' and '-', at most 100) when spec.source.provider is CodeCommit"
+type XCicdPipelineSpec struct {
+	// EnvironmentSuffix names the environment (dev, staging, prod, pr-42...).
+	// It ends every AWS resource name and cannot be changed afterwards:
+	// changing it would mean replacing every resource.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=12
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.environmentSuffix is immutable: create a new claim for a new environment"
+	EnvironmentSuffix string `json:"environmentSuffix"`
+
+	// Region is the AWS region every resource is created in.
+	// +kubebuilder:default="us-east-1"
+	// +kubebuilder:validation:Pattern=`^[a-z]{2}(-[a-z]+)+-[0-9]$`
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.region is immutable: create a new claim for another region"
+	// +optional
+	Region string `json:"region,omitempty"`
+
+	// Source is the repository the pipeline builds.
+	Source Source `json:"source"`
+
+	// Build configures the CodeBuild project that builds and pushes the
+	// container image.
+	// +kubebuilder:default={}
+	// +optional
+	Build Build `json:"build,omitempty"`
+
+	// Test configures the CodeBuild project of the Test stage.
+	// +kubebuilder:default={}
+	// +optional
+	Test Test `json:"test,omitempty"`
+
+	// Approval configures the manual approval before Deploy.
+	// +kubebuilder:default={}
+	// +optional
+	Approval Approval `json:"approval,omitempty"`
+
+	// Deployer configures the deployer Lambda that the Deploy stage invokes.
+	// Without an image the Lambda and the Deploy stage are left out.
+	// +kubebuilder:default={}
+	// +optional
+	Deployer Deployer `json:"deployer,omitempty"`
+
+	// Registry configures the ECR repository the build pushes to.
+	// +kubebuilder:default={}
+	// +optional
+	Registry Registry `json:"registry,omitempty"`
+
+	// Artifacts configures the pipeline's artifact and build-cache buckets.
+	// +kubebuilder:default={}
+	// +optional
+	Artifacts Artifacts `json:"artifacts,omitempty"`
+
+	// Notifications configures who hears about failures.
+	// +kubebuilder:default={}
+	// +optional
+	Notifications Notifications `json:"notifications,omitempty"`
+
+	// Alarms configures the CloudWatch alarms.
+	// +kubebuilder:default={}
+	// +optional
+	Alarms Alarms `json:"alarms,omitempty"`
+
+	// CrossAccount configures the cross-account deployment role.
+	// +optional
+	CrossAccount CrossAccount `json:"crossAccount,omitempty"`
+
+	// Tags are added to every AWS resource, beside the fixed tags that name
+	// the claim and the environment.
+	// +kubebuilder:validation:MaxProperties=40
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.size() <= 128 && !k.startsWith('aws:'))",message="spec.tags keys must be at most 128 characters and must not start with 'aws:'"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, self[k].size() <= 256)",message="spec.tags values must be at most 256 characters"
+	// +optional
+	Tags map[string]string `json:"tags,omitempty"`
+
+	// ProviderConfigName is the provider-aws ProviderConfig every managed
+	// resource uses.
+	// +kubebuilder:default="default"
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	ProviderConfigName string `json:"providerConfigName,omitempty"`
+
+	// DeletionPolicy of every managed resource: Delete (the default) removes
+	// the AWS resources with the claim; Orphan keeps them.
+	// +kubebuilder:default="Delete"
+	// +kubebuilder:validation:Enum=Delete;Orphan
+	// +optional
+	DeletionPolicy string `json:"deletionPolicy,omitempty"`
+
+	// ManagementPolicies of every managed resource; ["*"] (the default) lets
+	// Crossplane create, update and delete them, ["Observe"] only observes.
+	// +kubebuilder:default={"*"}
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:items:Enum="*";Create;Observe;Update;Delete;LateInitialize
+	// +listType=set
+	// +optional
+	ManagementPolicies []string `json:"managementPolicies,omitempty"`
+}
+
+// SourceProvider is where the source code lives.
+// +kubebuilder:validation:Enum=GitHub;GitHubEnterpriseServer;Bitbucket;GitLab;CodeCommit
+type SourceProvider string
+
+// Source providers.
+const (
+	SourceGitHub                 SourceProvider = "GitHub"
+	SourceGitHubEnterpriseServer SourceProvider = "GitHubEnterpriseServer"
+	SourceBitbucket              SourceProvider = "Bitbucket"
+	SourceGitLab                 SourceProvider = "GitLab"
+	SourceCodeCommit             SourceProvider = "CodeCommit"
+)
+
+// Source is the repository the pipeline builds.
+type Source struct {
+	// Provider hosts the repository. Every provider but CodeCommit is reached
+	// through a CodeStar connection.
+	// +kubebuilder:default="GitHub"
+	// +optional
+	Provider SourceProvider `json:"provider,omitempty"`
+
+	// Repository is owner/name (GitHub, Bitbucket, GitLab) or the CodeCommit
+	// repository name.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=200
+	Repository string `json:"repository"`
+
+	// Branch that triggers the pipeline.
+	// +kubebuilder:default="main"
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=255
+	// +kubebuilder:validation:Pattern=`^[^\s~^:?*\[\\]+$`
+	// +optional
+	Branch string `json:"branch,omitempty"`
+
+	// ConnectionARN is an existing, available CodeStar connection to use
+	// instead of composing a new one.
+	// +kubebuilder:validation:Pattern=`^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:[0-9]{12}:connection/[A-Za-z0-9-]+$`
+	// +optional
+	ConnectionARN string `json:"connectionArn,omitempty"`
+
+	// HostARN is the registered host of a GitHub Enterprise Server, for the
+	// composed connection.
+	// +kubebuilder:validation:Pattern=`^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:[0-9]{12}:host/[A-Za-z0-9/-]+$`
+	// +optional
+	HostARN string `json:"hostArn,omitempty"`
+}
+
+// ComputeType of a CodeBuild project.
+// +kubebuilder:validation:Enum=BUILD_GENERAL1_SMALL;BUILD_GENERAL1_MEDIUM;BUILD_GENERAL1_LARGE;BUILD_GENERAL1_XLARGE;BUILD_GENERAL1_2XLARGE
+type ComputeType string
+
+// Build configures the image build.
+type Build struct {
+	// ComputeType of the build project.
+	// +kubebuilder:default="BUILD_GENERAL1_MEDIUM"
+	// +optional
+	ComputeType ComputeType `json:"computeType,omitempty"`
+
+	// Image is the CodeBuild build environment image.
+	// +kubebuilder:default="aws/codebuild/standard:7.0"
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=255
+	// +optional
+	Image string `json:"image,omitempty"`
+
+	// Buildspec replaces the default buildspec (docker build with the S3
+	// layer cache, push to ECR, write imageDetail.json): inline YAML, or the
+	// path of a buildspec file in the repository. A replacement must still
+	// write imageDetail.json for the Deploy stage.
+	// +kubebuilder:validation:MaxLength=25000
+	// +optional
+	Buildspec string `json:"buildspec,omitempty"`
+
+	// DockerfilePath is the Dockerfile the default buildspec builds,
+	// relative to the repository root.
+	// +kubebuilder:default="Dockerfile"
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=255
+	// +kubebuilder:validation:Pattern=`^[^\s'"$;&|]+$`
+	// +optional
+	DockerfilePath string `json:"dockerfilePath,omitempty"`
+
+	// TimeoutMinutes of one build.
+	// +kubebuilder:default=30
+	// +kubebuilder:validation:Minimum=5
+	// +kubebuilder:validation:Maximum=480
+	// +optional
+	TimeoutMinutes int64 `json:"timeoutMinutes,omitempty"`
+}
+
+// Test configures the Test stage.
+//
+// +kubebuilder:validation:XValidation:rule="!(has(self.commands) && size(self.commands) > 0 && has(self.buildspec))",message="spec.test.commands and spec.test.buildspec are mutually exclusive"
+type Test struct {
+	// Enabled adds the Test stage.
+	// +kubebuilder:default=true
+	// +optional
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// ComputeType of the test project.
+	// +kubebuilder:default="BUILD_GENERAL1_SMALL"
+	// +optional
+	ComputeType ComputeType `json:"computeType,omitempty"`
+
+	// Image is the CodeBuild test environment image.
+	// +kubebuilder:default="aws/codebuild/standard:7.0"
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=255
+	// +optional
+	Image string `json:"image,omitempty"`
+
+	// Commands the test stage runs. Without commands or buildspec the test
+	// project runs buildspec-test.yml from the repository.
+	// +kubebuilder:validation:MaxItems=50
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=1000
+	// +listType=atomic
+	// +optional
+	Commands []string `json:"commands,omitempty"`
+
+	// Buildspec of the test project: inline YAML, or a path in the repository.
+	// +kubebuilder:validation:MaxLength=25000
+	// +optional
+	Buildspec string `json:"buildspec,omitempty"`
+
+	// TimeoutMinutes of one test run.
+	// +kubebuilder:default=30
+	// +kubebuilder:validation:Minimum=5
+	// +kubebuilder:validation:Maximum=480
+	// +optional
+	TimeoutMinutes int64 `json:"timeoutMinutes,omitempty"`
+}
+
+// Approval configures the manual approval stage.
+type Approval struct {
+	// Enabled adds the manual approval stage before Deploy.
+	// +kubebuilder:default=true
+	// +optional
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// Message shown to the approver.
+	// +kubebuilder:validation:MaxLength=512
+	// +optional
+	Message string `json:"message,omitempty"`
+
+	// URL the approver reviews (a staging environment, a change ticket).
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:Pattern=`^https://\S+$`
+	// +optional
+	URL string `json:"url,omitempty"`
+}
+
+// Deployer configures the deployer Lambda and what it deploys.
+type Deployer struct {
+	// Image is the deployer's container image in ECR (built from deployer/,
+	// published once per account by the platform team), by tag or digest.
+	// Without it the Lambda and the Deploy stage are left out.
+	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:validation:Pattern=`^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$`
+	// +optional
+	Image string `json:"image,omitempty"`
+
+	// MemoryMB of the deployer Lambda.
+	// +kubebuilder:default=1024
+	// +kubebuilder:validation:Minimum=128
+	// +kubebuilder:validation:Maximum=10240
+	// +optional
+	MemoryMB int64 `json:"memoryMB,omitempty"`
+
+	// TimeoutSeconds of one deployer invocation. Longer deployments continue
+	// in a further invocation (CodePipeline continuation tokens).
+	// +kubebuilder:default=30
+	// +kubebuilder:validation:Minimum=10
+	// +kubebuilder:validation:Maximum=900
+	// +optional
+	TimeoutSeconds int64 `json:"timeoutSeconds,omitempty"`
+
+	// ReservedConcurrency of the deployer Lambda.
+	// +kubebuilder:default=50
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
+	// +optional
+	ReservedConcurrency int64 `json:"reservedConcurrency,omitempty"`
+
+	// Targets are the Lambda functions the Deploy stage updates to the new
+	// image.
+	// +kubebuilder:validation:MaxItems=20
+	// +listType=atomic
+	// +optional
+	Targets []DeployTarget `json:"targets,omitempty"`
+}
+
+// DeployTarget is a Lambda function the Deploy stage updates.
+type DeployTarget struct {
+	// FunctionName is the function's name (in this pipeline's account and
+	// region) or its ARN (in another account: set roleArn too).
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=140
+	// +kubebuilder:validation:Pattern=`^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:)?[A-Za-z0-9_-]{1,64}$`
+	FunctionName string `json:"functionName"`
+
+	// RoleARN is assumed to deploy into another account.
+	// +kubebuilder:validation:Pattern=`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$`
+	// +optional
+	RoleARN string `json:"roleArn,omitempty"`
+
+	// Alias is moved to the newly published version (for example live).
+	// +kubebuilder:validation:Pattern=`^[A-Za-z_-][A-Za-z0-9_-]{0,127}$`
+	// +optional
+	Alias string `json:"alias,omitempty"`
+}
+
+// Registry configures the ECR repository.
+type Registry struct {
+	// ImagesToKeep is how many images the lifecycle policy keeps.
+	// +kubebuilder:default=10
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
+	// +optional
+	ImagesToKeep int64 `json:"imagesToKeep,omitempty"`
+
+	// ScanOnPush scans every pushed image for vulnerabilities.
+	// +kubebuilder:default=true
+	// +optional
+	ScanOnPush *bool `json:"scanOnPush,omitempty"`
+
+	// TagMutability of the repository.
+	// +kubebuilder:default="MUTABLE"
+	// +kubebuilder:validation:Enum=MUTABLE;IMMUTABLE
+	// +optional
+	TagMutability string `json:"tagMutability,omitempty"`
+}
+
+// Artifacts configures the artifact and build-cache buckets.
+type Artifacts struct {
+	// RetentionDays after which pipeline artifacts (and old versions) expire.
+	// +kubebuilder:default=30
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=3650
+	// +optional
+	RetentionDays int64 `json:"retentionDays,omitempty"`
+
+	// CacheRetentionDays after which Docker layer cache objects expire.
+	// +kubebuilder:default=7
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=365
+	// +optional
+	CacheRetentionDays int64 `json:"cacheRetentionDays,omitempty"`
+}
+
+// Notifications configures failure notifications.
+type Notifications struct {
+	// Emails subscribed to the notification topic. Each address receives a
+	// confirmation e-mail from AWS first.
+	// +kubebuilder:validation:MaxItems=20
+	// +kubebuilder:validation:items:MaxLength=254
+	// +kubebuilder:validation:items:Pattern=`^[^@\s]+@[^@\s]+\.[^@\s]+$`
+	// +listType=set
+	// +optional
+	Emails []string `json:"emails,omitempty"`
+}
+
+// Alarms configures the CloudWatch alarms.
+type Alarms struct {
+	// LambdaErrors alarms when the deployer Lambda errs.
+	// +kubebuilder:default={}
+	// +optional
+	LambdaErrors LambdaErrorsAlarm `json:"lambdaErrors,omitempty"`
+}
+
+// LambdaErrorsAlarm alarms when the deployer Lambda's errors exceed a threshold.
+type LambdaErrorsAlarm struct {
+	// Threshold: the alarm fires when errors exceed it within the period.
+	// +kubebuilder:default=5
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100000
+	// +optional
+	Threshold int64 `json:"threshold,omitempty"`
+
+	// PeriodSeconds over which errors are summed.
+	// +kubebuilder:default=300
+	// +kubebuilder:validation:Enum=60;300;900;3600
+	// +optional
+	PeriodSeconds int64 `json:"periodSeconds,omitempty"`
+
+	// EvaluationPeriods that must breach before the alarm fires.
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=24
+	// +optional
+	EvaluationPeriods int64 `json:"evaluationPeriods,omitempty"`
+}
+
+// CrossAccount configures the cross-account deployment role.
+type CrossAccount struct {
+	// TrustedAccountIDs may assume the deployment role to deploy this
+	// pipeline's images into this account's target functions. Without them
+	// no cross-account role is created.
+	// +kubebuilder:validation:MaxItems=20
+	// +kubebuilder:validation:items:Pattern=`^[0-9]{12}$`
+	// +listType=set
+	// +optional
+	TrustedAccountIDs []string `json:"trustedAccountIds,omitempty"`
+}
+
+// XCicdPipelineStatus is what the pipeline reports back. Every field comes
+// from the observed state of a composed resource, never from a guess.
+type XCicdPipelineStatus struct {
+	// PipelineName is the CodePipeline's name.
+	// +optional
+	PipelineName string `json:"pipelineName,omitempty"`
+	// PipelineARN is the CodePipeline's ARN.
+	// +optional
+	PipelineARN string `json:"pipelineArn,omitempty"`
+	// PipelineURL is the CodePipeline's console URL.
+	// +optional
+	PipelineURL string `json:"pipelineUrl,omitempty"`
+	// ECRRepositoryURI is where the build pushes images.
+	// +optional
+	ECRRepositoryURI string `json:"ecrRepositoryUri,omitempty"`
+	// LambdaFunctionARN is the deployer Lambda's ARN.
+	// +optional
+	LambdaFunctionARN string `json:"lambdaFunctionArn,omitempty"`
+	// DeploymentTableName is the DynamoDB deployment-history table.
+	// +optional
+	DeploymentTableName string `json:"deploymentTableName,omitempty"`
+	// ArtifactBucketName is the pipeline's artifact bucket.
+	// +optional
+	ArtifactBucketName string `json:"artifactBucketName,omitempty"`
+	// NotificationTopicARN is the SNS topic failures are sent to.
+	// +optional
+	NotificationTopicARN string `json:"notificationTopicArn,omitempty"`
+	// ConnectionARN is the CodeStar connection the Source stage uses.
+	// +optional
+	ConnectionARN string `json:"connectionArn,omitempty"`
+	// ConnectionStatus is PENDING until someone completes the connection's
+	// handshake in the AWS console, then AVAILABLE.
+	// +optional
+	ConnectionStatus string `json:"connectionStatus,omitempty"`
+	// CrossAccountRoleARN is the cross-account deployment role.
+	// +optional
+	CrossAccountRoleARN string `json:"crossAccountRoleArn,omitempty"`
+}
