@@ -1,0 +1,344 @@
+// Package history records deployments in the DynamoDB deployment-history
+// table and makes a job ID deploy at most once.
+//
+// Each deployment is one item keyed by (deploymentId, timestamp): the
+// CodePipeline job ID (or "rollback-<request ID>") and the start time in Unix
+// milliseconds. Because a DynamoDB condition only sees the item with the same
+// full key, a second item per deployment, the claim, has the fixed timestamp
+// 0: the first delivery of a job creates it with a conditional write, so a
+// retried delivery of the same job ID finds it and never deploys again. Every
+// later write of a record is conditional on the revision it read, so two
+// invocations can never overwrite each other's progress.
+package history
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/cicd-platform/crossplane-cicd-pipeline/deployer/contract"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/deployer/internal/awsapi"
+)
+
+// Status is a deployment's outcome.
+type Status string
+
+// Deployment statuses.
+const (
+	StatusInProgress Status = "IN_PROGRESS"
+	StatusSucceeded  Status = "SUCCEEDED"
+	// StatusFailed means the deployment failed and some target could not be
+	// restored, or none had been changed.
+	StatusFailed Status = "FAILED"
+	// StatusRolledBack means the deployment failed and every target it had
+	// changed was restored to its previous image.
+	StatusRolledBack Status = "ROLLED_BACK"
+)
+
+// Terminal reports whether the deployment has finished.
+func (s Status) Terminal() bool { return s != StatusInProgress }
+
+// Kind says what started a deployment.
+type Kind string
+
+// Deployment kinds.
+const (
+	KindPipeline Kind = "pipeline"
+	KindRollback Kind = "rollback"
+)
+
+// Phase is how far a deployment got with one target.
+type Phase string
+
+// Target phases, in deployment order, then the failure outcomes.
+const (
+	PhasePending   Phase = "PENDING"   // nothing read or changed yet
+	PhasePrepared  Phase = "PREPARED"  // previous image and alias version recorded; code update being requested
+	PhaseUpdating  Phase = "UPDATING"  // Lambda accepted the new image and is updating the function
+	PhasePublished Phase = "PUBLISHED" // the update succeeded and a version was published
+	PhaseDone      Phase = "DONE"      // the alias (if any) points at the new version
+	// PhaseRejected means Lambda refused the code update, so the function is
+	// unchanged.
+	PhaseRejected       Phase = "REJECTED"
+	PhaseRolledBack     Phase = "ROLLED_BACK"
+	PhaseRollbackFailed Phase = "ROLLBACK_FAILED"
+)
+
+// MayHaveChanged reports whether the target may run or serve the new image,
+// so that a failed deployment must restore it. A PREPARED target counts: its
+// code update may have been accepted by Lambda just before the invocation
+// died.
+func (p Phase) MayHaveChanged() bool {
+	switch p {
+	case PhasePrepared, PhaseUpdating, PhasePublished, PhaseDone:
+		return true
+	}
+	return false
+}
+
+// TargetRecord is one deploy target's part of a deployment.
+type TargetRecord struct {
+	FunctionName string `dynamodbav:"functionName" json:"functionName"`
+	RoleARN      string `dynamodbav:"roleArn,omitempty" json:"roleArn,omitempty"`
+	Alias        string `dynamodbav:"alias,omitempty" json:"alias,omitempty"`
+	Phase        Phase  `dynamodbav:"phase" json:"phase"`
+	// PreviousImage is the image the function ran before, by digest when
+	// Lambda reported one.
+	PreviousImage string `dynamodbav:"previousImage,omitempty" json:"previousImage,omitempty"`
+	// PreviousVersion is the version Alias pointed at before; empty when the
+	// alias did not exist.
+	PreviousVersion string `dynamodbav:"previousVersion,omitempty" json:"previousVersion,omitempty"`
+	NewImage        string `dynamodbav:"newImage" json:"newImage"`
+	NewVersion      string `dynamodbav:"newVersion,omitempty" json:"newVersion,omitempty"`
+	Error           string `dynamodbav:"error,omitempty" json:"error,omitempty"`
+}
+
+// Record is one deployment.
+type Record struct {
+	DeploymentID        string `dynamodbav:"deploymentId"`
+	Timestamp           int64  `dynamodbav:"timestamp"`
+	Kind                Kind   `dynamodbav:"kind"`
+	Status              Status `dynamodbav:"status"`
+	Environment         string `dynamodbav:"environment,omitempty"`
+	JobID               string `dynamodbav:"jobId,omitempty"`
+	PipelineExecutionID string `dynamodbav:"pipelineExecutionId,omitempty"`
+	Commit              string `dynamodbav:"commit,omitempty"`
+	ImageURI            string `dynamodbav:"imageUri,omitempty"`
+	ImageDigest         string `dynamodbav:"imageDigest,omitempty"`
+	// RestoredDeploymentID is the SUCCEEDED deployment a rollback request
+	// restored.
+	RestoredDeploymentID string         `dynamodbav:"restoredDeploymentId,omitempty"`
+	Reason               string         `dynamodbav:"reason,omitempty"`
+	Targets              []TargetRecord `dynamodbav:"targets"`
+	StartedAt            string         `dynamodbav:"startedAt"`
+	FinishedAt           string         `dynamodbav:"finishedAt,omitempty"`
+	DurationMillis       int64          `dynamodbav:"durationMs,omitempty"`
+	Error                string         `dynamodbav:"error,omitempty"`
+	// LeaseExpiresAt (Unix ms) is the deadline of the invocation working on
+	// the deployment: a retried delivery after it knows that invocation died.
+	LeaseExpiresAt int64 `dynamodbav:"leaseExpiresAt,omitempty"`
+	// AwaitingContinuation is set while CodePipeline holds a continuation
+	// token for the deployment and will invoke the deployer again.
+	AwaitingContinuation bool `dynamodbav:"awaitingContinuation,omitempty"`
+	// Revision increases with every write; writes are conditional on it.
+	Revision int64 `dynamodbav:"revision"`
+}
+
+// claim is the item that makes a deployment ID deploy at most once.
+type claim struct {
+	DeploymentID    string `dynamodbav:"deploymentId"`
+	Timestamp       int64  `dynamodbav:"timestamp"`
+	RecordTimestamp int64  `dynamodbav:"recordTimestamp"`
+	LeaseExpiresAt  int64  `dynamodbav:"leaseExpiresAt"`
+}
+
+// ErrConflict means another invocation wrote the record since it was read.
+var ErrConflict = errors.New("the deployment record was changed by another invocation")
+
+// Store reads and writes the deployment-history table.
+type Store struct {
+	client awsapi.Table
+	table  string
+}
+
+// NewStore returns a Store for the named table.
+func NewStore(client awsapi.Table, table string) *Store {
+	return &Store{client: client, table: table}
+}
+
+// Existing is what a second delivery of a deployment ID finds.
+type Existing struct {
+	// Record is nil when the first delivery died between writing the claim and
+	// the record: it changed nothing.
+	Record *Record
+	// ClaimLeaseExpiresAt is the first delivery's deadline (Unix ms).
+	ClaimLeaseExpiresAt int64
+}
+
+// Claim creates rec unless its deployment ID was claimed before, in which
+// case it returns what the earlier delivery recorded and leaves rec unsaved.
+func (s *Store) Claim(ctx context.Context, rec *Record) (*Existing, error) {
+	item, err := attributevalue.MarshalMap(claim{
+		DeploymentID:    rec.DeploymentID,
+		RecordTimestamp: rec.Timestamp,
+		LeaseExpiresAt:  rec.LeaseExpiresAt,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("encoding the claim of deployment %s: %w", rec.DeploymentID, err)
+	}
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                aws.String(s.table),
+		Item:                     item,
+		ConditionExpression:      aws.String("attribute_not_exists(#id)"),
+		ExpressionAttributeNames: map[string]string{"#id": contract.HashKey},
+	})
+	var conditionFailed *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &conditionFailed):
+		return s.existing(ctx, rec.DeploymentID)
+	case err != nil:
+		return nil, fmt.Errorf("claiming deployment %s in table %s: %w", rec.DeploymentID, s.table, err)
+	}
+	if err := s.put(ctx, rec, "attribute_not_exists(#id)", map[string]string{"#id": contract.HashKey}, nil); err != nil {
+		return nil, fmt.Errorf("creating the record of deployment %s: %w", rec.DeploymentID, err)
+	}
+	return nil, nil
+}
+
+func (s *Store) existing(ctx context.Context, deploymentID string) (*Existing, error) {
+	var c claim
+	found, err := s.get(ctx, deploymentID, 0, &c)
+	if err != nil {
+		return nil, fmt.Errorf("reading the claim of deployment %s: %w", deploymentID, err)
+	}
+	if !found {
+		return nil, fmt.Errorf("the claim of deployment %s vanished from table %s", deploymentID, s.table)
+	}
+	existing := &Existing{ClaimLeaseExpiresAt: c.LeaseExpiresAt}
+	rec, err := s.Get(ctx, deploymentID, c.RecordTimestamp)
+	switch {
+	case errors.Is(err, errNotFound):
+	case err != nil:
+		return nil, err
+	default:
+		existing.Record = rec
+	}
+	return existing, nil
+}
+
+var errNotFound = errors.New("no such deployment")
+
+// Get reads one deployment record.
+func (s *Store) Get(ctx context.Context, deploymentID string, timestamp int64) (*Record, error) {
+	var rec Record
+	found, err := s.get(ctx, deploymentID, timestamp, &rec)
+	if err != nil {
+		return nil, fmt.Errorf("reading deployment %s: %w", deploymentID, err)
+	}
+	if !found {
+		return nil, fmt.Errorf("deployment %s at %d: %w", deploymentID, timestamp, errNotFound)
+	}
+	return &rec, nil
+}
+
+func (s *Store) get(ctx context.Context, deploymentID string, timestamp int64, into any) (bool, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.table),
+		Key:            key(deploymentID, timestamp),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return false, fmt.Errorf("table %s: %w", s.table, err)
+	}
+	if out.Item == nil {
+		return false, nil
+	}
+	if err := attributevalue.UnmarshalMap(out.Item, into); err != nil {
+		return false, fmt.Errorf("decoding item %s/%d of table %s: %w", deploymentID, timestamp, s.table, err)
+	}
+	return true, nil
+}
+
+// Save writes rec if nobody else wrote it since it was read, and advances its
+// revision. It returns ErrConflict otherwise.
+func (s *Store) Save(ctx context.Context, rec *Record) error {
+	read := rec.Revision
+	rec.Revision++
+	err := s.put(ctx, rec, "#rev = :read",
+		map[string]string{"#rev": "revision"},
+		map[string]types.AttributeValue{":read": &types.AttributeValueMemberN{Value: strconv.FormatInt(read, 10)}})
+	if err != nil {
+		rec.Revision = read
+		return fmt.Errorf("saving deployment %s: %w", rec.DeploymentID, err)
+	}
+	return nil
+}
+
+func (s *Store) put(ctx context.Context, rec *Record, condition string, names map[string]string, values map[string]types.AttributeValue) error {
+	item, err := attributevalue.MarshalMap(rec)
+	if err != nil {
+		return fmt.Errorf("encoding the record: %w", err)
+	}
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 aws.String(s.table),
+		Item:                      item,
+		ConditionExpression:       aws.String(condition),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+	})
+	var conditionFailed *types.ConditionalCheckFailedException
+	if errors.As(err, &conditionFailed) {
+		return ErrConflict
+	}
+	if err != nil {
+		return fmt.Errorf("table %s: %w", s.table, err)
+	}
+	return nil
+}
+
+// LatestSucceeded returns the most recent SUCCEEDED deployment, or an error
+// that says there is none.
+func (s *Store) LatestSucceeded(ctx context.Context) (*Record, error) {
+	out, err := s.client.Query(ctx, &dynamodb.QueryInput{
+		TableName:                aws.String(s.table),
+		IndexName:                aws.String(contract.StatusIndex),
+		KeyConditionExpression:   aws.String("#status = :succeeded"),
+		ExpressionAttributeNames: map[string]string{"#status": contract.StatusAttribute},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":succeeded": &types.AttributeValueMemberS{Value: string(StatusSucceeded)},
+		},
+		ScanIndexForward: aws.Bool(false),
+		Limit:            aws.Int32(1),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("querying index %s of table %s for the latest SUCCEEDED deployment: %w", contract.StatusIndex, s.table, err)
+	}
+	if len(out.Items) == 0 {
+		return nil, fmt.Errorf("table %s has no SUCCEEDED deployment to restore", s.table)
+	}
+	var rec Record
+	if err := attributevalue.UnmarshalMap(out.Items[0], &rec); err != nil {
+		return nil, fmt.Errorf("decoding the latest SUCCEEDED deployment: %w", err)
+	}
+	return &rec, nil
+}
+
+// LatestRecord returns the newest record of a deployment ID (not its claim).
+func (s *Store) LatestRecord(ctx context.Context, deploymentID string) (*Record, error) {
+	out, err := s.client.Query(ctx, &dynamodb.QueryInput{
+		TableName:                aws.String(s.table),
+		KeyConditionExpression:   aws.String("#id = :id AND #ts > :claim"),
+		ExpressionAttributeNames: map[string]string{"#id": contract.HashKey, "#ts": contract.RangeKey},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":id":    &types.AttributeValueMemberS{Value: deploymentID},
+			":claim": &types.AttributeValueMemberN{Value: "0"},
+		},
+		ScanIndexForward: aws.Bool(false),
+		Limit:            aws.Int32(1),
+		ConsistentRead:   aws.Bool(true),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("querying table %s for deployment %s: %w", s.table, deploymentID, err)
+	}
+	if len(out.Items) == 0 {
+		return nil, fmt.Errorf("table %s has no deployment %s", s.table, deploymentID)
+	}
+	var rec Record
+	if err := attributevalue.UnmarshalMap(out.Items[0], &rec); err != nil {
+		return nil, fmt.Errorf("decoding deployment %s: %w", deploymentID, err)
+	}
+	return &rec, nil
+}
+
+func key(deploymentID string, timestamp int64) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		contract.HashKey:  &types.AttributeValueMemberS{Value: deploymentID},
+		contract.RangeKey: &types.AttributeValueMemberN{Value: strconv.FormatInt(timestamp, 10)},
+	}
+}

@@ -1,0 +1,39 @@
+// Command deployer is the Lambda function the pipeline's Deploy stage invokes:
+// it deploys the image the Build stage pushed to the pipeline's Lambda
+// targets, records the deployment and reports the job to CodePipeline. See
+// README.md.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/cicd-platform/crossplane-cicd-pipeline/deployer/internal/awsapi"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/deployer/internal/handler"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	clients, err := awsapi.NewClients(context.Background())
+	if err != nil {
+		// Without clients no job can even be failed; Lambda reports the
+		// init error.
+		log.Error("cannot set up the AWS clients", "error", err.Error())
+		os.Exit(1)
+	}
+	cfg, err := handler.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		lambda.Start(handler.Misconfigured(err, clients.JobResults(), log))
+		return
+	}
+	h := handler.New(cfg, handler.Deps{
+		Table:         clients.Table(),
+		JobResults:    clients.JobResults(),
+		LambdaFor:     clients.LambdaFor,
+		ArtifactsWith: clients.ArtifactsWith,
+	}, log)
+	lambda.Start(h.Handle)
+}
