@@ -1,0 +1,260 @@
+package testenv
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/cicd-platform/crossplane-cicd-pipeline/deployer/contract"
+)
+
+// Account is one moto account's clients.
+type Account struct {
+	ID       string
+	Config   aws.Config
+	DynamoDB *dynamodb.Client
+	ECR      *ecr.Client
+	IAM      *iam.Client
+	Lambda   *lambda.Client
+	S3       *s3.Client
+}
+
+// DefaultAccount returns the clients of moto's default account, with the
+// SDK configuration the environment gives (see RunWithMoto).
+func DefaultAccount(t *testing.T) *Account {
+	t.Helper()
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		t.Fatalf("loading the SDK configuration: %v", err)
+	}
+	return newAccount(Account{ID: DefaultAccountID, Config: cfg})
+}
+
+// OtherAccount returns the clients of another moto account, reached as the
+// role roleARN (moto switches accounts on AssumeRole, as AWS does).
+func (a *Account) OtherAccount(t *testing.T, roleARN string) *Account {
+	t.Helper()
+	cfg := a.Config.Copy()
+	cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(a.Config), roleARN))
+	arn, err := parseRoleAccount(roleARN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newAccount(Account{ID: arn, Config: cfg})
+}
+
+func parseRoleAccount(roleARN string) (string, error) {
+	var account, role string
+	if _, err := fmt.Sscanf(roleARN, "arn:aws:iam::%12s:role/%s", &account, &role); err != nil {
+		return "", fmt.Errorf("role ARN %q: %w", roleARN, err)
+	}
+	return account, nil
+}
+
+func newAccount(a Account) *Account {
+	a.DynamoDB = dynamodb.NewFromConfig(a.Config)
+	a.ECR = ecr.NewFromConfig(a.Config)
+	a.IAM = iam.NewFromConfig(a.Config)
+	a.Lambda = lambda.NewFromConfig(a.Config)
+	a.S3 = s3.NewFromConfig(a.Config)
+	return &a
+}
+
+// CreateHistoryTable creates a deployment-history table as the composition
+// function defines it in the contract.
+func (a *Account) CreateHistoryTable(t *testing.T, name string) {
+	t.Helper()
+	_, err := a.DynamoDB.CreateTable(context.Background(), &dynamodb.CreateTableInput{
+		TableName:   aws.String(name),
+		BillingMode: dbtypes.BillingModePayPerRequest,
+		AttributeDefinitions: []dbtypes.AttributeDefinition{
+			{AttributeName: aws.String(contract.HashKey), AttributeType: dbtypes.ScalarAttributeType(contract.HashKeyType)},
+			{AttributeName: aws.String(contract.RangeKey), AttributeType: dbtypes.ScalarAttributeType(contract.RangeKeyType)},
+			{AttributeName: aws.String(contract.StatusAttribute), AttributeType: dbtypes.ScalarAttributeTypeS},
+		},
+		KeySchema: []dbtypes.KeySchemaElement{
+			{AttributeName: aws.String(contract.HashKey), KeyType: dbtypes.KeyTypeHash},
+			{AttributeName: aws.String(contract.RangeKey), KeyType: dbtypes.KeyTypeRange},
+		},
+		GlobalSecondaryIndexes: []dbtypes.GlobalSecondaryIndex{{
+			IndexName: aws.String(contract.StatusIndex),
+			KeySchema: []dbtypes.KeySchemaElement{
+				{AttributeName: aws.String(contract.StatusAttribute), KeyType: dbtypes.KeyTypeHash},
+				{AttributeName: aws.String(contract.RangeKey), KeyType: dbtypes.KeyTypeRange},
+			},
+			Projection: &dbtypes.Projection{ProjectionType: dbtypes.ProjectionTypeAll},
+		}},
+	})
+	if err != nil {
+		t.Fatalf("creating table %s: %v", name, err)
+	}
+}
+
+// PushImage stores an image manifest in ECR (creating the repository when
+// needed) and returns the image's URI by digest. Different labels make
+// different images.
+func (a *Account) PushImage(t *testing.T, repository, label string) string {
+	t.Helper()
+	ctx := context.Background()
+	_, err := a.ECR.CreateRepository(ctx, &ecr.CreateRepositoryInput{RepositoryName: aws.String(repository)})
+	if err != nil && !isAlreadyExists(err) {
+		t.Fatalf("creating repository %s: %v", repository, err)
+	}
+	configDigest := sha256.Sum256([]byte(label))
+	manifest, err := json.Marshal(map[string]any{
+		"schemaVersion": 2,
+		"mediaType":     "application/vnd.oci.image.manifest.v1+json",
+		"config": map[string]any{
+			"mediaType": "application/vnd.oci.image.config.v1+json",
+			"size":      len(label),
+			"digest":    "sha256:" + hex.EncodeToString(configDigest[:]),
+		},
+		"layers": []any{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := a.ECR.PutImage(ctx, &ecr.PutImageInput{
+		RepositoryName: aws.String(repository),
+		ImageManifest:  aws.String(string(manifest)),
+		ImageTag:       aws.String(label),
+	})
+	if err != nil {
+		t.Fatalf("pushing image %s:%s: %v", repository, label, err)
+	}
+	return fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s@%s", a.ID, Region, repository, aws.ToString(out.Image.ImageId.ImageDigest))
+}
+
+// CreateImageFunction creates a container-image Lambda function (and its
+// execution role, which moto requires to exist).
+func (a *Account) CreateImageFunction(t *testing.T, name, imageURI string) {
+	t.Helper()
+	ctx := context.Background()
+	role := "deployer-test-function-role"
+	_, err := a.IAM.CreateRole(ctx, &iam.CreateRoleInput{
+		RoleName:                 aws.String(role),
+		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`),
+	})
+	if err != nil && !isAlreadyExists(err) {
+		t.Fatalf("creating role %s: %v", role, err)
+	}
+	_, err = a.Lambda.CreateFunction(ctx, &lambda.CreateFunctionInput{
+		FunctionName: aws.String(name),
+		PackageType:  lambdatypes.PackageTypeImage,
+		Code:         &lambdatypes.FunctionCode{ImageUri: aws.String(imageURI)},
+		Role:         aws.String(fmt.Sprintf("arn:aws:iam::%s:role/%s", a.ID, role)),
+	})
+	if err != nil {
+		t.Fatalf("creating function %s: %v", name, err)
+	}
+}
+
+// CurrentImage returns the image a function's $LATEST runs.
+func (a *Account) CurrentImage(t *testing.T, name string) string {
+	t.Helper()
+	out, err := a.Lambda.GetFunction(context.Background(), &lambda.GetFunctionInput{FunctionName: aws.String(name)})
+	if err != nil {
+		t.Fatalf("reading function %s: %v", name, err)
+	}
+	return aws.ToString(out.Code.ImageUri)
+}
+
+// AliasVersion returns the version an alias points at.
+func (a *Account) AliasVersion(t *testing.T, function, alias string) string {
+	t.Helper()
+	out, err := a.Lambda.GetAlias(context.Background(), &lambda.GetAliasInput{FunctionName: aws.String(function), Name: aws.String(alias)})
+	if err != nil {
+		t.Fatalf("reading alias %s of %s: %v", alias, function, err)
+	}
+	return aws.ToString(out.FunctionVersion)
+}
+
+// UploadArtifact stores a Build stage output artifact (a zip with
+// imageDetail.json) and returns its bucket and key.
+func (a *Account) UploadArtifact(t *testing.T, imageURI string) (bucket, key string) {
+	t.Helper()
+	ctx := context.Background()
+	bucket, key = "codepipeline-artifacts", "pipeline/BuildOutput/abc123"
+	_, err := a.S3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)})
+	if err != nil && !isAlreadyExists(err) {
+		t.Fatalf("creating bucket %s: %v", bucket, err)
+	}
+	var archive bytes.Buffer
+	writer := zip.NewWriter(&archive)
+	file, err := writer.Create(contract.ImageDetailFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	detail, err := json.Marshal(contract.ImageDetail{ImageURI: imageURI})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := file.Write(detail); err != nil {
+		t.Fatal(err)
+	}
+	if err := writer.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(archive.Bytes())}); err != nil {
+		t.Fatalf("uploading the artifact: %v", err)
+	}
+	return bucket, key
+}
+
+func isAlreadyExists(err error) bool {
+	msg := err.Error()
+	for _, code := range []string{"AlreadyExists", "EntityAlreadyExists", "BucketAlreadyOwnedByYou", "RepositoryAlreadyExistsException"} {
+		if bytes.Contains([]byte(msg), []byte(code)) {
+			return true
+		}
+	}
+	return false
+}
+
+// JobEvent builds the event CodePipeline sends the deployer's Lambda.
+func JobEvent(t *testing.T, jobID, bucket, key, userParameters, continuationToken string) []byte {
+	t.Helper()
+	event := map[string]any{
+		"CodePipeline.job": map[string]any{
+			"id":        jobID,
+			"accountId": DefaultAccountID,
+			"data": map[string]any{
+				"actionConfiguration": map[string]any{"configuration": map[string]any{
+					"FunctionName": "cicd-deployer", "UserParameters": userParameters,
+				}},
+				"inputArtifacts": []any{map[string]any{
+					"name":     "BuildOutput",
+					"revision": nil,
+					"location": map[string]any{"type": "S3", "s3Location": map[string]any{"bucketName": bucket, "objectKey": key}},
+				}},
+				"outputArtifacts": []any{},
+				"artifactCredentials": map[string]any{
+					"accessKeyId": "artifact-access-key", "secretAccessKey": "artifact-secret", "sessionToken": "artifact-session",
+				},
+				"continuationToken": continuationToken,
+			},
+		},
+	}
+	data, err := json.Marshal(event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}

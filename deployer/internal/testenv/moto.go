@@ -1,0 +1,175 @@
+// Package testenv starts the AWS API stand-ins the deployer's tests run
+// against, on 127.0.0.1: moto_server (DynamoDB, Lambda, ECR, S3, IAM, STS)
+// and a fake CodePipeline job-result API, and creates the fixtures.
+package testenv
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Region and DefaultAccountID are moto's defaults, used by every fixture.
+const (
+	Region           = "us-east-1"
+	DefaultAccountID = "123456789012"
+)
+
+// motoServer is this test binary's moto_server, nil when it is not on PATH.
+var motoServer *Moto
+
+// Moto is a running moto_server process.
+type Moto struct {
+	Endpoint string
+	cmd      *exec.Cmd
+}
+
+// MissingMotoMessage explains a skipped integration test.
+const MissingMotoMessage = "moto_server is not on PATH, so the deployer's integration tests are skipped " +
+	"(it ships with the project's machine image: Python with moto[server] 5.2.1). " +
+	"In CI, make test fails instead of skipping."
+
+// RunWithMoto is a TestMain body: it starts moto_server when it is on PATH,
+// points the AWS SDK at it with dummy credentials, runs the tests and stops
+// it.
+func RunWithMoto(m *testing.M) int {
+	if _, err := exec.LookPath("moto_server"); err == nil {
+		moto, err := StartMoto()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "starting moto_server:", err)
+			return 1
+		}
+		defer moto.Stop()
+		motoServer = moto
+	}
+	if err := useStandIns(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}
+
+// useStandIns isolates the SDK from the machine's AWS configuration.
+func useStandIns() error {
+	empty := filepath.Join(os.TempDir(), "deployer-tests-no-aws-config")
+	env := map[string]string{
+		"AWS_ACCESS_KEY_ID":           "testing",
+		"AWS_SECRET_ACCESS_KEY":       "testing",
+		"AWS_SESSION_TOKEN":           "",
+		"AWS_REGION":                  Region,
+		"AWS_DEFAULT_REGION":          Region,
+		"AWS_PROFILE":                 "",
+		"AWS_CONFIG_FILE":             empty,
+		"AWS_SHARED_CREDENTIALS_FILE": empty,
+		"AWS_EC2_METADATA_DISABLED":   "true",
+		"AWS_MAX_ATTEMPTS":            "2",
+	}
+	if motoServer != nil {
+		env["AWS_ENDPOINT_URL"] = motoServer.Endpoint
+	}
+	for key, value := range env {
+		if err := os.Setenv(key, value); err != nil {
+			return fmt.Errorf("setting %s for the tests: %w", key, err)
+		}
+	}
+	return nil
+}
+
+// RequireMoto skips the test when moto_server is absent, resets its state
+// otherwise, and returns it.
+func RequireMoto(t *testing.T) *Moto {
+	t.Helper()
+	if motoServer == nil {
+		t.Skip(MissingMotoMessage)
+	}
+	if err := motoServer.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	return motoServer
+}
+
+// StartMoto starts moto_server on a free 127.0.0.1 port and waits until it
+// answers.
+func StartMoto() (*Moto, error) {
+	port, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command("moto_server", "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	// Lambda checks that images exist in moto's ECR, as the real one does.
+	cmd.Env = append(os.Environ(), "MOTO_LAMBDA_STUB_ECR=false")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if os.Getenv("DEPLOYER_TEST_MOTO_LOG") != "" {
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting moto_server: %w", err)
+	}
+	moto := &Moto{Endpoint: "http://127.0.0.1:" + strconv.Itoa(port), cmd: cmd}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	if err := WaitForHTTP(moto.Endpoint+"/moto-api/", exited); err != nil {
+		moto.Stop()
+		return nil, fmt.Errorf("moto_server did not come up: %w", err)
+	}
+	return moto, nil
+}
+
+// Stop ends moto_server and its children.
+func (m *Moto) Stop() {
+	if m.cmd.Process != nil {
+		_ = syscall.Kill(-m.cmd.Process.Pid, syscall.SIGKILL)
+	}
+}
+
+// Reset clears moto's state, so every test starts from nothing.
+func (m *Moto) Reset() error {
+	resp, err := http.Post(m.Endpoint+"/moto-api/reset", "application/json", nil)
+	if err != nil {
+		return fmt.Errorf("resetting moto: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("resetting moto: HTTP %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort() (int, error) {
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("finding a free port: %w", err)
+	}
+	defer listener.Close()
+	return listener.Addr().(*net.TCPAddr).Port, nil
+}
+
+// WaitForHTTP polls url until it answers (any status), the process reports
+// its exit on exited, or a generous start-up bound passes.
+func WaitForHTTP(url string, exited <-chan error) error {
+	const attempts = 600 // 60 s at 100 ms: a loaded machine starts Python slowly
+	client := &http.Client{Timeout: time.Second}
+	for range attempts {
+		select {
+		case err := <-exited:
+			return fmt.Errorf("the process exited: %v", err)
+		default:
+		}
+		resp, err := client.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return errors.New("no answer from " + url)
+}
