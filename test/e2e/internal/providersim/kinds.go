@@ -1,0 +1,131 @@
+package providersim
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/yaml"
+)
+
+// Kind is a managed resource kind the simulator plays the provider for,
+// described by what its CRD says.
+type Kind struct {
+	GVK      schema.GroupVersionKind
+	Resource schema.GroupVersionResource
+
+	// atProviderFields are the top-level fields of status.atProvider; the
+	// simulator writes only those (the API server would prune the rest, and
+	// the difference would make every status write look like a change).
+	atProviderFields map[string]bool
+	// refs are the top-level spec.forProvider fields that the provider fills
+	// from a reference or selector.
+	refs []refField
+}
+
+// refField is a forProvider field that the provider resolves from
+// <field>Ref(s) or <field>Selector.
+type refField struct {
+	Field  string // e.g. roleArn
+	List   bool   // resolved from <field>Refs into a list
+	Target schema.GroupKind
+	// ARN: the field takes the target's status.atProvider.arn; otherwise its
+	// external name.
+	ARN bool
+}
+
+// refDescription is how upjet documents a reference field, e.g.
+// "Reference to a Role in iam to populate roleArn." or
+// "References to Topic in sns to populate alarmActions."
+var refDescription = regexp.MustCompile(`^References? to (?:a |an )?(\w+) in (\w+) to populate (\w+)`)
+
+// arnValuedFields are reference targets that take an ARN although their
+// names do not say so (read from provider-aws v2.5.0's generated resolvers:
+// common.ARNExtractor or ExtractParamPath("arn")). Fields whose names end in
+// Arn or Arns take ARNs too; all others take the target's external name.
+var arnValuedFields = map[string]bool{
+	"lambda.aws.upbound.io/Function.role":                           true,
+	"lambda.aws.upbound.io/Function.layers":                         true,
+	"codebuild.aws.upbound.io/Project.serviceRole":                  true,
+	"sns.aws.upbound.io/TopicSubscription.endpoint":                 true,
+	"cloudwatch.aws.upbound.io/MetricAlarm.alarmActions":            true,
+	"cloudwatch.aws.upbound.io/MetricAlarm.okActions":               true,
+	"cloudwatch.aws.upbound.io/MetricAlarm.insufficientDataActions": true,
+}
+
+// externalNameValuedArnFields are the exceptions the other way round.
+var externalNameValuedArnFields = map[string]bool{
+	"lambda.aws.upbound.io/Function.kmsKeyArn": true,
+}
+
+// LoadKinds reads the kinds from CRD files, at the version given (the
+// version the function composes, e.g. v1beta1).
+func LoadKinds(version string, crdFiles ...string) ([]*Kind, error) {
+	kinds := make([]*Kind, 0, len(crdFiles))
+	for _, f := range crdFiles {
+		data, err := os.ReadFile(f) //nolint:gosec // CRD files chosen by the test
+		if err != nil {
+			return nil, fmt.Errorf("cannot read CRD: %w", err)
+		}
+		crd := &apiextensionsv1.CustomResourceDefinition{}
+		if err := yaml.Unmarshal(data, crd); err != nil {
+			return nil, fmt.Errorf("cannot decode CRD %s: %w", f, err)
+		}
+		k, err := kindFromCRD(crd, version)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		kinds = append(kinds, k)
+	}
+	return kinds, nil
+}
+
+func kindFromCRD(crd *apiextensionsv1.CustomResourceDefinition, version string) (*Kind, error) {
+	var v *apiextensionsv1.CustomResourceDefinitionVersion
+	for i := range crd.Spec.Versions {
+		if crd.Spec.Versions[i].Name == version {
+			v = &crd.Spec.Versions[i]
+		}
+	}
+	if v == nil || v.Schema == nil || v.Schema.OpenAPIV3Schema == nil {
+		return nil, fmt.Errorf("CRD %s has no schema at version %s", crd.Name, version)
+	}
+	k := &Kind{
+		GVK:              schema.GroupVersionKind{Group: crd.Spec.Group, Version: version, Kind: crd.Spec.Names.Kind},
+		Resource:         schema.GroupVersionResource{Group: crd.Spec.Group, Version: version, Resource: crd.Spec.Names.Plural},
+		atProviderFields: map[string]bool{},
+	}
+	root := v.Schema.OpenAPIV3Schema.Properties
+	for name := range root["status"].Properties["atProvider"].Properties {
+		k.atProviderFields[name] = true
+	}
+	forProvider := root["spec"].Properties["forProvider"].Properties
+	for name := range forProvider {
+		field, ok := strings.CutSuffix(name, "Selector")
+		if !ok {
+			continue
+		}
+		ref, list := forProvider[field+"Ref"], false
+		if refs, ok := forProvider[field+"Refs"]; ok {
+			ref, list = refs, true
+		}
+		m := refDescription.FindStringSubmatch(strings.Join(strings.Fields(ref.Description), " "))
+		if m == nil {
+			continue // a reference the CRD does not describe; leave it alone
+		}
+		key := crd.Spec.Group + "/" + k.GVK.Kind + "." + field
+		lower := strings.ToLower(field)
+		arn := arnValuedFields[key] || ((strings.HasSuffix(lower, "arn") || strings.HasSuffix(lower, "arns")) && !externalNameValuedArnFields[key])
+		k.refs = append(k.refs, refField{
+			Field:  field,
+			List:   list,
+			Target: schema.GroupKind{Group: m[2] + ".aws.upbound.io", Kind: m[1]},
+			ARN:    arn,
+		})
+	}
+	sortRefs(k.refs)
+	return k, nil
+}

@@ -1,0 +1,522 @@
+// Package providersim plays provider-aws for the e2e tests: it watches the
+// managed resources Crossplane composes and reports them the way the real
+// provider does after creating them in AWS (finalizer, resolved references,
+// status.atProvider with ARNs, IDs and URLs, Ready and Synced conditions),
+// without calling AWS. Tests can hold resources not ready, Synced=False or,
+// for CodeStar connections, PENDING.
+package providersim
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	kerrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+)
+
+const (
+	// finalizer is the one crossplane-runtime's managed reconciler adds, so
+	// that deletion waits until the external resource is gone.
+	finalizer = "finalizer.managedresource.crossplane.io"
+
+	annotationExternalName = "crossplane.io/external-name"
+	labelClaimName         = "crossplane.io/claim-name"
+	labelClaimNamespace    = "crossplane.io/claim-namespace"
+
+	// resync re-examines every resource, so that a resource whose reference
+	// target became ready is resolved without an event of its own.
+	resync  = 2 * time.Second
+	workers = 4
+
+	fieldManager = "provider-simulator"
+)
+
+// Fault holds matching resources in a state other than healthy.
+type Fault struct {
+	// Kind selects resources by kind (e.g. "Table"); required.
+	Kind string
+	// ClaimNamespace and ClaimName narrow the fault to one claim's resources
+	// (labels crossplane.io/claim-namespace and -name); empty matches all.
+	ClaimNamespace string
+	ClaimName      string
+
+	// NotReady holds Ready=False (reason Creating), as while AWS creates it.
+	NotReady bool
+	// SyncError holds Synced=False (reason ReconcileError) with this message,
+	// as when the provider's last call to AWS failed.
+	SyncError string
+	// ConnectionPending reports a CodeStar connection's connectionStatus as
+	// PENDING (still Ready: AWS created it, a human has not approved it).
+	ConnectionPending bool
+}
+
+func (f Fault) matches(u *unstructured.Unstructured) bool {
+	l := u.GetLabels()
+	return f.Kind == u.GetKind() &&
+		(f.ClaimNamespace == "" || l[labelClaimNamespace] == f.ClaimNamespace) &&
+		(f.ClaimName == "" || l[labelClaimName] == f.ClaimName)
+}
+
+// Config of a simulator.
+type Config struct {
+	Account       string // AWS account ID in ARNs, e.g. 123456789012
+	DefaultRegion string // for resources without spec.forProvider.region
+	Logf          func(format string, args ...any)
+}
+
+// Simulator is a running fake provider.
+type Simulator struct {
+	cfg     Config
+	client  dynamic.Interface
+	kinds   map[schema.GroupVersionResource]*Kind
+	byGroup map[schema.GroupKind]*Kind
+
+	factory dynamicinformer.DynamicSharedInformerFactory
+	queue   workqueue.TypedRateLimitingInterface[objectKey]
+
+	mu      sync.Mutex
+	faults  map[int]Fault
+	nextID  int
+	written map[types.UID]string // hash of the last status written, per object
+}
+
+type objectKey struct {
+	GVR  schema.GroupVersionResource
+	Name string
+}
+
+// New returns a simulator for kinds; call Start to run it.
+func New(client dynamic.Interface, kinds []*Kind, cfg Config) *Simulator {
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	s := &Simulator{
+		cfg:     cfg,
+		client:  client,
+		kinds:   map[schema.GroupVersionResource]*Kind{},
+		byGroup: map[schema.GroupKind]*Kind{},
+		factory: dynamicinformer.NewDynamicSharedInformerFactory(client, resync),
+		queue:   workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[objectKey]()),
+		faults:  map[int]Fault{},
+		written: map[types.UID]string{},
+	}
+	for _, k := range kinds {
+		s.kinds[k.Resource] = k
+		s.byGroup[k.GVK.GroupKind()] = k
+	}
+	return s
+}
+
+// Start watches every kind and reconciles until ctx ends. It returns once the
+// watches have synced.
+func (s *Simulator) Start(ctx context.Context) error {
+	for gvr := range s.kinds {
+		inf := s.factory.ForResource(gvr).Informer()
+		enqueue := func(obj any) {
+			if u, ok := obj.(*unstructured.Unstructured); ok {
+				s.queue.Add(objectKey{GVR: gvr, Name: u.GetName()})
+			}
+		}
+		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    enqueue,
+			UpdateFunc: func(_, obj any) { enqueue(obj) },
+		}); err != nil {
+			return fmt.Errorf("cannot watch %s: %w", gvr, err)
+		}
+	}
+	s.factory.Start(ctx.Done())
+	for gvr, synced := range s.factory.WaitForCacheSync(ctx.Done()) {
+		if !synced {
+			return fmt.Errorf("cannot sync the watch of %s", gvr)
+		}
+	}
+	for range workers {
+		go func() {
+			for s.processNext(ctx) {
+			}
+		}()
+	}
+	go func() {
+		<-ctx.Done()
+		s.queue.ShutDown()
+	}()
+	return nil
+}
+
+// Hold applies a fault until the returned release function is called.
+func (s *Simulator) Hold(f Fault) (release func()) {
+	s.mu.Lock()
+	id := s.nextID
+	s.nextID++
+	s.faults[id] = f
+	s.mu.Unlock()
+	s.requeueKind(f.Kind)
+	return func() {
+		s.mu.Lock()
+		delete(s.faults, id)
+		s.mu.Unlock()
+		s.requeueKind(f.Kind)
+	}
+}
+
+func (s *Simulator) requeueKind(kind string) {
+	for gvr, k := range s.kinds {
+		if k.GVK.Kind != kind {
+			continue
+		}
+		for _, obj := range s.factory.ForResource(gvr).Informer().GetStore().List() {
+			if u, ok := obj.(*unstructured.Unstructured); ok {
+				s.queue.Add(objectKey{GVR: gvr, Name: u.GetName()})
+			}
+		}
+	}
+}
+
+func (s *Simulator) faultFor(u *unstructured.Unstructured) Fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var merged Fault
+	for _, f := range s.faults {
+		if !f.matches(u) {
+			continue
+		}
+		merged.NotReady = merged.NotReady || f.NotReady
+		merged.ConnectionPending = merged.ConnectionPending || f.ConnectionPending
+		if f.SyncError != "" {
+			merged.SyncError = f.SyncError
+		}
+	}
+	return merged
+}
+
+func (s *Simulator) processNext(ctx context.Context) bool {
+	key, shutdown := s.queue.Get()
+	if shutdown {
+		return false
+	}
+	defer s.queue.Done(key)
+	if err := s.reconcile(ctx, key); err != nil {
+		if !kerrors.IsConflict(err) && !kerrors.IsNotFound(err) && ctx.Err() == nil {
+			s.cfg.Logf("provider simulator: %s %s: %v", key.GVR.Resource, key.Name, err)
+		}
+		s.queue.AddRateLimited(key)
+		return true
+	}
+	s.queue.Forget(key)
+	return true
+}
+
+func (s *Simulator) reconcile(ctx context.Context, key objectKey) error {
+	k := s.kinds[key.GVR]
+	obj, exists, err := s.factory.ForResource(key.GVR).Informer().GetStore().GetByKey(key.Name)
+	if err != nil || !exists {
+		return err
+	}
+	u := obj.(*unstructured.Unstructured).DeepCopy()
+	ri := s.client.Resource(key.GVR)
+
+	// Deletion: AWS deletes at once, then the finalizer goes.
+	if u.GetDeletionTimestamp() != nil {
+		if !slices.Contains(u.GetFinalizers(), finalizer) {
+			return nil
+		}
+		u.SetFinalizers(slices.DeleteFunc(u.GetFinalizers(), func(f string) bool { return f == finalizer }))
+		_, err := ri.Update(ctx, u, metav1.UpdateOptions{FieldManager: fieldManager})
+		return err
+	}
+	if !slices.Contains(u.GetFinalizers(), finalizer) {
+		u.SetFinalizers(append(u.GetFinalizers(), finalizer))
+		_, err := ri.Update(ctx, u, metav1.UpdateOptions{FieldManager: fieldManager})
+		return err
+	}
+
+	// References: the provider writes resolved values into the spec.
+	resolved, changed, refErr := s.resolveReferences(k, u)
+	if changed {
+		_, err := ri.Update(ctx, resolved, metav1.UpdateOptions{FieldManager: fieldManager})
+		return err
+	}
+
+	status := s.desiredStatus(k, u, refErr)
+	hash, err := hashOf(status)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	same := s.written[u.GetUID()] == hash
+	s.mu.Unlock()
+	if same {
+		return nil
+	}
+	u.Object["status"] = withTransitionTimes(status, u)
+	if _, err := ri.UpdateStatus(ctx, u, metav1.UpdateOptions{FieldManager: fieldManager}); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.written[u.GetUID()] = hash
+	s.mu.Unlock()
+	return nil
+}
+
+// desiredStatus is the status the real provider would report, without
+// condition transition times (see withTransitionTimes).
+func (s *Simulator) desiredStatus(k *Kind, u *unstructured.Unstructured, refErr error) map[string]any {
+	fault := s.faultFor(u)
+	forProvider, _, _ := unstructured.NestedMap(u.Object, "spec", "forProvider")
+	region, _ := forProvider["region"].(string)
+	if region == "" {
+		region = s.cfg.DefaultRegion
+	}
+	externalName := u.GetAnnotations()[annotationExternalName]
+	if externalName == "" {
+		externalName = u.GetName()
+	}
+	gen := u.GetGeneration()
+
+	ready := condition("Ready", "True", "Available", "", gen)
+	synced := condition("Synced", "True", "ReconcileSuccess", "", gen)
+	if fault.NotReady {
+		ready = condition("Ready", "False", "Creating", "", gen)
+	}
+	if fault.SyncError != "" {
+		synced = condition("Synced", "False", "ReconcileError", fault.SyncError, gen)
+	}
+	status := map[string]any{"observedGeneration": gen}
+	if refErr != nil {
+		// Never created: nothing observed, not ready, and the reason why.
+		synced = condition("Synced", "False", "ReconcileError", "cannot resolve references: "+refErr.Error(), gen)
+		if !isReady(u) {
+			ready = condition("Ready", "False", "Creating", "", gen)
+		}
+	}
+	if refErr == nil || isReady(u) {
+		status["atProvider"] = atProvider(k, identity{
+			Group: k.GVK.Group, Kind: k.GVK.Kind, ExternalName: externalName,
+			Region: region, Account: s.cfg.Account, UID: string(u.GetUID()),
+			ForProvider: forProvider, ConnectionPending: fault.ConnectionPending,
+		})
+	}
+	status["conditions"] = []any{ready, synced}
+	return status
+}
+
+func condition(typ, status, reason, message string, gen int64) map[string]any {
+	c := map[string]any{"type": typ, "status": status, "reason": reason, "observedGeneration": gen}
+	if message != "" {
+		c["message"] = message
+	}
+	return c
+}
+
+func isReady(u *unstructured.Unstructured) bool {
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conds {
+		m, _ := c.(map[string]any)
+		if m["type"] == "Ready" && m["status"] == "True" {
+			return true
+		}
+	}
+	return false
+}
+
+// withTransitionTimes adds lastTransitionTime to each condition: the old time
+// if the condition's status did not change, now otherwise.
+func withTransitionTimes(status map[string]any, u *unstructured.Unstructured) map[string]any {
+	old := map[string]map[string]any{}
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conds {
+		if m, ok := c.(map[string]any); ok {
+			if t, ok := m["type"].(string); ok {
+				old[t] = m
+			}
+		}
+	}
+	now := time.Now().UTC().Format(time.RFC3339)
+	for _, c := range status["conditions"].([]any) {
+		m := c.(map[string]any)
+		m["lastTransitionTime"] = now
+		if o, ok := old[m["type"].(string)]; ok && o["status"] == m["status"] && o["lastTransitionTime"] != nil {
+			m["lastTransitionTime"] = o["lastTransitionTime"]
+		}
+	}
+	return status
+}
+
+// resolveReferences fills each top-level reference field from its selector
+// (or existing reference) the way crossplane-runtime's API resolver does:
+// matching objects of the target kind by labels and, with matchControllerRef,
+// by the same controller. It returns the updated object and whether it
+// changed, or an error if a selected target is missing or not yet observed.
+func (s *Simulator) resolveReferences(k *Kind, u *unstructured.Unstructured) (*unstructured.Unstructured, bool, error) {
+	out := u.DeepCopy()
+	forProvider, found, _ := unstructured.NestedMap(out.Object, "spec", "forProvider")
+	if !found {
+		return u, false, nil
+	}
+	changed := false
+	var errs []error
+	for _, ref := range k.refs {
+		selector, hasSelector := forProvider[ref.Field+"Selector"].(map[string]any)
+		refKey := ref.Field + "Ref"
+		if ref.List {
+			refKey = ref.Field + "Refs"
+		}
+		_, hasRef := forProvider[refKey]
+		if _, hasValue := forProvider[ref.Field]; hasValue && !hasSelector {
+			continue // set directly: nothing to resolve
+		}
+		if !hasSelector && !hasRef {
+			continue
+		}
+		target := s.byGroup[ref.Target]
+		if target == nil {
+			errs = append(errs, fmt.Errorf("%s: no %s kind %s installed", ref.Field, ref.Target.Group, ref.Target.Kind))
+			continue
+		}
+		var candidates []*unstructured.Unstructured
+		if hasRef && !hasSelector {
+			candidates = s.byRefs(target, forProvider[refKey], ref.List)
+		} else {
+			candidates = s.bySelector(target, selector, controllerUID(u))
+		}
+		if len(candidates) == 0 {
+			errs = append(errs, fmt.Errorf("%s: no %s matches the selector", ref.Field, ref.Target.Kind))
+			continue
+		}
+		if !ref.List {
+			candidates = candidates[:1]
+		}
+		values := make([]any, 0, len(candidates))
+		refs := make([]any, 0, len(candidates))
+		for _, c := range candidates {
+			v := externalNameOf(c)
+			if ref.ARN {
+				v, _, _ = unstructured.NestedString(c.Object, "status", "atProvider", "arn")
+			}
+			if v == "" {
+				errs = append(errs, fmt.Errorf("%s: referenced %s %s is not observed yet", ref.Field, ref.Target.Kind, c.GetName()))
+				continue
+			}
+			values = append(values, v)
+			refs = append(refs, map[string]any{"name": c.GetName()})
+		}
+		if len(values) != len(candidates) {
+			continue
+		}
+		var value, refValue any = values[0], refs[0]
+		if ref.List {
+			value, refValue = values, refs
+		}
+		if !jsonEqual(forProvider[ref.Field], value) || !jsonEqual(forProvider[refKey], refValue) {
+			forProvider[ref.Field] = value
+			forProvider[refKey] = refValue
+			changed = true
+		}
+	}
+	if changed {
+		if err := unstructured.SetNestedMap(out.Object, forProvider, "spec", "forProvider"); err != nil {
+			return u, false, fmt.Errorf("cannot set resolved references: %w", err)
+		}
+	}
+	return out, changed, errors.Join(errs...)
+}
+
+func (s *Simulator) bySelector(target *Kind, selector map[string]any, controller types.UID) []*unstructured.Unstructured {
+	matchLabels, _ := selector["matchLabels"].(map[string]any)
+	matchController, _ := selector["matchControllerRef"].(bool)
+	var out []*unstructured.Unstructured
+	for _, obj := range s.factory.ForResource(target.Resource).Informer().GetStore().List() {
+		c := obj.(*unstructured.Unstructured)
+		if c.GetDeletionTimestamp() != nil {
+			continue
+		}
+		if matchController && (controller == "" || controllerUID(c) != controller) {
+			continue
+		}
+		labels := c.GetLabels()
+		ok := true
+		for lk, lv := range matchLabels {
+			if labels[lk] != lv {
+				ok = false
+			}
+		}
+		if ok {
+			out = append(out, c)
+		}
+	}
+	slices.SortFunc(out, func(a, b *unstructured.Unstructured) int { return strings.Compare(a.GetName(), b.GetName()) })
+	return out
+}
+
+func (s *Simulator) byRefs(target *Kind, refs any, list bool) []*unstructured.Unstructured {
+	var names []string
+	if list {
+		items, _ := refs.([]any)
+		for _, r := range items {
+			if m, ok := r.(map[string]any); ok {
+				n, _ := m["name"].(string)
+				names = append(names, n)
+			}
+		}
+	} else if m, ok := refs.(map[string]any); ok {
+		n, _ := m["name"].(string)
+		names = append(names, n)
+	}
+	store := s.factory.ForResource(target.Resource).Informer().GetStore()
+	var out []*unstructured.Unstructured
+	for _, n := range names {
+		if obj, exists, err := store.GetByKey(n); err == nil && exists {
+			out = append(out, obj.(*unstructured.Unstructured))
+		}
+	}
+	if len(out) != len(names) {
+		return nil
+	}
+	return out
+}
+
+func controllerUID(u *unstructured.Unstructured) types.UID {
+	for _, o := range u.GetOwnerReferences() {
+		if o.Controller != nil && *o.Controller {
+			return o.UID
+		}
+	}
+	return ""
+}
+
+func externalNameOf(u *unstructured.Unstructured) string {
+	if n := u.GetAnnotations()[annotationExternalName]; n != "" {
+		return n
+	}
+	return u.GetName()
+}
+
+func jsonEqual(a, b any) bool {
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	return errA == nil && errB == nil && string(ja) == string(jb)
+}
+
+func hashOf(v any) (string, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("cannot hash status: %w", err)
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:]), nil
+}
