@@ -13,8 +13,10 @@ package history
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -136,6 +138,9 @@ type claim struct {
 	Timestamp       int64  `dynamodbav:"timestamp"`
 	RecordTimestamp int64  `dynamodbav:"recordTimestamp"`
 	LeaseExpiresAt  int64  `dynamodbav:"leaseExpiresAt"`
+	// Owner is a random ID of the claiming invocation: it recognises its own
+	// claim when the SDK retried a write whose answer was lost.
+	Owner string `dynamodbav:"owner"`
 }
 
 // ErrConflict means another invocation wrote the record since it was read.
@@ -164,10 +169,12 @@ type Existing struct {
 // Claim creates rec unless its deployment ID was claimed before, in which
 // case it returns what the earlier delivery recorded and leaves rec unsaved.
 func (s *Store) Claim(ctx context.Context, rec *Record) (*Existing, error) {
+	owner := rand.Text()
 	item, err := attributevalue.MarshalMap(claim{
 		DeploymentID:    rec.DeploymentID,
 		RecordTimestamp: rec.Timestamp,
 		LeaseExpiresAt:  rec.LeaseExpiresAt,
+		Owner:           owner,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("encoding the claim of deployment %s: %w", rec.DeploymentID, err)
@@ -181,17 +188,26 @@ func (s *Store) Claim(ctx context.Context, rec *Record) (*Existing, error) {
 	var conditionFailed *types.ConditionalCheckFailedException
 	switch {
 	case errors.As(err, &conditionFailed):
-		return s.existing(ctx, rec.DeploymentID)
+		existing, err := s.existing(ctx, rec.DeploymentID, owner)
+		if existing != nil || err != nil {
+			return existing, err
+		}
 	case err != nil:
 		return nil, fmt.Errorf("claiming deployment %s in table %s: %w", rec.DeploymentID, s.table, err)
 	}
-	if err := s.put(ctx, rec, "attribute_not_exists(#id)", map[string]string{"#id": contract.HashKey}, nil); err != nil {
+	err = s.put(ctx, rec, "attribute_not_exists(#id)", map[string]string{"#id": contract.HashKey}, nil)
+	if errors.Is(err, ErrConflict) && s.storedEquals(ctx, rec) {
+		err = nil // a retried write whose first attempt succeeded
+	}
+	if err != nil {
 		return nil, fmt.Errorf("creating the record of deployment %s: %w", rec.DeploymentID, err)
 	}
 	return nil, nil
 }
 
-func (s *Store) existing(ctx context.Context, deploymentID string) (*Existing, error) {
+// existing returns what an earlier claim of deploymentID recorded, or nil
+// when the claim is this invocation's own (owner).
+func (s *Store) existing(ctx context.Context, deploymentID, owner string) (*Existing, error) {
 	var c claim
 	found, err := s.get(ctx, deploymentID, 0, &c)
 	if err != nil {
@@ -199,6 +215,9 @@ func (s *Store) existing(ctx context.Context, deploymentID string) (*Existing, e
 	}
 	if !found {
 		return nil, fmt.Errorf("the claim of deployment %s vanished from table %s", deploymentID, s.table)
+	}
+	if c.Owner == owner {
+		return nil, nil
 	}
 	existing := &Existing{ClaimLeaseExpiresAt: c.LeaseExpiresAt}
 	rec, err := s.Get(ctx, deploymentID, c.RecordTimestamp)
@@ -253,11 +272,22 @@ func (s *Store) Save(ctx context.Context, rec *Record) error {
 	err := s.put(ctx, rec, "#rev = :read",
 		map[string]string{"#rev": "revision"},
 		map[string]types.AttributeValue{":read": &types.AttributeValueMemberN{Value: strconv.FormatInt(read, 10)}})
+	if errors.Is(err, ErrConflict) && s.storedEquals(ctx, rec) {
+		// The SDK retried a write that had succeeded (its answer was lost),
+		// and the retry failed the condition the first attempt satisfied.
+		return nil
+	}
 	if err != nil {
 		rec.Revision = read
 		return fmt.Errorf("saving deployment %s: %w", rec.DeploymentID, err)
 	}
 	return nil
+}
+
+// storedEquals reports whether the table holds exactly rec.
+func (s *Store) storedEquals(ctx context.Context, rec *Record) bool {
+	stored, err := s.Get(ctx, rec.DeploymentID, rec.Timestamp)
+	return err == nil && reflect.DeepEqual(stored, rec)
 }
 
 func (s *Store) put(ctx context.Context, rec *Record, condition string, names map[string]string, values map[string]types.AttributeValue) error {

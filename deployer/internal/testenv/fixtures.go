@@ -117,7 +117,9 @@ func (a *Account) PushImage(t *testing.T, repository, label string) string {
 	if err != nil && !isAlreadyExists(err) {
 		t.Fatalf("creating repository %s: %v", repository, err)
 	}
-	configDigest := sha256.Sum256([]byte(label))
+	configDigest := sha256.Sum256([]byte("config " + label))
+	// moto derives an image's digest from its layers' digests.
+	layerDigest := sha256.Sum256([]byte("layer " + label))
 	manifest, err := json.Marshal(map[string]any{
 		"schemaVersion": 2,
 		"mediaType":     "application/vnd.oci.image.manifest.v1+json",
@@ -126,7 +128,11 @@ func (a *Account) PushImage(t *testing.T, repository, label string) string {
 			"size":      len(label),
 			"digest":    "sha256:" + hex.EncodeToString(configDigest[:]),
 		},
-		"layers": []any{},
+		"layers": []any{map[string]any{
+			"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+			"size":      len(label),
+			"digest":    "sha256:" + hex.EncodeToString(layerDigest[:]),
+		}},
 	})
 	if err != nil {
 		t.Fatal(err)
