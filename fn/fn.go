@@ -1,0 +1,350 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	xpv1 "github.com/crossplane/crossplane-runtime/v2/apis/common/v1"
+	"github.com/crossplane/function-sdk-go/errors"
+	"github.com/crossplane/function-sdk-go/logging"
+	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+	"github.com/crossplane/function-sdk-go/request"
+	"github.com/crossplane/function-sdk-go/resource"
+	"github.com/crossplane/function-sdk-go/resource/composite"
+	"github.com/crossplane/function-sdk-go/response"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1/xrd"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/compose"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/naming"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/observe"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/crdschema"
+)
+
+// Condition types the function sets on the XR and its claim.
+const (
+	// TypeResourcesSynced is False while a composed resource's Synced
+	// condition is False; the message names it and the provider's error.
+	TypeResourcesSynced xpv1.ConditionType = "ResourcesSynced"
+	// TypeResourcesComposed is False while resources wait for values only
+	// the provider can tell (ARNs of other resources).
+	TypeResourcesComposed xpv1.ConditionType = "ResourcesComposed"
+	// TypeSourceConnected is False until the Source stage can reach the
+	// repository: a composed CodeStar connection is PENDING until someone
+	// completes its handshake.
+	TypeSourceConnected xpv1.ConditionType = "SourceConnected"
+	// TypeDeployStage says whether the Deploy stage is composed, and why not.
+	TypeDeployStage xpv1.ConditionType = "DeployStage"
+)
+
+// Connection states reported by CodeStar.
+const (
+	connectionAvailable = "AVAILABLE"
+	connectionPending   = "PENDING"
+)
+
+// Function composes an XCicdPipeline.
+type Function struct {
+	fnv1.UnimplementedFunctionRunnerServiceServer
+
+	log logging.Logger
+}
+
+// NewFunction returns the function.
+func NewFunction(log logging.Logger) *Function {
+	return &Function{log: log}
+}
+
+// RunFunction composes the pipeline's managed resources, decides readiness
+// and writes the observed outputs to the XR's status.
+func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) (*fnv1.RunFunctionResponse, error) {
+	log := f.log.WithValues("tag", req.GetMeta().GetTag())
+	// A fatal result leaves the desired state as the request had it, so a
+	// bad update never drops or changes what already exists.
+	rsp := response.To(req, response.DefaultTTL)
+
+	oxr, err := request.GetObservedCompositeResource(req)
+	if err != nil {
+		response.Fatal(rsp, errors.Wrap(err, "cannot get the observed composite resource"))
+		return rsp, nil
+	}
+	log = log.WithValues("xr", oxr.Resource.GetName())
+
+	spec, err := DecodeSpec(oxr.Resource)
+	if err != nil {
+		response.Fatal(rsp, errors.Wrapf(err, "invalid %s %q", v1alpha1.CompositeKind, oxr.Resource.GetName()))
+		return rsp, nil
+	}
+	names, err := naming.For(oxr.Resource.GetName(), spec.EnvironmentSuffix)
+	if err != nil {
+		response.Fatal(rsp, errors.Wrapf(err, "invalid %s %q", v1alpha1.CompositeKind, oxr.Resource.GetName()))
+		return rsp, nil
+	}
+
+	ocds, err := request.GetObservedComposedResources(req)
+	if err != nil {
+		response.Fatal(rsp, errors.Wrap(err, "cannot get the observed composed resources"))
+		return rsp, nil
+	}
+	observed := observe.Resources(ocds)
+
+	result, err := compose.Compose(compose.Input{
+		Spec:      *spec,
+		Names:     names,
+		Composite: oxr.Resource.GetName(),
+		Claim:     claimOf(oxr.Resource),
+		Observed:  observed,
+	})
+	if err != nil {
+		response.Fatal(rsp, errors.Wrap(err, "cannot compose the pipeline"))
+		return rsp, nil
+	}
+
+	desired, err := request.GetDesiredComposedResources(req)
+	if err != nil {
+		response.Fatal(rsp, errors.Wrap(err, "cannot get the desired composed resources"))
+		return rsp, nil
+	}
+	allReady := true
+	for name, u := range result.Desired {
+		ready := resource.ReadyFalse
+		if observed.Ready(name) {
+			ready = resource.ReadyTrue
+		} else {
+			allReady = false
+		}
+		desired[name] = &resource.DesiredComposed{Resource: u, Ready: ready}
+	}
+	if err := response.SetDesiredComposedResources(rsp, desired); err != nil {
+		response.Fatal(rsp, errors.Wrap(err, "cannot set the desired composed resources"))
+		return rsp, nil
+	}
+
+	dxr, err := request.GetDesiredCompositeResource(req)
+	if err != nil {
+		response.Fatal(rsp, errors.Wrap(err, "cannot get the desired composite resource"))
+		return rsp, nil
+	}
+	for path, value := range Outputs(*spec, observed) {
+		if err := dxr.Resource.SetValue("status."+path, value); err != nil {
+			response.Fatal(rsp, errors.Wrapf(err, "cannot set status.%s", path))
+			return rsp, nil
+		}
+	}
+
+	connected := f.reportConnection(rsp, *spec, names, observed)
+	f.reportSynced(rsp, result, observed)
+	f.reportPending(rsp, result)
+	reportDeployStage(rsp, result)
+
+	// The XR is ready only when every composed resource is, nothing waits to
+	// be composed, and the Source stage can reach the repository.
+	dxr.Ready = resource.ReadyFalse
+	if allReady && len(result.Pending) == 0 && len(result.Preserved) == 0 && connected {
+		dxr.Ready = resource.ReadyTrue
+	}
+	if err := response.SetDesiredCompositeResource(rsp, dxr); err != nil {
+		response.Fatal(rsp, errors.Wrap(err, "cannot set the desired composite resource"))
+		return rsp, nil
+	}
+
+	log.Debug("Composed the pipeline", "resources", len(result.Desired), "pending", len(result.Pending), "ready", dxr.Ready)
+	return rsp, nil
+}
+
+// crossplaneSpecFields are the fields Crossplane itself adds to a legacy XR's
+// spec; they are not part of this API's schema.
+var crossplaneSpecFields = []string{
+	"claimRef", "compositionRef", "compositionRevisionRef", "compositionRevisionSelector",
+	"compositionSelector", "compositionUpdatePolicy", "environmentConfigRefs", "resourceRefs",
+	"publishConnectionDetailsTo", "writeConnectionSecretToRef", "crossplane",
+}
+
+// DecodeSpec defaults and validates the XR's spec against the XRD this
+// function ships (OpenAPI and CEL, the same rules kube-apiserver enforces on
+// claims), then decodes it into the API's Go types. The function checks
+// again because it also serves crossplane render and XRs written under older
+// versions of the XRD.
+func DecodeSpec(xr *composite.Unstructured) (*v1alpha1.XCicdPipelineSpec, error) {
+	raw, ok := xr.Object["spec"].(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("spec: Required value")
+	}
+	spec := runtime.DeepCopyJSON(raw)
+	for _, f := range crossplaneSpecFields {
+		delete(spec, f)
+	}
+	v, err := xrd.Validator()
+	if err != nil {
+		return nil, fmt.Errorf("cannot load the XRD's schema: %w", err)
+	}
+	obj := map[string]any{"spec": spec}
+	v.Default(obj)
+	if errs := v.Validate(obj, nil); len(errs) > 0 {
+		return nil, errors.New(crdschema.Summary(errs))
+	}
+	b, err := json.Marshal(obj["spec"])
+	if err != nil {
+		return nil, fmt.Errorf("cannot encode spec: %w", err)
+	}
+	out := &v1alpha1.XCicdPipelineSpec{}
+	if err := json.Unmarshal(b, out); err != nil {
+		return nil, fmt.Errorf("cannot decode spec: %w", err)
+	}
+	return out, nil
+}
+
+// claimOf returns namespace/name of the XR's claim, or "".
+func claimOf(xr *composite.Unstructured) string {
+	ref := xr.GetClaimReference()
+	if ref == nil || ref.Name == "" {
+		return ""
+	}
+	return ref.Namespace + "/" + ref.Name
+}
+
+// Outputs are the XR's status fields, each read from an observed resource
+// (or, for an existing connection, from the claim itself). A field whose
+// resource has not reported it yet is absent, never guessed.
+func Outputs(spec v1alpha1.XCicdPipelineSpec, o observe.Resources) map[string]string {
+	out := map[string]string{
+		"pipelineName":         o.String(compose.Pipeline, "status.atProvider.id"),
+		"pipelineArn":          o.ARN(compose.Pipeline),
+		"ecrRepositoryUri":     o.String(compose.ECRRepository, "status.atProvider.repositoryUrl"),
+		"lambdaFunctionArn":    o.ARN(compose.DeployerFunction),
+		"deploymentTableName":  o.String(compose.DeploymentTable, "status.atProvider.id"),
+		"artifactBucketName":   o.String(compose.ArtifactBucket, "status.atProvider.id"),
+		"notificationTopicArn": o.ARN(compose.NotificationTopic),
+		"crossAccountRoleArn":  o.ARN(compose.CrossAccountRole),
+	}
+	if name, region := out["pipelineName"], regionOf(out["pipelineArn"]); name != "" && region != "" {
+		out["pipelineUrl"] = fmt.Sprintf("https://%s.console.aws.amazon.com/codesuite/codepipeline/pipelines/%s/view?region=%s", region, name, region)
+	}
+	switch {
+	case spec.Source.ConnectionARN != "":
+		out["connectionArn"] = spec.Source.ConnectionARN
+	case spec.Source.Provider != v1alpha1.SourceCodeCommit:
+		out["connectionArn"] = o.ARN(compose.Connection)
+		out["connectionStatus"] = o.String(compose.Connection, "status.atProvider.connectionStatus")
+	}
+	for k, v := range out {
+		if v == "" {
+			delete(out, k)
+		}
+	}
+	return out
+}
+
+// regionOf returns the region field of an ARN, or "".
+func regionOf(arn string) string {
+	parts := strings.SplitN(arn, ":", 5)
+	if len(parts) < 5 || parts[0] != "arn" {
+		return ""
+	}
+	return parts[3]
+}
+
+// reportConnection sets SourceConnected and reports whether the Source stage
+// can reach the repository.
+func (f *Function) reportConnection(rsp *fnv1.RunFunctionResponse, spec v1alpha1.XCicdPipelineSpec, names *naming.Names, o observe.Resources) bool {
+	s := spec.Source
+	switch {
+	case s.Provider == v1alpha1.SourceCodeCommit:
+		response.ConditionTrue(rsp, string(TypeSourceConnected), "CodeCommit").
+			WithMessage("CodeCommit sources need no connection").TargetCompositeAndClaim()
+		return true
+	case s.ConnectionARN != "":
+		response.ConditionTrue(rsp, string(TypeSourceConnected), "ExistingConnection").
+			WithMessage(fmt.Sprintf("Using the existing connection %s; it must be AVAILABLE", s.ConnectionARN)).TargetCompositeAndClaim()
+		return true
+	}
+	status := o.String(compose.Connection, "status.atProvider.connectionStatus")
+	switch status {
+	case connectionAvailable:
+		response.ConditionTrue(rsp, string(TypeSourceConnected), "Available").TargetCompositeAndClaim()
+		return true
+	case connectionPending:
+		msg := fmt.Sprintf("The CodeStar connection %s (%s) is PENDING: an administrator of the %s account must open "+
+			"https://console.aws.amazon.com/codesuite/settings/connections?region=%s, choose %s, choose \"Update pending connection\" "+
+			"and authorize AWS to access %s. The Source stage cannot run until the connection is AVAILABLE.",
+			names.Connection, o.ARN(compose.Connection), s.Provider, spec.Region, names.Connection, s.Repository)
+		response.ConditionFalse(rsp, string(TypeSourceConnected), "ConnectionPending").WithMessage(msg).TargetCompositeAndClaim()
+		response.Warning(rsp, errors.New(msg)).WithReason("ConnectionPending").TargetCompositeAndClaim()
+		return false
+	case "":
+		response.ConditionFalse(rsp, string(TypeSourceConnected), "Creating").
+			WithMessage(fmt.Sprintf("Waiting for the CodeStar connection %s to be created", names.Connection)).TargetCompositeAndClaim()
+		return false
+	default:
+		msg := fmt.Sprintf("The CodeStar connection %s is %s; delete it in the AWS console or recreate the claim to get a new one", names.Connection, status)
+		response.ConditionFalse(rsp, string(TypeSourceConnected), "Connection"+titleCase(status)).WithMessage(msg).TargetCompositeAndClaim()
+		response.Warning(rsp, errors.New(msg)).WithReason("ConnectionUnavailable").TargetCompositeAndClaim()
+		return false
+	}
+}
+
+// reportSynced sets ResourcesSynced, naming each composed resource whose
+// Synced condition is False with the provider's message.
+func (f *Function) reportSynced(rsp *fnv1.RunFunctionResponse, result *compose.Result, o observe.Resources) {
+	names := make([]string, 0, len(result.Desired))
+	for n := range result.Desired {
+		names = append(names, string(n))
+	}
+	sort.Strings(names)
+	var failing []string
+	for _, n := range names {
+		c := o.Condition(resource.Name(n), xpv1.TypeSynced)
+		if c.Status != "False" {
+			continue
+		}
+		oc := o[resource.Name(n)]
+		what := fmt.Sprintf("%s (%s %s): %s", n, oc.Resource.GetKind(), oc.Resource.GetName(), c.Message)
+		failing = append(failing, what)
+		response.Warning(rsp, errors.Errorf("Composed resource %s is not synced: %s", what, c.Reason)).
+			WithReason("ComposedResourceNotSynced").TargetCompositeAndClaim()
+	}
+	if len(failing) == 0 {
+		response.ConditionTrue(rsp, string(TypeResourcesSynced), "Synced").TargetCompositeAndClaim()
+		return
+	}
+	response.ConditionFalse(rsp, string(TypeResourcesSynced), "ComposedResourceNotSynced").
+		WithMessage(strings.Join(failing, "; ")).TargetCompositeAndClaim()
+}
+
+// reportPending sets ResourcesComposed, naming what resources wait for.
+func (f *Function) reportPending(rsp *fnv1.RunFunctionResponse, result *compose.Result) {
+	waiting := make([]string, 0, len(result.Pending)+len(result.Preserved))
+	for _, p := range result.Pending {
+		waiting = append(waiting, fmt.Sprintf("%s waits for %s", p.Name, p.Waiting))
+	}
+	for _, p := range result.Preserved {
+		waiting = append(waiting, fmt.Sprintf("%s is kept as observed until %s is known again", p.Name, p.Waiting))
+	}
+	if len(waiting) == 0 {
+		response.ConditionTrue(rsp, string(TypeResourcesComposed), "AllComposed").TargetCompositeAndClaim()
+		return
+	}
+	response.ConditionFalse(rsp, string(TypeResourcesComposed), "WaitingForObservedValues").
+		WithMessage(strings.Join(waiting, "; ")).TargetCompositeAndClaim()
+}
+
+// reportDeployStage sets DeployStage, saying why the stage is left out.
+func reportDeployStage(rsp *fnv1.RunFunctionResponse, result *compose.Result) {
+	if result.DeployStageReason != "" {
+		response.ConditionFalse(rsp, string(TypeDeployStage), "DeployerImageNotSet").
+			WithMessage(result.DeployStageReason).TargetCompositeAndClaim()
+		return
+	}
+	response.ConditionTrue(rsp, string(TypeDeployStage), "Composed").TargetCompositeAndClaim()
+}
+
+func titleCase(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + strings.ToLower(s[1:])
+}

@@ -1,0 +1,161 @@
+package compose
+
+import (
+	"fmt"
+
+	codebuild "github.com/upbound/provider-aws/v2/apis/cluster/codebuild/v1beta1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/cicd-platform/crossplane-cicd-pipeline/deployer/contract"
+)
+
+// DefaultTestBuildspec is the buildspec file the test project runs from the
+// repository when the claim gives neither commands nor a buildspec.
+const DefaultTestBuildspec = "buildspec-test.yml"
+
+// Environment variables of the build project, read by the default buildspec.
+const (
+	EnvImageRepoURI = "IMAGE_REPO_URI"
+	EnvDockerfile   = "DOCKERFILE"
+)
+
+// buildCacheDir is where BuildKit keeps its layer cache between builds;
+// CodeBuild stores it in the cache bucket.
+const buildCacheDir = "/root/.buildx-cache"
+
+// buildProjects composes the build project (privileged Docker build with the
+// S3 layer cache, push to ECR) and the test project.
+func (c *composer) buildProjects() error {
+	if err := c.buildProject(); err != nil {
+		return err
+	}
+	if !c.testEnabled() {
+		return nil
+	}
+	return c.testProject()
+}
+
+func (c *composer) buildProject() error {
+	// The image repository's URI has no selector; it comes from the observed
+	// repository.
+	repoURL := c.in.Observed.String(ECRRepository, "status.atProvider.repositoryUrl")
+	if repoURL == "" {
+		c.wait(BuildProject, "the ECR repository's URL")
+		return nil
+	}
+	b := c.in.Spec.Build
+	spec := b.Buildspec
+	if spec == "" {
+		spec = defaultBuildspec()
+	}
+	p := &codebuild.Project{Spec: codebuild.ProjectSpec{
+		ResourceSpec: c.resourceSpec(),
+		ForProvider: codebuild.ProjectParameters{
+			Region:              c.region(),
+			Description:         ptr(fmt.Sprintf("Builds and pushes the image of %s", c.in.Names.Pipeline)),
+			BuildTimeout:        ptr(float64(b.TimeoutMinutes)),
+			ServiceRoleSelector: selector(CodeBuildRole),
+			Artifacts:           &codebuild.ArtifactsParameters{Type: ptr("CODEPIPELINE")},
+			Source:              &codebuild.SourceParameters{Type: ptr("CODEPIPELINE"), Buildspec: ptr(spec)},
+			Cache: &codebuild.CacheParameters{
+				Type:             ptr("S3"),
+				LocationSelector: selector(CacheBucket),
+			},
+			Environment: &codebuild.EnvironmentParameters{
+				Type:                     ptr("LINUX_CONTAINER"),
+				ComputeType:              ptr(string(b.ComputeType)),
+				Image:                    ptr(b.Image),
+				ImagePullCredentialsType: ptr("CODEBUILD"),
+				// Docker builds need a privileged container.
+				PrivilegedMode: ptr(true),
+				EnvironmentVariable: []codebuild.EnvironmentVariableParameters{
+					{Name: ptr(EnvImageRepoURI), Value: ptr(repoURL), Type: ptr("PLAINTEXT")},
+					{Name: ptr(EnvDockerfile), Value: ptr(b.DockerfilePath), Type: ptr("PLAINTEXT")},
+				},
+			},
+			Tags: c.tags(),
+		},
+	}}
+	return c.add(BuildProject, c.in.Names.BuildProject, p)
+}
+
+func (c *composer) testProject() error {
+	t := c.in.Spec.Test
+	spec := t.Buildspec
+	switch {
+	case len(t.Commands) > 0:
+		s, err := commandsBuildspec(t.Commands)
+		if err != nil {
+			return err
+		}
+		spec = s
+	case spec == "":
+		spec = DefaultTestBuildspec
+	}
+	p := &codebuild.Project{Spec: codebuild.ProjectSpec{
+		ResourceSpec: c.resourceSpec(),
+		ForProvider: codebuild.ProjectParameters{
+			Region:              c.region(),
+			Description:         ptr(fmt.Sprintf("Tests the source of %s", c.in.Names.Pipeline)),
+			BuildTimeout:        ptr(float64(t.TimeoutMinutes)),
+			ServiceRoleSelector: selector(CodeBuildRole),
+			Artifacts:           &codebuild.ArtifactsParameters{Type: ptr("CODEPIPELINE")},
+			Source:              &codebuild.SourceParameters{Type: ptr("CODEPIPELINE"), Buildspec: ptr(spec)},
+			Environment: &codebuild.EnvironmentParameters{
+				Type:                     ptr("LINUX_CONTAINER"),
+				ComputeType:              ptr(string(t.ComputeType)),
+				Image:                    ptr(t.Image),
+				ImagePullCredentialsType: ptr("CODEBUILD"),
+			},
+			Tags: c.tags(),
+		},
+	}}
+	return c.add(TestProject, c.in.Names.TestProject, p)
+}
+
+// defaultBuildspec builds the Dockerfile with BuildKit, keeping its layer
+// cache in the directory CodeBuild stores in the cache bucket, pushes the
+// image tagged with the commit and build number, and writes imageDetail.json
+// (the image by digest) for the Deploy stage.
+func defaultBuildspec() string {
+	return `version: 0.2
+env:
+  shell: bash
+phases:
+  pre_build:
+    commands:
+      - aws ecr get-login-password --region "$AWS_REGION" | docker login --username AWS --password-stdin "${` + EnvImageRepoURI + `%%/*}"
+      - IMAGE_TAG="$(echo "${CODEBUILD_RESOLVED_SOURCE_VERSION:-manual}" | cut -c1-12)-${CODEBUILD_BUILD_NUMBER}"
+      - docker buildx create --name pipeline --driver docker-container --use
+  build:
+    commands:
+      - docker buildx build --file "$` + EnvDockerfile + `" --tag "$` + EnvImageRepoURI + `:$IMAGE_TAG" --provenance=false --cache-from "type=local,src=` + buildCacheDir + `" --cache-to "type=local,dest=` + buildCacheDir + `-new,mode=max" --metadata-file build-metadata.json --push .
+  post_build:
+    commands:
+      - test "$CODEBUILD_BUILD_SUCCEEDING" = 1
+      - rm -rf ` + buildCacheDir + ` && mv ` + buildCacheDir + `-new ` + buildCacheDir + `
+      - printf '{"ImageURI":"%s@%s"}' "$` + EnvImageRepoURI + `" "$(jq -r '."containerimage.digest"' build-metadata.json)" > ` + contract.ImageDetailFile + `
+artifacts:
+  files:
+    - ` + contract.ImageDetailFile + `
+cache:
+  paths:
+    - '` + buildCacheDir + `/**/*'
+`
+}
+
+// commandsBuildspec runs the claim's test commands.
+func commandsBuildspec(commands []string) (string, error) {
+	type phase struct {
+		Commands []string `json:"commands"`
+	}
+	doc := struct {
+		Version string           `json:"version"`
+		Phases  map[string]phase `json:"phases"`
+	}{Version: "0.2", Phases: map[string]phase{"build": {Commands: commands}}}
+	b, err := yaml.Marshal(doc)
+	if err != nil {
+		return "", fmt.Errorf("spec.test.commands: cannot render a buildspec: %w", err)
+	}
+	return string(b), nil
+}

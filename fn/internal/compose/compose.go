@@ -1,0 +1,214 @@
+// Package compose builds the provider-aws managed resources of one CI/CD
+// pipeline from an XCicdPipeline spec and what has been observed so far.
+//
+// Builders use the provider's typed structs at each kind's storage version.
+// Wiring between resources uses the provider's selectors (matchControllerRef
+// plus a component label) where it has them. A value that has no selector
+// and must be an ARN is read from an observed resource; a resource that
+// needs such a value waits (it is not composed) until the value is known,
+// and is reported as pending. A waiting resource that already exists keeps
+// its observed spec, so nothing created is ever dropped.
+package compose
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+
+	xpv1 "github.com/crossplane/crossplane-runtime/v2/apis/common/v1"
+	"github.com/crossplane/function-sdk-go/resource"
+	"github.com/crossplane/function-sdk-go/resource/composed"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/naming"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/observe"
+)
+
+// Labels and annotations the function sets on composed resources.
+const (
+	// LabelComponent tells sibling resources apart for selectors.
+	LabelComponent = "cicd.platform.dev/component"
+	// AnnotationExternalName is the AWS name of a resource.
+	AnnotationExternalName = "crossplane.io/external-name"
+)
+
+// Tags every AWS resource carries beside the claim's own tags.
+const (
+	TagManagedBy   = "managed-by"
+	TagClaim       = "cicd.platform.dev/claim"
+	TagComposite   = "cicd.platform.dev/composite"
+	TagEnvironment = "environment"
+)
+
+// Input is what the builders compose from.
+type Input struct {
+	Spec  v1alpha1.XCicdPipelineSpec
+	Names *naming.Names
+	// Composite is the XR's name; Claim is namespace/name of its claim, or
+	// empty for an XR created directly.
+	Composite string
+	Claim     string
+	Observed  observe.Resources
+	Scope     Scope
+}
+
+// Pending is a resource that waits for a value only the provider can tell.
+type Pending struct {
+	Name    resource.Name
+	Waiting string
+}
+
+// Result of composing.
+type Result struct {
+	// Desired composed resources, by name.
+	Desired map[resource.Name]*composed.Unstructured
+	// Pending resources, sorted by name.
+	Pending []Pending
+	// Preserved resources: waiting, but composed from their observed spec
+	// because they already exist.
+	Preserved []Pending
+	// DeployStageReason says why the Deploy stage is left out; empty when it
+	// is composed.
+	DeployStageReason string
+}
+
+// Compose builds the desired managed resources.
+func Compose(in Input) (*Result, error) {
+	if in.Scope == nil {
+		in.Scope = ClusterScope{}
+	}
+	c := &composer{in: in, res: &Result{Desired: map[resource.Name]*composed.Unstructured{}}}
+	parts := []func() error{
+		c.registry,
+		c.storage,
+		c.table,
+		c.notifications,
+		c.roles,
+		c.connection,
+		c.buildProjects,
+		c.deployer,
+		c.pipeline,
+		c.pipelineEvents,
+		c.policies,
+	}
+	for _, part := range parts {
+		if err := part(); err != nil {
+			return nil, err
+		}
+	}
+	sort.Slice(c.res.Pending, func(i, j int) bool { return c.res.Pending[i].Name < c.res.Pending[j].Name })
+	sort.Slice(c.res.Preserved, func(i, j int) bool { return c.res.Preserved[i].Name < c.res.Preserved[j].Name })
+	return c.res, nil
+}
+
+type composer struct {
+	in  Input
+	res *Result
+}
+
+// add composes a typed managed resource under name, labelled with its
+// component name (the same as name) and, when externalName is set, named in
+// AWS by the external-name annotation.
+func (c *composer) add(name resource.Name, externalName string, obj runtime.Object) error {
+	u, err := composed.From(obj)
+	if err != nil {
+		return fmt.Errorf("cannot compose %s: %w", name, err)
+	}
+	// Desired state carries only what the function owns: typed structs would
+	// otherwise emit status.conditions: null and an empty atProvider.
+	delete(u.Object, "status")
+	u.SetLabels(map[string]string{LabelComponent: string(name)})
+	if externalName != "" {
+		u.SetAnnotations(map[string]string{AnnotationExternalName: externalName})
+	}
+	if err := c.in.Scope.Finalize(u); err != nil {
+		return fmt.Errorf("cannot compose %s: %w", name, err)
+	}
+	c.res.Desired[name] = u
+	return nil
+}
+
+// wait records that name cannot be composed until what it is waiting for is
+// observed. If it already exists, its observed spec is kept as desired, so a
+// value that goes missing never deletes a resource.
+func (c *composer) wait(name resource.Name, waiting string) {
+	p := Pending{Name: name, Waiting: waiting}
+	oc, ok := c.in.Observed[name]
+	if !ok || oc.Resource == nil {
+		c.res.Pending = append(c.res.Pending, p)
+		return
+	}
+	u := composed.New()
+	u.SetAPIVersion(oc.Resource.GetAPIVersion())
+	u.SetKind(oc.Resource.GetKind())
+	u.SetLabels(map[string]string{LabelComponent: string(name)})
+	if en := oc.Resource.GetAnnotations()[AnnotationExternalName]; en != "" {
+		u.SetAnnotations(map[string]string{AnnotationExternalName: en})
+	}
+	if spec, ok := oc.Resource.Object["spec"]; ok {
+		u.Object["spec"] = runtime.DeepCopyJSONValue(spec)
+	}
+	c.res.Desired[name] = u
+	c.res.Preserved = append(c.res.Preserved, p)
+}
+
+// resourceSpec is the part of every managed resource's spec that comes from
+// the claim: provider config, deletion and management policies.
+func (c *composer) resourceSpec() xpv1.ResourceSpec {
+	mp := make(xpv1.ManagementPolicies, 0, len(c.in.Spec.ManagementPolicies))
+	for _, p := range c.in.Spec.ManagementPolicies {
+		mp = append(mp, xpv1.ManagementAction(p))
+	}
+	return xpv1.ResourceSpec{
+		ProviderConfigReference: &xpv1.Reference{Name: c.in.Spec.ProviderConfigName},
+		DeletionPolicy:          xpv1.DeletionPolicy(c.in.Spec.DeletionPolicy),
+		ManagementPolicies:      mp,
+	}
+}
+
+// tags returns the claim's tags plus the fixed tags naming the claim,
+// composite and environment; the fixed tags win.
+func (c *composer) tags() map[string]*string {
+	t := make(map[string]*string, len(c.in.Spec.Tags)+4)
+	for k, v := range c.in.Spec.Tags {
+		t[k] = ptr(v)
+	}
+	t[TagManagedBy] = ptr("crossplane")
+	t[TagComposite] = ptr(c.in.Composite)
+	t[TagEnvironment] = ptr(c.in.Spec.EnvironmentSuffix)
+	if c.in.Claim != "" {
+		t[TagClaim] = ptr(c.in.Claim)
+	}
+	return t
+}
+
+func (c *composer) region() *string { return ptr(c.in.Spec.Region) }
+
+// destroy reports whether deleting the claim should delete the AWS
+// resources, and so whether non-empty buckets and repositories may go too.
+func (c *composer) destroy() bool { return c.in.Spec.DeletionPolicy != string(xpv1.DeletionOrphan) }
+
+// selector selects the sibling resource composed under name.
+func selector(name resource.Name) *xpv1.Selector {
+	return &xpv1.Selector{MatchControllerRef: ptr(true), MatchLabels: map[string]string{LabelComponent: string(name)}}
+}
+
+// partition is the AWS partition of the claim's region.
+func (c *composer) partition() string {
+	r := c.in.Spec.Region
+	switch {
+	case len(r) > 3 && r[:3] == "cn-":
+		return "aws-cn"
+	case len(r) > 7 && r[:7] == "us-gov-":
+		return "aws-us-gov"
+	default:
+		return "aws"
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func enabled(b *bool) bool { return b == nil || *b }
+
+func itoa(i int64) string { return strconv.FormatInt(i, 10) }

@@ -1,0 +1,124 @@
+package compose
+
+import (
+	"encoding/json"
+	"fmt"
+
+	cloudwatch "github.com/upbound/provider-aws/v2/apis/cluster/cloudwatch/v1beta1"
+	dynamodb "github.com/upbound/provider-aws/v2/apis/cluster/dynamodb/v1beta1"
+	lambda "github.com/upbound/provider-aws/v2/apis/cluster/lambda/v1beta1"
+
+	"github.com/cicd-platform/crossplane-cicd-pipeline/deployer/contract"
+)
+
+// Why the Deploy stage (and the deployer Lambda) can be missing.
+const (
+	ReasonNoDeployerImage = "spec.deployer.image is not set: the deployer Lambda and the Deploy stage are left out until the platform team's published deployer image is named there (see deployer/README.md)"
+)
+
+// table composes the deployment-history table the deployer writes: one item
+// per deployment keyed by (deploymentId, timestamp), on-demand billing,
+// point-in-time recovery and encryption at rest, plus the index a rollback
+// uses to find the last successful deployment.
+func (c *composer) table() error {
+	t := &dynamodb.Table{Spec: dynamodb.TableSpec{
+		ResourceSpec: c.resourceSpec(),
+		ForProvider: dynamodb.TableParameters{
+			Region:      c.region(),
+			BillingMode: ptr("PAY_PER_REQUEST"),
+			HashKey:     ptr(contract.HashKey),
+			RangeKey:    ptr(contract.RangeKey),
+			Attribute: []dynamodb.AttributeParameters{
+				{Name: ptr(contract.HashKey), Type: ptr(contract.HashKeyType)},
+				{Name: ptr(contract.StatusAttribute), Type: ptr("S")},
+				{Name: ptr(contract.RangeKey), Type: ptr(contract.RangeKeyType)},
+			},
+			GlobalSecondaryIndex: []dynamodb.GlobalSecondaryIndexParameters{{
+				Name:           ptr(contract.StatusIndex),
+				HashKey:        ptr(contract.StatusAttribute),
+				RangeKey:       ptr(contract.RangeKey),
+				ProjectionType: ptr("ALL"),
+			}},
+			PointInTimeRecovery:  []dynamodb.PointInTimeRecoveryParameters{{Enabled: ptr(true)}},
+			ServerSideEncryption: []dynamodb.ServerSideEncryptionParameters{{Enabled: ptr(true)}},
+			Tags:                 c.tags(),
+		},
+	}}
+	return c.add(DeploymentTable, c.in.Names.DeploymentTable, t)
+}
+
+// deployerEnabled reports whether the deployer Lambda and the Deploy stage
+// are composed, and records why not.
+func (c *composer) deployerEnabled() bool {
+	if c.in.Spec.Deployer.Image == "" {
+		c.res.DeployStageReason = ReasonNoDeployerImage
+		return false
+	}
+	return true
+}
+
+// deployer composes the deployer Lambda, which runs the platform team's
+// published deployer image (never a guessed one), and the alarm on its
+// errors.
+func (c *composer) deployer() error {
+	if !c.deployerEnabled() {
+		return nil
+	}
+	d := c.in.Spec.Deployer
+	fn := &lambda.Function{Spec: lambda.FunctionSpec{
+		ResourceSpec: c.resourceSpec(),
+		ForProvider: lambda.FunctionParameters{
+			Region:                       c.region(),
+			PackageType:                  ptr("Image"),
+			ImageURI:                     ptr(d.Image),
+			MemorySize:                   ptr(float64(d.MemoryMB)),
+			Timeout:                      ptr(float64(d.TimeoutSeconds)),
+			ReservedConcurrentExecutions: ptr(float64(d.ReservedConcurrency)),
+			RoleSelector:                 selector(DeployerRole),
+			Environment: []lambda.EnvironmentParameters{{Variables: map[string]*string{
+				contract.EnvDeploymentTable:   ptr(c.in.Names.DeploymentTable),
+				contract.EnvEnvironmentSuffix: ptr(c.in.Spec.EnvironmentSuffix),
+			}}},
+			Description: ptr(fmt.Sprintf("Deploys the images built by pipeline %s", c.in.Names.Pipeline)),
+			Tags:        c.tags(),
+		},
+	}}
+	if err := c.add(DeployerFunction, c.in.Names.DeployerLambda, fn); err != nil {
+		return err
+	}
+
+	a := c.in.Spec.Alarms.LambdaErrors
+	alarm := &cloudwatch.MetricAlarm{Spec: cloudwatch.MetricAlarmSpec{
+		ResourceSpec: c.resourceSpec(),
+		ForProvider: cloudwatch.MetricAlarmParameters{
+			Region:               c.region(),
+			AlarmDescription:     ptr(fmt.Sprintf("The deployer Lambda %s failed more than %d times in %d seconds", c.in.Names.DeployerLambda, a.Threshold, a.PeriodSeconds)),
+			Namespace:            ptr("AWS/Lambda"),
+			MetricName:           ptr("Errors"),
+			Dimensions:           map[string]*string{"FunctionName": ptr(c.in.Names.DeployerLambda)},
+			Statistic:            ptr("Sum"),
+			Period:               ptr(float64(a.PeriodSeconds)),
+			EvaluationPeriods:    ptr(float64(a.EvaluationPeriods)),
+			Threshold:            ptr(float64(a.Threshold)),
+			ComparisonOperator:   ptr("GreaterThanThreshold"),
+			TreatMissingData:     ptr("notBreaching"),
+			AlarmActionsSelector: selector(NotificationTopic),
+			Tags:                 c.tags(),
+		},
+	}}
+	return c.add(ErrorsAlarm, c.in.Names.ErrorsAlarm, alarm)
+}
+
+// deployUserParameters is the Deploy action's UserParameters: the targets
+// the deployer updates.
+func (c *composer) deployUserParameters() (string, error) {
+	p := contract.UserParameters{Targets: make([]contract.Target, 0, len(c.in.Spec.Deployer.Targets))}
+	for _, t := range c.in.Spec.Deployer.Targets {
+		p.Targets = append(p.Targets, contract.Target{FunctionName: t.FunctionName, RoleARN: t.RoleARN, Alias: t.Alias})
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return "", fmt.Errorf("cannot render the Deploy action's UserParameters: %w", err)
+	}
+	return string(b), nil
+}

@@ -1,0 +1,53 @@
+package compose
+
+import "github.com/crossplane/function-sdk-go/resource"
+
+// Names of the composed resources (resource.Name, not AWS names). Each is
+// also the value of the resource's LabelComponent label, which selectors
+// match.
+const (
+	ECRRepository      resource.Name = "ecr-repository"
+	ECRLifecyclePolicy resource.Name = "ecr-lifecycle-policy"
+
+	ArtifactBucket                  resource.Name = "artifact-bucket"
+	ArtifactBucketVersioning        resource.Name = "artifact-bucket-versioning"
+	ArtifactBucketEncryption        resource.Name = "artifact-bucket-encryption"
+	ArtifactBucketLifecycle         resource.Name = "artifact-bucket-lifecycle"
+	ArtifactBucketPublicAccessBlock resource.Name = "artifact-bucket-public-access-block"
+	CacheBucket                     resource.Name = "cache-bucket"
+	CacheBucketEncryption           resource.Name = "cache-bucket-encryption"
+	CacheBucketLifecycle            resource.Name = "cache-bucket-lifecycle"
+	CacheBucketPublicAccessBlock    resource.Name = "cache-bucket-public-access-block"
+
+	BuildProject resource.Name = "build-project"
+	TestProject  resource.Name = "test-project"
+	Connection   resource.Name = "codestar-connection"
+	Pipeline     resource.Name = "pipeline"
+
+	DeployerFunction resource.Name = "deployer-function"
+	DeploymentTable  resource.Name = "deployment-table"
+	ErrorsAlarm      resource.Name = "deployer-errors-alarm"
+
+	NotificationTopic       resource.Name = "notification-topic"
+	NotificationTopicPolicy resource.Name = "notification-topic-policy"
+	// EmailSubscriptionPrefix is followed by a hash of the address, so that
+	// removing one address leaves the others' subscriptions alone.
+	EmailSubscriptionPrefix = "email-subscription-"
+
+	FailedRule   resource.Name = "pipeline-failed-rule"
+	FailedTarget resource.Name = "pipeline-failed-target"
+	PushRule     resource.Name = "source-push-rule"
+	PushTarget   resource.Name = "source-push-target"
+
+	CodeBuildRole    resource.Name = "codebuild-role"
+	CodePipelineRole resource.Name = "codepipeline-role"
+	DeployerRole     resource.Name = "deployer-role"
+	EventsRole       resource.Name = "events-role"
+	CrossAccountRole resource.Name = "cross-account-role"
+)
+
+// PolicyOf is the name of a role's customer-managed policy.
+func PolicyOf(role resource.Name) resource.Name { return role + "-policy" }
+
+// AttachmentOf is the name of the attachment of a role's policy.
+func AttachmentOf(role resource.Name) resource.Name { return role + "-policy-attachment" }

@@ -1,0 +1,221 @@
+package compose
+
+import (
+	"fmt"
+
+	cloudwatchevents "github.com/upbound/provider-aws/v2/apis/cluster/cloudwatchevents/v1beta1"
+	codepipeline "github.com/upbound/provider-aws/v2/apis/cluster/codepipeline/v1beta1"
+	codestarconnections "github.com/upbound/provider-aws/v2/apis/cluster/codestarconnections/v1beta1"
+
+	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1"
+)
+
+// Pipeline artifacts passed between stages.
+const (
+	artifactSource = "source"
+	artifactBuild  = "build"
+)
+
+// composesConnection reports whether the claim needs a new CodeStar
+// connection: not for CodeCommit, and not when it names an existing one.
+func (c *composer) composesConnection() bool {
+	s := c.in.Spec.Source
+	return s.Provider != v1alpha1.SourceCodeCommit && s.ConnectionARN == ""
+}
+
+// connection composes the CodeStar connection the Source stage uses. AWS
+// creates it PENDING: someone must complete the handshake in the console.
+func (c *composer) connection() error {
+	if !c.composesConnection() {
+		return nil
+	}
+	s := c.in.Spec.Source
+	conn := &codestarconnections.Connection{Spec: codestarconnections.ConnectionSpec{
+		ResourceSpec: c.resourceSpec(),
+		ForProvider: codestarconnections.ConnectionParameters{
+			Region: c.region(),
+			Name:   ptr(c.in.Names.Connection),
+			Tags:   c.tags(),
+		},
+	}}
+	if s.HostARN != "" {
+		conn.Spec.ForProvider.HostArn = ptr(s.HostARN)
+	} else {
+		conn.Spec.ForProvider.ProviderType = ptr(string(s.Provider))
+	}
+	return c.add(Connection, "", conn)
+}
+
+// connectionARN is the claim's existing connection, or the composed one's
+// observed ARN (recording it as missing in a when not known yet).
+func (c *composer) connectionARN(a *arns) string {
+	if arn := c.in.Spec.Source.ConnectionARN; arn != "" {
+		return arn
+	}
+	return a.of(Connection, "the CodeStar connection's ARN")
+}
+
+// pipeline composes the CodePipeline: Source -> Build -> Test -> Approval ->
+// Deploy, leaving out the stages that are switched off.
+func (c *composer) pipeline() error {
+	a := &arns{c: c}
+	var source codepipeline.ActionParameters
+	s := c.in.Spec.Source
+	if s.Provider == v1alpha1.SourceCodeCommit {
+		source = action("Source", "Source", "CodeCommit", map[string]string{
+			"RepositoryName": s.Repository,
+			"BranchName":     s.Branch,
+			// The EventBridge rule starts the pipeline; polling is legacy.
+			"PollForSourceChanges": "false",
+		})
+	} else {
+		source = action("Source", "Source", "CodeStarSourceConnection", map[string]string{
+			"ConnectionArn":        c.connectionARN(a),
+			"FullRepositoryId":     s.Repository,
+			"BranchName":           s.Branch,
+			"OutputArtifactFormat": "CODE_ZIP",
+			"DetectChanges":        "true",
+		})
+	}
+	if w := a.waiting(); w != "" {
+		// The connection ARN has no selector, and a Source action with a
+		// guessed ARN would fail.
+		c.wait(Pipeline, w)
+		return nil
+	}
+	source.OutputArtifacts = []*string{ptr(artifactSource)}
+
+	build := action("Build", "Build", "CodeBuild", map[string]string{"ProjectName": c.in.Names.BuildProject})
+	build.InputArtifacts = []*string{ptr(artifactSource)}
+	build.OutputArtifacts = []*string{ptr(artifactBuild)}
+
+	stages := []codepipeline.StageParameters{
+		{Name: ptr("Source"), Action: []codepipeline.ActionParameters{source}},
+		{Name: ptr("Build"), Action: []codepipeline.ActionParameters{build}},
+	}
+	if c.testEnabled() {
+		test := action("Test", "Test", "CodeBuild", map[string]string{"ProjectName": c.in.Names.TestProject})
+		test.InputArtifacts = []*string{ptr(artifactSource)}
+		stages = append(stages, codepipeline.StageParameters{Name: ptr("Test"), Action: []codepipeline.ActionParameters{test}})
+	}
+	if ap := c.in.Spec.Approval; enabled(ap.Enabled) {
+		cfg := map[string]string{}
+		if ap.Message != "" {
+			cfg["CustomData"] = ap.Message
+		}
+		if ap.URL != "" {
+			cfg["ExternalEntityLink"] = ap.URL
+		}
+		// Approvers are notified on the topic once its ARN is known.
+		if topic := c.in.Observed.ARN(NotificationTopic); topic != "" {
+			cfg["NotificationArn"] = topic
+		}
+		approve := action("Approve", "Approval", "Manual", cfg)
+		stages = append(stages, codepipeline.StageParameters{Name: ptr("Approval"), Action: []codepipeline.ActionParameters{approve}})
+	}
+	if c.in.Spec.Deployer.Image != "" {
+		params, err := c.deployUserParameters()
+		if err != nil {
+			return err
+		}
+		deploy := action("Deploy", "Invoke", "Lambda", map[string]string{
+			"FunctionName":   c.in.Names.DeployerLambda,
+			"UserParameters": params,
+		})
+		deploy.InputArtifacts = []*string{ptr(artifactBuild)}
+		stages = append(stages, codepipeline.StageParameters{Name: ptr("Deploy"), Action: []codepipeline.ActionParameters{deploy}})
+	}
+
+	p := &codepipeline.Codepipeline{Spec: codepipeline.CodepipelineSpec{
+		ResourceSpec: c.resourceSpec(),
+		ForProvider: codepipeline.CodepipelineParameters{
+			Region:          c.region(),
+			PipelineType:    ptr("V2"),
+			RoleArnSelector: selector(CodePipelineRole),
+			ArtifactStore: []codepipeline.ArtifactStoreParameters{{
+				Type:             ptr("S3"),
+				LocationSelector: selector(ArtifactBucket),
+			}},
+			Stage: stages,
+			Tags:  c.tags(),
+		},
+	}}
+	return c.add(Pipeline, c.in.Names.Pipeline, p)
+}
+
+// action is an AWS-owned pipeline action of version 1.
+func action(name, category, provider string, cfg map[string]string) codepipeline.ActionParameters {
+	conf := make(map[string]*string, len(cfg))
+	for k, v := range cfg {
+		conf[k] = ptr(v)
+	}
+	a := codepipeline.ActionParameters{
+		Name:     ptr(name),
+		Category: ptr(category),
+		Owner:    ptr("AWS"),
+		Provider: ptr(provider),
+		Version:  ptr("1"),
+	}
+	if len(conf) > 0 {
+		a.Configuration = conf
+	}
+	return a
+}
+
+// pipelineEvents composes the EventBridge rule and target that start the
+// pipeline on pushes to the branch, for CodeCommit sources only: CodeStar
+// connection sources detect changes themselves.
+func (c *composer) pipelineEvents() error {
+	s := c.in.Spec.Source
+	if s.Provider != v1alpha1.SourceCodeCommit {
+		return nil
+	}
+	account := c.in.Observed.AccountID()
+	if account == "" {
+		// The rule matches the repository's ARN, which has the account ID.
+		c.wait(PushRule, "the AWS account ID (from any observed ARN)")
+	} else {
+		pattern, err := eventPattern(map[string]any{
+			"source":      []string{"aws.codecommit"},
+			"detail-type": []string{"CodeCommit Repository State Change"},
+			"resources":   []string{c.arn("codecommit", account, s.Repository)},
+			"detail": map[string]any{
+				"event":         []string{"referenceCreated", "referenceUpdated"},
+				"referenceType": []string{"branch"},
+				"referenceName": []string{s.Branch},
+			},
+		})
+		if err != nil {
+			return err
+		}
+		rule := &cloudwatchevents.Rule{Spec: cloudwatchevents.RuleSpec{
+			ResourceSpec: c.resourceSpec(),
+			ForProvider: cloudwatchevents.RuleParameters{
+				Region:       c.region(),
+				Description:  ptr(fmt.Sprintf("Pushes to %s of CodeCommit repository %s start %s", s.Branch, s.Repository, c.in.Names.Pipeline)),
+				EventPattern: ptr(pattern),
+				Tags:         c.tags(),
+			},
+		}}
+		if err := c.add(PushRule, c.in.Names.SourcePushRule, rule); err != nil {
+			return err
+		}
+	}
+
+	pipelineARN := c.in.Observed.ARN(Pipeline)
+	if pipelineARN == "" {
+		c.wait(PushTarget, "the pipeline's ARN")
+		return nil
+	}
+	target := &cloudwatchevents.Target{Spec: cloudwatchevents.TargetSpec{
+		ResourceSpec: c.resourceSpec(),
+		ForProvider: cloudwatchevents.TargetParameters{
+			Region:          c.region(),
+			RuleSelector:    selector(PushRule),
+			TargetID:        ptr("start-pipeline"),
+			Arn:             ptr(pipelineARN),
+			RoleArnSelector: selector(EventsRole),
+		},
+	}}
+	return c.add(PushTarget, "", target)
+}

@@ -1,0 +1,25 @@
+package compose
+
+import (
+	"github.com/crossplane/function-sdk-go/resource/composed"
+)
+
+// A Scope adapts a managed resource, built from provider-aws's cluster-scoped
+// typed structs, to the API it is composed as. The builders are the same for
+// every scope: provider-aws generates the cluster (*.aws.upbound.io) and
+// namespaced (*.aws.m.upbound.io) variants of a kind from one schema, so
+// their forProvider fields are identical; only the API group and the
+// resource-level fields (provider config reference, deletion policy) differ,
+// and those are the scope's business.
+type Scope interface {
+	// Finalize adapts a composed resource to the scope.
+	Finalize(u *composed.Unstructured) error
+}
+
+// ClusterScope composes cluster-scoped managed resources (*.aws.upbound.io),
+// the only kind a legacy (apiextensions.crossplane.io/v1) XR can own. The
+// typed structs are already of this scope.
+type ClusterScope struct{}
+
+// Finalize leaves cluster-scoped resources as they are.
+func (ClusterScope) Finalize(*composed.Unstructured) error { return nil }

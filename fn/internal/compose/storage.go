@@ -1,0 +1,123 @@
+package compose
+
+import (
+	"github.com/crossplane/function-sdk-go/resource"
+	s3 "github.com/upbound/provider-aws/v2/apis/cluster/s3/v1beta1"
+)
+
+// bucket describes one of the pipeline's buckets and the resources that
+// configure it.
+type bucket struct {
+	name              resource.Name
+	awsName           string
+	versioning        resource.Name // empty: unversioned
+	encryption        resource.Name
+	lifecycle         resource.Name
+	publicAccessBlock resource.Name
+	expireDays        int64
+}
+
+// storage composes the artifact bucket (versioned) and the Docker layer
+// cache bucket: each encrypted with SSE-S3 (AES256), private, and expiring
+// objects after their retention.
+func (c *composer) storage() error {
+	a := c.in.Spec.Artifacts
+	buckets := []bucket{
+		{
+			name: ArtifactBucket, awsName: c.in.Names.ArtifactBucket,
+			versioning: ArtifactBucketVersioning, encryption: ArtifactBucketEncryption,
+			lifecycle: ArtifactBucketLifecycle, publicAccessBlock: ArtifactBucketPublicAccessBlock,
+			expireDays: a.RetentionDays,
+		},
+		{
+			name: CacheBucket, awsName: c.in.Names.CacheBucket,
+			encryption: CacheBucketEncryption, lifecycle: CacheBucketLifecycle,
+			publicAccessBlock: CacheBucketPublicAccessBlock,
+			expireDays:        a.CacheRetentionDays,
+		},
+	}
+	for _, b := range buckets {
+		if err := c.bucket(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *composer) bucket(b bucket) error {
+	bkt := &s3.Bucket{Spec: s3.BucketSpec{
+		ResourceSpec: c.resourceSpec(),
+		ForProvider: s3.BucketParameters{
+			Region:       c.region(),
+			ForceDestroy: ptr(c.destroy()),
+			Tags:         c.tags(),
+		},
+	}}
+	if err := c.add(b.name, b.awsName, bkt); err != nil {
+		return err
+	}
+
+	if b.versioning != "" {
+		v := &s3.BucketVersioning{Spec: s3.BucketVersioningSpec{
+			ResourceSpec: c.resourceSpec(),
+			ForProvider: s3.BucketVersioningParameters{
+				Region:                  c.region(),
+				BucketSelector:          selector(b.name),
+				VersioningConfiguration: []s3.VersioningConfigurationParameters{{Status: ptr("Enabled")}},
+			},
+		}}
+		if err := c.add(b.versioning, "", v); err != nil {
+			return err
+		}
+	}
+
+	sse := &s3.BucketServerSideEncryptionConfiguration{Spec: s3.BucketServerSideEncryptionConfigurationSpec{
+		ResourceSpec: c.resourceSpec(),
+		ForProvider: s3.BucketServerSideEncryptionConfigurationParameters{
+			Region:         c.region(),
+			BucketSelector: selector(b.name),
+			Rule: []s3.BucketServerSideEncryptionConfigurationRuleParameters{{
+				ApplyServerSideEncryptionByDefault: []s3.RuleApplyServerSideEncryptionByDefaultParameters{{SseAlgorithm: ptr("AES256")}},
+			}},
+		},
+	}}
+	if err := c.add(b.encryption, "", sse); err != nil {
+		return err
+	}
+
+	rule := s3.BucketLifecycleConfigurationRuleParameters{
+		ID:     ptr("expire-after-" + itoa(b.expireDays) + "-days"),
+		Status: ptr("Enabled"),
+		// An empty filter applies the rule to every object.
+		Filter:                         []s3.RuleFilterParameters{{}},
+		Expiration:                     []s3.RuleExpirationParameters{{Days: ptr(float64(b.expireDays))}},
+		AbortIncompleteMultipartUpload: []s3.AbortIncompleteMultipartUploadParameters{{DaysAfterInitiation: ptr(float64(1))}},
+	}
+	if b.versioning != "" {
+		rule.NoncurrentVersionExpiration = []s3.RuleNoncurrentVersionExpirationParameters{{NoncurrentDays: ptr(float64(b.expireDays))}}
+	}
+	lc := &s3.BucketLifecycleConfiguration{Spec: s3.BucketLifecycleConfigurationSpec{
+		ResourceSpec: c.resourceSpec(),
+		ForProvider: s3.BucketLifecycleConfigurationParameters{
+			Region:         c.region(),
+			BucketSelector: selector(b.name),
+			Rule:           []s3.BucketLifecycleConfigurationRuleParameters{rule},
+		},
+	}}
+	if err := c.add(b.lifecycle, "", lc); err != nil {
+		return err
+	}
+
+	pab := &s3.BucketPublicAccessBlock{Spec: s3.BucketPublicAccessBlockSpec{
+		ResourceSpec: c.resourceSpec(),
+		ForProvider: s3.BucketPublicAccessBlockParameters{
+			Region:                c.region(),
+			BucketSelector:        selector(b.name),
+			BlockPublicAcls:       ptr(true),
+			BlockPublicPolicy:     ptr(true),
+			IgnorePublicAcls:      ptr(true),
+			RestrictPublicBuckets: ptr(true),
+		},
+	}}
+	return c.add(b.publicAccessBlock, "", pab)
+}

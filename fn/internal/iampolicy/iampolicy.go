@@ -1,0 +1,125 @@
+// Package iampolicy builds IAM policy documents: trust policies for roles and
+// the customer-managed permission policies attached to them.
+//
+// Documents render deterministically (statements in the order given, actions
+// and resources sorted and de-duplicated) so the function's output does not
+// change between reconciles, and a document with a wildcard action or an
+// empty statement is refused rather than emitted.
+package iampolicy
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Version is the IAM policy language version.
+const Version = "2012-10-17"
+
+// A Document is an IAM policy document.
+type Document struct {
+	Version   string      `json:"Version"`
+	Statement []Statement `json:"Statement"`
+}
+
+// A Statement of a policy document.
+type Statement struct {
+	Sid       string     `json:"Sid,omitempty"`
+	Effect    string     `json:"Effect"`
+	Principal *Principal `json:"Principal,omitempty"`
+	Action    []string   `json:"Action"`
+	Resource  []string   `json:"Resource,omitempty"`
+	Condition Condition  `json:"Condition,omitempty"`
+}
+
+// Principal of a trust policy statement.
+type Principal struct {
+	Service []string `json:"Service,omitempty"`
+	AWS     []string `json:"AWS,omitempty"`
+}
+
+// Condition maps an operator to keys and values, e.g.
+// {"StringEquals": {"aws:SourceAccount": ["123456789012"]}}.
+type Condition map[string]map[string][]string
+
+// Allow returns a statement allowing actions on resources.
+func Allow(sid string, actions []string, resources ...string) Statement {
+	return Statement{Sid: sid, Effect: "Allow", Action: actions, Resource: resources}
+}
+
+// TrustServices returns a trust policy letting AWS services assume a role.
+func TrustServices(services ...string) Document {
+	return Document{Version: Version, Statement: []Statement{{
+		Effect:    "Allow",
+		Principal: &Principal{Service: services},
+		Action:    []string{"sts:AssumeRole"},
+	}}}
+}
+
+// TrustAccounts returns a trust policy letting the root principals of the
+// given accounts assume a role.
+func TrustAccounts(partition string, accountIDs ...string) Document {
+	principals := make([]string, 0, len(accountIDs))
+	for _, id := range accountIDs {
+		principals = append(principals, fmt.Sprintf("arn:%s:iam::%s:root", partition, id))
+	}
+	return Document{Version: Version, Statement: []Statement{{
+		Effect:    "Allow",
+		Principal: &Principal{AWS: principals},
+		Action:    []string{"sts:AssumeRole"},
+	}}}
+}
+
+// New returns a permission policy document of the given statements.
+func New(statements ...Statement) Document {
+	return Document{Version: Version, Statement: statements}
+}
+
+// JSON renders the document, normalised: actions, resources and principals
+// sorted and unique. It refuses wildcard actions and statements without
+// actions, or without resources in a permission policy.
+func (d Document) JSON() (string, error) {
+	out := Document{Version: d.Version, Statement: make([]Statement, 0, len(d.Statement))}
+	for i, s := range d.Statement {
+		if len(s.Action) == 0 {
+			return "", fmt.Errorf("statement %d (%s) has no actions", i, s.Sid)
+		}
+		for _, a := range s.Action {
+			if strings.Contains(a, "*") {
+				return "", fmt.Errorf("statement %d (%s) has the wildcard action %q", i, s.Sid, a)
+			}
+		}
+		if s.Principal == nil && len(s.Resource) == 0 {
+			return "", fmt.Errorf("statement %d (%s) has no resources", i, s.Sid)
+		}
+		s.Action = sortedUnique(s.Action)
+		s.Resource = sortedUnique(s.Resource)
+		if s.Principal != nil {
+			s.Principal = &Principal{Service: sortedUnique(s.Principal.Service), AWS: sortedUnique(s.Principal.AWS)}
+		}
+		out.Statement = append(out.Statement, s)
+	}
+	// encoding/json sorts map keys, so conditions render deterministically.
+	b, err := json.Marshal(out)
+	if err != nil {
+		return "", fmt.Errorf("cannot render the policy document: %w", err)
+	}
+	return string(b), nil
+}
+
+func sortedUnique(in []string) []string {
+	if len(in) == 0 {
+		return nil
+	}
+	out := append([]string(nil), in...)
+	sort.Strings(out)
+	j := 0
+	for i := range out {
+		if i == 0 || out[i] != out[i-1] {
+			out[j] = out[i]
+			j++
+		}
+	}
+	return out[:j]
+}
