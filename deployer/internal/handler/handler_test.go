@@ -1,0 +1,268 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
+	cptypes "github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/cicd-platform/crossplane-cicd-pipeline/deployer/internal/awsapi"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/deployer/internal/history"
+)
+
+// recordedJobResults is an in-process JobResults that records the calls.
+type recordedJobResults struct{ calls []string }
+
+func (r *recordedJobResults) PutJobSuccessResult(_ context.Context, in *codepipeline.PutJobSuccessResultInput, _ ...func(*codepipeline.Options)) (*codepipeline.PutJobSuccessResultOutput, error) {
+	r.calls = append(r.calls, "success "+aws.ToString(in.JobId))
+	return &codepipeline.PutJobSuccessResultOutput{}, nil
+}
+
+func (r *recordedJobResults) PutJobFailureResult(_ context.Context, in *codepipeline.PutJobFailureResultInput, _ ...func(*codepipeline.Options)) (*codepipeline.PutJobFailureResultOutput, error) {
+	r.calls = append(r.calls, "failure "+aws.ToString(in.JobId)+" "+string(in.FailureDetails.Type)+": "+aws.ToString(in.FailureDetails.Message))
+	return &codepipeline.PutJobFailureResultOutput{}, nil
+}
+
+// unusedTable fails the test if the handler touches the table: none of the
+// events below may get that far.
+type unusedTable struct{ awsapi.Table }
+
+func jobWith(t *testing.T, userParameters string) string {
+	t.Helper()
+	data, err := json.Marshal(map[string]any{"CodePipeline.job": map[string]any{
+		"id": "job-9",
+		"data": map[string]any{
+			"actionConfiguration": map[string]any{"configuration": map[string]any{"UserParameters": userParameters}},
+		},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// TestMalformedEventsAreRejectedWithoutPanicking invokes the handler
+// in-process with events that must never deploy anything.
+func TestMalformedEventsAreRejectedWithoutPanicking(t *testing.T) {
+	cases := map[string]struct {
+		event string
+		// wantError is a part of the invocation's error; empty when the job
+		// is failed through CodePipeline instead.
+		wantError string
+		// wantReport is a part of the one failure reported for job-9.
+		wantReport string
+	}{
+		"not an object": {
+			event:     `["CodePipeline.job"]`,
+			wantError: "the event is not a JSON object",
+		},
+		"neither a job nor a request": {
+			event:     `{"Records":[]}`,
+			wantError: "unrecognised event",
+		},
+		"job without an ID": {
+			event:     `{"CodePipeline.job":{"data":{}}}`,
+			wantError: "has no job ID",
+		},
+		"job of the wrong shape without an ID": {
+			event:     `{"CodePipeline.job":"job-9"}`,
+			wantError: "malformed and has no job ID",
+		},
+		"job of the wrong shape": {
+			event:      `{"CodePipeline.job":{"id":"job-9","data":{"inputArtifacts":"BuildOutput"}}}`,
+			wantReport: "failure job-9 ConfigurationError: Nothing was deployed: the CodePipeline job event is malformed",
+		},
+		"no UserParameters": {
+			event:      jobWith(t, ""),
+			wantReport: "the Deploy action has no UserParameters",
+		},
+		"UserParameters not JSON": {
+			event:      jobWith(t, "api,worker"),
+			wantReport: "UserParameters are not valid deployer parameters",
+		},
+		"UserParameters with an unknown field": {
+			event:      jobWith(t, `{"targets":[{"functionName":"api"}],"target":"x"}`),
+			wantReport: `unknown field "target"`,
+		},
+		"no targets": {
+			event:      jobWith(t, `{"targets":[]}`),
+			wantReport: "no deploy targets",
+		},
+		"bad target": {
+			event:      jobWith(t, `{"targets":[{"functionName":"api:live","roleArn":"admin","alias":"7"}]}`),
+			wantReport: `targets[0].functionName "api:live" is not a Lambda function name or unqualified function ARN` + "\n" + `targets[0].roleArn "admin" is not an IAM role ARN` + "\n" + `targets[0].alias "7" is not a Lambda alias name`,
+		},
+		"no input artifact": {
+			event:      jobWith(t, `{"targets":[{"functionName":"api"}]}`),
+			wantReport: "the Deploy action has no input artifact",
+		},
+		"rollback request with an unknown action": {
+			event:     `{"action":"deploy"}`,
+			wantError: `unknown action "deploy"`,
+		},
+		"rollback request with an unknown field": {
+			event:     `{"action":"rollback","target":"api"}`,
+			wantError: "the rollback request is malformed",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			jobs := &recordedJobResults{}
+			h := New(Config{Table: "unused"}, Deps{Table: unusedTable{}, JobResults: jobs}, slog.New(slog.NewJSONHandler(t.Output(), nil)))
+			result, err := h.Handle(context.Background(), json.RawMessage(tc.event))
+			if tc.wantError != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantError) {
+					t.Fatalf("Handle() error = %v, want it to contain %q", err, tc.wantError)
+				}
+				if len(jobs.calls) != 0 {
+					t.Errorf("reported %v for an event without a job ID", jobs.calls)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Handle() error = %v; a bad job is failed through CodePipeline", err)
+			}
+			if result.Status != StatusRejected {
+				t.Errorf("Handle() status = %s, want %s", result.Status, StatusRejected)
+			}
+			if len(jobs.calls) != 1 || !strings.HasPrefix(jobs.calls[0], "failure job-9 ConfigurationError: ") || !strings.Contains(jobs.calls[0], tc.wantReport) {
+				t.Errorf("job results = %q, want one ConfigurationError failure containing %q", jobs.calls, tc.wantReport)
+			}
+		})
+	}
+}
+
+func TestMisconfiguredDeployerFailsJobs(t *testing.T) {
+	jobs := &recordedJobResults{}
+	_, cause := ConfigFromEnv(func(string) string { return "" })
+	handle := Misconfigured(cause, jobs, slog.New(slog.NewJSONHandler(t.Output(), nil)))
+	if _, err := handle(context.Background(), json.RawMessage(jobWith(t, "{}"))); err != nil {
+		t.Fatalf("handle() error = %v", err)
+	}
+	want := []string{"failure job-9 ConfigurationError: Nothing was deployed: the deployer is misconfigured: DEPLOYMENT_TABLE is not set: the composition function sets it to the deployment-history table's name"}
+	if diff := cmp.Diff(want, jobs.calls); diff != "" {
+		t.Errorf("job results (-want +got):\n%s", diff)
+	}
+}
+
+func TestConfigFromEnv(t *testing.T) {
+	cases := map[string]struct {
+		env       map[string]string
+		want      Config
+		wantError string
+	}{
+		"defaults": {
+			env:  map[string]string{"DEPLOYMENT_TABLE": "t", "ENVIRONMENT_SUFFIX": "prod"},
+			want: Config{Table: "t", Environment: "prod", DeadlineMargin: 30 * time.Second, PollInterval: 2 * time.Second},
+		},
+		"tuned": {
+			env:  map[string]string{"DEPLOYMENT_TABLE": "t", "DEPLOYER_DEADLINE_MARGIN": "1m", "DEPLOYER_POLL_INTERVAL": "500ms"},
+			want: Config{Table: "t", DeadlineMargin: time.Minute, PollInterval: 500 * time.Millisecond},
+		},
+		"no table": {
+			env:       map[string]string{},
+			wantError: "DEPLOYMENT_TABLE is not set",
+		},
+		"bad duration": {
+			env:       map[string]string{"DEPLOYMENT_TABLE": "t", "DEPLOYER_POLL_INTERVAL": "2"},
+			wantError: `DEPLOYER_POLL_INTERVAL="2" is not a non-negative Go duration`,
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got, err := ConfigFromEnv(func(key string) string { return tc.env[key] })
+			if tc.wantError != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantError) {
+					t.Fatalf("ConfigFromEnv() error = %v, want it to contain %q", err, tc.wantError)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("ConfigFromEnv() (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestParseUserParameters(t *testing.T) {
+	raw := `{"targets":[{"functionName":"arn:aws:lambda:eu-west-1:111122223333:function:api","alias":"live"},` +
+		`{"functionName":"worker","roleArn":"arn:aws:iam::444455556666:role/deploy-target"}],` +
+		`"pipelineExecutionId":"e-1","commitId":"abc"}`
+	got, err := ParseUserParameters(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Targets[0].Alias != "live" || got.Targets[1].RoleARN != "arn:aws:iam::444455556666:role/deploy-target" || got.PipelineExecutionID != "e-1" || got.CommitID != "abc" {
+		t.Errorf("ParseUserParameters() = %+v", got)
+	}
+	if _, err := ParseUserParameters(`{"targets":[{"functionName":"api"},{"functionName":"api"}]}`); err == nil || !strings.Contains(err.Error(), "deploys to api a second time") {
+		t.Errorf("duplicate target: error = %v", err)
+	}
+}
+
+func TestOutcomeMessage(t *testing.T) {
+	rec := &history.Record{
+		DeploymentID: "job-1", Status: history.StatusFailed, ImageURI: "img@sha256:1",
+		Error: "deploying to b: api error AccessDeniedException: no",
+		Targets: []history.TargetRecord{
+			{FunctionName: "a", Phase: history.PhaseRolledBack, PreviousImage: "img@sha256:0"},
+			{FunctionName: "b", Phase: history.PhaseRollbackFailed, Error: "rollback failed: boom"},
+			{FunctionName: "c", Phase: history.PhasePending},
+		},
+	}
+	want := "Deployment job-1 of img@sha256:1 failed: deploying to b: api error AccessDeniedException: no. " +
+		"Rolled back a to img@sha256:0. " +
+		"ROLLBACK FAILED for b (rollback failed: boom): restore these functions by hand (their previous images are in the history table). " +
+		"Not changed: c. " +
+		"Check the deployer role's policy and, for a cross-account target, that its role trusts the deployer role."
+	if diff := cmp.Diff(want, outcomeMessage(rec)); diff != "" {
+		t.Errorf("outcomeMessage() (-want +got):\n%s", diff)
+	}
+}
+
+func TestTruncateKeepsRunesWhole(t *testing.T) {
+	got := truncate(strings.Repeat("é", 10), 8)
+	if got != "éé..." {
+		t.Errorf("truncate() = %q, want %q", got, "éé...")
+	}
+}
+
+// failingJobResults fails every report, as an unreachable CodePipeline would.
+type failingJobResults struct{ recordedJobResults }
+
+func (f *failingJobResults) PutJobFailureResult(context.Context, *codepipeline.PutJobFailureResultInput, ...func(*codepipeline.Options)) (*codepipeline.PutJobFailureResultOutput, error) {
+	return nil, errors.New("connection refused")
+}
+
+func TestUnreportableResultFailsTheInvocationSoLambdaRetries(t *testing.T) {
+	h := New(Config{Table: "unused"}, Deps{Table: unusedTable{}, JobResults: &failingJobResults{}}, slog.New(slog.NewJSONHandler(t.Output(), nil)))
+	_, err := h.Handle(context.Background(), json.RawMessage(jobWith(t, "")))
+	if err == nil || !strings.Contains(err.Error(), "reporting job job-9's failure to CodePipeline") {
+		t.Fatalf("Handle() error = %v, want the reporting error", err)
+	}
+}
+
+// alreadyFinishedJobResults answers like CodePipeline for a finished job.
+type alreadyFinishedJobResults struct{ recordedJobResults }
+
+func (a *alreadyFinishedJobResults) PutJobFailureResult(context.Context, *codepipeline.PutJobFailureResultInput, ...func(*codepipeline.Options)) (*codepipeline.PutJobFailureResultOutput, error) {
+	return nil, &cptypes.InvalidJobStateException{Message: aws.String("job is in state Failed")}
+}
+
+func TestReportingAFinishedJobAgainIsNotAnError(t *testing.T) {
+	h := New(Config{Table: "unused"}, Deps{Table: unusedTable{}, JobResults: &alreadyFinishedJobResults{}}, slog.New(slog.NewJSONHandler(t.Output(), nil)))
+	if _, err := h.Handle(context.Background(), json.RawMessage(jobWith(t, ""))); err != nil {
+		t.Fatalf("Handle() error = %v", err)
+	}
+}
