@@ -10,6 +10,9 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	// The image has no OS, so no CA certificates: embed Mozilla's roots for
+	// the HTTPS calls to AWS (used only when the system has none).
+	_ "golang.org/x/crypto/x509roots/fallback"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/deployer/internal/awsapi"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/deployer/internal/handler"
