@@ -1,0 +1,241 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cicd-platform/crossplane-cicd-pipeline/test/e2e/internal/providersim"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/test/e2e/internal/stack"
+)
+
+const (
+	// account and region of the simulated AWS.
+	simulatedAccount = "123456789012"
+	simulatedRegion  = "us-east-1"
+	// providerVersion is the version of the provider-aws kinds the function
+	// composes.
+	providerVersion = "v1beta1"
+)
+
+// providerCRDFiles are the provider-aws v2.5.0 CRDs of the kinds the
+// function composes (cluster scope), from the provider module's package/crds.
+var providerCRDFiles = []string{
+	"ecr.aws.upbound.io_repositories.yaml",
+	"ecr.aws.upbound.io_lifecyclepolicies.yaml",
+	"s3.aws.upbound.io_buckets.yaml",
+	"s3.aws.upbound.io_bucketversionings.yaml",
+	"s3.aws.upbound.io_bucketserversideencryptionconfigurations.yaml",
+	"s3.aws.upbound.io_bucketlifecycleconfigurations.yaml",
+	"s3.aws.upbound.io_bucketpublicaccessblocks.yaml",
+	"codebuild.aws.upbound.io_projects.yaml",
+	"codepipeline.aws.upbound.io_codepipelines.yaml",
+	"codestarconnections.aws.upbound.io_connections.yaml",
+	"lambda.aws.upbound.io_functions.yaml",
+	"dynamodb.aws.upbound.io_tables.yaml",
+	"sns.aws.upbound.io_topics.yaml",
+	"sns.aws.upbound.io_topicsubscriptions.yaml",
+	"sns.aws.upbound.io_topicpolicies.yaml",
+	"cloudwatch.aws.upbound.io_metricalarms.yaml",
+	"cloudwatchevents.aws.upbound.io_rules.yaml",
+	"cloudwatchevents.aws.upbound.io_targets.yaml",
+	"iam.aws.upbound.io_roles.yaml",
+	"iam.aws.upbound.io_policies.yaml",
+	"iam.aws.upbound.io_rolepolicyattachments.yaml",
+}
+
+// config is what `make e2e` passes in the environment.
+type config struct {
+	WorkDir               string // E2E_WORK_DIR: data, certificates, logs
+	Etcd                  string // E2E_ETCD
+	KubeAPIServer         string // E2E_KUBE_APISERVER
+	KubeControllerManager string // E2E_KUBE_CONTROLLER_MANAGER
+	Crossplane            string // E2E_CROSSPLANE: Crossplane core binary
+	CrossplaneCRDs        string // E2E_CROSSPLANE_CRDS: core module's cluster/crds
+	ProviderCRDs          string // E2E_PROVIDER_AWS_CRDS: provider module's package/crds
+	Function              string // E2E_FUNCTION: the project's function binary
+	PackageMode           string // E2E_PACKAGE_MODE: xpkg or direct
+	FunctionXpkg          string // E2E_FUNCTION_XPKG
+	ConfigurationXpkg     string // E2E_CONFIGURATION_XPKG
+	RepoRoot              string // the repository, for package/ and examples/
+}
+
+func configFromEnv() (config, error) {
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		return config{}, fmt.Errorf("cannot find the repository root: %w", err)
+	}
+	c := config{
+		WorkDir:               os.Getenv("E2E_WORK_DIR"),
+		Etcd:                  os.Getenv("E2E_ETCD"),
+		KubeAPIServer:         os.Getenv("E2E_KUBE_APISERVER"),
+		KubeControllerManager: os.Getenv("E2E_KUBE_CONTROLLER_MANAGER"),
+		Crossplane:            os.Getenv("E2E_CROSSPLANE"),
+		CrossplaneCRDs:        os.Getenv("E2E_CROSSPLANE_CRDS"),
+		ProviderCRDs:          os.Getenv("E2E_PROVIDER_AWS_CRDS"),
+		Function:              os.Getenv("E2E_FUNCTION"),
+		PackageMode:           os.Getenv("E2E_PACKAGE_MODE"),
+		FunctionXpkg:          os.Getenv("E2E_FUNCTION_XPKG"),
+		ConfigurationXpkg:     os.Getenv("E2E_CONFIGURATION_XPKG"),
+		RepoRoot:              root,
+	}
+	if c.PackageMode == "" {
+		c.PackageMode = packageModeXpkg
+	}
+	var missing []string
+	for name, v := range map[string]string{
+		"E2E_WORK_DIR": c.WorkDir, "E2E_ETCD": c.Etcd, "E2E_KUBE_APISERVER": c.KubeAPIServer,
+		"E2E_KUBE_CONTROLLER_MANAGER": c.KubeControllerManager, "E2E_CROSSPLANE": c.Crossplane,
+		"E2E_CROSSPLANE_CRDS": c.CrossplaneCRDs, "E2E_PROVIDER_AWS_CRDS": c.ProviderCRDs,
+	} {
+		if v == "" {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return c, fmt.Errorf("missing %s in the environment: run the e2e tests with `make e2e`, which builds and names the binaries", strings.Join(missing, ", "))
+	}
+	return c, nil
+}
+
+// env is the running stack the tests share; TestMain sets it up.
+var env *testEnv
+
+type testEnv struct {
+	cfg    config
+	stack  *stack.Stack
+	client *stack.Client
+	sim    *providersim.Simulator
+	ctx    context.Context
+
+	mu       sync.Mutex
+	measured []string // lines for the summary at the end
+}
+
+// record adds a measurement to the summary printed after the tests.
+func (e *testEnv) record(format string, args ...any) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.measured = append(e.measured, fmt.Sprintf(format, args...))
+}
+
+func TestMain(m *testing.M) {
+	if !stack.InLoopbackNetns() {
+		os.Exit(stack.ReexecInLoopbackNetns())
+	}
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	logf := func(format string, args ...any) {
+		fmt.Printf("%s e2e: %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
+	}
+	fail := func(format string, args ...any) int {
+		fmt.Fprintf(os.Stderr, "e2e: FAIL: %s\n", fmt.Sprintf(format, args...))
+		return 1
+	}
+	if err := stack.BringUpLoopback(); err != nil {
+		return fail("%v", err)
+	}
+	cfg, err := configFromEnv()
+	if err != nil {
+		return fail("%v", err)
+	}
+	// Each run starts from an empty etcd; logs of the last run stay for
+	// inspection until the next one.
+	if err := os.RemoveAll(cfg.WorkDir); err != nil {
+		return fail("cannot clean %s: %v", cfg.WorkDir, err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	began := time.Now()
+	st, err := stack.Start(ctx, stack.Config{
+		WorkDir:               cfg.WorkDir,
+		Etcd:                  cfg.Etcd,
+		KubeAPIServer:         cfg.KubeAPIServer,
+		KubeControllerManager: cfg.KubeControllerManager,
+		Crossplane:            cfg.Crossplane,
+		CrossplaneCRDs:        cfg.CrossplaneCRDs,
+		CrossplaneDebug:       true,
+		Logf:                  logf,
+	})
+	if err != nil {
+		return fail("%v", err)
+	}
+	var stopOnce sync.Once
+	var memory stack.MemoryReport
+	stop := func() { stopOnce.Do(func() { memory = st.Stop() }) }
+	defer stop()
+
+	// An interrupted run must not leave servers behind (they would also die
+	// with this process, but without a clean shutdown).
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-signals
+		fmt.Fprintf(os.Stderr, "e2e: %v: stopping the stack\n", s)
+		cancel()
+		stop()
+		os.Exit(1)
+	}()
+
+	client, err := stack.NewClient(st.RESTConfig, "e2e-test")
+	if err != nil {
+		return fail("%v", err)
+	}
+	crdBegan := time.Now()
+	files := make([]string, 0, len(providerCRDFiles))
+	for _, f := range providerCRDFiles {
+		files = append(files, filepath.Join(cfg.ProviderCRDs, f))
+	}
+	if err := client.InstallCRDs(ctx, files); err != nil {
+		return fail("cannot install the provider-aws CRDs: %v", err)
+	}
+	logf("installed %d provider-aws CRDs in %s", len(files), time.Since(crdBegan).Round(time.Millisecond))
+
+	kinds, err := providersim.LoadKinds(providerVersion, files...)
+	if err != nil {
+		return fail("%v", err)
+	}
+	sim := providersim.New(client.Dynamic, kinds, providersim.Config{Account: simulatedAccount, DefaultRegion: simulatedRegion, Logf: logf})
+	if err := sim.Start(ctx); err != nil {
+		return fail("cannot start the provider simulator: %v", err)
+	}
+	stackReady := time.Since(began)
+	logf("stack ready in %s", stackReady.Round(time.Millisecond))
+
+	env = &testEnv{cfg: cfg, stack: st, client: client, sim: sim, ctx: ctx}
+	for _, t := range st.StartupTimings {
+		env.record("start-up: %-28s %s", t.Step, t.Duration.Round(time.Millisecond))
+	}
+	env.record("start-up: %-28s %s", "total, with provider CRDs", stackReady.Round(time.Millisecond))
+
+	code := m.Run()
+
+	if err := st.CheckRunning(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: a stack process died during the tests: %v\n", err)
+		code = 1
+	}
+	cancel()
+	stop()
+	env.record("memory: %s", memory)
+	fmt.Println("\n=== e2e measurements")
+	for _, line := range env.measured {
+		fmt.Println("    " + line)
+	}
+	fmt.Printf("    logs: %s\n", st.LogDir)
+	return code
+}
