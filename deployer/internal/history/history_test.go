@@ -1,0 +1,109 @@
+package history
+
+import (
+	"context"
+	"errors"
+	"os"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/cicd-platform/crossplane-cicd-pipeline/deployer/internal/testenv"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.RunWithMoto(m)) }
+
+func newStore(t *testing.T) *Store {
+	t.Helper()
+	testenv.RequireMoto(t)
+	account := testenv.DefaultAccount(t)
+	account.CreateHistoryTable(t, "history")
+	return NewStore(account.DynamoDB, "history")
+}
+
+func record(id string, timestamp int64, status Status) *Record {
+	return &Record{DeploymentID: id, Timestamp: timestamp, Kind: KindPipeline, Status: status, LeaseExpiresAt: 99,
+		Targets: []TargetRecord{{FunctionName: "api", Phase: PhasePending, NewImage: "img"}}}
+}
+
+func TestClaimMakesADeploymentIDUnique(t *testing.T) {
+	store := newStore(t)
+	ctx := context.Background()
+	first := record("job-1", 1000, StatusInProgress)
+	if existing, err := store.Claim(ctx, first); err != nil || existing != nil {
+		t.Fatalf("first Claim() = %+v, %v; want it claimed", existing, err)
+	}
+	// A second delivery starts later, with another start time: it must find
+	// the first one's record, not create its own.
+	existing, err := store.Claim(ctx, record("job-1", 2000, StatusInProgress))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Existing{Record: first, ClaimLeaseExpiresAt: 99}
+	if diff := cmp.Diff(want, existing); diff != "" {
+		t.Errorf("second Claim() (-want +got):\n%s", diff)
+	}
+	if _, err := store.Get(ctx, "job-1", 2000); err == nil {
+		t.Error("the second delivery created a record")
+	}
+}
+
+func TestSaveDetectsAConcurrentWriter(t *testing.T) {
+	store := newStore(t)
+	ctx := context.Background()
+	mine := record("job-2", 1000, StatusInProgress)
+	if _, err := store.Claim(ctx, mine); err != nil {
+		t.Fatal(err)
+	}
+	theirs, err := store.Get(ctx, "job-2", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs.Status = StatusFailed
+	if err := store.Save(ctx, theirs); err != nil {
+		t.Fatal(err)
+	}
+	mine.Status = StatusSucceeded
+	if err := store.Save(ctx, mine); !errors.Is(err, ErrConflict) {
+		t.Fatalf("Save() of a stale record: error = %v, want ErrConflict", err)
+	}
+	if mine.Revision != 0 {
+		t.Errorf("a failed Save() advanced the revision to %d", mine.Revision)
+	}
+	stored, err := store.Get(ctx, "job-2", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.Status != StatusFailed || stored.Revision != 1 {
+		t.Errorf("stored status %s revision %d, want the concurrent writer's FAILED at revision 1", stored.Status, stored.Revision)
+	}
+}
+
+func TestLatestSucceededIsTheNewestSucceededDeployment(t *testing.T) {
+	store := newStore(t)
+	ctx := context.Background()
+	if _, err := store.LatestSucceeded(ctx); err == nil {
+		t.Fatal("LatestSucceeded() of an empty table: no error")
+	}
+	for _, rec := range []*Record{
+		record("job-a", 1000, StatusSucceeded),
+		record("job-b", 3000, StatusSucceeded),
+		record("job-c", 4000, StatusRolledBack),
+		record("job-d", 2000, StatusSucceeded),
+	} {
+		if _, err := store.Claim(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := store.LatestSucceeded(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.DeploymentID != "job-b" {
+		t.Errorf("LatestSucceeded() = %s, want job-b", got.DeploymentID)
+	}
+	latest, err := store.LatestRecord(ctx, "job-c")
+	if err != nil || latest.Status != StatusRolledBack {
+		t.Errorf("LatestRecord(job-c) = %+v, %v", latest, err)
+	}
+}
