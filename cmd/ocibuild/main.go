@@ -89,7 +89,7 @@ func (c *imageCmd) Run() error {
 	if err := os.WriteFile(p, []byte(strings.Join(digests, "\n")+"\n"), 0o600); err != nil {
 		return fmt.Errorf("cannot write %s: %w", p, err)
 	}
-	fmt.Printf("image %s %s: %s\n", c.Name, c.Version, d)
+	fmt.Fprintf(os.Stdout, "image %s %s: %s\n", c.Name, c.Version, d)
 	return nil
 }
 
@@ -143,7 +143,7 @@ func (c *publishCmd) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("pushed %s@%s\n", ref, d)
+		fmt.Fprintf(os.Stdout, "pushed %s@%s\n", ref, d)
 	}
 	for _, a := range c.OCIArchive {
 		ref, file, err := splitRef(a)
@@ -167,7 +167,7 @@ func (c *publishCmd) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("pushed %s@%s\n", ref, d)
+		fmt.Fprintf(os.Stdout, "pushed %s@%s\n", ref, d)
 	}
 	return nil
 }
@@ -186,7 +186,7 @@ func pushArchive(ctx context.Context, p *ocibuild.Publisher, ref, file string) e
 	if err != nil {
 		return err
 	}
-	fmt.Printf("pushed %s@%s\n", ref, d)
+	fmt.Fprintf(os.Stdout, "pushed %s@%s\n", ref, d)
 	return nil
 }
 

@@ -202,7 +202,7 @@ func writeFileFrom(target string, r io.Reader) (err error) {
 			err = fmt.Errorf("cannot close %s: %w", target, cerr)
 		}
 	}()
-	if _, err := io.Copy(out, r); err != nil { //nolint:gosec // archives come from our own build; size is bounded by them.
+	if _, err := io.Copy(out, r); err != nil {
 		return fmt.Errorf("cannot write %s: %w", target, err)
 	}
 	return nil

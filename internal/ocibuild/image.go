@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path"
 	"sort"
@@ -178,9 +179,7 @@ func imageConfig(spec ImageSpec) v1.Config {
 		user = NonRootUser
 	}
 	labels := map[string]string{}
-	for k, v := range spec.Labels {
-		labels[k] = v
-	}
+	maps.Copy(labels, spec.Labels)
 	if spec.Version != "" {
 		labels["org.opencontainers.image.version"] = spec.Version
 	}

@@ -43,7 +43,7 @@ func writeFile(t *testing.T, name, content string) string {
 
 func fileDigest(t *testing.T, p string) string {
 	t.Helper()
-	b, err := os.ReadFile(p) //nolint:gosec // test file in a temporary directory.
+	b, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -86,7 +86,7 @@ func Stage(o StageOptions) ([]string, error) {
 	var written []string
 	sawMeta := false
 	for _, e := range entries {
-		if e.IsDir() || !(strings.HasSuffix(e.Name(), ".yaml") || strings.HasSuffix(e.Name(), ".yml")) {
+		if e.IsDir() || (!strings.HasSuffix(e.Name(), ".yaml") && !strings.HasSuffix(e.Name(), ".yml")) {
 			continue
 		}
 		in, err := os.ReadFile(filepath.Join(o.Source, e.Name()))
@@ -222,7 +222,7 @@ func renameFunctionRefs(in []byte, o StageOptions) ([]byte, error) {
 // empty documents.
 func splitYAML(in []byte) [][]byte {
 	var docs [][]byte
-	for _, d := range bytes.Split(append([]byte("\n"), in...), []byte("\n---")) {
+	for d := range bytes.SplitSeq(append([]byte("\n"), in...), []byte("\n---")) {
 		// Drop the rest of the separator line (e.g. "--- # comment").
 		if i := bytes.IndexByte(d, '\n'); i >= 0 {
 			d = d[i+1:]

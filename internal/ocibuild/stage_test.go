@@ -66,7 +66,7 @@ func TestFunctionDependencyName(t *testing.T) {
 
 func readYAML(t *testing.T, p string) map[string]any {
 	t.Helper()
-	b, err := os.ReadFile(p) //nolint:gosec // test file in a temporary directory.
+	b, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestStage(t *testing.T) {
 			t.Errorf("functionRef names: -want +got:\n%s", diff)
 		}
 
-		def, err := os.ReadFile(filepath.Join(out, "definition.yaml")) //nolint:gosec // test file.
+		def, err := os.ReadFile(filepath.Join(out, "definition.yaml"))
 		if err != nil {
 			t.Fatal(err)
 		}
