@@ -23,8 +23,8 @@ func TestContractGrantsExactlyTheCalledOperations(t *testing.T) {
 	var called []string
 	for prefix, iface := range RoleAPIs {
 		typ := reflect.TypeOf(iface).Elem()
-		for i := range typ.NumMethod() {
-			called = append(called, prefix+":"+typ.Method(i).Name)
+		for method := range typ.Methods() {
+			called = append(called, prefix+":"+method.Name)
 		}
 	}
 	granted := slices.Concat(contract.TableActions, contract.TargetActions, contract.AssumeRoleActions, contract.JobResultActions)

@@ -216,8 +216,9 @@ func TestRetriedJobIDDeploysOnce(t *testing.T) {
 	if got := len(versions.Versions); got != 3 { // $LATEST, 1, 2
 		t.Errorf("api has %d versions after the repeated delivery, want 3 ($LATEST, 1, 2)", got)
 	}
-	var operations []string
-	for _, call := range w.pipeline.Calls() {
+	calls := w.pipeline.Calls()
+	operations := make([]string, 0, len(calls))
+	for _, call := range calls {
 		operations = append(operations, call.Operation+" "+call.JobID)
 	}
 	if diff := cmp.Diff([]string{"PutJobSuccessResult job-3", "PutJobSuccessResult job-3"}, operations); diff != "" {
@@ -261,8 +262,9 @@ func TestContinuation(t *testing.T) {
 			t.Errorf("%s runs %s, want %s", function, got, w.v2)
 		}
 	}
-	var got []string
-	for _, call := range w.pipeline.Calls() {
+	calls := w.pipeline.Calls()
+	got := make([]string, 0, len(calls))
+	for _, call := range calls {
 		got = append(got, call.Operation+" token="+call.ContinuationToken)
 	}
 	want := []string{"PutJobSuccessResult token=" + first.ContinuationToken, "PutJobSuccessResult token="}

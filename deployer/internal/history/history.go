@@ -202,7 +202,7 @@ func (s *Store) Claim(ctx context.Context, rec *Record) (*Existing, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the record of deployment %s: %w", rec.DeploymentID, err)
 	}
-	return nil, nil
+	return nil, nil //nolint:nilnil // no Existing: this invocation claimed the ID
 }
 
 // existing returns what an earlier claim of deploymentID recorded, or nil
@@ -217,7 +217,7 @@ func (s *Store) existing(ctx context.Context, deploymentID, owner string) (*Exis
 		return nil, fmt.Errorf("the claim of deployment %s vanished from table %s", deploymentID, s.table)
 	}
 	if c.Owner == owner {
-		return nil, nil
+		return nil, nil //nolint:nilnil // no Existing: the claim is this invocation's own
 	}
 	existing := &Existing{ClaimLeaseExpiresAt: c.LeaseExpiresAt}
 	rec, err := s.Get(ctx, deploymentID, c.RecordTimestamp)
@@ -302,8 +302,7 @@ func (s *Store) put(ctx context.Context, rec *Record, condition string, names ma
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
 	})
-	var conditionFailed *types.ConditionalCheckFailedException
-	if errors.As(err, &conditionFailed) {
+	if _, ok := errors.AsType[*types.ConditionalCheckFailedException](err); ok {
 		return ErrConflict
 	}
 	if err != nil {

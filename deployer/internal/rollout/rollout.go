@@ -48,8 +48,8 @@ func Step(ctx context.Context, client awsapi.Lambda, target *history.TargetRecor
 	case history.PhasePrepared:
 		return Advanced, updateCode(ctx, client, target)
 	case history.PhaseUpdating:
-		config, err := updatedConfiguration(ctx, client, target.FunctionName)
-		if err != nil || config == nil {
+		config, updated, err := updatedConfiguration(ctx, client, target.FunctionName)
+		if err != nil || !updated {
 			return Waiting, err
 		}
 		out, err := client.PublishVersion(ctx, &lambda.PublishVersionInput{
@@ -133,21 +133,22 @@ func updateCode(ctx context.Context, client awsapi.Lambda, target *history.Targe
 	return nil
 }
 
-// updatedConfiguration returns the function's configuration once its last
-// update succeeded, nil while it is in progress, and an error when it failed.
-func updatedConfiguration(ctx context.Context, client awsapi.Lambda, functionName string) (*lambda.GetFunctionConfigurationOutput, error) {
+// updatedConfiguration returns the function's configuration and whether its
+// last update succeeded (false while it is in progress), or an error when the
+// update failed.
+func updatedConfiguration(ctx context.Context, client awsapi.Lambda, functionName string) (*lambda.GetFunctionConfigurationOutput, bool, error) {
 	config, err := client.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(functionName)})
 	if err != nil {
-		return nil, fmt.Errorf("reading the update status of %s: %w", functionName, err)
+		return nil, false, fmt.Errorf("reading the update status of %s: %w", functionName, err)
 	}
 	switch config.LastUpdateStatus {
 	case types.LastUpdateStatusInProgress:
-		return nil, nil
+		return config, false, nil
 	case types.LastUpdateStatusFailed:
-		return nil, fmt.Errorf("lambda could not update %s: %s (%s)", functionName,
+		return config, false, fmt.Errorf("lambda could not update %s: %s (%s)", functionName,
 			aws.ToString(config.LastUpdateStatusReason), config.LastUpdateStatusReasonCode)
 	}
-	return config, nil
+	return config, true, nil
 }
 
 func pointAlias(ctx context.Context, client awsapi.Lambda, functionName, alias, version string, create bool) error {
@@ -158,8 +159,7 @@ func pointAlias(ctx context.Context, client awsapi.Lambda, functionName, alias, 
 			FunctionVersion: aws.String(version),
 			Description:     aws.String("Managed by the CI/CD deployer"),
 		})
-		var exists *types.ResourceConflictException
-		if !errors.As(err, &exists) {
+		if _, exists := errors.AsType[*types.ResourceConflictException](err); !exists {
 			if err != nil {
 				return fmt.Errorf("creating alias %s of %s at version %s: %w", alias, functionName, version, err)
 			}

@@ -95,7 +95,12 @@ func (f *CodePipeline) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 func writeError(w http.ResponseWriter, code, message string) {
+	body, err := json.Marshal(map[string]string{"__type": code, "message": message})
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	w.WriteHeader(http.StatusBadRequest)
-	_ = json.NewEncoder(w).Encode(map[string]string{"__type": code, "message": message})
+	_, _ = w.Write(body)
 }

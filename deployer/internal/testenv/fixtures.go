@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -227,7 +228,7 @@ func (a *Account) UploadArtifact(t *testing.T, imageURI string) (bucket, key str
 func isAlreadyExists(err error) bool {
 	msg := err.Error()
 	for _, code := range []string{"AlreadyExists", "EntityAlreadyExists", "BucketAlreadyOwnedByYou", "RepositoryAlreadyExistsException"} {
-		if bytes.Contains([]byte(msg), []byte(code)) {
+		if strings.Contains(msg, code) {
 			return true
 		}
 	}

@@ -4,6 +4,7 @@
 package testenv
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -103,7 +104,8 @@ func StartMoto() (*Moto, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command("moto_server", "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	// The process outlives this call: Stop ends it, not a context.
+	cmd := exec.CommandContext(context.Background(), "moto_server", "-H", "127.0.0.1", "-p", strconv.Itoa(port)) //nolint:gosec // a fixed program; the only variable argument is a port number
 	// Lambda checks that images exist in moto's ECR, as the real one does.
 	cmd.Env = append(os.Environ(), "MOTO_LAMBDA_STUB_ECR=false")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -132,7 +134,11 @@ func (m *Moto) Stop() {
 
 // Reset clears moto's state, so every test starts from nothing.
 func (m *Moto) Reset() error {
-	resp, err := http.Post(m.Endpoint+"/moto-api/reset", "application/json", nil)
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, m.Endpoint+"/moto-api/reset", nil)
+	if err != nil {
+		return fmt.Errorf("resetting moto: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("resetting moto: %w", err)
 	}
@@ -145,12 +151,19 @@ func (m *Moto) Reset() error {
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 func FreePort() (int, error) {
-	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	var config net.ListenConfig
+	listener, err := config.Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("finding a free port: %w", err)
 	}
-	defer listener.Close()
-	return listener.Addr().(*net.TCPAddr).Port, nil
+	addr, isTCP := listener.Addr().(*net.TCPAddr)
+	if err := listener.Close(); err != nil {
+		return 0, fmt.Errorf("finding a free port: %w", err)
+	}
+	if !isTCP {
+		return 0, fmt.Errorf("finding a free port: %v is not a TCP address", listener.Addr())
+	}
+	return addr.Port, nil
 }
 
 // WaitForHTTP polls url until it answers (any status), the process reports
@@ -161,10 +174,14 @@ func WaitForHTTP(url string, exited <-chan error) error {
 	for range attempts {
 		select {
 		case err := <-exited:
-			return fmt.Errorf("the process exited: %v", err)
+			return fmt.Errorf("the process exited: %w", err)
 		default:
 		}
-		resp, err := client.Get(url)
+		req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
+		if err != nil {
+			return fmt.Errorf("polling %s: %w", url, err)
+		}
+		resp, err := client.Do(req)
 		if err == nil {
 			resp.Body.Close()
 			return nil
