@@ -1,0 +1,213 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/crossplane/function-sdk-go/logging"
+	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/structpb"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/crdschema"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/providerfake"
+)
+
+// xrFromYAML parses an XR manifest into the struct RunFunction receives.
+func xrFromYAML(t *testing.T, y string) *structpb.Struct {
+	t.Helper()
+	j, err := yaml.YAMLToJSON([]byte(y))
+	if err != nil {
+		t.Fatalf("cannot parse the XR: %v", err)
+	}
+	s := &structpb.Struct{}
+	if err := protojson.Unmarshal(j, s); err != nil {
+		t.Fatalf("cannot convert the XR: %v", err)
+	}
+	return s
+}
+
+// xrFile reads an XR from the examples folder.
+func xrFile(t *testing.T, name string) *structpb.Struct {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "examples", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return xrFromYAML(t, string(b))
+}
+
+// request builds a RunFunctionRequest for the XR and observed resources.
+func newRequest(xr *structpb.Struct, observed map[string]*unstructured.Unstructured) *fnv1.RunFunctionRequest {
+	req := &fnv1.RunFunctionRequest{
+		Meta:     &fnv1.RequestMeta{Tag: "test"},
+		Observed: &fnv1.State{Composite: &fnv1.Resource{Resource: xr}, Resources: map[string]*fnv1.Resource{}},
+	}
+	for name, u := range observed {
+		s, err := structpb.NewStruct(u.Object)
+		if err != nil {
+			panic(err)
+		}
+		req.Observed.Resources[name] = &fnv1.Resource{Resource: s}
+	}
+	return req
+}
+
+func run(t *testing.T, req *fnv1.RunFunctionRequest) *fnv1.RunFunctionResponse {
+	t.Helper()
+	rsp, err := NewFunction(logging.NewNopLogger()).RunFunction(context.Background(), req)
+	if err != nil {
+		t.Fatalf("RunFunction returned an error: %v", err)
+	}
+	return rsp
+}
+
+// desired returns the response's desired composed resources as unstructured.
+func desired(rsp *fnv1.RunFunctionResponse) map[string]*unstructured.Unstructured {
+	out := map[string]*unstructured.Unstructured{}
+	for name, r := range rsp.GetDesired().GetResources() {
+		out[name] = &unstructured.Unstructured{Object: r.GetResource().AsMap()}
+	}
+	return out
+}
+
+// converge plays the provider until the function composes nothing new: each
+// round, every desired resource is observed as created and Ready. It
+// returns the final observed resources and response.
+func converge(t *testing.T, xr *structpb.Struct, tweak func(name string, u *unstructured.Unstructured)) (map[string]*unstructured.Unstructured, *fnv1.RunFunctionResponse) {
+	t.Helper()
+	xrName, _ := xr.AsMap()["metadata"].(map[string]any)["name"].(string)
+	observed := map[string]*unstructured.Unstructured{}
+	for round := 0; round < 10; round++ {
+		rsp := run(t, newRequest(xr, observed))
+		if fatal := fatalMessage(rsp); fatal != "" {
+			t.Fatalf("round %d: fatal result: %s", round, fatal)
+		}
+		d := desired(rsp)
+		next := map[string]*unstructured.Unstructured{}
+		for name, u := range d {
+			o := providerfake.Observe(xrName, name, u)
+			if tweak != nil {
+				tweak(name, o)
+			}
+			next[name] = o
+		}
+		if sameKeys(next, observed) && round > 0 {
+			return observed, rsp
+		}
+		observed = next
+	}
+	t.Fatal("the function did not converge in 10 rounds")
+	return nil, nil
+}
+
+func sameKeys(a, b map[string]*unstructured.Unstructured) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if _, ok := b[k]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func fatalMessage(rsp *fnv1.RunFunctionResponse) string {
+	for _, r := range rsp.GetResults() {
+		if r.GetSeverity() == fnv1.Severity_SEVERITY_FATAL {
+			return r.GetMessage()
+		}
+	}
+	return ""
+}
+
+func sortedNames(m map[string]*unstructured.Unstructured) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// providerCRDDir is the provider-aws module's CRD folder.
+var providerCRDDir = sync.OnceValues(func() (string, error) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/upbound/provider-aws/v2").Output()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(strings.TrimSpace(string(out)), "package", "crds"), nil
+})
+
+var (
+	validatorsMu sync.Mutex
+	validators   = map[string]*crdschema.Validator{}
+)
+
+// providerValidator returns a validator for the real provider-aws CRD of
+// the object's kind, at the object's version.
+func providerValidator(t *testing.T, u *unstructured.Unstructured) *crdschema.Validator {
+	t.Helper()
+	gvk := u.GroupVersionKind()
+	key := gvk.String()
+	validatorsMu.Lock()
+	defer validatorsMu.Unlock()
+	if v, ok := validators[key]; ok {
+		return v
+	}
+	dir, err := providerCRDDir()
+	if err != nil {
+		t.Fatalf("cannot find the provider-aws module: %v", err)
+	}
+	// CRD files are named <group>_<plural>.yaml.
+	plural := strings.ToLower(gvk.Kind) + "s"
+	if strings.HasSuffix(plural, "ys") {
+		plural = strings.TrimSuffix(plural, "ys") + "ies"
+	}
+	file := filepath.Join(dir, gvk.Group+"_"+plural+".yaml")
+	b, err := os.ReadFile(file) //nolint:gosec // A path in the module cache.
+	if err != nil {
+		t.Fatalf("no provider-aws CRD for %s: %v", key, err)
+	}
+	v, err := crdschema.FromCRD(b, gvk.Version)
+	if err != nil {
+		t.Fatalf("cannot load the CRD of %s: %v", key, err)
+	}
+	validators[key] = v
+	return v
+}
+
+// validateComposed checks every desired composed resource against the real
+// provider-aws CRD of its kind: schema, unknown fields and CEL rules. It
+// validates the object as the API server would store it, with the CRD's
+// defaults applied.
+func validateComposed(t *testing.T, d map[string]*unstructured.Unstructured) {
+	t.Helper()
+	for _, name := range sortedNames(d) {
+		u := d[name]
+		if _, ok := u.Object["status"]; ok {
+			t.Errorf("%s: desired state has a status block", name)
+		}
+		obj := u.DeepCopy().Object
+		unstructured.SetNestedField(obj, "validation-"+name, "metadata", "name") //nolint:errcheck // Cannot fail on a map.
+		v := providerValidator(t, u)
+		v.Default(obj)
+		if errs := v.Validate(obj, nil); len(errs) > 0 {
+			t.Errorf("%s (%s) violates its provider-aws CRD: %s", name, u.GroupVersionKind(), crdschema.Summary(errs))
+		}
+	}
+}
+
+// byName returns the resource names of a response, for readable diffs.
+func resourceNames(rsp *fnv1.RunFunctionResponse) []string {
+	return sortedNames(desired(rsp))
+}

@@ -1,0 +1,20 @@
+# Render the examples locally: the function runs as a local process and a
+# local Crossplane core is the render engine, so no cluster and no Docker.
+
+RENDER_FN := $(OUT)/render/function
+RENDER_XR ?= examples/xr-minimal.yaml
+RENDER_OBSERVED ?= examples/observed/minimal.yaml
+
+# go build is itself incremental, so the function is always (re)built.
+.PHONY: $(RENDER_FN)
+$(RENDER_FN):
+	@mkdir -p $(dir $@)
+	go build -trimpath -o $@ ./fn
+
+.PHONY: render
+render: $(CROSSPLANE) $(CROSSPLANE_CORE) $(RENDER_FN) ## Render the example XR (RENDER_XR) into managed resources.
+	@BIN=$(BIN) examples/render.sh $(RENDER_FN) $(RENDER_XR)
+
+.PHONY: render-observed
+render-observed: $(CROSSPLANE) $(CROSSPLANE_CORE) $(RENDER_FN) ## Render again with every resource observed Ready: outputs filled, XR Ready.
+	@BIN=$(BIN) examples/render.sh $(RENDER_FN) $(RENDER_XR) $(RENDER_OBSERVED)
