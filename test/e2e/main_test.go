@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
 	"github.com/cicd-platform/crossplane-cicd-pipeline/test/e2e/internal/providersim"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/test/e2e/internal/stack"
 )
@@ -117,6 +119,7 @@ type testEnv struct {
 	stack  *stack.Stack
 	client *stack.Client
 	sim    *providersim.Simulator
+	kinds  []schema.GroupVersionKind // the managed resource kinds installed
 	ctx    context.Context
 
 	mu       sync.Mutex
@@ -218,6 +221,9 @@ func run(m *testing.M) int {
 	logf("stack ready in %s", stackReady.Round(time.Millisecond))
 
 	env = &testEnv{cfg: cfg, stack: st, client: client, sim: sim, ctx: ctx}
+	for _, k := range kinds {
+		env.kinds = append(env.kinds, k.GVK)
+	}
 	for _, t := range st.StartupTimings {
 		env.record("start-up: %-28s %s", t.Step, t.Duration.Round(time.Millisecond))
 	}

@@ -27,11 +27,16 @@ import (
 
 // Fixed ports: the stack owns its network namespace, so nothing can clash.
 const (
-	etcdClientURL          = "http://127.0.0.1:2379"
-	etcdPeerURL            = "http://127.0.0.1:2380"
-	apiServerPort          = "6443"
-	controllerManagerPort  = "10257"
-	crossplaneHealthURL    = "http://127.0.0.1:8081/readyz"
+	etcdClientURL         = "http://127.0.0.1:2379"
+	etcdPeerURL           = "http://127.0.0.1:2380"
+	apiServerPort         = "6443"
+	controllerManagerPort = "10257"
+	// Crossplane's metrics and health servers bind all interfaces of the
+	// namespace; off the usual 8080/8081, which functions' metrics servers
+	// (function-sdk-go's default :8080) would otherwise race for.
+	crossplaneMetricsPort  = "18080"
+	crossplaneHealthPort   = "18081"
+	crossplaneHealthURL    = "http://127.0.0.1:" + crossplaneHealthPort + "/readyz"
 	crossplaneNamespace    = "crossplane-system"
 	stopGrace              = 10 * time.Second
 	memorySampleInterval   = 250 * time.Millisecond
@@ -328,6 +333,8 @@ func (s *Stack) crossplaneEnv() []string {
 		"KUBECONFIG=" + s.KubeconfigPath,
 		"POD_NAMESPACE=" + crossplaneNamespace,
 		"ENABLE_WEBHOOKS=false",
+		"METRICS_PORT=" + crossplaneMetricsPort,
+		"HEALTH_PROBE_PORT=" + crossplaneHealthPort,
 	}
 }
 

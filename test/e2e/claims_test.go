@@ -1,0 +1,323 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// Labels and annotations the project's function and Crossplane put on
+// composed resources.
+const (
+	labelComponent      = "cicd.platform.dev/component"
+	labelClaimName      = "crossplane.io/claim-name"
+	labelClaimNamespace = "crossplane.io/claim-namespace"
+	annotationExtName   = "crossplane.io/external-name"
+)
+
+// minimalComponents are the resources examples/claim-minimal.yaml composes
+// (GitHub source through a new CodeStar connection, tests on, no deployer
+// image, no e-mails, no cross-account role).
+var minimalComponents = []string{
+	"artifact-bucket", "artifact-bucket-encryption", "artifact-bucket-lifecycle",
+	"artifact-bucket-public-access-block", "artifact-bucket-versioning",
+	"build-project",
+	"cache-bucket", "cache-bucket-encryption", "cache-bucket-lifecycle", "cache-bucket-public-access-block",
+	"codebuild-role", "codebuild-role-policy", "codebuild-role-policy-attachment",
+	"codepipeline-role", "codepipeline-role-policy", "codepipeline-role-policy-attachment",
+	"codestar-connection",
+	"deployment-table",
+	"ecr-lifecycle-policy", "ecr-repository",
+	"notification-topic", "notification-topic-policy",
+	"pipeline", "pipeline-failed-rule", "pipeline-failed-target",
+	"test-project",
+}
+
+// fullOnlyComponents are what examples/claim-full.yaml adds: the deployer
+// Lambda with its role and alarm, the cross-account role, and one e-mail
+// subscription per address (email-subscription-<hash>, counted by prefix).
+var fullOnlyComponents = []string{
+	"cross-account-role", "cross-account-role-policy", "cross-account-role-policy-attachment",
+	"deployer-errors-alarm", "deployer-function",
+	"deployer-role", "deployer-role-policy", "deployer-role-policy-attachment",
+}
+
+// claimRun is one claim applied by a test.
+type claimRun struct {
+	Namespace, Name string
+	Applied         time.Time
+}
+
+// loadClaim reads an example claim and moves it to namespace, so that each
+// test has its own.
+func loadClaim(t *testing.T, example, namespace string) *unstructured.Unstructured {
+	t.Helper()
+	objs := readYAML(t, filepath.Join(env.cfg.RepoRoot, "examples", example))
+	if len(objs) != 1 || objs[0].GroupVersionKind() != claimGVK {
+		t.Fatalf("examples/%s: want exactly one %s", example, claimGVK.Kind)
+	}
+	c := objs[0]
+	c.SetNamespace(namespace)
+	return c
+}
+
+// applyClaim creates the claim's namespace and applies it.
+func applyClaim(t *testing.T, claim *unstructured.Unstructured) claimRun {
+	t.Helper()
+	createNamespace(t, claim.GetNamespace())
+	run := claimRun{Namespace: claim.GetNamespace(), Name: claim.GetName(), Applied: time.Now()}
+	if _, err := env.client.Apply(env.ctx, claim); err != nil {
+		t.Fatalf("cannot apply claim: %v", err)
+	}
+	t.Cleanup(func() {
+		// Delete claims before their namespace goes, so that composed
+		// resources do not outlive the test (the controller manager's
+		// garbage collector removes them with the XR).
+		if err := deleteObject(context.Background(), claimGVK, run.Namespace, run.Name); err != nil {
+			t.Logf("cannot delete claim %s/%s: %v", run.Namespace, run.Name, err)
+		}
+	})
+	return run
+}
+
+// waitClaimReady waits until the claim is Ready, records the time from apply
+// to Ready, and returns the claim.
+func waitClaimReady(t *testing.T, run claimRun, label string) *unstructured.Unstructured {
+	t.Helper()
+	claim, _ := waitReady(t, claimGVK, run.Namespace, run.Name)
+	took := time.Since(run.Applied)
+	t.Logf("claim %s/%s Ready %s after apply", run.Namespace, run.Name, took.Round(time.Millisecond))
+	env.record("%-40s %s", label+" apply -> Ready:", took.Round(time.Millisecond))
+	return claim
+}
+
+// composedResources returns the managed resources composed for a claim, by
+// component label.
+func composedResources(ctx context.Context, run claimRun) (map[string]*unstructured.Unstructured, error) {
+	out := map[string]*unstructured.Unstructured{}
+	selector := fmt.Sprintf("%s=%s,%s=%s", labelClaimNamespace, run.Namespace, labelClaimName, run.Name)
+	for _, gvk := range env.kinds {
+		items, err := env.client.List(ctx, gvk, "", selector)
+		if err != nil {
+			return nil, err
+		}
+		for i := range items {
+			u := &items[i]
+			component := u.GetLabels()[labelComponent]
+			if component == "" {
+				return nil, fmt.Errorf("%s %s has no %s label", u.GetKind(), u.GetName(), labelComponent)
+			}
+			if other, dup := out[component]; dup {
+				return nil, fmt.Errorf("component %s composed twice: %s %s and %s %s", component, other.GetKind(), other.GetName(), u.GetKind(), u.GetName())
+			}
+			out[component] = u
+		}
+	}
+	return out, nil
+}
+
+func mustComposed(t *testing.T, run claimRun) map[string]*unstructured.Unstructured {
+	t.Helper()
+	mrs, err := composedResources(env.ctx, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mrs
+}
+
+// componentNames lists the components, e-mail subscriptions folded into one
+// entry per address count.
+func componentNames(mrs map[string]*unstructured.Unstructured) []string {
+	names := make([]string, 0, len(mrs))
+	for n := range mrs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// checkComponents compares the composed components with the expected ones;
+// emails is the number of email-subscription-* components expected.
+func checkComponents(t *testing.T, mrs map[string]*unstructured.Unstructured, want []string, emails int) {
+	t.Helper()
+	var got []string
+	gotEmails := 0
+	for _, n := range componentNames(mrs) {
+		if strings.HasPrefix(n, "email-subscription-") {
+			gotEmails++
+			continue
+		}
+		got = append(got, n)
+	}
+	want = append([]string(nil), want...)
+	sort.Strings(want)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("composed components (-want +got):\n%s", diff)
+	}
+	if gotEmails != emails {
+		t.Errorf("composed %d e-mail subscriptions, want %d", gotEmails, emails)
+	}
+}
+
+// checkAllHealthy requires every composed resource to be Ready and Synced
+// and to carry what every resource of the claim must: its region, provider
+// config and deletion policy.
+func checkAllHealthy(t *testing.T, mrs map[string]*unstructured.Unstructured, region, providerConfig, deletionPolicy string) {
+	t.Helper()
+	for _, n := range componentNames(mrs) {
+		u := mrs[n]
+		for _, typ := range []string{"Ready", "Synced"} {
+			if s, _, _, _ := condition(u, typ); s != "True" {
+				t.Errorf("%s (%s %s) is not %s: %s", n, u.GetKind(), u.GetName(), typ, conditionsSummary(u))
+			}
+		}
+		if got := nestedString(u, "spec", "forProvider", "region"); got != region {
+			t.Errorf("%s: spec.forProvider.region = %q, want %q", n, got, region)
+		}
+		if got := nestedString(u, "spec", "providerConfigRef", "name"); got != providerConfig {
+			t.Errorf("%s: spec.providerConfigRef.name = %q, want %q", n, got, providerConfig)
+		}
+		if got := nestedString(u, "spec", "deletionPolicy"); got != deletionPolicy {
+			t.Errorf("%s: spec.deletionPolicy = %q, want %q", n, got, deletionPolicy)
+		}
+	}
+}
+
+// fieldCheck expects a value at a path of a component's object.
+type fieldCheck struct {
+	component string
+	path      []string
+	want      any
+}
+
+func checkFields(t *testing.T, mrs map[string]*unstructured.Unstructured, checks []fieldCheck) {
+	t.Helper()
+	for _, c := range checks {
+		u, ok := mrs[c.component]
+		if !ok {
+			t.Errorf("%s: not composed", c.component)
+			continue
+		}
+		got, found, err := unstructured.NestedFieldNoCopy(u.Object, c.path...)
+		if err != nil || !found {
+			t.Errorf("%s: %s not set", c.component, strings.Join(c.path, "."))
+			continue
+		}
+		if diff := cmp.Diff(c.want, got); diff != "" {
+			t.Errorf("%s: %s (-want +got):\n%s", c.component, strings.Join(c.path, "."), diff)
+		}
+	}
+}
+
+// checkContains expects a string field of a component to contain a text
+// (for JSON documents such as policies).
+func checkContains(t *testing.T, mrs map[string]*unstructured.Unstructured, component string, path []string, texts ...string) {
+	t.Helper()
+	u, ok := mrs[component]
+	if !ok {
+		t.Errorf("%s: not composed", component)
+		return
+	}
+	got := nestedString(u, path...)
+	for _, text := range texts {
+		if !strings.Contains(got, text) {
+			t.Errorf("%s: %s = %q, want it to contain %q", component, strings.Join(path, "."), got, text)
+		}
+	}
+}
+
+// externalName is the AWS name the function gave a resource.
+func externalName(u *unstructured.Unstructured) string {
+	return u.GetAnnotations()[annotationExtName]
+}
+
+// wantOutputs computes the claim's status outputs from the composed
+// resources' AWS names, the way the provider (here the simulator) reports
+// ARNs and URLs for them.
+func wantOutputs(mrs map[string]*unstructured.Unstructured, region string) map[string]any {
+	name := func(c string) string {
+		if u, ok := mrs[c]; ok {
+			return externalName(u)
+		}
+		return "<" + c + " not composed>"
+	}
+	pipeline := name("pipeline")
+	out := map[string]any{
+		"pipelineName":         pipeline,
+		"pipelineArn":          fmt.Sprintf("arn:aws:codepipeline:%s:%s:%s", region, simulatedAccount, pipeline),
+		"pipelineUrl":          fmt.Sprintf("https://%s.console.aws.amazon.com/codesuite/codepipeline/pipelines/%s/view?region=%s", region, pipeline, region),
+		"ecrRepositoryUri":     fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s", simulatedAccount, region, name("ecr-repository")),
+		"deploymentTableName":  name("deployment-table"),
+		"artifactBucketName":   name("artifact-bucket"),
+		"notificationTopicArn": fmt.Sprintf("arn:aws:sns:%s:%s:%s", region, simulatedAccount, name("notification-topic")),
+		"connectionStatus":     "AVAILABLE",
+	}
+	if u, ok := mrs["codestar-connection"]; ok {
+		out["connectionArn"] = nestedString(u, "status", "atProvider", "arn")
+	}
+	if _, ok := mrs["deployer-function"]; ok {
+		out["lambdaFunctionArn"] = fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", region, simulatedAccount, name("deployer-function"))
+	}
+	if _, ok := mrs["cross-account-role"]; ok {
+		out["crossAccountRoleArn"] = fmt.Sprintf("arn:aws:iam::%s:role/%s", simulatedAccount, name("cross-account-role"))
+	}
+	return out
+}
+
+func checkOutputs(t *testing.T, claim *unstructured.Unstructured, mrs map[string]*unstructured.Unstructured, region string) {
+	t.Helper()
+	status, _, _ := unstructured.NestedMap(claim.Object, "status")
+	got := map[string]any{}
+	for k, v := range status {
+		if k != "conditions" && k != "connectionDetails" {
+			got[k] = v
+		}
+	}
+	if diff := cmp.Diff(wantOutputs(mrs, region), got); diff != "" {
+		t.Errorf("claim status outputs (-want +got):\n%s", diff)
+	}
+}
+
+// checkConditions expects conditions (type -> status) on an object.
+func checkConditions(t *testing.T, u *unstructured.Unstructured, want map[string]string) {
+	t.Helper()
+	for typ, status := range want {
+		if got, _, _, _ := condition(u, typ); got != status {
+			t.Errorf("%s %s: condition %s = %q, want %q (%s)", u.GetKind(), u.GetName(), typ, got, status, conditionsSummary(u))
+		}
+	}
+}
+
+// waitCondition waits until a claim has a condition with the given status
+// whose message contains every text, and returns the claim.
+func waitCondition(t *testing.T, run claimRun, typ, status string, texts ...string) *unstructured.Unstructured {
+	t.Helper()
+	var claim *unstructured.Unstructured
+	eventually(t, readyTimeout, fmt.Sprintf("claim %s/%s never had %s=%s mentioning %q", run.Namespace, run.Name, typ, status, texts), func(ctx context.Context) error {
+		u, err := env.client.Get(ctx, claimGVK, run.Namespace, run.Name)
+		if err != nil {
+			return err
+		}
+		s, _, msg, _ := condition(u, typ)
+		if s != status {
+			return fmt.Errorf("%s", conditionsSummary(u))
+		}
+		for _, text := range texts {
+			if !strings.Contains(msg, text) {
+				return fmt.Errorf("message %q lacks %q", msg, text)
+			}
+		}
+		claim = u
+		return nil
+	})
+	return claim
+}

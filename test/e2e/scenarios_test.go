@@ -1,0 +1,372 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/cicd-platform/crossplane-cicd-pipeline/test/e2e/internal/providersim"
+)
+
+// Scenario 1: the minimal claim composes every expected resource with the
+// expected spec, becomes Ready and reports every output.
+func TestMinimalClaim(t *testing.T) {
+	requirePlatform(t)
+	run := applyClaim(t, loadClaim(t, "claim-minimal.yaml", "e2e-minimal"))
+	claim := waitClaimReady(t, run, "minimal claim")
+	mrs := mustComposed(t, run)
+
+	checkComponents(t, mrs, minimalComponents, 0)
+	checkAllHealthy(t, mrs, "us-east-1", "default", "Delete")
+	checkFields(t, mrs, []fieldCheck{
+		{"ecr-repository", []string{"spec", "forProvider", "imageTagMutability"}, "MUTABLE"},
+		{"ecr-repository", []string{"spec", "forProvider", "forceDelete"}, true},
+		{"ecr-repository", []string{"spec", "forProvider", "tags", "environment"}, "dev"},
+		{"ecr-repository", []string{"spec", "forProvider", "tags", "managed-by"}, "crossplane"},
+		{"codestar-connection", []string{"spec", "forProvider", "providerType"}, "GitHub"},
+		{"test-project", []string{"spec", "forProvider", "environment", "computeType"}, "BUILD_GENERAL1_SMALL"},
+		{"build-project", []string{"spec", "forProvider", "environment", "computeType"}, "BUILD_GENERAL1_MEDIUM"},
+	})
+	checkContains(t, mrs, "ecr-lifecycle-policy", []string{"spec", "forProvider", "policy"}, `"countNumber":10`)
+	// The provider resolved the selectors the function wired (simulated
+	// the way provider-aws resolves them).
+	checkFields(t, mrs, []fieldCheck{
+		{"ecr-lifecycle-policy", []string{"spec", "forProvider", "repository"}, externalName(mrs["ecr-repository"])},
+		{"artifact-bucket-versioning", []string{"spec", "forProvider", "bucket"}, externalName(mrs["artifact-bucket"])},
+	})
+	checkOutputs(t, claim, mrs, "us-east-1")
+	checkConditions(t, claim, map[string]string{
+		"Ready": "True", "Synced": "True",
+		"ResourcesSynced": "True", "ResourcesComposed": "True", "SourceConnected": "True",
+		// The minimal claim names no deployer image: the Deploy stage is
+		// left out, and the claim says so.
+		"DeployStage": "False",
+	})
+	t.Logf("%d managed resources composed", len(mrs))
+}
+
+// Scenario 2: a claim that sets every parameter gets the optional resources
+// too, all carrying its parameters.
+func TestFullClaim(t *testing.T) {
+	requirePlatform(t)
+	run := applyClaim(t, loadClaim(t, "claim-full.yaml", "e2e-full"))
+	claim := waitClaimReady(t, run, "full claim")
+	mrs := mustComposed(t, run)
+
+	checkComponents(t, mrs, append(append([]string(nil), minimalComponents...), fullOnlyComponents...), 2)
+	checkAllHealthy(t, mrs, "eu-west-1", "aws-payments", "Delete")
+	checkFields(t, mrs, []fieldCheck{
+		{"ecr-repository", []string{"spec", "forProvider", "imageTagMutability"}, "IMMUTABLE"},
+		{"ecr-repository", []string{"spec", "forProvider", "tags", "team"}, "payments"},
+		{"ecr-repository", []string{"spec", "forProvider", "tags", "cost-center"}, "cc-1234"},
+		{"ecr-repository", []string{"spec", "forProvider", "tags", "environment"}, "prod"},
+		{"codestar-connection", []string{"spec", "forProvider", "providerType"}, "GitLab"},
+		{"build-project", []string{"spec", "forProvider", "environment", "computeType"}, "BUILD_GENERAL1_LARGE"},
+		{"test-project", []string{"spec", "forProvider", "environment", "computeType"}, "BUILD_GENERAL1_MEDIUM"},
+		{"deployer-function", []string{"spec", "forProvider", "imageUri"}, "111122223333.dkr.ecr.eu-west-1.amazonaws.com/cicd-deployer:v1.0.0"},
+		{"deployer-function", []string{"spec", "forProvider", "memorySize"}, int64(512)},
+		{"deployer-function", []string{"spec", "forProvider", "timeout"}, int64(60)},
+		{"deployer-function", []string{"spec", "forProvider", "reservedConcurrentExecutions"}, int64(5)},
+		{"deployer-errors-alarm", []string{"spec", "forProvider", "threshold"}, int64(3)},
+		{"deployer-errors-alarm", []string{"spec", "forProvider", "period"}, int64(60)},
+		{"deployer-errors-alarm", []string{"spec", "forProvider", "evaluationPeriods"}, int64(2)},
+	})
+	checkContains(t, mrs, "ecr-lifecycle-policy", []string{"spec", "forProvider", "policy"}, `"countNumber":25`)
+	checkContains(t, mrs, "cross-account-role", []string{"spec", "forProvider", "assumeRolePolicy"}, "444455556666")
+	var endpoints []string
+	for n, u := range mrs {
+		if strings.HasPrefix(n, "email-subscription-") {
+			endpoints = append(endpoints, nestedString(u, "spec", "forProvider", "endpoint"))
+		}
+	}
+	for _, want := range []string{"payments-oncall@example.com", "platform@example.com"} {
+		if !contains(endpoints, want) {
+			t.Errorf("no e-mail subscription for %s (got %v)", want, endpoints)
+		}
+	}
+	checkOutputs(t, claim, mrs, "eu-west-1")
+	checkConditions(t, claim, map[string]string{
+		"Ready": "True", "Synced": "True",
+		"ResourcesSynced": "True", "ResourcesComposed": "True", "SourceConnected": "True", "DeployStage": "True",
+	})
+	t.Logf("%d managed resources composed", len(mrs))
+}
+
+// Scenario 3: mutable parameters change the managed resources in place; the
+// immutable suffix is rejected by the API server with the XRD's message.
+func TestUpdateInPlace(t *testing.T) {
+	requirePlatform(t)
+	claim := loadClaim(t, "claim-minimal.yaml", "e2e-update")
+	run := applyClaim(t, claim)
+	waitClaimReady(t, run, "update: first")
+	before := mustComposed(t, run)
+
+	updated := claim.DeepCopy()
+	mustSet(t, updated, int64(3), "spec", "registry", "imagesToKeep")
+	mustSet(t, updated, map[string]any{"owner": "team-shop"}, "spec", "tags")
+	mustSet(t, updated, []any{"shop-alerts@example.com"}, "spec", "notifications", "emails")
+	updatedAt := time.Now()
+	if _, err := env.client.Apply(env.ctx, updated); err != nil {
+		t.Fatalf("cannot update the claim: %v", err)
+	}
+
+	var after map[string]*unstructured.Unstructured
+	took := eventually(t, readyTimeout, "the update never reached the managed resources", func(ctx context.Context) error {
+		mrs, err := composedResources(ctx, run)
+		if err != nil {
+			return err
+		}
+		if p := nestedString(mrs["ecr-lifecycle-policy"], "spec", "forProvider", "policy"); !strings.Contains(p, `"countNumber":3`) {
+			return fmt.Errorf("lifecycle policy not updated: %s", p)
+		}
+		if tag := nestedString(mrs["ecr-repository"], "spec", "forProvider", "tags", "owner"); tag != "team-shop" {
+			return fmt.Errorf("repository tag owner = %q", tag)
+		}
+		subs := 0
+		for n, u := range mrs {
+			if strings.HasPrefix(n, "email-subscription-") {
+				subs++
+				if s, _, _, _ := condition(u, "Ready"); s != "True" {
+					return fmt.Errorf("subscription %s not ready", n)
+				}
+			}
+		}
+		if subs != 1 {
+			return fmt.Errorf("%d e-mail subscriptions, want 1", subs)
+		}
+		after = mrs
+		return nil
+	})
+	env.record("%-40s %s", "update: apply -> resources changed:", took.Round(time.Millisecond))
+	t.Logf("update reached the managed resources %s after apply", time.Since(updatedAt).Round(time.Millisecond))
+
+	// In place: the same objects (UIDs), and so the same AWS resources.
+	for n, u := range before {
+		a, ok := after[n]
+		if !ok {
+			t.Errorf("%s disappeared on update", n)
+			continue
+		}
+		if a.GetUID() != u.GetUID() {
+			t.Errorf("%s was replaced on update (UID %s -> %s)", n, u.GetUID(), a.GetUID())
+		}
+	}
+	waitClaimReady(t, run, "update: after change")
+
+	// The environment suffix names every AWS resource: changing it would
+	// replace them all, so the XRD forbids it.
+	immutable := updated.DeepCopy()
+	mustSet(t, immutable, "stg", "spec", "environmentSuffix")
+	_, err := env.client.Apply(env.ctx, immutable)
+	if err == nil {
+		t.Fatal("changing spec.environmentSuffix was accepted, want it rejected")
+	}
+	if !strings.Contains(err.Error(), "spec.environmentSuffix is immutable") {
+		t.Errorf("rejection of a changed suffix = %v, want the XRD's message (spec.environmentSuffix is immutable)", err)
+	}
+}
+
+// Scenario 4: a managed resource that turns Synced=False shows on the claim,
+// named, with the provider's message; when it recovers, so does the claim.
+// A PENDING CodeStar connection holds the claim not ready with instructions.
+func TestManagedResourceNotSynced(t *testing.T) {
+	requirePlatform(t)
+	run := applyClaim(t, loadClaim(t, "claim-minimal.yaml", "e2e-notsynced"))
+	waitClaimReady(t, run, "not-synced: first")
+
+	t.Run("SyncedFalse", func(t *testing.T) {
+		const providerError = "update failed: operation error DynamoDB: UpdateTable, api error AccessDeniedException: not authorized to perform dynamodb:UpdateTable"
+		release := env.sim.Hold(providersim.Fault{Kind: "Table", ClaimNamespace: run.Namespace, SyncError: providerError})
+		defer release()
+		claim := waitCondition(t, run, "ResourcesSynced", "False", "deployment-table", providerError)
+		_, _, msg, _ := condition(claim, "ResourcesSynced")
+		t.Logf("claim says: %s", msg)
+
+		release()
+		waitCondition(t, run, "ResourcesSynced", "True")
+		waitClaimReady(t, run, "not-synced: recovered")
+	})
+
+	t.Run("NotReady", func(t *testing.T) {
+		release := env.sim.Hold(providersim.Fault{Kind: "Bucket", ClaimNamespace: run.Namespace, NotReady: true})
+		defer release()
+		waitCondition(t, run, "Ready", "False")
+		release()
+		waitClaimReady(t, run, "not-ready: recovered")
+	})
+
+	t.Run("ConnectionPending", func(t *testing.T) {
+		release := env.sim.Hold(providersim.Fault{Kind: "Connection", ClaimNamespace: run.Namespace, ConnectionPending: true})
+		defer release()
+		waitCondition(t, run, "SourceConnected", "False", "PENDING")
+		waitCondition(t, run, "Ready", "False")
+		claim, err := env.client.Get(env.ctx, claimGVK, run.Namespace, run.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := nestedString(claim, "status", "connectionStatus"); got != "PENDING" {
+			t.Errorf("claim status.connectionStatus = %q, want PENDING", got)
+		}
+		release()
+		waitClaimReady(t, run, "connection pending: recovered")
+	})
+}
+
+// Scenario 5: a bad claim is rejected when applied; a claim that passes the
+// schema but fails the function's checks composes nothing and says why.
+func TestRejectedClaims(t *testing.T) {
+	requirePlatform(t)
+	createNamespace(t, "e2e-rejected")
+
+	cases := map[string]struct {
+		mutate  func(u *unstructured.Unstructured)
+		message string
+	}{
+		"RepositoryNotOwnerSlashName": {
+			mutate:  func(u *unstructured.Unstructured) { mustSet(t, u, "shop", "spec", "source", "repository") },
+			message: "spec.source.repository must be owner/name",
+		},
+		"ConnectionArnWithCodeCommit": {
+			mutate: func(u *unstructured.Unstructured) {
+				mustSet(t, u, "CodeCommit", "spec", "source", "provider")
+				mustSet(t, u, "shop", "spec", "source", "repository")
+				mustSet(t, u, "arn:aws:codestar-connections:us-east-1:123456789012:connection/x", "spec", "source", "connectionArn")
+			},
+			message: "spec.source.connectionArn must not be set",
+		},
+		"MissingEnvironmentSuffix": {
+			mutate: func(u *unstructured.Unstructured) {
+				unstructured.RemoveNestedField(u.Object, "spec", "environmentSuffix")
+			},
+			message: "spec.environmentSuffix: Required value",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			claim := loadClaim(t, "claim-minimal.yaml", "e2e-rejected")
+			claim.SetName("rejected-" + strings.ToLower(name))
+			tc.mutate(claim)
+			_, err := env.client.Apply(env.ctx, claim)
+			if err == nil {
+				_ = deleteObject(context.Background(), claimGVK, claim.GetNamespace(), claim.GetName())
+				t.Fatalf("claim accepted, want it rejected with %q", tc.message)
+			}
+			if !strings.Contains(err.Error(), tc.message) {
+				t.Errorf("rejection = %v, want it to contain %q", err, tc.message)
+			}
+		})
+	}
+
+	t.Run("FailsFunctionChecks", func(t *testing.T) {
+		// Valid for the schema, but the names derived from it exceed AWS
+		// limits (the CodeStar connection's 32 characters): only the
+		// function knows.
+		claim := loadClaim(t, "claim-minimal.yaml", "e2e-rejected")
+		claim.SetName("a-claim-name-long-enough-to-break-aws-limits")
+		run := claimRun{Namespace: claim.GetNamespace(), Name: claim.GetName(), Applied: time.Now()}
+		if _, err := env.client.Apply(env.ctx, claim); err != nil {
+			t.Fatalf("claim rejected at apply, want it accepted by the schema: %v", err)
+		}
+		t.Cleanup(func() { _ = deleteObject(context.Background(), claimGVK, run.Namespace, run.Name) })
+		got := waitCondition(t, run, "Synced", "False", "over AWS's limit")
+		_, _, msg, _ := condition(got, "Synced")
+		t.Logf("claim says: %s", msg)
+		if s, _, _, _ := condition(got, "Ready"); s == "True" {
+			t.Errorf("claim is Ready although its function failed")
+		}
+		mrs, err := composedResources(env.ctx, run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(mrs) != 0 {
+			t.Errorf("a claim the function rejects composed %v", componentNames(mrs))
+		}
+	})
+}
+
+// Scenario 6: deleting the claim deletes everything composed.
+func TestDeleteClaim(t *testing.T) {
+	requirePlatform(t)
+	run := applyClaim(t, loadClaim(t, "claim-minimal.yaml", "e2e-delete"))
+	claim := waitClaimReady(t, run, "delete: first")
+	mrs := mustComposed(t, run)
+	xrName := nestedString(claim, "spec", "resourceRef", "name")
+	if xrName == "" {
+		t.Fatalf("claim has no spec.resourceRef.name")
+	}
+
+	began := time.Now()
+	if err := deleteObject(env.ctx, claimGVK, run.Namespace, run.Name); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, claimGVK, run.Namespace, run.Name)
+	waitGone(t, xrGVK, "", xrName)
+	for _, n := range componentNames(mrs) {
+		u := mrs[n]
+		waitGone(t, u.GroupVersionKind(), "", u.GetName())
+	}
+	left, err := composedResources(env.ctx, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 0 {
+		t.Errorf("left behind after deleting the claim: %v", componentNames(left))
+	}
+	env.record("%-40s %s", "delete: claim delete -> all gone:", time.Since(began).Round(time.Millisecond))
+}
+
+// Scenario 7: the same claim in two namespaces composes two sets of
+// resources whose names (Kubernetes and AWS) never collide.
+func TestClaimsSideBySide(t *testing.T) {
+	requirePlatform(t)
+	a := applyClaim(t, loadClaim(t, "claim-minimal.yaml", "e2e-side-a"))
+	b := applyClaim(t, loadClaim(t, "claim-minimal.yaml", "e2e-side-b"))
+	claimA := waitClaimReady(t, a, "side by side: a")
+	claimB := waitClaimReady(t, b, "side by side: b")
+	mrsA, mrsB := mustComposed(t, a), mustComposed(t, b)
+	checkComponents(t, mrsA, minimalComponents, 0)
+	checkComponents(t, mrsB, minimalComponents, 0)
+
+	seen := map[string]string{}
+	for side, mrs := range map[string]map[string]*unstructured.Unstructured{"a": mrsA, "b": mrsB} {
+		for n, u := range mrs {
+			keys := []string{"object " + u.GetKind() + "/" + u.GetName()}
+			if en := externalName(u); en != "" {
+				keys = append(keys, "AWS name "+u.GetKind()+"/"+en)
+			}
+			for _, key := range keys {
+				if other, dup := seen[key]; dup {
+					t.Errorf("%s used by both %s and %s/%s", key, other, side, n)
+				}
+				seen[key] = side + "/" + n
+			}
+		}
+	}
+	for _, out := range []string{"pipelineArn", "ecrRepositoryUri", "artifactBucketName", "deploymentTableName", "notificationTopicArn"} {
+		if va, vb := nestedString(claimA, "status", out), nestedString(claimB, "status", out); va == vb {
+			t.Errorf("both claims report status.%s = %q", out, va)
+		}
+	}
+}
+
+func mustSet(t *testing.T, u *unstructured.Unstructured, value any, path ...string) {
+	t.Helper()
+	if err := unstructured.SetNestedField(u.Object, value, path...); err != nil {
+		t.Fatalf("cannot set %s: %v", strings.Join(path, "."), err)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
