@@ -175,7 +175,7 @@ func (h *Handler) handleJobEvent(ctx context.Context, raw json.RawMessage) (*Res
 	}
 	existing, err := h.store.Claim(ctx, rec)
 	if err != nil {
-		return h.reject(ctx, job.ID, fmt.Errorf("nothing was deployed: cannot record the deployment: %w", err))
+		return h.reject(ctx, job.ID, fmt.Errorf("cannot record the deployment: %w", err))
 	}
 	if existing != nil {
 		return h.redelivered(ctx, job.ID, existing)
