@@ -1,0 +1,211 @@
+package providersim
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/yaml"
+)
+
+// A trimmed provider-aws CRD in upjet's shape: references documented as
+// "Reference to a <Kind> in <group> to populate <field>."
+const lambdaFunctionCRD = `
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: functions.lambda.aws.upbound.io
+spec:
+  group: lambda.aws.upbound.io
+  names: {kind: Function, plural: functions}
+  scope: Cluster
+  versions:
+  - name: v1beta1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              forProvider:
+                type: object
+                properties:
+                  role: {type: string}
+                  roleRef:
+                    type: object
+                    description: Reference to a Role in iam to populate role.
+                  roleSelector: {type: object}
+                  kmsKeyArn: {type: string}
+                  kmsKeyArnRef:
+                    type: object
+                    description: Reference to a Key in kms to populate kmsKeyArn.
+                  kmsKeyArnSelector: {type: object}
+                  layers: {type: array, items: {type: string}}
+                  layersRefs:
+                    type: array
+                    description: References to LayerVersion in lambda to populate
+                      layers.
+                  layersSelector: {type: object}
+                  s3Bucket: {type: string}
+                  s3BucketRef:
+                    type: object
+                    description: Reference to a Bucket in s3 to populate s3Bucket.
+                  s3BucketSelector: {type: object}
+          status:
+            type: object
+            properties:
+              atProvider:
+                type: object
+                properties:
+                  arn: {type: string}
+                  id: {type: string}
+                  invokeArn: {type: string}
+                  qualifiedArn: {type: string}
+                  version: {type: string}
+                  role: {type: string}
+                  region: {type: string}
+`
+
+func TestKindFromCRD(t *testing.T) {
+	crd := &apiextensionsv1.CustomResourceDefinition{}
+	if err := yaml.Unmarshal([]byte(lambdaFunctionCRD), crd); err != nil {
+		t.Fatal(err)
+	}
+	k, err := kindFromCRD(crd, "v1beta1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []refField{
+		// kmsKeyArn resolves to the key's external name in provider-aws.
+		{Field: "kmsKeyArn", Target: schema.GroupKind{Group: "kms.aws.upbound.io", Kind: "Key"}, ARN: false},
+		{Field: "layers", List: true, Target: schema.GroupKind{Group: "lambda.aws.upbound.io", Kind: "LayerVersion"}, ARN: true},
+		// role is an ARN although its name does not say so.
+		{Field: "role", Target: schema.GroupKind{Group: "iam.aws.upbound.io", Kind: "Role"}, ARN: true},
+		{Field: "s3Bucket", Target: schema.GroupKind{Group: "s3.aws.upbound.io", Kind: "Bucket"}, ARN: false},
+	}
+	if diff := cmp.Diff(want, k.refs); diff != "" {
+		t.Errorf("refs (-want +got):\n%s", diff)
+	}
+	if got, want := k.Resource, (schema.GroupVersionResource{Group: "lambda.aws.upbound.io", Version: "v1beta1", Resource: "functions"}); got != want {
+		t.Errorf("resource = %v, want %v", got, want)
+	}
+
+	if _, err := kindFromCRD(crd, "v1beta2"); err == nil {
+		t.Error("kindFromCRD at a version the CRD lacks: want an error")
+	}
+}
+
+func TestObservedFields(t *testing.T) {
+	id := func(group, kind, name string, forProvider map[string]any) identity {
+		return identity{Group: group, Kind: kind, ExternalName: name, Region: "eu-west-1", Account: "123456789012", UID: "uid-1", ForProvider: forProvider}
+	}
+	cases := map[string]struct {
+		id   identity
+		want map[string]any // a subset of the observed fields
+	}{
+		"ECRRepository": {
+			id: id("ecr.aws.upbound.io", "Repository", "shop-images-dev", nil),
+			want: map[string]any{
+				"arn":           "arn:aws:ecr:eu-west-1:123456789012:repository/shop-images-dev",
+				"repositoryUrl": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-images-dev",
+				"registryId":    "123456789012",
+			},
+		},
+		"S3BucketHasNoRegionOrAccountInArn": {
+			id:   id("s3.aws.upbound.io", "Bucket", "shop-artifacts-dev", nil),
+			want: map[string]any{"arn": "arn:aws:s3:::shop-artifacts-dev", "bucketRegionalDomainName": "shop-artifacts-dev.s3.eu-west-1.amazonaws.com"},
+		},
+		"IAMRoleIsGlobal": {
+			id:   id("iam.aws.upbound.io", "Role", "shop-codebuild-dev", nil),
+			want: map[string]any{"arn": "arn:aws:iam::123456789012:role/shop-codebuild-dev", "id": "shop-codebuild-dev"},
+		},
+		"IAMPolicyWithPath": {
+			id:   id("iam.aws.upbound.io", "Policy", "p", map[string]any{"path": "/cicd/"}),
+			want: map[string]any{"arn": "arn:aws:iam::123456789012:policy/cicd/p"},
+		},
+		"LambdaPublished": {
+			id: id("lambda.aws.upbound.io", "Function", "shop-deployer-dev", map[string]any{"publish": true}),
+			want: map[string]any{
+				"arn":          "arn:aws:lambda:eu-west-1:123456789012:function:shop-deployer-dev",
+				"qualifiedArn": "arn:aws:lambda:eu-west-1:123456789012:function:shop-deployer-dev:1",
+				"version":      "1",
+			},
+		},
+		"ConnectionAvailableByDefault": {
+			id:   id("codestarconnections.aws.upbound.io", "Connection", "c", nil),
+			want: map[string]any{"connectionStatus": "AVAILABLE"},
+		},
+		"EmailSubscriptionPendingConfirmation": {
+			id: id("sns.aws.upbound.io", "TopicSubscription", "s", map[string]any{"protocol": "email", "topicArn": "arn:aws:sns:eu-west-1:123456789012:t"}),
+			want: map[string]any{"pendingConfirmation": true},
+		},
+		"RuleOnCustomBus": {
+			id:   id("cloudwatchevents.aws.upbound.io", "Rule", "r", map[string]any{"eventBusName": "bus"}),
+			want: map[string]any{"arn": "arn:aws:events:eu-west-1:123456789012:rule/bus/r", "id": "bus/r"},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := observedFields(tc.id)
+			subset := map[string]any{}
+			for k := range tc.want {
+				subset[k] = got[k]
+			}
+			if diff := cmp.Diff(tc.want, subset); diff != "" {
+				t.Errorf("observed fields (-want +got):\n%s", diff)
+			}
+		})
+	}
+
+	pending := id("codestarconnections.aws.upbound.io", "Connection", "c", nil)
+	pending.ConnectionPending = true
+	if got := observedFields(pending)["connectionStatus"]; got != "PENDING" {
+		t.Errorf("held connection: connectionStatus = %v, want PENDING", got)
+	}
+}
+
+func TestAtProviderKeepsSchemaFieldsAndParameters(t *testing.T) {
+	k := &Kind{atProviderFields: map[string]bool{"arn": true, "id": true, "region": true, "role": true}}
+	got := atProvider(k, identity{
+		Group: "lambda.aws.upbound.io", Kind: "Function", ExternalName: "fn", Region: "us-east-1", Account: "123456789012",
+		ForProvider: map[string]any{"role": "arn:aws:iam::123456789012:role/r", "roleSelector": map[string]any{}, "memorySize": int64(128)},
+	})
+	want := map[string]any{
+		"arn":    "arn:aws:lambda:us-east-1:123456789012:function:fn",
+		"id":     "fn",
+		"region": "us-east-1",
+		"role":   "arn:aws:iam::123456789012:role/r",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("atProvider (-want +got):\n%s", diff)
+	}
+}
+
+func TestFaultMatches(t *testing.T) {
+	u := &unstructured.Unstructured{}
+	u.SetKind("Table")
+	u.SetLabels(map[string]string{labelClaimNamespace: "team-a", labelClaimName: "shop"})
+	cases := map[string]struct {
+		f    Fault
+		want bool
+	}{
+		"KindOnly":        {Fault{Kind: "Table"}, true},
+		"OtherKind":       {Fault{Kind: "Bucket"}, false},
+		"SameClaim":       {Fault{Kind: "Table", ClaimNamespace: "team-a", ClaimName: "shop"}, true},
+		"OtherNamespace":  {Fault{Kind: "Table", ClaimNamespace: "team-b"}, false},
+		"OtherClaimName":  {Fault{Kind: "Table", ClaimName: "payments"}, false},
+		"NamespaceOnlyOK": {Fault{Kind: "Table", ClaimNamespace: "team-a"}, true},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := tc.f.matches(u); got != tc.want {
+				t.Errorf("matches = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
