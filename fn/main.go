@@ -1,34 +1,171 @@
 // Command fn is the XCicdPipeline composition function: it composes the
 // provider-aws managed resources of a complete CI/CD pipeline.
+//
+// It serves Crossplane's RunFunction gRPC API with mTLS, using the
+// certificates Crossplane's package runtime mounts (TLS_SERVER_CERTS_DIR);
+// --insecure is for `crossplane render` on a developer's machine only. On
+// SIGTERM or SIGINT it stops accepting calls and finishes the ones in
+// flight before exiting.
 package main
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
 	"github.com/alecthomas/kong"
 	function "github.com/crossplane/function-sdk-go"
+	"github.com/crossplane/function-sdk-go/logging"
+	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+	fnv1beta1 "github.com/crossplane/function-sdk-go/proto/v1beta1"
+	grpcprometheus "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/health"
+	healthgrpc "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/version"
 )
 
-// CLI of the function.
+// shutdownGrace is how long in-flight calls get to finish after a signal;
+// below Kubernetes' default 30 s termination grace period, so the function
+// exits on its own terms before it is killed.
+const shutdownGrace = 25 * time.Second
+
+// CLI of the function. The flags are those of function-sdk-go's template, so
+// Crossplane's package runtime and `crossplane render` drive it as any
+// function.
 type CLI struct {
 	Debug bool `help:"Emit debug logs in addition to info logs." short:"d"`
 
-	Network            string `default:"tcp"   help:"Network on which to listen for gRPC connections."`
-	Address            string `default:":9443" help:"Address at which to listen for gRPC connections."`
-	TLSCertsDir        string `env:"TLS_SERVER_CERTS_DIR" help:"Directory containing server certs (tls.key, tls.crt) and the CA used to verify client certificates (ca.crt)."`
-	Insecure           bool   `help:"Run without mTLS credentials (local crossplane render only). If you supply this flag --tls-certs-dir will be ignored."`
-	MaxRecvMessageSize int    `default:"4" help:"Maximum size of received messages in MB."`
+	Network            string `default:"tcp"         help:"Network on which to listen for gRPC connections."`
+	Address            string `default:"0.0.0.0:9443" help:"Address at which to listen for gRPC connections."`
+	TLSServerCertsDir  string `aliases:"tls-certs-dir" default:"/tls/server" env:"TLS_SERVER_CERTS_DIR" help:"Directory with the server certificate (tls.crt, tls.key) and the CA that signs client certificates (ca.crt), as Crossplane's package runtime mounts them." name:"tls-server-certs-dir"`
+	Insecure           bool   `help:"Serve without mTLS. Only for local crossplane render; Crossplane always calls functions with mTLS."`
+	MetricsAddress     string `default:":8080" help:"Address at which to serve Prometheus metrics; empty to disable."`
+	MaxRecvMessageSize int    `default:"4"     help:"Maximum size of received messages in MB."`
 }
 
-// Run the function.
+// Run the function until a signal asks it to stop.
 func (c *CLI) Run() error {
 	log, err := function.NewLogger(c.Debug)
 	if err != nil {
+		return fmt.Errorf("cannot create the logger: %w", err)
+	}
+	creds, err := c.credentials()
+	if err != nil {
 		return err
 	}
-	return function.Serve(NewFunction(log),
-		function.Listen(c.Network, c.Address),
-		function.MTLSCertificates(c.TLSCertsDir),
-		function.Insecure(c.Insecure),
-		function.MaxRecvMessageSize(c.MaxRecvMessageSize*1024*1024))
+	lis, err := (&net.ListenConfig{}).Listen(context.Background(), c.Network, c.Address)
+	if err != nil {
+		return fmt.Errorf("cannot listen for %s connections at %q: %w", c.Network, c.Address, err)
+	}
+
+	registry := prometheus.NewRegistry()
+	srv := newServer(NewFunction(log), creds, c.MaxRecvMessageSize*1024*1024, registry)
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+
+	if c.MetricsAddress != "" {
+		metrics := &http.Server{
+			Addr:              c.MetricsAddress,
+			Handler:           promhttp.HandlerFor(registry, promhttp.HandlerOpts{}),
+			ReadHeaderTimeout: 10 * time.Second,
+		}
+		go func() {
+			if err := metrics.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Info("Metrics server stopped", "error", err.Error())
+			}
+		}()
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = metrics.Shutdown(sctx)
+		}()
+	}
+
+	log.Info("Serving function", "version", version.Version(), "network", c.Network, "address", lis.Addr().String(), "mtls", !c.Insecure)
+	return serve(ctx, srv, lis, log, shutdownGrace)
+}
+
+// credentials are mTLS from the certificate directory, unless --insecure.
+func (c *CLI) credentials() (credentials.TransportCredentials, error) {
+	o := &function.ServeOptions{}
+	if c.Insecure {
+		if err := function.Insecure(true)(o); err != nil {
+			return nil, fmt.Errorf("cannot set up insecure credentials: %w", err)
+		}
+		return o.Credentials, nil
+	}
+	if c.TLSServerCertsDir == "" {
+		return nil, errors.New("no TLS certificates: set --tls-server-certs-dir (or TLS_SERVER_CERTS_DIR), or --insecure for local crossplane render")
+	}
+	if err := function.MTLSCertificates(c.TLSServerCertsDir)(o); err != nil {
+		return nil, fmt.Errorf("cannot load the mTLS certificates from %s: %w", c.TLSServerCertsDir, err)
+	}
+	return o.Credentials, nil
+}
+
+// newServer is the gRPC server function-sdk-go's Serve builds (v1 and
+// v1beta1 RunFunction, health, reflection, call metrics), built here so that
+// the function can stop it gracefully.
+func newServer(fn fnv1.FunctionRunnerServiceServer, creds credentials.TransportCredentials, maxRecv int, registry *prometheus.Registry) *grpc.Server {
+	metrics := grpcprometheus.NewServerMetrics()
+	registry.MustRegister(metrics)
+	srv := grpc.NewServer(
+		grpc.Creds(creds),
+		grpc.MaxRecvMsgSize(maxRecv),
+		grpc.ChainUnaryInterceptor(metrics.UnaryServerInterceptor()),
+	)
+	fnv1.RegisterFunctionRunnerServiceServer(srv, fn)
+	fnv1beta1.RegisterFunctionRunnerServiceServer(srv, function.ServeBeta(fn))
+	healthgrpc.RegisterHealthServer(srv, health.NewServer())
+	reflection.Register(srv)
+	metrics.InitializeMetrics(srv)
+	return srv
+}
+
+// serve serves until ctx is done, then stops accepting connections and
+// waits up to grace for in-flight calls before closing them.
+func serve(ctx context.Context, srv *grpc.Server, lis net.Listener, log logging.Logger, grace time.Duration) error {
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(lis) }()
+
+	select {
+	case err := <-served:
+		if err != nil {
+			return fmt.Errorf("cannot serve gRPC connections: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+	}
+
+	log.Info("Shutting down: finishing in-flight calls", "grace", grace.String())
+	stopped := make(chan struct{})
+	go func() {
+		srv.GracefulStop()
+		close(stopped)
+	}()
+	timer := time.NewTimer(grace)
+	defer timer.Stop()
+	select {
+	case <-stopped:
+		log.Info("Stopped")
+	case <-timer.C:
+		log.Info("Grace period over: closing the remaining calls")
+		srv.Stop()
+	}
+	return nil
 }
 
 func main() {

@@ -14,6 +14,10 @@ const (
 	EnvDeploymentTable = "DEPLOYMENT_TABLE"
 	// EnvEnvironmentSuffix is the claim's environment suffix (dev, prod, ...).
 	EnvEnvironmentSuffix = "ENVIRONMENT_SUFFIX"
+	// EnvDeadlineMargin is how long before its invocation's deadline the
+	// deployer hands CodePipeline a continuation token (a Go duration). The
+	// function sets it from the Lambda's timeout.
+	EnvDeadlineMargin = "DEPLOYER_DEADLINE_MARGIN"
 )
 
 // ImageDetailFile is the file the build project's buildspec writes into the

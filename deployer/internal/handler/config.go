@@ -13,7 +13,7 @@ const (
 	// deployer stops waiting and hands CodePipeline a continuation token (a Go
 	// duration, default 30s). It must leave time to record the state and
 	// report the job.
-	EnvDeadlineMargin = "DEPLOYER_DEADLINE_MARGIN"
+	EnvDeadlineMargin = contract.EnvDeadlineMargin
 	// EnvPollInterval is the pause between two reads of a function's update
 	// status (a Go duration, default 2s).
 	EnvPollInterval = "DEPLOYER_POLL_INTERVAL"

@@ -78,6 +78,7 @@ func (c *composer) deployer() error {
 			Environment: []lambda.EnvironmentParameters{{Variables: map[string]*string{
 				contract.EnvDeploymentTable:   ptr(c.in.Names.DeploymentTable),
 				contract.EnvEnvironmentSuffix: ptr(c.in.Spec.EnvironmentSuffix),
+				contract.EnvDeadlineMargin:    ptr(deadlineMargin(d.TimeoutSeconds)),
 			}}},
 			Description: ptr(fmt.Sprintf("Deploys the images built by pipeline %s", c.in.Names.Pipeline)),
 			Tags:        c.tags(),
@@ -109,10 +110,23 @@ func (c *composer) deployer() error {
 	return c.add(ErrorsAlarm, c.in.Names.ErrorsAlarm, alarm)
 }
 
+// deadlineMargin is how long before its timeout the deployer hands
+// CodePipeline a continuation token: a third of the timeout, between 5 and
+// 30 seconds, so a short timeout still leaves time to deploy.
+func deadlineMargin(timeoutSeconds int64) string {
+	m := min(max(timeoutSeconds/3, 5), 30)
+	return fmt.Sprintf("%ds", m)
+}
+
 // deployUserParameters is the Deploy action's UserParameters: the targets
 // the deployer updates.
 func (c *composer) deployUserParameters() (string, error) {
-	p := contract.UserParameters{Targets: make([]contract.Target, 0, len(c.in.Spec.Deployer.Targets))}
+	p := contract.UserParameters{
+		Targets: make([]contract.Target, 0, len(c.in.Spec.Deployer.Targets)),
+		// CodePipeline resolves these variables when it runs the action.
+		PipelineExecutionID: "#{codepipeline.PipelineExecutionId}",
+		CommitID:            "#{" + sourceNamespace + ".CommitId}",
+	}
 	for _, t := range c.in.Spec.Deployer.Targets {
 		p.Targets = append(p.Targets, contract.Target{FunctionName: t.FunctionName, RoleARN: t.RoleARN, Alias: t.Alias})
 	}

@@ -6,8 +6,9 @@ import "github.com/crossplane/function-sdk-go/resource"
 // also the value of the resource's LabelComponent label, which selectors
 // match.
 const (
-	ECRRepository      resource.Name = "ecr-repository"
-	ECRLifecyclePolicy resource.Name = "ecr-lifecycle-policy"
+	ECRRepository       resource.Name = "ecr-repository"
+	ECRLifecyclePolicy  resource.Name = "ecr-lifecycle-policy"
+	ECRRepositoryPolicy resource.Name = "ecr-repository-policy"
 
 	ArtifactBucket                  resource.Name = "artifact-bucket"
 	ArtifactBucketVersioning        resource.Name = "artifact-bucket-versioning"

@@ -16,6 +16,10 @@ const (
 	artifactBuild  = "build"
 )
 
+// sourceNamespace is the Source action's variable namespace, through which
+// the Deploy action learns the commit it deploys.
+const sourceNamespace = "SourceVariables"
+
 // composesConnection reports whether the claim needs a new CodeStar
 // connection: not for CodeCommit, and not when it names an existing one.
 func (c *composer) composesConnection() bool {
@@ -84,6 +88,7 @@ func (c *composer) pipeline() error {
 		return nil
 	}
 	source.OutputArtifacts = []*string{ptr(artifactSource)}
+	source.Namespace = ptr(sourceNamespace)
 
 	build := action("Build", "Build", "CodeBuild", map[string]string{"ProjectName": c.in.Names.BuildProject})
 	build.InputArtifacts = []*string{ptr(artifactSource)}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	ecr "github.com/upbound/provider-aws/v2/apis/cluster/ecr/v1beta1"
+
+	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/iampolicy"
 )
 
 // registry composes the ECR repository the build pushes to, and its
@@ -38,7 +40,47 @@ func (c *composer) registry() error {
 			RepositorySelector: selector(ECRRepository),
 		},
 	}}
-	return c.add(ECRLifecyclePolicy, "", lp)
+	if err := c.add(ECRLifecyclePolicy, "", lp); err != nil {
+		return err
+	}
+	return c.repositoryPolicy()
+}
+
+// repositoryPolicy lets the Lambda service pull this pipeline's images for
+// functions in this account and in the trusted accounts: Lambda reads a
+// container image with its own principal, and the deployer's role may not
+// change repository policies for it.
+func (c *composer) repositoryPolicy() error {
+	account := c.in.Observed.AccountID()
+	if account == "" {
+		c.wait(ECRRepositoryPolicy, "the AWS account ID (from any observed ARN)")
+		return nil
+	}
+	accounts := append([]string{account}, c.in.Spec.CrossAccount.TrustedAccountIDs...)
+	functions := make([]string, 0, len(accounts))
+	for _, a := range accounts {
+		functions = append(functions, fmt.Sprintf("arn:%s:lambda:*:%s:function:*", c.partition(), a))
+	}
+	doc := iampolicy.New(iampolicy.Statement{
+		Sid:       "LambdaPull",
+		Effect:    "Allow",
+		Principal: &iampolicy.Principal{Service: []string{"lambda.amazonaws.com"}},
+		Action:    []string{"ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"},
+		Condition: iampolicy.Condition{"StringLike": {"aws:sourceArn": functions}},
+	})
+	policy, err := doc.JSON()
+	if err != nil {
+		return fmt.Errorf("cannot compose %s: %w", ECRRepositoryPolicy, err)
+	}
+	rp := &ecr.RepositoryPolicy{Spec: ecr.RepositoryPolicySpec{
+		ResourceSpec: c.resourceSpec(),
+		ForProvider: ecr.RepositoryPolicyParameters{
+			Region:             c.region(),
+			Policy:             ptr(policy),
+			RepositorySelector: selector(ECRRepository),
+		},
+	}}
+	return c.add(ECRRepositoryPolicy, "", rp)
 }
 
 // lifecyclePolicy expires all but the newest keep images.

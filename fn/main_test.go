@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/crossplane/function-sdk-go/logging"
+	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+// writeCerts writes a self-signed CA and a server certificate it signed, as
+// Crossplane's package runtime mounts them.
+func writeCerts(t *testing.T, dir string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "test"},
+		NotBefore:             time.Unix(0, 0),
+		NotAfter:              time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+		DNSNames:              []string{"localhost"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crt := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	files := map[string][]byte{
+		"tls.crt": crt,
+		"ca.crt":  crt,
+		"tls.key": pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}),
+	}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestCredentials(t *testing.T) {
+	withCerts := t.TempDir()
+	writeCerts(t, withCerts)
+	cases := map[string]struct {
+		cli          CLI
+		wantProtocol string
+		wantErr      bool
+	}{
+		"MTLSByDefault":   {cli: CLI{TLSServerCertsDir: withCerts}, wantProtocol: "tls"},
+		"InsecureForDev":  {cli: CLI{Insecure: true, TLSServerCertsDir: withCerts}, wantProtocol: "insecure"},
+		"NoCertsDir":      {cli: CLI{}, wantErr: true},
+		"EmptyCertsDir":   {cli: CLI{TLSServerCertsDir: t.TempDir()}, wantErr: true},
+		"MissingCertsDir": {cli: CLI{TLSServerCertsDir: filepath.Join(t.TempDir(), "missing")}, wantErr: true},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			creds, err := tc.cli.credentials()
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("credentials() error = %v, want error %t", err, tc.wantErr)
+			}
+			if tc.wantErr {
+				return
+			}
+			if got := creds.Info().SecurityProtocol; got != tc.wantProtocol {
+				t.Errorf("security protocol %q, want %q", got, tc.wantProtocol)
+			}
+		})
+	}
+}
+
+// blockingFunction holds each call until released, to have a call in flight
+// when the server is asked to stop.
+type blockingFunction struct {
+	fnv1.UnimplementedFunctionRunnerServiceServer
+
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (f *blockingFunction) RunFunction(_ context.Context, _ *fnv1.RunFunctionRequest) (*fnv1.RunFunctionResponse, error) {
+	close(f.entered)
+	<-f.release
+	return &fnv1.RunFunctionResponse{Meta: &fnv1.ResponseMeta{Tag: "done"}}, nil
+}
+
+// TestServeFinishesInFlightCalls asks the server to stop while a call is in
+// flight: the call must still complete, and serve must then return.
+func TestServeFinishesInFlightCalls(t *testing.T) {
+	fn := &blockingFunction{entered: make(chan struct{}), release: make(chan struct{})}
+	lis, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newServer(fn, insecure.NewCredentials(), 4<<20, prometheus.NewRegistry())
+
+	ctx, cancel := context.WithCancel(t.Context())
+	served := make(chan error, 1)
+	go func() { served <- serve(ctx, srv, lis, logging.NewNopLogger(), time.Hour) }()
+
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+
+	type result struct {
+		rsp *fnv1.RunFunctionResponse
+		err error
+	}
+	called := make(chan result, 1)
+	go func() {
+		rsp, err := fnv1.NewFunctionRunnerServiceClient(conn).RunFunction(t.Context(), &fnv1.RunFunctionRequest{})
+		called <- result{rsp, err}
+	}()
+
+	<-fn.entered
+	cancel()
+	close(fn.release)
+
+	r := <-called
+	if r.err != nil {
+		t.Fatalf("the in-flight call failed during shutdown: %v", r.err)
+	}
+	if r.rsp.GetMeta().GetTag() != "done" {
+		t.Errorf("response tag %q, want done", r.rsp.GetMeta().GetTag())
+	}
+	if err := <-served; err != nil {
+		t.Errorf("serve() = %v, want nil after a graceful stop", err)
+	}
+}
