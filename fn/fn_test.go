@@ -320,9 +320,9 @@ func TestGating(t *testing.T) {
 		Status: fnv1.Status_STATUS_CONDITION_FALSE,
 		Reason: "WaitingForObservedValues",
 		Message: proto.String("build-project waits for the ECR repository's URL; codebuild-role-policy waits for the AWS account ID (from any observed ARN), the ECR repository's ARN, the artifact bucket's ARN, the cache bucket's ARN; " +
-			"codebuild-role-policy-attachment waits for the AWS account ID (from any observed ARN), the ECR repository's ARN, the artifact bucket's ARN, the cache bucket's ARN; " +
+			"codebuild-role-policy-attachment waits for codebuild-role-policy; " +
 			"codepipeline-role-policy waits for the artifact bucket's ARN, the build project's ARN, the test project's ARN, the CodeStar connection's ARN, the notification topic's ARN; " +
-			"codepipeline-role-policy-attachment waits for the artifact bucket's ARN, the build project's ARN, the test project's ARN, the CodeStar connection's ARN, the notification topic's ARN; " +
+			"codepipeline-role-policy-attachment waits for codepipeline-role-policy; " +
 			"ecr-repository-policy waits for the AWS account ID (from any observed ARN); " +
 			"notification-topic-policy waits for the notification topic's ARN; pipeline waits for the CodeStar connection's ARN; pipeline-failed-target waits for the notification topic's ARN"),
 		Target: fnv1.Target_TARGET_COMPOSITE_AND_CLAIM.Enum(),

@@ -72,7 +72,7 @@ func (c *composer) policies() error {
 		doc, waiting := r.permissions()
 		if waiting != "" {
 			c.wait(PolicyOf(r.name), waiting)
-			c.wait(AttachmentOf(r.name), waiting)
+			c.wait(AttachmentOf(r.name), string(PolicyOf(r.name)))
 			continue
 		}
 		body, err := doc.JSON()
