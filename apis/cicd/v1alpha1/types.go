@@ -280,6 +280,8 @@ type Approval struct {
 }
 
 // Deployer configures the deployer Lambda and what it deploys.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.image) || (has(self.targets) && size(self.targets) > 0)",message="spec.deployer.targets must name at least one function when spec.deployer.image is set"
 type Deployer struct {
 	// Image is the deployer's container image in ECR (built from deployer/,
 	// published once per account by the platform team), by tag or digest.
