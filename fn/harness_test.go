@@ -3,11 +3,8 @@ package main
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
-	"strings"
-	"sync"
 	"testing"
 
 	"github.com/crossplane/function-sdk-go/logging"
@@ -18,6 +15,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/crdschema"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/providercrds"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/providerfake"
 )
 
@@ -139,50 +137,14 @@ func sortedNames(m map[string]*unstructured.Unstructured) []string {
 	return out
 }
 
-// providerCRDDir is the provider-aws module's CRD folder.
-var providerCRDDir = sync.OnceValues(func() (string, error) {
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/upbound/provider-aws/v2").Output()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(strings.TrimSpace(string(out)), "package", "crds"), nil
-})
-
-var (
-	validatorsMu sync.Mutex
-	validators   = map[string]*crdschema.Validator{}
-)
-
 // providerValidator returns a validator for the real provider-aws CRD of
 // the object's kind, at the object's version.
 func providerValidator(t *testing.T, u *unstructured.Unstructured) *crdschema.Validator {
 	t.Helper()
-	gvk := u.GroupVersionKind()
-	key := gvk.String()
-	validatorsMu.Lock()
-	defer validatorsMu.Unlock()
-	if v, ok := validators[key]; ok {
-		return v
-	}
-	dir, err := providerCRDDir()
+	v, err := providercrds.Validator(u.GroupVersionKind())
 	if err != nil {
-		t.Fatalf("cannot find the provider-aws module: %v", err)
+		t.Fatal(err)
 	}
-	// CRD files are named <group>_<plural>.yaml.
-	plural := strings.ToLower(gvk.Kind) + "s"
-	if strings.HasSuffix(plural, "ys") {
-		plural = strings.TrimSuffix(plural, "ys") + "ies"
-	}
-	file := filepath.Join(dir, gvk.Group+"_"+plural+".yaml")
-	b, err := os.ReadFile(file) //nolint:gosec // A path in the module cache.
-	if err != nil {
-		t.Fatalf("no provider-aws CRD for %s: %v", key, err)
-	}
-	v, err := crdschema.FromCRD(b, gvk.Version)
-	if err != nil {
-		t.Fatalf("cannot load the CRD of %s: %v", key, err)
-	}
-	validators[key] = v
 	return v
 }
 

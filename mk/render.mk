@@ -18,3 +18,7 @@ render: $(CROSSPLANE) $(CROSSPLANE_CORE) $(RENDER_FN) ## Render the example XR (
 .PHONY: render-observed
 render-observed: $(CROSSPLANE) $(CROSSPLANE_CORE) $(RENDER_FN) ## Render again with every resource observed Ready: outputs filled, XR Ready.
 	@BIN=$(BIN) examples/render.sh $(RENDER_FN) $(RENDER_XR) $(RENDER_OBSERVED)
+
+# The render golden tests (examples/render_test.go) run the real CLI and
+# render engine.
+TEST_PREREQS += $(CROSSPLANE) $(CROSSPLANE_CORE)

@@ -1,0 +1,210 @@
+// Package examples holds the example claims, XRs and render inputs. Its test
+// renders every example with the real Crossplane CLI and render engine,
+// exactly as `make render` does, and compares the output with golden files.
+package examples
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/yaml"
+	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/crdschema"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/providercrds"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden render outputs")
+
+// tool returns the path of a pinned tool in ./bin, failing with what to do
+// when it has not been built.
+func tool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := filepath.Abs(filepath.Join("..", "bin", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("%s is missing: `make test` builds the pinned Crossplane CLI and render engine into ./bin", p)
+	}
+	return p
+}
+
+// buildFunction builds the composition function for rendering.
+func buildFunction(t *testing.T) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "function")
+	cmd := exec.Command("go", "build", "-o", out, "../fn")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("cannot build the function: %v\n%s", err, b)
+	}
+	return out
+}
+
+func render(t *testing.T, fn, xr, observed string) []byte {
+	t.Helper()
+	args := []string{fn, xr}
+	if observed != "" {
+		args = append(args, observed)
+	}
+	cmd := exec.Command("./render.sh", args...)
+	cmd.Env = append(os.Environ(), "BIN="+filepath.Dir(tool(t, "crossplane")))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("render %s failed: %v\n%s", xr, err, stderr.String())
+	}
+	return out
+}
+
+// normalize sorts the Result documents of a render by message: Crossplane's
+// render engine reports "not yet ready" results in map order. Everything
+// else is kept in the order render printed it.
+func normalize(t *testing.T, b []byte) []byte {
+	t.Helper()
+	docs := documents(t, b)
+	var results []*unstructured.Unstructured
+	var out bytes.Buffer
+	write := func(u *unstructured.Unstructured) {
+		y, err := sigsyaml.Marshal(u.Object)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out.WriteString("---\n")
+		out.Write(y)
+	}
+	for _, u := range docs {
+		if u.GetKind() == "Result" {
+			results = append(results, u)
+			continue
+		}
+		write(u)
+	}
+	sort.SliceStable(results, func(i, j int) bool {
+		mi, _, _ := unstructured.NestedString(results[i].Object, "message")
+		mj, _, _ := unstructured.NestedString(results[j].Object, "message")
+		return mi < mj
+	})
+	for _, u := range results {
+		write(u)
+	}
+	return out.Bytes()
+}
+
+// documents splits a multi-document YAML stream.
+func documents(t *testing.T, b []byte) []*unstructured.Unstructured {
+	t.Helper()
+	var out []*unstructured.Unstructured
+	d := yaml.NewYAMLOrJSONDecoder(bytes.NewReader(b), 4096)
+	for {
+		obj := map[string]any{}
+		if err := d.Decode(&obj); err != nil {
+			if err.Error() == "EOF" {
+				return out
+			}
+			t.Fatalf("cannot parse render output: %v", err)
+		}
+		if len(obj) > 0 {
+			out = append(out, &unstructured.Unstructured{Object: obj})
+		}
+	}
+}
+
+func TestRender(t *testing.T) {
+	tool(t, "crossplane")
+	tool(t, "crossplane-core")
+	fn := buildFunction(t)
+
+	cases := map[string]struct {
+		xr, observed string
+		wantReady    string
+		wantStatus   []string
+	}{
+		"minimal":          {xr: "xr-minimal.yaml", wantReady: "False"},
+		"minimal-observed": {xr: "xr-minimal.yaml", observed: "observed/minimal.yaml", wantReady: "True", wantStatus: []string{"pipelineArn", "pipelineUrl", "ecrRepositoryUri", "deploymentTableName", "notificationTopicArn", "connectionArn", "connectionStatus"}},
+		"full":             {xr: "xr-full.yaml", wantReady: "False"},
+		"full-observed":    {xr: "xr-full.yaml", observed: "observed/full.yaml", wantReady: "True", wantStatus: []string{"pipelineArn", "pipelineUrl", "ecrRepositoryUri", "lambdaFunctionArn", "deploymentTableName", "notificationTopicArn", "connectionArn", "connectionStatus", "crossAccountRoleArn"}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			out := normalize(t, render(t, fn, tc.xr, tc.observed))
+
+			golden := filepath.Join("golden", name+".yaml")
+			if *update {
+				if err := os.WriteFile(golden, out, 0o644); err != nil { //nolint:gosec // A public golden file.
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden) //nolint:gosec // In the repository.
+			if err != nil {
+				t.Fatalf("%v (run go test ./examples -update to create it)", err)
+			}
+			if diff := cmp.Diff(string(want), string(out)); diff != "" {
+				t.Errorf("render output differs from %s (go test ./examples -update rewrites it): -want, +got:\n%s", golden, diff)
+			}
+
+			// The same request renders byte-identically.
+			if again := normalize(t, render(t, fn, tc.xr, tc.observed)); !bytes.Equal(out, again) {
+				t.Errorf("rendering %s twice gave different output", name)
+			}
+
+			var xr *unstructured.Unstructured
+			composed := 0
+			for _, u := range documents(t, out) {
+				switch {
+				case u.GetKind() == "XCicdPipeline":
+					xr = u
+				case strings.HasSuffix(u.GroupVersionKind().Group, ".aws.upbound.io"):
+					composed++
+					validate(t, u)
+				}
+			}
+			if xr == nil || composed == 0 {
+				t.Fatalf("render output has no XR or no composed resources")
+			}
+			if got := conditionStatus(xr, "Ready"); got != tc.wantReady {
+				t.Errorf("XR Ready: want %s, got %s", tc.wantReady, got)
+			}
+			for _, f := range tc.wantStatus {
+				if v, _, _ := unstructured.NestedString(xr.Object, "status", f); v == "" {
+					t.Errorf("status.%s is empty", f)
+				}
+			}
+		})
+	}
+}
+
+// validate checks a rendered managed resource against its provider CRD, as
+// the API server would on apply.
+func validate(t *testing.T, u *unstructured.Unstructured) {
+	t.Helper()
+	v, err := providercrds.Validator(u.GroupVersionKind())
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj := u.DeepCopy().Object
+	v.Default(obj)
+	if errs := v.Validate(obj, nil); len(errs) > 0 {
+		t.Errorf("%s %s violates its CRD: %s", u.GetKind(), u.GetName(), crdschema.Summary(errs))
+	}
+}
+
+func conditionStatus(u *unstructured.Unstructured, typ string) string {
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conds {
+		if m, ok := c.(map[string]any); ok && m["type"] == typ {
+			s, _ := m["status"].(string)
+			return s
+		}
+	}
+	return ""
+}

@@ -1,0 +1,73 @@
+// Package providercrds finds the real provider-aws CRDs in the Go module
+// cache (they ship in the provider module, the same version the function's
+// typed structs come from) and builds validators from them, so tests can
+// check composed resources exactly as kube-apiserver would.
+package providercrds
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/crdschema"
+)
+
+// Module is the provider module whose CRDs are used.
+const Module = "github.com/upbound/provider-aws/v2"
+
+// Dir returns the provider module's CRD folder.
+var Dir = sync.OnceValues(func() (string, error) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", Module).Output()
+	if err != nil {
+		return "", fmt.Errorf("cannot locate %s in the module cache (go mod download): %w", Module, err)
+	}
+	return filepath.Join(strings.TrimSpace(string(out)), "package", "crds"), nil
+})
+
+// File returns the path of the CRD of a group and kind. Files are named
+// <group>_<plural>.yaml.
+func File(gk schema.GroupKind) (string, error) {
+	dir, err := Dir()
+	if err != nil {
+		return "", err
+	}
+	plural := strings.ToLower(gk.Kind) + "s"
+	if strings.HasSuffix(plural, "ys") {
+		plural = strings.TrimSuffix(plural, "ys") + "ies"
+	}
+	return filepath.Join(dir, gk.Group+"_"+plural+".yaml"), nil
+}
+
+var (
+	mu         sync.Mutex
+	validators = map[schema.GroupVersionKind]*crdschema.Validator{}
+)
+
+// Validator returns a validator for the CRD of gvk at its version; built
+// once per kind.
+func Validator(gvk schema.GroupVersionKind) (*crdschema.Validator, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	if v, ok := validators[gvk]; ok {
+		return v, nil
+	}
+	f, err := File(gvk.GroupKind())
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(f) //nolint:gosec // A path in the module cache.
+	if err != nil {
+		return nil, fmt.Errorf("no provider-aws CRD for %s: %w", gvk, err)
+	}
+	v, err := crdschema.FromCRD(b, gvk.Version)
+	if err != nil {
+		return nil, fmt.Errorf("cannot load the CRD of %s: %w", gvk, err)
+	}
+	validators[gvk] = v
+	return v, nil
+}
