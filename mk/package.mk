@@ -126,7 +126,7 @@ build: function-xpkg configuration-xpkg $(if $(HAVE_DEPLOYER),deployer-image) ##
 # Rebuild the images from the same binaries into a scratch directory and
 # compare digests: the build must not depend on time or on the machine.
 .PHONY: check-reproducible
-check-reproducible: function-image $(OCIBUILD) ## Rebuild the function image and require identical digests.
+check-reproducible: function-xpkg $(OCIBUILD) $(CROSSPLANE) ## Rebuild the function image and package; require identical digests.
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	$(OCIBUILD) image --name $(FUNCTION_NAME) --version $(PACKAGE_VERSION) \
 		--binary-path /function --port 9443/tcp $(IMAGE_LABELS) \
@@ -134,7 +134,10 @@ check-reproducible: function-image $(OCIBUILD) ## Rebuild the function image and
 		--out "$$tmp" >/dev/null; \
 	diff -u $(FN_OUT)/image/digests.txt "$$tmp/digests.txt" && \
 	cmp $(FN_OUT)/image/image.oci.tar "$$tmp/image.oci.tar" && \
-	echo "reproducible: $$(head -1 "$$tmp/digests.txt")"
+	$(CROSSPLANE) xpkg build --package-root $(FN_OUT)/package --examples-root $(FN_OUT)/package/no-examples \
+		--embed-runtime-image-tarball "$$tmp/image-linux-amd64.tar" -o "$$tmp/fn-amd64.xpkg" >/dev/null && \
+	cmp $(FN_OUT)/$(FUNCTION_NAME)-amd64.xpkg "$$tmp/fn-amd64.xpkg" && \
+	echo "reproducible: $$(head -1 "$$tmp/digests.txt") and $(FUNCTION_NAME)-amd64.xpkg"
 
 # Tests of the built artifacts (internal/ocibuild/artifacts_test.go): they
 # skip when PACKAGE_OUTPUT_DIR is unset, so `go test ./...` alone does not
