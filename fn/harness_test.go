@@ -78,8 +78,9 @@ func desired(rsp *fnv1.RunFunctionResponse) map[string]*unstructured.Unstructure
 }
 
 // converge plays the provider until the function composes nothing new: each
-// round, every desired resource is observed as created and Ready. It
-// returns the final observed resources and response.
+// round, every desired resource is validated against its provider CRD and
+// observed as created and Ready (then changed by tweak, if given). It returns
+// the final observed resources and response.
 func converge(t *testing.T, xr *structpb.Struct, tweak func(name string, u *unstructured.Unstructured)) (map[string]*unstructured.Unstructured, *fnv1.RunFunctionResponse) {
 	t.Helper()
 	xrName, _ := xr.AsMap()["metadata"].(map[string]any)["name"].(string)
@@ -90,6 +91,9 @@ func converge(t *testing.T, xr *structpb.Struct, tweak func(name string, u *unst
 			t.Fatalf("round %d: fatal result: %s", round, fatal)
 		}
 		d := desired(rsp)
+		// Whatever the function emits, in every round, must be valid for
+		// the provider's CRDs.
+		validateComposed(t, d)
 		next := map[string]*unstructured.Unstructured{}
 		for name, u := range d {
 			o := providerfake.Observe(xrName, name, u)

@@ -48,34 +48,17 @@ func (c *composer) buildProject() error {
 	if spec == "" {
 		spec = defaultBuildspec()
 	}
-	p := &codebuild.Project{Spec: codebuild.ProjectSpec{
-		ResourceSpec: c.resourceSpec(),
-		ForProvider: codebuild.ProjectParameters{
-			Region:              c.region(),
-			Description:         ptr(fmt.Sprintf("Builds and pushes the image of %s", c.in.Names.Pipeline)),
-			BuildTimeout:        ptr(float64(b.TimeoutMinutes)),
-			ServiceRoleSelector: selector(CodeBuildRole),
-			Artifacts:           &codebuild.ArtifactsParameters{Type: ptr("CODEPIPELINE")},
-			Source:              &codebuild.SourceParameters{Type: ptr("CODEPIPELINE"), Buildspec: ptr(spec)},
-			Cache: &codebuild.CacheParameters{
-				Type:             ptr("S3"),
-				LocationSelector: selector(CacheBucket),
-			},
-			Environment: &codebuild.EnvironmentParameters{
-				Type:                     ptr("LINUX_CONTAINER"),
-				ComputeType:              ptr(string(b.ComputeType)),
-				Image:                    ptr(b.Image),
-				ImagePullCredentialsType: ptr("CODEBUILD"),
-				// Docker builds need a privileged container.
-				PrivilegedMode: ptr(true),
-				EnvironmentVariable: []codebuild.EnvironmentVariableParameters{
-					{Name: ptr(EnvImageRepoURI), Value: ptr(repoURL), Type: ptr("PLAINTEXT")},
-					{Name: ptr(EnvDockerfile), Value: ptr(b.DockerfilePath), Type: ptr("PLAINTEXT")},
-				},
-			},
-			Tags: c.tags(),
+	p := c.project(fmt.Sprintf("Builds and pushes the image of %s", c.in.Names.Pipeline), b.TimeoutMinutes, spec, codebuild.EnvironmentParameters{
+		ComputeType: ptr(string(b.ComputeType)),
+		Image:       ptr(b.Image),
+		// Docker builds need a privileged container.
+		PrivilegedMode: ptr(true),
+		EnvironmentVariable: []codebuild.EnvironmentVariableParameters{
+			{Name: ptr(EnvImageRepoURI), Value: ptr(repoURL), Type: ptr("PLAINTEXT")},
+			{Name: ptr(EnvDockerfile), Value: ptr(b.DockerfilePath), Type: ptr("PLAINTEXT")},
 		},
-	}}
+	})
+	p.Spec.ForProvider.Cache = &codebuild.CacheParameters{Type: ptr("S3"), LocationSelector: selector(CacheBucket)}
 	return c.add(BuildProject, c.in.Names.BuildProject, p)
 }
 
@@ -92,25 +75,32 @@ func (c *composer) testProject() error {
 	case spec == "":
 		spec = DefaultTestBuildspec
 	}
-	p := &codebuild.Project{Spec: codebuild.ProjectSpec{
+	p := c.project(fmt.Sprintf("Tests the source of %s", c.in.Names.Pipeline), t.TimeoutMinutes, spec, codebuild.EnvironmentParameters{
+		ComputeType: ptr(string(t.ComputeType)),
+		Image:       ptr(t.Image),
+	})
+	return c.add(TestProject, c.in.Names.TestProject, p)
+}
+
+// project is a CodeBuild project run by the pipeline: its source and
+// artifacts come from and go to CodePipeline, it runs as the CodeBuild role
+// in a Linux container of the given environment.
+func (c *composer) project(description string, timeoutMinutes int64, buildspec string, env codebuild.EnvironmentParameters) *codebuild.Project {
+	env.Type = ptr("LINUX_CONTAINER")
+	env.ImagePullCredentialsType = ptr("CODEBUILD")
+	return &codebuild.Project{Spec: codebuild.ProjectSpec{
 		ResourceSpec: c.resourceSpec(),
 		ForProvider: codebuild.ProjectParameters{
 			Region:              c.region(),
-			Description:         ptr(fmt.Sprintf("Tests the source of %s", c.in.Names.Pipeline)),
-			BuildTimeout:        ptr(float64(t.TimeoutMinutes)),
+			Description:         ptr(description),
+			BuildTimeout:        ptr(float64(timeoutMinutes)),
 			ServiceRoleSelector: selector(CodeBuildRole),
 			Artifacts:           &codebuild.ArtifactsParameters{Type: ptr("CODEPIPELINE")},
-			Source:              &codebuild.SourceParameters{Type: ptr("CODEPIPELINE"), Buildspec: ptr(spec)},
-			Environment: &codebuild.EnvironmentParameters{
-				Type:                     ptr("LINUX_CONTAINER"),
-				ComputeType:              ptr(string(t.ComputeType)),
-				Image:                    ptr(t.Image),
-				ImagePullCredentialsType: ptr("CODEBUILD"),
-			},
-			Tags: c.tags(),
+			Source:              &codebuild.SourceParameters{Type: ptr("CODEPIPELINE"), Buildspec: ptr(buildspec)},
+			Environment:         &env,
+			Tags:                c.tags(),
 		},
 	}}
-	return c.add(TestProject, c.in.Names.TestProject, p)
 }
 
 // defaultBuildspec builds the Dockerfile with BuildKit, keeping its layer

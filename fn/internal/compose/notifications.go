@@ -90,7 +90,7 @@ func (c *composer) topicPolicy() error {
 
 // failureNotification sends the pipeline's failed executions to the topic.
 func (c *composer) failureNotification() error {
-	pattern, err := eventPattern(map[string]any{
+	err := c.eventRule(FailedRule, c.in.Names.FailedRule, fmt.Sprintf("Failed executions of %s", c.in.Names.Pipeline), map[string]any{
 		"source":      []string{"aws.codepipeline"},
 		"detail-type": []string{"CodePipeline Pipeline Execution State Change"},
 		"detail": map[string]any{
@@ -101,50 +101,55 @@ func (c *composer) failureNotification() error {
 	if err != nil {
 		return err
 	}
+
+	return c.eventTarget(FailedTarget, FailedRule, "notify", NotificationTopic, "the notification topic's ARN", func(p *cloudwatchevents.TargetParameters) {
+		p.InputTransformer = []cloudwatchevents.InputTransformerParameters{{
+			InputPaths: map[string]*string{
+				"pipeline":  ptr("$.detail.pipeline"),
+				"execution": ptr("$.detail.execution-id"),
+				"region":    ptr("$.region"),
+			},
+			InputTemplate: ptr(`"Pipeline <pipeline> execution <execution> FAILED. https://<region>.console.aws.amazon.com/codesuite/codepipeline/pipelines/<pipeline>/executions/<execution>/timeline?region=<region>"`),
+		}}
+	})
+}
+
+// eventRule composes an EventBridge rule on the default bus.
+func (c *composer) eventRule(name resource.Name, awsName, description string, pattern map[string]any) error {
+	b, err := json.Marshal(pattern)
+	if err != nil {
+		return fmt.Errorf("cannot render the event pattern of %s: %w", name, err)
+	}
 	rule := &cloudwatchevents.Rule{Spec: cloudwatchevents.RuleSpec{
 		ResourceSpec: c.resourceSpec(),
 		ForProvider: cloudwatchevents.RuleParameters{
 			Region:       c.region(),
-			Description:  ptr(fmt.Sprintf("Failed executions of %s", c.in.Names.Pipeline)),
-			EventPattern: ptr(pattern),
+			Description:  ptr(description),
+			EventPattern: ptr(string(b)),
 			Tags:         c.tags(),
 		},
 	}}
-	if err := c.add(FailedRule, c.in.Names.FailedRule, rule); err != nil {
-		return err
-	}
-
-	topicARN := c.in.Observed.ARN(NotificationTopic)
-	if topicARN == "" {
-		// EventBridge targets have no selector for their ARN.
-		c.wait(FailedTarget, "the notification topic's ARN")
-		return nil
-	}
-	target := &cloudwatchevents.Target{Spec: cloudwatchevents.TargetSpec{
-		ResourceSpec: c.resourceSpec(),
-		ForProvider: cloudwatchevents.TargetParameters{
-			Region:       c.region(),
-			RuleSelector: selector(FailedRule),
-			TargetID:     ptr("notify"),
-			Arn:          ptr(topicARN),
-			InputTransformer: []cloudwatchevents.InputTransformerParameters{{
-				InputPaths: map[string]*string{
-					"pipeline":  ptr("$.detail.pipeline"),
-					"execution": ptr("$.detail.execution-id"),
-					"region":    ptr("$.region"),
-				},
-				InputTemplate: ptr(`"Pipeline <pipeline> execution <execution> FAILED. https://<region>.console.aws.amazon.com/codesuite/codepipeline/pipelines/<pipeline>/executions/<execution>/timeline?region=<region>"`),
-			}},
-		},
-	}}
-	return c.add(FailedTarget, "", target)
+	return c.add(name, awsName, rule)
 }
 
-// eventPattern renders an EventBridge event pattern.
-func eventPattern(p map[string]any) (string, error) {
-	b, err := json.Marshal(p)
-	if err != nil {
-		return "", fmt.Errorf("cannot render an event pattern: %w", err)
+// eventTarget composes the target of a rule, sending events to the observed
+// ARN of the resource composed as to: EventBridge targets have no selector
+// for their ARN, so the target waits until that ARN is known.
+func (c *composer) eventTarget(name, rule resource.Name, targetID string, to resource.Name, waiting string, configure func(*cloudwatchevents.TargetParameters)) error {
+	arn := c.in.Observed.ARN(to)
+	if arn == "" {
+		c.wait(name, waiting)
+		return nil
 	}
-	return string(b), nil
+	p := cloudwatchevents.TargetParameters{
+		Region:       c.region(),
+		RuleSelector: selector(rule),
+		TargetID:     ptr(targetID),
+		Arn:          ptr(arn),
+	}
+	if configure != nil {
+		configure(&p)
+	}
+	target := &cloudwatchevents.Target{Spec: cloudwatchevents.TargetSpec{ResourceSpec: c.resourceSpec(), ForProvider: p}}
+	return c.add(name, "", target)
 }

@@ -180,7 +180,8 @@ func (c *composer) pipelineEvents() error {
 		// The rule matches the repository's ARN, which has the account ID.
 		c.wait(PushRule, "the AWS account ID (from any observed ARN)")
 	} else {
-		pattern, err := eventPattern(map[string]any{
+		description := fmt.Sprintf("Pushes to %s of CodeCommit repository %s start %s", s.Branch, s.Repository, c.in.Names.Pipeline)
+		err := c.eventRule(PushRule, c.in.Names.SourcePushRule, description, map[string]any{
 			"source":      []string{"aws.codecommit"},
 			"detail-type": []string{"CodeCommit Repository State Change"},
 			"resources":   []string{c.arn("codecommit", account, s.Repository)},
@@ -193,34 +194,9 @@ func (c *composer) pipelineEvents() error {
 		if err != nil {
 			return err
 		}
-		rule := &cloudwatchevents.Rule{Spec: cloudwatchevents.RuleSpec{
-			ResourceSpec: c.resourceSpec(),
-			ForProvider: cloudwatchevents.RuleParameters{
-				Region:       c.region(),
-				Description:  ptr(fmt.Sprintf("Pushes to %s of CodeCommit repository %s start %s", s.Branch, s.Repository, c.in.Names.Pipeline)),
-				EventPattern: ptr(pattern),
-				Tags:         c.tags(),
-			},
-		}}
-		if err := c.add(PushRule, c.in.Names.SourcePushRule, rule); err != nil {
-			return err
-		}
 	}
 
-	pipelineARN := c.in.Observed.ARN(Pipeline)
-	if pipelineARN == "" {
-		c.wait(PushTarget, "the pipeline's ARN")
-		return nil
-	}
-	target := &cloudwatchevents.Target{Spec: cloudwatchevents.TargetSpec{
-		ResourceSpec: c.resourceSpec(),
-		ForProvider: cloudwatchevents.TargetParameters{
-			Region:          c.region(),
-			RuleSelector:    selector(PushRule),
-			TargetID:        ptr("start-pipeline"),
-			Arn:             ptr(pipelineARN),
-			RoleArnSelector: selector(EventsRole),
-		},
-	}}
-	return c.add(PushTarget, "", target)
+	return c.eventTarget(PushTarget, PushRule, "start-pipeline", Pipeline, "the pipeline's ARN", func(p *cloudwatchevents.TargetParameters) {
+		p.RoleArnSelector = selector(EventsRole)
+	})
 }
