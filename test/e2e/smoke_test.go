@@ -8,12 +8,14 @@ import (
 	"testing"
 	"time"
 
+	xpv1 "github.com/crossplane/crossplane-runtime/v2/apis/common/v1"
 	"github.com/crossplane/function-sdk-go"
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 	"github.com/crossplane/function-sdk-go/request"
 	"github.com/crossplane/function-sdk-go/resource"
 	"github.com/crossplane/function-sdk-go/resource/composed"
 	"github.com/crossplane/function-sdk-go/response"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -100,13 +102,18 @@ func (smokeFunction) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest
 		response.Fatal(rsp, err)
 		return rsp, nil
 	}
-	if err := response.SetDesiredComposedResources(rsp, map[resource.Name]*resource.DesiredComposed{"topic": {Resource: topic}}); err != nil {
+	observed, err := request.GetObservedComposedResources(req)
+	if err != nil {
 		response.Fatal(rsp, err)
 		return rsp, nil
 	}
-
-	observed, err := request.GetObservedComposedResources(req)
-	if err != nil {
+	// Crossplane takes an unspecified readiness as not ready: functions
+	// decide, here from the provider's Ready condition.
+	ready := resource.ReadyFalse
+	if oc, ok := observed["topic"]; ok && oc.Resource.GetCondition(xpv1.TypeReady).Status == corev1.ConditionTrue {
+		ready = resource.ReadyTrue
+	}
+	if err := response.SetDesiredComposedResources(rsp, map[resource.Name]*resource.DesiredComposed{"topic": {Resource: topic, Ready: ready}}); err != nil {
 		response.Fatal(rsp, err)
 		return rsp, nil
 	}

@@ -39,6 +39,10 @@ type Client struct {
 
 // NewClient returns a client that applies as fieldManager.
 func NewClient(cfg *rest.Config, fieldManager string) (*Client, error) {
+	cfg = rest.CopyConfig(cfg)
+	// Deprecation warnings (e.g. for the v1 XRDs this project uses on
+	// purpose) would repeat on every request.
+	cfg.WarningHandler = rest.NewWarningWriter(os.Stderr, rest.WarningWriterOptions{Deduplicate: true})
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("cannot build dynamic client: %w", err)

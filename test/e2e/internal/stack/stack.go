@@ -354,7 +354,14 @@ func (s *Stack) initCrossplane(ctx context.Context) error {
 	// attempts can lose that race, so retry.
 	for attempt := 1; attempt <= crossplaneInitAttempts; attempt++ {
 		lastErr = runLogged(ctx, logPath, s.cfg.Crossplane, []string{"core", "init"},
-			append(s.crossplaneEnv(), "CRDS_PATH="+s.cfg.CrossplaneCRDs))
+			append(s.crossplaneEnv(),
+				"CRDS_PATH="+s.cfg.CrossplaneCRDs,
+				// init insists on generating Crossplane's own CA and client
+				// certificate into Secrets; nothing here reads them (the
+				// stack's CA signs what Crossplane and functions use).
+				"TLS_CA_SECRET_NAME=crossplane-root-ca",
+				"TLS_CLIENT_SECRET_NAME=crossplane-tls-client",
+			))
 		if lastErr == nil {
 			return nil
 		}
