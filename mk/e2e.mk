@@ -25,8 +25,13 @@ E2E_OUT := $(OUT)/e2e
 E2E_FUNCTION := $(E2E_OUT)/function
 
 E2E_RUN ?=
-E2E_PACKAGE_MODE ?= direct
+# xpkg: install the built Function and Configuration packages through
+# Crossplane's package manager from a registry on loopback (the real path);
+# direct: apply package/definition.yaml and composition.yaml as they are.
+E2E_PACKAGE_MODE ?= xpkg
 E2E_TIMEOUT ?= 30m
+E2E_ARCH := $(shell go env GOARCH)
+E2E_PACKAGES := $(if $(filter xpkg,$(E2E_PACKAGE_MODE)),function-xpkg configuration-xpkg)
 
 $(KUBE_APISERVER): tools/kubernetes/go.mod tools/kubernetes/go.sum
 	@mkdir -p $(@D)
@@ -54,7 +59,7 @@ e2e-function:
 	go build -trimpath -o $(E2E_FUNCTION) ./fn
 
 .PHONY: e2e
-e2e: e2e-tools e2e-function ## Run the end-to-end tests on a real control plane (needs root).
+e2e: e2e-tools e2e-function $(E2E_PACKAGES) ## Run the end-to-end tests on a real control plane (needs root).
 	E2E_WORK_DIR=$(E2E_OUT)/stack \
 	E2E_ETCD=$(ETCD) \
 	E2E_KUBE_APISERVER=$(KUBE_APISERVER) \
@@ -64,4 +69,6 @@ e2e: e2e-tools e2e-function ## Run the end-to-end tests on a real control plane 
 	E2E_PROVIDER_AWS_CRDS=$$(go list -m -f '{{.Dir}}' github.com/upbound/provider-aws/v2)/package/crds \
 	E2E_FUNCTION=$(E2E_FUNCTION) \
 	E2E_PACKAGE_MODE=$(E2E_PACKAGE_MODE) \
+	E2E_FUNCTION_XPKG=$(FN_OUT)/$(FUNCTION_NAME)-$(E2E_ARCH).xpkg \
+	E2E_CONFIGURATION_XPKG=$(CONFIGURATION_XPKG) \
 	go test -tags e2e -count=1 -v -timeout $(E2E_TIMEOUT) -run '$(E2E_RUN)' ./test/e2e/

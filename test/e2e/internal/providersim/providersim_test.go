@@ -141,7 +141,7 @@ func TestObservedFields(t *testing.T) {
 			want: map[string]any{"connectionStatus": "AVAILABLE"},
 		},
 		"EmailSubscriptionPendingConfirmation": {
-			id: id("sns.aws.upbound.io", "TopicSubscription", "s", map[string]any{"protocol": "email", "topicArn": "arn:aws:sns:eu-west-1:123456789012:t"}),
+			id:   id("sns.aws.upbound.io", "TopicSubscription", "s", map[string]any{"protocol": "email", "topicArn": "arn:aws:sns:eu-west-1:123456789012:t"}),
 			want: map[string]any{"pendingConfirmation": true},
 		},
 		"RuleOnCustomBus": {
