@@ -140,11 +140,11 @@ func TestRender(t *testing.T) {
 
 			golden := filepath.Join("golden", name+".yaml")
 			if *update {
-				if err := os.WriteFile(golden, out, 0o644); err != nil { //nolint:gosec // A public golden file.
+				if err := os.WriteFile(golden, out, 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}
-			want, err := os.ReadFile(golden) //nolint:gosec // In the repository.
+			want, err := os.ReadFile(golden)
 			if err != nil {
 				t.Fatalf("%v (run go test ./examples -update to create it)", err)
 			}

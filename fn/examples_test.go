@@ -40,11 +40,11 @@ func TestExampleObservedFixtures(t *testing.T) {
 				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 					t.Fatal(err)
 				}
-				if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil { //nolint:gosec // A public fixture.
+				if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}
-			got, err := os.ReadFile(path) //nolint:gosec // A fixture in the repository.
+			got, err := os.ReadFile(path)
 			if err != nil {
 				t.Fatalf("%v (run with -update to create it)", err)
 			}

@@ -319,7 +319,7 @@ func TestGating(t *testing.T) {
 		Type:   string(TypeResourcesComposed),
 		Status: fnv1.Status_STATUS_CONDITION_FALSE,
 		Reason: "WaitingForObservedValues",
-		Message: proto.String("build-project waits for the ECR repository's URL; codebuild-role-policy waits for the AWS account ID (from any observed ARN), the ECR repository's ARN, the artifact bucket's ARN, the cache bucket's ARN; " +
+		Message: new("build-project waits for the ECR repository's URL; codebuild-role-policy waits for the AWS account ID (from any observed ARN), the ECR repository's ARN, the artifact bucket's ARN, the cache bucket's ARN; " +
 			"codebuild-role-policy-attachment waits for codebuild-role-policy; " +
 			"codepipeline-role-policy waits for the artifact bucket's ARN, the build project's ARN, the test project's ARN, the CodeStar connection's ARN, the notification topic's ARN; " +
 			"codepipeline-role-policy-attachment waits for codepipeline-role-policy; " +
@@ -548,7 +548,7 @@ func TestDeterministic(t *testing.T) {
 	observed, _ := converge(t, xr, nil)
 	opts := proto.MarshalOptions{Deterministic: true}
 	var first []byte
-	for i := 0; i < 5; i++ {
+	for i := range 5 {
 		b, err := opts.Marshal(run(t, newRequest(xr, observed)))
 		if err != nil {
 			t.Fatal(err)

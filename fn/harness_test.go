@@ -85,7 +85,7 @@ func converge(t *testing.T, xr *structpb.Struct, tweak func(name string, u *unst
 	t.Helper()
 	xrName, _ := xr.AsMap()["metadata"].(map[string]any)["name"].(string)
 	observed := map[string]*unstructured.Unstructured{}
-	for round := 0; round < 10; round++ {
+	for round := range 10 {
 		rsp := run(t, newRequest(xr, observed))
 		if fatal := fatalMessage(rsp); fatal != "" {
 			t.Fatalf("round %d: fatal result: %s", round, fatal)
@@ -164,7 +164,9 @@ func validateComposed(t *testing.T, d map[string]*unstructured.Unstructured) {
 			t.Errorf("%s: desired state has a status block", name)
 		}
 		obj := u.DeepCopy().Object
-		unstructured.SetNestedField(obj, "validation-"+name, "metadata", "name") //nolint:errcheck // Cannot fail on a map.
+		if err := unstructured.SetNestedField(obj, "validation-"+name, "metadata", "name"); err != nil {
+			t.Fatal(err)
+		}
 		v := providerValidator(t, u)
 		v.Default(obj)
 		if errs := v.Validate(obj, nil); len(errs) > 0 {

@@ -37,8 +37,8 @@ func File(gk schema.GroupKind) (string, error) {
 		return "", err
 	}
 	plural := strings.ToLower(gk.Kind) + "s"
-	if strings.HasSuffix(plural, "ys") {
-		plural = strings.TrimSuffix(plural, "ys") + "ies"
+	if stem, ok := strings.CutSuffix(plural, "ys"); ok {
+		plural = stem + "ies"
 	}
 	return filepath.Join(dir, gk.Group+"_"+plural+".yaml"), nil
 }

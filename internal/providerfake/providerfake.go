@@ -100,7 +100,7 @@ func AtProvider(u *unstructured.Unstructured) map[string]any {
 	}
 	region, _ := fp["region"].(string)
 	name := externalName(u)
-	group := strings.SplitN(u.GetAPIVersion(), ".", 2)[0]
+	group, _, _ := strings.Cut(u.GetAPIVersion(), ".")
 	arn := func(service, res string) string {
 		return fmt.Sprintf("arn:aws:%s:%s:%s:%s", service, region, Account, res)
 	}
@@ -129,9 +129,10 @@ func AtProvider(u *unstructured.Unstructured) map[string]any {
 		at["connectionStatus"] = "AVAILABLE"
 	case "lambda/Function":
 		at["id"] = name
-		at["arn"] = arn("lambda", "function:"+name)
-		at["qualifiedArn"] = at["arn"].(string) + ":$LATEST"
-		at["invokeArn"] = fmt.Sprintf("arn:aws:apigateway:%s:lambda:path/2015-03-31/functions/%s/invocations", region, at["arn"])
+		fnARN := arn("lambda", "function:"+name)
+		at["arn"] = fnARN
+		at["qualifiedArn"] = fnARN + ":$LATEST"
+		at["invokeArn"] = fmt.Sprintf("arn:aws:apigateway:%s:lambda:path/2015-03-31/functions/%s/invocations", region, fnARN)
 		at["version"] = "$LATEST"
 	case "dynamodb/Table":
 		at["id"] = name

@@ -49,16 +49,16 @@ func (c *composer) buildProject() error {
 		spec = defaultBuildspec()
 	}
 	p := c.project(fmt.Sprintf("Builds and pushes the image of %s", c.in.Names.Pipeline), b.TimeoutMinutes, spec, codebuild.EnvironmentParameters{
-		ComputeType: ptr(string(b.ComputeType)),
-		Image:       ptr(b.Image),
+		ComputeType: new(string(b.ComputeType)),
+		Image:       new(b.Image),
 		// Docker builds need a privileged container.
-		PrivilegedMode: ptr(true),
+		PrivilegedMode: new(true),
 		EnvironmentVariable: []codebuild.EnvironmentVariableParameters{
-			{Name: ptr(EnvImageRepoURI), Value: ptr(repoURL), Type: ptr("PLAINTEXT")},
-			{Name: ptr(EnvDockerfile), Value: ptr(b.DockerfilePath), Type: ptr("PLAINTEXT")},
+			{Name: new(EnvImageRepoURI), Value: new(repoURL), Type: new("PLAINTEXT")},
+			{Name: new(EnvDockerfile), Value: new(b.DockerfilePath), Type: new("PLAINTEXT")},
 		},
 	})
-	p.Spec.ForProvider.Cache = &codebuild.CacheParameters{Type: ptr("S3"), LocationSelector: selector(CacheBucket)}
+	p.Spec.ForProvider.Cache = &codebuild.CacheParameters{Type: new("S3"), LocationSelector: selector(CacheBucket)}
 	return c.add(BuildProject, c.in.Names.BuildProject, p)
 }
 
@@ -76,8 +76,8 @@ func (c *composer) testProject() error {
 		spec = DefaultTestBuildspec
 	}
 	p := c.project(fmt.Sprintf("Tests the source of %s", c.in.Names.Pipeline), t.TimeoutMinutes, spec, codebuild.EnvironmentParameters{
-		ComputeType: ptr(string(t.ComputeType)),
-		Image:       ptr(t.Image),
+		ComputeType: new(string(t.ComputeType)),
+		Image:       new(t.Image),
 	})
 	return c.add(TestProject, c.in.Names.TestProject, p)
 }
@@ -86,17 +86,17 @@ func (c *composer) testProject() error {
 // artifacts come from and go to CodePipeline, it runs as the CodeBuild role
 // in a Linux container of the given environment.
 func (c *composer) project(description string, timeoutMinutes int64, buildspec string, env codebuild.EnvironmentParameters) *codebuild.Project {
-	env.Type = ptr("LINUX_CONTAINER")
-	env.ImagePullCredentialsType = ptr("CODEBUILD")
+	env.Type = new("LINUX_CONTAINER")
+	env.ImagePullCredentialsType = new("CODEBUILD")
 	return &codebuild.Project{Spec: codebuild.ProjectSpec{
 		ResourceSpec: c.resourceSpec(),
 		ForProvider: codebuild.ProjectParameters{
 			Region:              c.region(),
-			Description:         ptr(description),
-			BuildTimeout:        ptr(float64(timeoutMinutes)),
+			Description:         new(description),
+			BuildTimeout:        new(float64(timeoutMinutes)),
 			ServiceRoleSelector: selector(CodeBuildRole),
-			Artifacts:           &codebuild.ArtifactsParameters{Type: ptr("CODEPIPELINE")},
-			Source:              &codebuild.SourceParameters{Type: ptr("CODEPIPELINE"), Buildspec: ptr(buildspec)},
+			Artifacts:           &codebuild.ArtifactsParameters{Type: new("CODEPIPELINE")},
+			Source:              &codebuild.SourceParameters{Type: new("CODEPIPELINE"), Buildspec: new(buildspec)},
 			Environment:         &env,
 			Tags:                c.tags(),
 		},

@@ -172,18 +172,18 @@ func (c *composer) resourceSpec() xpv1.ResourceSpec {
 func (c *composer) tags() map[string]*string {
 	t := make(map[string]*string, len(c.in.Spec.Tags)+4)
 	for k, v := range c.in.Spec.Tags {
-		t[k] = ptr(v)
+		t[k] = new(v)
 	}
-	t[TagManagedBy] = ptr("crossplane")
-	t[TagComposite] = ptr(c.in.Composite)
-	t[TagEnvironment] = ptr(c.in.Spec.EnvironmentSuffix)
+	t[TagManagedBy] = new("crossplane")
+	t[TagComposite] = new(c.in.Composite)
+	t[TagEnvironment] = new(c.in.Spec.EnvironmentSuffix)
 	if c.in.Claim != "" {
-		t[TagClaim] = ptr(c.in.Claim)
+		t[TagClaim] = new(c.in.Claim)
 	}
 	return t
 }
 
-func (c *composer) region() *string { return ptr(c.in.Spec.Region) }
+func (c *composer) region() *string { return new(c.in.Spec.Region) }
 
 // destroy reports whether deleting the claim should delete the AWS
 // resources, and so whether non-empty buckets and repositories may go too.
@@ -191,7 +191,7 @@ func (c *composer) destroy() bool { return c.in.Spec.DeletionPolicy != string(xp
 
 // selector selects the sibling resource composed under name.
 func selector(name resource.Name) *xpv1.Selector {
-	return &xpv1.Selector{MatchControllerRef: ptr(true), MatchLabels: map[string]string{LabelComponent: string(name)}}
+	return &xpv1.Selector{MatchControllerRef: new(true), MatchLabels: map[string]string{LabelComponent: string(name)}}
 }
 
 // partition is the AWS partition of the claim's region.
@@ -206,8 +206,6 @@ func (c *composer) partition() string {
 		return "aws"
 	}
 }
-
-func ptr[T any](v T) *T { return &v }
 
 func enabled(b *bool) bool { return b == nil || *b }
 

@@ -53,8 +53,8 @@ func (c *composer) roles() error {
 		role := &iam.Role{Spec: iam.RoleSpec{
 			ResourceSpec: c.resourceSpec(),
 			ForProvider: iam.RoleParameters{
-				AssumeRolePolicy: ptr(trust),
-				Description:      ptr(fmt.Sprintf("%s of CI/CD pipeline %s", r.purpose, c.in.Names.Pipeline)),
+				AssumeRolePolicy: new(trust),
+				Description:      new(fmt.Sprintf("%s of CI/CD pipeline %s", r.purpose, c.in.Names.Pipeline)),
 				Tags:             c.tags(),
 			},
 		}}
@@ -82,8 +82,8 @@ func (c *composer) policies() error {
 		policy := &iam.Policy{Spec: iam.PolicySpec{
 			ResourceSpec: c.resourceSpec(),
 			ForProvider: iam.PolicyParameters{
-				Policy:      ptr(body),
-				Description: ptr(fmt.Sprintf("Least privilege for the %s of CI/CD pipeline %s", r.purpose, c.in.Names.Pipeline)),
+				Policy:      new(body),
+				Description: new(fmt.Sprintf("Least privilege for the %s of CI/CD pipeline %s", r.purpose, c.in.Names.Pipeline)),
 				Tags:        c.tags(),
 			},
 		}}

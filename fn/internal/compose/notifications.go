@@ -23,7 +23,7 @@ func (c *composer) notifications() error {
 		ResourceSpec: c.resourceSpec(),
 		ForProvider: sns.TopicParameters{
 			Region:      c.region(),
-			DisplayName: ptr(fmt.Sprintf("CI/CD %s", c.in.Names.Pipeline)),
+			DisplayName: new(fmt.Sprintf("CI/CD %s", c.in.Names.Pipeline)),
 			Tags:        c.tags(),
 		},
 	}}
@@ -36,8 +36,8 @@ func (c *composer) notifications() error {
 			ResourceSpec: c.resourceSpec(),
 			ForProvider: sns.TopicSubscriptionParameters{
 				Region:           c.region(),
-				Protocol:         ptr("email"),
-				Endpoint:         ptr(email),
+				Protocol:         new("email"),
+				Endpoint:         new(email),
 				TopicArnSelector: selector(NotificationTopic),
 			},
 		}}
@@ -82,7 +82,7 @@ func (c *composer) topicPolicy() error {
 		ForProvider: sns.TopicPolicyParameters{
 			Region:      c.region(),
 			ArnSelector: selector(NotificationTopic),
-			Policy:      ptr(policy),
+			Policy:      new(policy),
 		},
 	}}
 	return c.add(NotificationTopicPolicy, "", tp)
@@ -105,11 +105,11 @@ func (c *composer) failureNotification() error {
 	return c.eventTarget(FailedTarget, FailedRule, "notify", NotificationTopic, "the notification topic's ARN", func(p *cloudwatchevents.TargetParameters) {
 		p.InputTransformer = []cloudwatchevents.InputTransformerParameters{{
 			InputPaths: map[string]*string{
-				"pipeline":  ptr("$.detail.pipeline"),
-				"execution": ptr("$.detail.execution-id"),
-				"region":    ptr("$.region"),
+				"pipeline":  new("$.detail.pipeline"),
+				"execution": new("$.detail.execution-id"),
+				"region":    new("$.region"),
 			},
-			InputTemplate: ptr(`"Pipeline <pipeline> execution <execution> FAILED. https://<region>.console.aws.amazon.com/codesuite/codepipeline/pipelines/<pipeline>/executions/<execution>/timeline?region=<region>"`),
+			InputTemplate: new(`"Pipeline <pipeline> execution <execution> FAILED. https://<region>.console.aws.amazon.com/codesuite/codepipeline/pipelines/<pipeline>/executions/<execution>/timeline?region=<region>"`),
 		}}
 	})
 }
@@ -124,8 +124,8 @@ func (c *composer) eventRule(name resource.Name, awsName, description string, pa
 		ResourceSpec: c.resourceSpec(),
 		ForProvider: cloudwatchevents.RuleParameters{
 			Region:       c.region(),
-			Description:  ptr(description),
-			EventPattern: ptr(string(b)),
+			Description:  new(description),
+			EventPattern: new(string(b)),
 			Tags:         c.tags(),
 		},
 	}}
@@ -144,8 +144,8 @@ func (c *composer) eventTarget(name, rule resource.Name, targetID string, to res
 	p := cloudwatchevents.TargetParameters{
 		Region:       c.region(),
 		RuleSelector: selector(rule),
-		TargetID:     ptr(targetID),
-		Arn:          ptr(arn),
+		TargetID:     new(targetID),
+		Arn:          new(arn),
 	}
 	if configure != nil {
 		configure(&p)

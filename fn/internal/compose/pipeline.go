@@ -38,14 +38,14 @@ func (c *composer) connection() error {
 		ResourceSpec: c.resourceSpec(),
 		ForProvider: codestarconnections.ConnectionParameters{
 			Region: c.region(),
-			Name:   ptr(c.in.Names.Connection),
+			Name:   new(c.in.Names.Connection),
 			Tags:   c.tags(),
 		},
 	}}
 	if s.HostARN != "" {
-		conn.Spec.ForProvider.HostArn = ptr(s.HostARN)
+		conn.Spec.ForProvider.HostArn = new(s.HostARN)
 	} else {
-		conn.Spec.ForProvider.ProviderType = ptr(string(s.Provider))
+		conn.Spec.ForProvider.ProviderType = new(string(s.Provider))
 	}
 	return c.add(Connection, "", conn)
 }
@@ -87,21 +87,21 @@ func (c *composer) pipeline() error {
 		c.wait(Pipeline, w)
 		return nil
 	}
-	source.OutputArtifacts = []*string{ptr(artifactSource)}
-	source.Namespace = ptr(sourceNamespace)
+	source.OutputArtifacts = []*string{new(artifactSource)}
+	source.Namespace = new(sourceNamespace)
 
 	build := action("Build", "Build", "CodeBuild", map[string]string{"ProjectName": c.in.Names.BuildProject})
-	build.InputArtifacts = []*string{ptr(artifactSource)}
-	build.OutputArtifacts = []*string{ptr(artifactBuild)}
+	build.InputArtifacts = []*string{new(artifactSource)}
+	build.OutputArtifacts = []*string{new(artifactBuild)}
 
 	stages := []codepipeline.StageParameters{
-		{Name: ptr("Source"), Action: []codepipeline.ActionParameters{source}},
-		{Name: ptr("Build"), Action: []codepipeline.ActionParameters{build}},
+		{Name: new("Source"), Action: []codepipeline.ActionParameters{source}},
+		{Name: new("Build"), Action: []codepipeline.ActionParameters{build}},
 	}
 	if c.testEnabled() {
 		test := action("Test", "Test", "CodeBuild", map[string]string{"ProjectName": c.in.Names.TestProject})
-		test.InputArtifacts = []*string{ptr(artifactSource)}
-		stages = append(stages, codepipeline.StageParameters{Name: ptr("Test"), Action: []codepipeline.ActionParameters{test}})
+		test.InputArtifacts = []*string{new(artifactSource)}
+		stages = append(stages, codepipeline.StageParameters{Name: new("Test"), Action: []codepipeline.ActionParameters{test}})
 	}
 	if ap := c.in.Spec.Approval; enabled(ap.Enabled) {
 		cfg := map[string]string{}
@@ -116,7 +116,7 @@ func (c *composer) pipeline() error {
 			cfg["NotificationArn"] = topic
 		}
 		approve := action("Approve", "Approval", "Manual", cfg)
-		stages = append(stages, codepipeline.StageParameters{Name: ptr("Approval"), Action: []codepipeline.ActionParameters{approve}})
+		stages = append(stages, codepipeline.StageParameters{Name: new("Approval"), Action: []codepipeline.ActionParameters{approve}})
 	}
 	if c.in.Spec.Deployer.Image != "" {
 		params, err := c.deployUserParameters()
@@ -127,18 +127,18 @@ func (c *composer) pipeline() error {
 			"FunctionName":   c.in.Names.DeployerLambda,
 			"UserParameters": params,
 		})
-		deploy.InputArtifacts = []*string{ptr(artifactBuild)}
-		stages = append(stages, codepipeline.StageParameters{Name: ptr("Deploy"), Action: []codepipeline.ActionParameters{deploy}})
+		deploy.InputArtifacts = []*string{new(artifactBuild)}
+		stages = append(stages, codepipeline.StageParameters{Name: new("Deploy"), Action: []codepipeline.ActionParameters{deploy}})
 	}
 
 	p := &codepipeline.Codepipeline{Spec: codepipeline.CodepipelineSpec{
 		ResourceSpec: c.resourceSpec(),
 		ForProvider: codepipeline.CodepipelineParameters{
 			Region:          c.region(),
-			PipelineType:    ptr("V2"),
+			PipelineType:    new("V2"),
 			RoleArnSelector: selector(CodePipelineRole),
 			ArtifactStore: []codepipeline.ArtifactStoreParameters{{
-				Type:             ptr("S3"),
+				Type:             new("S3"),
 				LocationSelector: selector(ArtifactBucket),
 			}},
 			Stage: stages,
@@ -152,14 +152,14 @@ func (c *composer) pipeline() error {
 func action(name, category, provider string, cfg map[string]string) codepipeline.ActionParameters {
 	conf := make(map[string]*string, len(cfg))
 	for k, v := range cfg {
-		conf[k] = ptr(v)
+		conf[k] = new(v)
 	}
 	a := codepipeline.ActionParameters{
-		Name:     ptr(name),
-		Category: ptr(category),
-		Owner:    ptr("AWS"),
-		Provider: ptr(provider),
-		Version:  ptr("1"),
+		Name:     new(name),
+		Category: new(category),
+		Owner:    new("AWS"),
+		Provider: new(provider),
+		Version:  new("1"),
 	}
 	if len(conf) > 0 {
 		a.Configuration = conf

@@ -17,10 +17,10 @@ func (c *composer) registry() error {
 		ResourceSpec: c.resourceSpec(),
 		ForProvider: ecr.RepositoryParameters{
 			Region:                     c.region(),
-			ForceDelete:                ptr(c.destroy()),
-			ImageTagMutability:         ptr(r.TagMutability),
-			ImageScanningConfiguration: []ecr.ImageScanningConfigurationParameters{{ScanOnPush: ptr(enabled(r.ScanOnPush))}},
-			EncryptionConfiguration:    []ecr.EncryptionConfigurationParameters{{EncryptionType: ptr("AES256")}},
+			ForceDelete:                new(c.destroy()),
+			ImageTagMutability:         new(r.TagMutability),
+			ImageScanningConfiguration: []ecr.ImageScanningConfigurationParameters{{ScanOnPush: new(enabled(r.ScanOnPush))}},
+			EncryptionConfiguration:    []ecr.EncryptionConfigurationParameters{{EncryptionType: new("AES256")}},
 			Tags:                       c.tags(),
 		},
 	}}
@@ -36,7 +36,7 @@ func (c *composer) registry() error {
 		ResourceSpec: c.resourceSpec(),
 		ForProvider: ecr.LifecyclePolicyParameters{
 			Region:             c.region(),
-			Policy:             ptr(policy),
+			Policy:             new(policy),
 			RepositorySelector: selector(ECRRepository),
 		},
 	}}
@@ -76,7 +76,7 @@ func (c *composer) repositoryPolicy() error {
 		ResourceSpec: c.resourceSpec(),
 		ForProvider: ecr.RepositoryPolicyParameters{
 			Region:             c.region(),
-			Policy:             ptr(policy),
+			Policy:             new(policy),
 			RepositorySelector: selector(ECRRepository),
 		},
 	}}

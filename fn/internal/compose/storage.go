@@ -49,7 +49,7 @@ func (c *composer) bucket(b bucket) error {
 		ResourceSpec: c.resourceSpec(),
 		ForProvider: s3.BucketParameters{
 			Region:       c.region(),
-			ForceDestroy: ptr(c.destroy()),
+			ForceDestroy: new(c.destroy()),
 			Tags:         c.tags(),
 		},
 	}}
@@ -63,7 +63,7 @@ func (c *composer) bucket(b bucket) error {
 			ForProvider: s3.BucketVersioningParameters{
 				Region:                  c.region(),
 				BucketSelector:          selector(b.name),
-				VersioningConfiguration: []s3.VersioningConfigurationParameters{{Status: ptr("Enabled")}},
+				VersioningConfiguration: []s3.VersioningConfigurationParameters{{Status: new("Enabled")}},
 			},
 		}}
 		if err := c.add(b.versioning, "", v); err != nil {
@@ -77,7 +77,7 @@ func (c *composer) bucket(b bucket) error {
 			Region:         c.region(),
 			BucketSelector: selector(b.name),
 			Rule: []s3.BucketServerSideEncryptionConfigurationRuleParameters{{
-				ApplyServerSideEncryptionByDefault: []s3.RuleApplyServerSideEncryptionByDefaultParameters{{SseAlgorithm: ptr("AES256")}},
+				ApplyServerSideEncryptionByDefault: []s3.RuleApplyServerSideEncryptionByDefaultParameters{{SseAlgorithm: new("AES256")}},
 			}},
 		},
 	}}
@@ -86,15 +86,15 @@ func (c *composer) bucket(b bucket) error {
 	}
 
 	rule := s3.BucketLifecycleConfigurationRuleParameters{
-		ID:     ptr("expire-after-" + itoa(b.expireDays) + "-days"),
-		Status: ptr("Enabled"),
+		ID:     new("expire-after-" + itoa(b.expireDays) + "-days"),
+		Status: new("Enabled"),
 		// An empty filter applies the rule to every object.
 		Filter:                         []s3.RuleFilterParameters{{}},
-		Expiration:                     []s3.RuleExpirationParameters{{Days: ptr(float64(b.expireDays))}},
-		AbortIncompleteMultipartUpload: []s3.AbortIncompleteMultipartUploadParameters{{DaysAfterInitiation: ptr(float64(1))}},
+		Expiration:                     []s3.RuleExpirationParameters{{Days: new(float64(b.expireDays))}},
+		AbortIncompleteMultipartUpload: []s3.AbortIncompleteMultipartUploadParameters{{DaysAfterInitiation: new(float64(1))}},
 	}
 	if b.versioning != "" {
-		rule.NoncurrentVersionExpiration = []s3.RuleNoncurrentVersionExpirationParameters{{NoncurrentDays: ptr(float64(b.expireDays))}}
+		rule.NoncurrentVersionExpiration = []s3.RuleNoncurrentVersionExpirationParameters{{NoncurrentDays: new(float64(b.expireDays))}}
 	}
 	lc := &s3.BucketLifecycleConfiguration{Spec: s3.BucketLifecycleConfigurationSpec{
 		ResourceSpec: c.resourceSpec(),
@@ -113,10 +113,10 @@ func (c *composer) bucket(b bucket) error {
 		ForProvider: s3.BucketPublicAccessBlockParameters{
 			Region:                c.region(),
 			BucketSelector:        selector(b.name),
-			BlockPublicAcls:       ptr(true),
-			BlockPublicPolicy:     ptr(true),
-			IgnorePublicAcls:      ptr(true),
-			RestrictPublicBuckets: ptr(true),
+			BlockPublicAcls:       new(true),
+			BlockPublicPolicy:     new(true),
+			IgnorePublicAcls:      new(true),
+			RestrictPublicBuckets: new(true),
 		},
 	}}
 	return c.add(b.publicAccessBlock, "", pab)

@@ -6,7 +6,7 @@
 package observe
 
 import (
-	"sort"
+	"slices"
 	"strings"
 
 	xpv1 "github.com/crossplane/crossplane-runtime/v2/apis/common/v1"
@@ -80,7 +80,7 @@ func (r Resources) Names() []resource.Name {
 	for n := range r {
 		names = append(names, n)
 	}
-	sort.Slice(names, func(i, j int) bool { return names[i] < names[j] })
+	slices.Sort(names)
 	return names
 }
 

@@ -145,7 +145,7 @@ func Schema() (*apiextensionsv1.JSONSchemaProps, error) {
 var (
 	validatorOnce sync.Once
 	validator     *crdschema.Validator
-	validatorErr  error
+	errValidator  error
 )
 
 // Validator returns a validator for XRs (and claims' spec) built from the
@@ -154,10 +154,10 @@ func Validator() (*crdschema.Validator, error) {
 	validatorOnce.Do(func() {
 		s, err := Schema()
 		if err != nil {
-			validatorErr = err
+			errValidator = err
 			return
 		}
-		validator, validatorErr = crdschema.New(s)
+		validator, errValidator = crdschema.New(s)
 	})
-	return validator, validatorErr
+	return validator, errValidator
 }

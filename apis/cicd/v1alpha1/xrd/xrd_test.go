@@ -47,12 +47,12 @@ func TestDefinitionIsFresh(t *testing.T) {
 		t.Fatalf("%s is missing: run `make test` (it builds the pinned controller-gen) or `make generate`", controllerGen)
 	}
 	out := t.TempDir()
-	cmd := exec.Command(controllerGen, "crd", "paths=./apis/...", "output:crd:dir="+out) //nolint:gosec // The pinned tool.
+	cmd := exec.Command(controllerGen, "crd", "paths=./apis/...", "output:crd:dir="+out)
 	cmd.Dir = root
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("controller-gen failed: %v\n%s", err, b)
 	}
-	crd, err := os.ReadFile(filepath.Join(out, "cicd.platform.dev_xcicdpipelines.yaml")) //nolint:gosec // Generated in a temp dir.
+	crd, err := os.ReadFile(filepath.Join(out, "cicd.platform.dev_xcicdpipelines.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestDefinitionIsFresh(t *testing.T) {
 	if diff := cmp.Diff(string(want), string(xrd.Definition)); diff != "" {
 		t.Errorf("apis/cicd/v1alpha1/xrd/definition.yaml is stale; run `make generate`: -want, +got:\n%s", diff)
 	}
-	pkg, err := os.ReadFile(filepath.Join(root, "package", "definition.yaml")) //nolint:gosec // In the repository.
+	pkg, err := os.ReadFile(filepath.Join(root, "package", "definition.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func TestExamplesAreAccepted(t *testing.T) {
 	}
 	var checked int
 	for _, f := range files {
-		b, err := os.ReadFile(f) //nolint:gosec // In the repository.
+		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -161,7 +161,7 @@ func TestClaimsAndXRsAgree(t *testing.T) {
 	root := repoRoot(t)
 	for _, example := range []string{"minimal", "full"} {
 		read := func(name string) map[string]any {
-			b, err := os.ReadFile(filepath.Join(root, "examples", name)) //nolint:gosec // In the repository.
+			b, err := os.ReadFile(filepath.Join(root, "examples", name))
 			if err != nil {
 				t.Fatal(err)
 			}
