@@ -36,7 +36,7 @@ var minimalComponents = []string{
 	"codepipeline-role", "codepipeline-role-policy", "codepipeline-role-policy-attachment",
 	"codestar-connection",
 	"deployment-table",
-	"ecr-lifecycle-policy", "ecr-repository",
+	"ecr-lifecycle-policy", "ecr-repository", "ecr-repository-policy",
 	"notification-topic", "notification-topic-policy",
 	"pipeline", "pipeline-failed-rule", "pipeline-failed-target",
 	"test-project",
@@ -93,7 +93,18 @@ func applyClaim(t *testing.T, claim *unstructured.Unstructured) claimRun {
 // to Ready, and returns the claim.
 func waitClaimReady(t *testing.T, run claimRun, label string) *unstructured.Unstructured {
 	t.Helper()
-	claim, _ := waitReady(t, claimGVK, run.Namespace, run.Name)
+	var claim *unstructured.Unstructured
+	eventually(t, readyTimeout, fmt.Sprintf("claim %s/%s never became Ready", run.Namespace, run.Name), func(ctx context.Context) error {
+		u, err := env.client.Get(ctx, claimGVK, run.Namespace, run.Name)
+		if err != nil {
+			return err
+		}
+		if status, _, _, _ := condition(u, "Ready"); status != "True" {
+			return fmt.Errorf("not Ready: %s\n%s", conditionsSummary(u), describeComposition(ctx, u, run))
+		}
+		claim = u
+		return nil
+	})
 	took := time.Since(run.Applied)
 	t.Logf("claim %s/%s Ready %s after apply", run.Namespace, run.Name, took.Round(time.Millisecond))
 	env.record("%-40s %s", label+" apply -> Ready:", took.Round(time.Millisecond))
@@ -169,8 +180,8 @@ func checkComponents(t *testing.T, mrs map[string]*unstructured.Unstructured, wa
 }
 
 // checkAllHealthy requires every composed resource to be Ready and Synced
-// and to carry what every resource of the claim must: its region, provider
-// config and deletion policy.
+// and to carry what every resource of the claim must: its region (except
+// global IAM), provider config and deletion policy.
 func checkAllHealthy(t *testing.T, mrs map[string]*unstructured.Unstructured, region, providerConfig, deletionPolicy string) {
 	t.Helper()
 	for _, n := range componentNames(mrs) {
@@ -180,7 +191,8 @@ func checkAllHealthy(t *testing.T, mrs map[string]*unstructured.Unstructured, re
 				t.Errorf("%s (%s %s) is not %s: %s", n, u.GetKind(), u.GetName(), typ, conditionsSummary(u))
 			}
 		}
-		if got := nestedString(u, "spec", "forProvider", "region"); got != region {
+		// IAM is global: its kinds have no region.
+		if got := nestedString(u, "spec", "forProvider", "region"); got != region && u.GroupVersionKind().Group != "iam.aws.upbound.io" {
 			t.Errorf("%s: spec.forProvider.region = %q, want %q", n, got, region)
 		}
 		if got := nestedString(u, "spec", "providerConfigRef", "name"); got != providerConfig {
@@ -320,4 +332,38 @@ func waitCondition(t *testing.T, run claimRun, typ, status string, texts ...stri
 		return nil
 	})
 	return claim
+}
+
+// describeComposition explains a claim that is not ready: the XR's
+// conditions and warning events, and the composed resources that are not
+// Ready or Synced.
+func describeComposition(ctx context.Context, claim *unstructured.Unstructured, run claimRun) string {
+	var b strings.Builder
+	if xrName := nestedString(claim, "spec", "resourceRef", "name"); xrName != "" {
+		if xr, err := env.client.Get(ctx, xrGVK, "", xrName); err == nil {
+			fmt.Fprintf(&b, "  XR %s: %s\n", xrName, conditionsSummary(xr))
+		}
+		if evs, err := events(ctx, "", xrName); err == nil {
+			for _, ev := range evs {
+				if ev.Type == "Warning" {
+					fmt.Fprintf(&b, "  XR event %s: %s\n", ev.Reason, ev.Message)
+				}
+			}
+		}
+	}
+	mrs, err := composedResources(ctx, run)
+	if err != nil {
+		fmt.Fprintf(&b, "  cannot list composed resources: %v\n", err)
+		return b.String()
+	}
+	fmt.Fprintf(&b, "  %d composed resources", len(mrs))
+	for _, n := range componentNames(mrs) {
+		u := mrs[n]
+		ready, _, _, _ := condition(u, "Ready")
+		synced, _, _, _ := condition(u, "Synced")
+		if ready != "True" || synced != "True" {
+			fmt.Fprintf(&b, "\n  %s (%s %s): %s", n, u.GetKind(), u.GetName(), conditionsSummary(u))
+		}
+	}
+	return b.String()
 }

@@ -25,35 +25,31 @@ const (
 	// account and region of the simulated AWS.
 	simulatedAccount = "123456789012"
 	simulatedRegion  = "us-east-1"
-	// providerVersion is the version of the provider-aws kinds the function
-	// composes.
-	providerVersion = "v1beta1"
 )
 
-// providerCRDFiles are the provider-aws v2.5.0 CRDs of the kinds the
-// function composes (cluster scope), from the provider module's package/crds.
-var providerCRDFiles = []string{
-	"ecr.aws.upbound.io_repositories.yaml",
-	"ecr.aws.upbound.io_lifecyclepolicies.yaml",
-	"s3.aws.upbound.io_buckets.yaml",
-	"s3.aws.upbound.io_bucketversionings.yaml",
-	"s3.aws.upbound.io_bucketserversideencryptionconfigurations.yaml",
-	"s3.aws.upbound.io_bucketlifecycleconfigurations.yaml",
-	"s3.aws.upbound.io_bucketpublicaccessblocks.yaml",
-	"codebuild.aws.upbound.io_projects.yaml",
-	"codepipeline.aws.upbound.io_codepipelines.yaml",
-	"codestarconnections.aws.upbound.io_connections.yaml",
-	"lambda.aws.upbound.io_functions.yaml",
-	"dynamodb.aws.upbound.io_tables.yaml",
-	"sns.aws.upbound.io_topics.yaml",
-	"sns.aws.upbound.io_topicsubscriptions.yaml",
-	"sns.aws.upbound.io_topicpolicies.yaml",
-	"cloudwatch.aws.upbound.io_metricalarms.yaml",
-	"cloudwatchevents.aws.upbound.io_rules.yaml",
-	"cloudwatchevents.aws.upbound.io_targets.yaml",
-	"iam.aws.upbound.io_roles.yaml",
-	"iam.aws.upbound.io_policies.yaml",
-	"iam.aws.upbound.io_rolepolicyattachments.yaml",
+// providerGroups are the provider-aws API groups the function composes
+// from. All their CRDs (cluster scope, from the provider module's
+// package/crds) are installed, not only the kinds composed today, so that a
+// kind the function starts to compose needs no change here.
+var providerGroups = []string{
+	"cloudwatch", "cloudwatchevents", "codebuild", "codepipeline", "codestarconnections",
+	"dynamodb", "ecr", "iam", "lambda", "s3", "sns",
+}
+
+// providerCRDFiles lists the CRD files of providerGroups.
+func providerCRDFiles(dir string) ([]string, error) {
+	var files []string
+	for _, g := range providerGroups {
+		matches, err := filepath.Glob(filepath.Join(dir, g+".aws.upbound.io_*.yaml"))
+		if err != nil {
+			return nil, fmt.Errorf("cannot list CRDs of %s: %w", g, err)
+		}
+		if len(matches) == 0 {
+			return nil, fmt.Errorf("no CRDs of %s.aws.upbound.io in %s", g, dir)
+		}
+		files = append(files, matches...)
+	}
+	return files, nil
 }
 
 // config is what `make e2e` passes in the environment.
@@ -200,16 +196,16 @@ func run(m *testing.M) int {
 		return fail("%v", err)
 	}
 	crdBegan := time.Now()
-	files := make([]string, 0, len(providerCRDFiles))
-	for _, f := range providerCRDFiles {
-		files = append(files, filepath.Join(cfg.ProviderCRDs, f))
+	files, err := providerCRDFiles(cfg.ProviderCRDs)
+	if err != nil {
+		return fail("%v", err)
 	}
 	if err := client.InstallCRDs(ctx, files); err != nil {
 		return fail("cannot install the provider-aws CRDs: %v", err)
 	}
 	logf("installed %d provider-aws CRDs in %s", len(files), time.Since(crdBegan).Round(time.Millisecond))
 
-	kinds, err := providersim.LoadKinds(providerVersion, files...)
+	kinds, err := providersim.LoadKinds(files...)
 	if err != nil {
 		return fail("%v", err)
 	}

@@ -61,9 +61,10 @@ var externalNameValuedArnFields = map[string]bool{
 	"lambda.aws.upbound.io/Function.kmsKeyArn": true,
 }
 
-// LoadKinds reads the kinds from CRD files, at the version given (the
-// version the function composes, e.g. v1beta1).
-func LoadKinds(version string, crdFiles ...string) ([]*Kind, error) {
+// LoadKinds reads the kinds from CRD files, each at its storage version:
+// the version Crossplane must compose, since without the provider's
+// conversion webhooks the API server cannot convert between versions.
+func LoadKinds(crdFiles ...string) ([]*Kind, error) {
 	kinds := make([]*Kind, 0, len(crdFiles))
 	for _, f := range crdFiles {
 		data, err := os.ReadFile(f) //nolint:gosec // CRD files chosen by the test
@@ -74,7 +75,7 @@ func LoadKinds(version string, crdFiles ...string) ([]*Kind, error) {
 		if err := yaml.Unmarshal(data, crd); err != nil {
 			return nil, fmt.Errorf("cannot decode CRD %s: %w", f, err)
 		}
-		k, err := kindFromCRD(crd, version)
+		k, err := kindFromCRD(crd, "")
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", f, err)
 		}
@@ -83,11 +84,15 @@ func LoadKinds(version string, crdFiles ...string) ([]*Kind, error) {
 	return kinds, nil
 }
 
+// kindFromCRD describes the kind at version, or at the storage version if
+// version is empty.
 func kindFromCRD(crd *apiextensionsv1.CustomResourceDefinition, version string) (*Kind, error) {
 	var v *apiextensionsv1.CustomResourceDefinitionVersion
 	for i := range crd.Spec.Versions {
-		if crd.Spec.Versions[i].Name == version {
-			v = &crd.Spec.Versions[i]
+		cv := &crd.Spec.Versions[i]
+		if cv.Name == version || (version == "" && cv.Storage) {
+			v = cv
+			version = cv.Name
 		}
 	}
 	if v == nil || v.Schema == nil || v.Schema.OpenAPIV3Schema == nil {

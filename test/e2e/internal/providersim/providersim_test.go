@@ -76,7 +76,7 @@ func TestKindFromCRD(t *testing.T) {
 	if err := yaml.Unmarshal([]byte(lambdaFunctionCRD), crd); err != nil {
 		t.Fatal(err)
 	}
-	k, err := kindFromCRD(crd, "v1beta1")
+	k, err := kindFromCRD(crd, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,6 +95,9 @@ func TestKindFromCRD(t *testing.T) {
 		t.Errorf("resource = %v, want %v", got, want)
 	}
 
+	if k.GVK.Version != "v1beta1" {
+		t.Errorf("version = %s, want the storage version v1beta1", k.GVK.Version)
+	}
 	if _, err := kindFromCRD(crd, "v1beta2"); err == nil {
 		t.Error("kindFromCRD at a version the CRD lacks: want an error")
 	}
