@@ -25,7 +25,8 @@ while port_in_use "$port"; do
 done
 
 log=$(mktemp)
-"$fn" --insecure --address "127.0.0.1:$port" >"$log" 2>&1 &
+# No metrics server: a local render opens no port beyond the loopback one.
+"$fn" --insecure --address "127.0.0.1:$port" --metrics-address= >"$log" 2>&1 &
 pid=$!
 cleanup() {
   kill "$pid" 2>/dev/null || true
