@@ -106,8 +106,8 @@ func waitClaimReady(t *testing.T, run claimRun, label string) *unstructured.Unst
 		return nil
 	})
 	took := time.Since(run.Applied)
-	t.Logf("claim %s/%s Ready %s after apply", run.Namespace, run.Name, took.Round(time.Millisecond))
-	env.record("%-40s %s", label+" apply -> Ready:", took.Round(time.Millisecond))
+	t.Logf("claim %s/%s Ready after %s (%s)", run.Namespace, run.Name, took.Round(time.Millisecond), label)
+	env.record("%-44s %s", label+":", took.Round(time.Millisecond))
 	return claim
 }
 
@@ -366,4 +366,28 @@ func describeComposition(ctx context.Context, claim *unstructured.Unstructured, 
 		}
 	}
 	return b.String()
+}
+
+// waitFalseConditionMentioning waits until some condition of the claim is
+// False with a message containing text, and returns the claim, the
+// condition's type and its message.
+func waitFalseConditionMentioning(t *testing.T, run claimRun, text string) (claim *unstructured.Unstructured, typ, message string) {
+	t.Helper()
+	eventually(t, readyTimeout, fmt.Sprintf("claim %s/%s never had a False condition explaining %q", run.Namespace, run.Name, text), func(ctx context.Context) error {
+		u, err := env.client.Get(ctx, claimGVK, run.Namespace, run.Name)
+		if err != nil {
+			return err
+		}
+		conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+		for _, c := range conds {
+			m, _ := c.(map[string]any)
+			msg, _ := m["message"].(string)
+			if m["status"] == "False" && strings.Contains(msg, text) {
+				claim, typ, message = u, fmt.Sprint(m["type"]), msg
+				return nil
+			}
+		}
+		return fmt.Errorf("claim conditions: %s\n%s", conditionsSummary(u), describeComposition(ctx, u, run))
+	})
+	return claim, typ, message
 }

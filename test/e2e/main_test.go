@@ -227,6 +227,17 @@ func run(m *testing.M) int {
 
 	code := m.Run()
 
+	// E2E_HOLD keeps the stack up after the tests, to inspect it: enter its
+	// network namespace with nsenter --net=/proc/<kube-apiserver pid>/ns/net
+	// and use the kubeconfig in the work folder.
+	if hold, err := time.ParseDuration(os.Getenv("E2E_HOLD")); err == nil && hold > 0 {
+		logf("holding the stack for %s (kubeconfig %s)", hold, st.KubeconfigPath)
+		select {
+		case <-time.After(hold):
+		case <-ctx.Done():
+		}
+	}
+
 	if err := st.CheckRunning(); err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: a stack process died during the tests: %v\n", err)
 		code = 1

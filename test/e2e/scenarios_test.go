@@ -19,7 +19,7 @@ import (
 func TestMinimalClaim(t *testing.T) {
 	requirePlatform(t)
 	run := applyClaim(t, loadClaim(t, "claim-minimal.yaml", "e2e-minimal"))
-	claim := waitClaimReady(t, run, "minimal claim")
+	claim := waitClaimReady(t, run, "minimal claim: apply -> Ready")
 	mrs := mustComposed(t, run)
 
 	checkComponents(t, mrs, minimalComponents, 0)
@@ -56,7 +56,7 @@ func TestMinimalClaim(t *testing.T) {
 func TestFullClaim(t *testing.T) {
 	requirePlatform(t)
 	run := applyClaim(t, loadClaim(t, "claim-full.yaml", "e2e-full"))
-	claim := waitClaimReady(t, run, "full claim")
+	claim := waitClaimReady(t, run, "full claim: apply -> Ready")
 	mrs := mustComposed(t, run)
 
 	checkComponents(t, mrs, append(append([]string(nil), minimalComponents...), fullOnlyComponents...), 2)
@@ -104,7 +104,7 @@ func TestUpdateInPlace(t *testing.T) {
 	requirePlatform(t)
 	claim := loadClaim(t, "claim-minimal.yaml", "e2e-update")
 	run := applyClaim(t, claim)
-	waitClaimReady(t, run, "update: first")
+	waitClaimReady(t, run, "update: apply -> Ready")
 	before := mustComposed(t, run)
 
 	updated := claim.DeepCopy()
@@ -143,7 +143,7 @@ func TestUpdateInPlace(t *testing.T) {
 		after = mrs
 		return nil
 	})
-	env.record("%-40s %s", "update: apply -> resources changed:", took.Round(time.Millisecond))
+	env.record("%-44s %s", "update: change -> managed resources changed:", took.Round(time.Millisecond))
 	t.Logf("update reached the managed resources %s after apply", time.Since(updatedAt).Round(time.Millisecond))
 
 	// In place: the same objects (UIDs), and so the same AWS resources.
@@ -157,7 +157,7 @@ func TestUpdateInPlace(t *testing.T) {
 			t.Errorf("%s was replaced on update (UID %s -> %s)", n, u.GetUID(), a.GetUID())
 		}
 	}
-	waitClaimReady(t, run, "update: after change")
+	waitClaimReady(t, since(run), "update: change -> Ready again")
 
 	// The environment suffix names every AWS resource: changing it would
 	// replace them all, so the XRD forbids it.
@@ -178,7 +178,7 @@ func TestUpdateInPlace(t *testing.T) {
 func TestManagedResourceNotSynced(t *testing.T) {
 	requirePlatform(t)
 	run := applyClaim(t, loadClaim(t, "claim-minimal.yaml", "e2e-notsynced"))
-	waitClaimReady(t, run, "not-synced: first")
+	waitClaimReady(t, run, "not synced: apply -> Ready")
 
 	t.Run("SyncedFalse", func(t *testing.T) {
 		const providerError = "update failed: operation error DynamoDB: UpdateTable, api error AccessDeniedException: not authorized to perform dynamodb:UpdateTable"
@@ -188,17 +188,19 @@ func TestManagedResourceNotSynced(t *testing.T) {
 		_, _, msg, _ := condition(claim, "ResourcesSynced")
 		t.Logf("claim says: %s", msg)
 
+		recovery := since(run)
 		release()
 		waitCondition(t, run, "ResourcesSynced", "True")
-		waitClaimReady(t, run, "not-synced: recovered")
+		waitClaimReady(t, recovery, "Synced=False: release -> Ready")
 	})
 
 	t.Run("NotReady", func(t *testing.T) {
 		release := env.sim.Hold(providersim.Fault{Kind: "Bucket", ClaimNamespace: run.Namespace, NotReady: true})
 		defer release()
 		waitCondition(t, run, "Ready", "False")
+		recovery := since(run)
 		release()
-		waitClaimReady(t, run, "not-ready: recovered")
+		waitClaimReady(t, recovery, "not ready: release -> Ready")
 	})
 
 	t.Run("ConnectionPending", func(t *testing.T) {
@@ -213,8 +215,9 @@ func TestManagedResourceNotSynced(t *testing.T) {
 		if got := nestedString(claim, "status", "connectionStatus"); got != "PENDING" {
 			t.Errorf("claim status.connectionStatus = %q, want PENDING", got)
 		}
+		recovery := since(run)
 		release()
-		waitClaimReady(t, run, "connection pending: recovered")
+		waitClaimReady(t, recovery, "connection PENDING: AVAILABLE -> Ready")
 	})
 }
 
@@ -274,9 +277,11 @@ func TestRejectedClaims(t *testing.T) {
 			t.Fatalf("claim rejected at apply, want it accepted by the schema: %v", err)
 		}
 		t.Cleanup(func() { _ = deleteObject(context.Background(), claimGVK, run.Namespace, run.Name) })
-		got := waitCondition(t, run, "Synced", "False", "over AWS's limit")
-		_, _, msg, _ := condition(got, "Synced")
-		t.Logf("claim says: %s", msg)
+		// The claim is where its user looks: Crossplane copies Ready and
+		// the function's claim-targeted conditions to it, not the XR's
+		// Synced, so the function must say why in a condition of its own.
+		got, typ, msg := waitFalseConditionMentioning(t, run, "over AWS's limit")
+		t.Logf("claim says (%s): %s", typ, msg)
 		if s, _, _, _ := condition(got, "Ready"); s == "True" {
 			t.Errorf("claim is Ready although its function failed")
 		}
@@ -294,7 +299,7 @@ func TestRejectedClaims(t *testing.T) {
 func TestDeleteClaim(t *testing.T) {
 	requirePlatform(t)
 	run := applyClaim(t, loadClaim(t, "claim-minimal.yaml", "e2e-delete"))
-	claim := waitClaimReady(t, run, "delete: first")
+	claim := waitClaimReady(t, run, "delete: apply -> Ready")
 	mrs := mustComposed(t, run)
 	xrName := nestedString(claim, "spec", "resourceRef", "name")
 	if xrName == "" {
@@ -318,7 +323,7 @@ func TestDeleteClaim(t *testing.T) {
 	if len(left) != 0 {
 		t.Errorf("left behind after deleting the claim: %v", componentNames(left))
 	}
-	env.record("%-40s %s", "delete: claim delete -> all gone:", time.Since(began).Round(time.Millisecond))
+	env.record("%-44s %s", "delete: delete -> everything gone:", time.Since(began).Round(time.Millisecond))
 }
 
 // Scenario 7: the same claim in two namespaces composes two sets of
@@ -327,8 +332,8 @@ func TestClaimsSideBySide(t *testing.T) {
 	requirePlatform(t)
 	a := applyClaim(t, loadClaim(t, "claim-minimal.yaml", "e2e-side-a"))
 	b := applyClaim(t, loadClaim(t, "claim-minimal.yaml", "e2e-side-b"))
-	claimA := waitClaimReady(t, a, "side by side: a")
-	claimB := waitClaimReady(t, b, "side by side: b")
+	claimA := waitClaimReady(t, a, "side by side a: apply -> Ready")
+	claimB := waitClaimReady(t, b, "side by side b: apply -> Ready")
 	mrsA, mrsB := mustComposed(t, a), mustComposed(t, b)
 	checkComponents(t, mrsA, minimalComponents, 0)
 	checkComponents(t, mrsB, minimalComponents, 0)
@@ -353,6 +358,13 @@ func TestClaimsSideBySide(t *testing.T) {
 			t.Errorf("both claims report status.%s = %q", out, va)
 		}
 	}
+}
+
+// since returns the claim's run with the clock started now, to time a
+// recovery rather than the whole life of the claim.
+func since(run claimRun) claimRun {
+	run.Applied = time.Now()
+	return run
 }
 
 func mustSet(t *testing.T, u *unstructured.Unstructured, value any, path ...string) {

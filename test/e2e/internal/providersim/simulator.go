@@ -239,14 +239,14 @@ func (s *Simulator) reconcile(ctx context.Context, key objectKey) error {
 		_, err := ri.Update(ctx, u, metav1.UpdateOptions{FieldManager: fieldManager})
 		return err
 	}
-	if !slices.Contains(u.GetFinalizers(), finalizer) {
-		u.SetFinalizers(append(u.GetFinalizers(), finalizer))
-		_, err := ri.Update(ctx, u, metav1.UpdateOptions{FieldManager: fieldManager})
-		return err
-	}
-
-	// References: the provider writes resolved values into the spec.
+	// The finalizer and resolved references (which the provider writes into
+	// the spec) go in one update: every write is a watch event for
+	// Crossplane, whose per-XR circuit breaker counts them.
 	resolved, changed, refErr := s.resolveReferences(k, u)
+	if !slices.Contains(resolved.GetFinalizers(), finalizer) {
+		resolved.SetFinalizers(append(resolved.GetFinalizers(), finalizer))
+		changed = true
+	}
 	if changed {
 		_, err := ri.Update(ctx, resolved, metav1.UpdateOptions{FieldManager: fieldManager})
 		return err
