@@ -25,9 +25,8 @@ type Process struct {
 	done chan struct{}
 	err  error // set before done is closed
 
-	mu       sync.Mutex
-	peakRSS  uint64 // bytes, VmHWM read at the last sample
-	stopping bool
+	mu      sync.Mutex
+	peakRSS uint64 // bytes, VmHWM read at the last sample
 }
 
 // StartProcess starts bin with args and extra environment variables (added to
@@ -60,7 +59,18 @@ func StartProcess(logDir, name, bin string, args, env []string) (*Process, error
 }
 
 // Pid of the running process.
-func (p *Process) Pid() int { return p.cmd.Process.Pid }
+func (p *Process) Pid() int {
+	if p.cmd == nil {
+		return os.Getpid()
+	}
+	return p.cmd.Process.Pid
+}
+
+// selfProcess stands for the test binary itself in memory reports: it hosts
+// the provider simulator, the package registry and the clients.
+func selfProcess(name string) *Process {
+	return &Process{Name: name, done: make(chan struct{})}
+}
 
 // Exited returns an error describing the exit if the process is no longer
 // running, and nil while it runs.
@@ -78,10 +88,10 @@ func (p *Process) Exited() error {
 
 // Stop asks the process to terminate and kills it after grace.
 func (p *Process) Stop(grace time.Duration) {
-	p.mu.Lock()
-	p.stopping = true
-	p.mu.Unlock()
 	p.sampleMemory() // the peak is lost once the process is gone
+	if p.cmd == nil {
+		return // this test binary: it stops itself
+	}
 	select {
 	case <-p.done:
 		return

@@ -102,6 +102,7 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 		cfg.Logf = func(string, ...any) {}
 	}
 	s = &Stack{cfg: cfg, LogDir: filepath.Join(cfg.WorkDir, "logs"), memory: newMemoryMonitor(memorySampleInterval)}
+	s.memory.add(selfProcess("e2e.test"))
 	defer func() {
 		if err != nil {
 			s.Stop()
