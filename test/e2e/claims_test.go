@@ -107,7 +107,7 @@ func waitClaimReady(t *testing.T, run claimRun, label string) *unstructured.Unst
 	})
 	took := time.Since(run.Applied)
 	t.Logf("claim %s/%s Ready after %s (%s)", run.Namespace, run.Name, took.Round(time.Millisecond), label)
-	env.record("%-44s %s", label+":", took.Round(time.Millisecond))
+	env.recordf("%-44s %s", label+":", took.Round(time.Millisecond))
 	return claim
 }
 

@@ -142,7 +142,7 @@ func deleteObject(ctx context.Context, gvk schema.GroupVersionKind, namespace, n
 // readYAML decodes a YAML file of the repository.
 func readYAML(t *testing.T, path string) []*unstructured.Unstructured {
 	t.Helper()
-	data, err := os.ReadFile(path) //nolint:gosec // repository files
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("cannot read %s: %v", path, err)
 	}

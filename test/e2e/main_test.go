@@ -116,14 +116,15 @@ type testEnv struct {
 	client *stack.Client
 	sim    *providersim.Simulator
 	kinds  []schema.GroupVersionKind // the managed resource kinds installed
-	ctx    context.Context
+	//nolint:containedctx // the run's context: every test polls with it, and it ends when the stack stops
+	ctx context.Context
 
 	mu       sync.Mutex
 	measured []string // lines for the summary at the end
 }
 
-// record adds a measurement to the summary printed after the tests.
-func (e *testEnv) record(format string, args ...any) {
+// recordf adds a measurement to the summary printed after the tests.
+func (e *testEnv) recordf(format string, args ...any) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.measured = append(e.measured, fmt.Sprintf(format, args...))
@@ -138,7 +139,7 @@ func TestMain(m *testing.M) {
 
 func run(m *testing.M) int {
 	logf := func(format string, args ...any) {
-		fmt.Printf("%s e2e: %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
+		fmt.Fprintf(os.Stdout, "%s e2e: %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
 	}
 	fail := func(format string, args ...any) int {
 		fmt.Fprintf(os.Stderr, "e2e: FAIL: %s\n", fmt.Sprintf(format, args...))
@@ -221,9 +222,9 @@ func run(m *testing.M) int {
 		env.kinds = append(env.kinds, k.GVK)
 	}
 	for _, t := range st.StartupTimings {
-		env.record("start-up: %-28s %s", t.Step, t.Duration.Round(time.Millisecond))
+		env.recordf("start-up: %-28s %s", t.Step, t.Duration.Round(time.Millisecond))
 	}
-	env.record("start-up: %-28s %s", "total, with provider CRDs", stackReady.Round(time.Millisecond))
+	env.recordf("start-up: %-28s %s", "total, with provider CRDs", stackReady.Round(time.Millisecond))
 
 	code := m.Run()
 
@@ -244,11 +245,11 @@ func run(m *testing.M) int {
 	}
 	cancel()
 	stop()
-	env.record("memory: %s", memory)
-	fmt.Println("\n=== e2e measurements")
+	env.recordf("memory: %s", memory)
+	fmt.Fprintln(os.Stdout, "\n=== e2e measurements")
 	for _, line := range env.measured {
-		fmt.Println("    " + line)
+		fmt.Fprintln(os.Stdout, "    "+line)
 	}
-	fmt.Printf("    logs: %s\n", st.LogDir)
+	fmt.Fprintf(os.Stdout, "    logs: %s\n", st.LogDir)
 	return code
 }

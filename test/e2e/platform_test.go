@@ -43,8 +43,8 @@ var (
 )
 
 var (
-	platformOnce sync.Once
-	platformErr  error
+	platformOnce       sync.Once
+	errPlatformInstall error
 )
 
 // requirePlatform installs the project's platform API once (the first test
@@ -53,13 +53,13 @@ func requirePlatform(t *testing.T) {
 	t.Helper()
 	platformOnce.Do(func() {
 		began := time.Now()
-		platformErr = installPlatform(env.ctx, t)
-		if platformErr == nil {
-			env.record("platform install (%s mode): %s", env.cfg.PackageMode, time.Since(began).Round(time.Millisecond))
+		errPlatformInstall = installPlatform(env.ctx, t)
+		if errPlatformInstall == nil {
+			env.recordf("platform install (%s mode): %s", env.cfg.PackageMode, time.Since(began).Round(time.Millisecond))
 		}
 	})
-	if platformErr != nil {
-		t.Fatalf("cannot install the platform: %v", platformErr)
+	if errPlatformInstall != nil {
+		t.Fatalf("cannot install the platform: %v", errPlatformInstall)
 	}
 }
 

@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -86,7 +87,7 @@ func TestFullClaim(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"payments-oncall@example.com", "platform@example.com"} {
-		if !contains(endpoints, want) {
+		if !slices.Contains(endpoints, want) {
 			t.Errorf("no e-mail subscription for %s (got %v)", want, endpoints)
 		}
 	}
@@ -143,7 +144,7 @@ func TestUpdateInPlace(t *testing.T) {
 		after = mrs
 		return nil
 	})
-	env.record("%-44s %s", "update: change -> managed resources changed:", took.Round(time.Millisecond))
+	env.recordf("%-44s %s", "update: change -> managed resources changed:", took.Round(time.Millisecond))
 	t.Logf("update reached the managed resources %s after apply", time.Since(updatedAt).Round(time.Millisecond))
 
 	// In place: the same objects (UIDs), and so the same AWS resources.
@@ -323,7 +324,7 @@ func TestDeleteClaim(t *testing.T) {
 	if len(left) != 0 {
 		t.Errorf("left behind after deleting the claim: %v", componentNames(left))
 	}
-	env.record("%-44s %s", "delete: delete -> everything gone:", time.Since(began).Round(time.Millisecond))
+	env.recordf("%-44s %s", "delete: delete -> everything gone:", time.Since(began).Round(time.Millisecond))
 }
 
 // Scenario 7: the same claim in two namespaces composes two sets of
@@ -372,13 +373,4 @@ func mustSet(t *testing.T, u *unstructured.Unstructured, value any, path ...stri
 	if err := unstructured.SetNestedField(u.Object, value, path...); err != nil {
 		t.Fatalf("cannot set %s: %v", strings.Join(path, "."), err)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -184,7 +184,7 @@ func TestStackSmoke(t *testing.T) {
 		t.Errorf("claim status.topicArn = %q, want %q", got, wantARN)
 	}
 	t.Logf("smoke claim Ready %s after apply (XRD established in %s)", took.Round(time.Millisecond), xrdTook.Round(time.Millisecond))
-	env.record("%-44s %s", "smoke claim: apply -> Ready:", time.Since(applied).Round(time.Millisecond))
+	env.recordf("%-44s %s", "smoke claim: apply -> Ready:", time.Since(applied).Round(time.Millisecond))
 
 	topics, err := env.client.List(ctx, snsTopicGVK, "", "crossplane.io/claim-name=smoke")
 	if err != nil {

@@ -85,11 +85,12 @@ func observedFields(id identity) map[string]any {
 		obs["lastModified"] = "2026-01-01T00:00:00.000+0000"
 
 	case "dynamodb.aws.upbound.io/Table":
-		obs["arn"] = arn("dynamodb", "table/"+name)
+		tableARN := arn("dynamodb", "table/"+name)
+		obs["arn"] = tableARN
 		obs["id"] = name
 		if enabled, _ := id.ForProvider["streamEnabled"].(bool); enabled {
 			obs["streamLabel"] = "2026-01-01T00:00:00.000"
-			obs["streamArn"] = obs["arn"].(string) + "/stream/2026-01-01T00:00:00.000"
+			obs["streamArn"] = tableARN + "/stream/2026-01-01T00:00:00.000"
 		}
 
 	case "sns.aws.upbound.io/Topic":

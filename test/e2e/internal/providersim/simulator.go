@@ -227,7 +227,11 @@ func (s *Simulator) reconcile(ctx context.Context, key objectKey) error {
 	if err != nil || !exists {
 		return err
 	}
-	u := obj.(*unstructured.Unstructured).DeepCopy()
+	cached, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return fmt.Errorf("unexpected object %T in the watch cache", obj)
+	}
+	u := cached.DeepCopy()
 	ri := s.client.Resource(key.GVR)
 
 	// Deletion: AWS deletes at once, then the finalizer goes.
@@ -347,10 +351,15 @@ func withTransitionTimes(status map[string]any, u *unstructured.Unstructured) ma
 		}
 	}
 	now := time.Now().UTC().Format(time.RFC3339)
-	for _, c := range status["conditions"].([]any) {
-		m := c.(map[string]any)
+	conditions, _ := status["conditions"].([]any)
+	for _, c := range conditions {
+		m, ok := c.(map[string]any)
+		if !ok {
+			continue
+		}
 		m["lastTransitionTime"] = now
-		if o, ok := old[m["type"].(string)]; ok && o["status"] == m["status"] && o["lastTransitionTime"] != nil {
+		typ, _ := m["type"].(string)
+		if o, ok := old[typ]; ok && o["status"] == m["status"] && o["lastTransitionTime"] != nil {
 			m["lastTransitionTime"] = o["lastTransitionTime"]
 		}
 	}
@@ -418,7 +427,8 @@ func (s *Simulator) resolveReferences(k *Kind, u *unstructured.Unstructured) (*u
 		if len(values) != len(candidates) {
 			continue
 		}
-		var value, refValue any = values[0], refs[0]
+		var value, refValue any
+		value, refValue = values[0], refs[0]
 		if ref.List {
 			value, refValue = values, refs
 		}
@@ -441,7 +451,10 @@ func (s *Simulator) bySelector(target *Kind, selector map[string]any, controller
 	matchController, _ := selector["matchControllerRef"].(bool)
 	var out []*unstructured.Unstructured
 	for _, obj := range s.factory.ForResource(target.Resource).Informer().GetStore().List() {
-		c := obj.(*unstructured.Unstructured)
+		c, ok := obj.(*unstructured.Unstructured)
+		if !ok {
+			continue
+		}
 		if c.GetDeletionTimestamp() != nil {
 			continue
 		}
@@ -449,13 +462,13 @@ func (s *Simulator) bySelector(target *Kind, selector map[string]any, controller
 			continue
 		}
 		labels := c.GetLabels()
-		ok := true
+		matches := true
 		for lk, lv := range matchLabels {
 			if labels[lk] != lv {
-				ok = false
+				matches = false
 			}
 		}
-		if ok {
+		if matches {
 			out = append(out, c)
 		}
 	}
@@ -481,7 +494,9 @@ func (s *Simulator) byRefs(target *Kind, refs any, list bool) []*unstructured.Un
 	var out []*unstructured.Unstructured
 	for _, n := range names {
 		if obj, exists, err := store.GetByKey(n); err == nil && exists {
-			out = append(out, obj.(*unstructured.Unstructured))
+			if u, ok := obj.(*unstructured.Unstructured); ok {
+				out = append(out, u)
+			}
 		}
 	}
 	if len(out) != len(names) {

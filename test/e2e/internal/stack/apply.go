@@ -98,7 +98,7 @@ func (c *Client) Apply(ctx context.Context, obj *unstructured.Unstructured) (*un
 	if err != nil {
 		return nil, fmt.Errorf("cannot encode %s %s: %w", obj.GetKind(), obj.GetName(), err)
 	}
-	out, err := ri.Patch(ctx, obj.GetName(), types.ApplyPatchType, data, metav1.PatchOptions{FieldManager: c.FieldManager, Force: ptr(true)})
+	out, err := ri.Patch(ctx, obj.GetName(), types.ApplyPatchType, data, metav1.PatchOptions{FieldManager: c.FieldManager, Force: new(true)})
 	if err != nil {
 		return nil, fmt.Errorf("cannot apply %s %s: %w", obj.GetKind(), obj.GetName(), err)
 	}
@@ -247,5 +247,3 @@ func Eventually(ctx context.Context, timeout time.Duration, check func(context.C
 		}
 	}
 }
-
-func ptr[T any](v T) *T { return &v }

@@ -39,7 +39,8 @@ func ReexecInLoopbackNetns() int {
 		fmt.Fprintf(os.Stderr, "e2e: cannot find the test binary to re-execute: %v\n", err)
 		return 1
 	}
-	cmd := exec.Command(self, os.Args[1:]...) //nolint:gosec // re-executes this very test binary with its own arguments
+	//nolint:gosec,noctx // re-executes this very test binary with its own arguments, for as long as it runs
+	cmd := exec.Command(self, os.Args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.Env = append(os.Environ(), netnsMarkerEnv+"=1")
 	cmd.SysProcAttr = &syscall.SysProcAttr{
@@ -90,7 +91,7 @@ func BringUpLoopback() error {
 	if err != nil {
 		return fmt.Errorf("cannot open a socket to configure the loopback interface: %w", err)
 	}
-	defer unix.Close(fd) //nolint:errcheck // closing a configuration socket
+	defer unix.Close(fd)
 
 	ifr, err := unix.NewIfreq("lo")
 	if err != nil {

@@ -40,7 +40,8 @@ func StartProcess(logDir, name, bin string, args, env []string) (*Process, error
 	if err != nil {
 		return nil, fmt.Errorf("cannot create log of %s: %w", name, err)
 	}
-	cmd := exec.Command(bin, args...) //nolint:gosec // binaries and arguments come from the test itself
+	//nolint:gosec,noctx // binaries and arguments come from the test; Stop ends the process, not a context
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
 	// Kill the server if the test binary dies without stopping it.

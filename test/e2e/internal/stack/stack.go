@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -149,8 +150,8 @@ func (s *Stack) StartProcess(name, bin string, args, env []string) (*Process, er
 // Stop stops every process, last started first, and returns their memory use.
 // It is safe to call more than once.
 func (s *Stack) Stop() MemoryReport {
-	for i := len(s.processes) - 1; i >= 0; i-- {
-		s.processes[i].Stop(stopGrace)
+	for _, p := range slices.Backward(s.processes) {
+		p.Stop(stopGrace)
 	}
 	s.memory.close()
 	return s.memory.report()
@@ -411,7 +412,7 @@ func runLogged(ctx context.Context, logPath, bin string, args, env []string) err
 	if err != nil {
 		return fmt.Errorf("cannot open log %s: %w", logPath, err)
 	}
-	defer f.Close()                               //nolint:errcheck // log file
+	defer f.Close()
 	cmd := exec.CommandContext(ctx, bin, args...) //nolint:gosec // binaries and arguments come from the test itself
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
