@@ -22,7 +22,6 @@ KUBE_CONTROLLER_MANAGER := $(E2E_CACHE)/kubernetes-$(KUBERNETES_VERSION)/kube-co
 ETCD := $(E2E_CACHE)/etcd-$(ETCD_VERSION)/etcd
 
 E2E_OUT := $(OUT)/e2e
-E2E_FUNCTION := $(E2E_OUT)/function
 
 E2E_RUN ?=
 # xpkg: install the built Function and Configuration packages through
@@ -31,7 +30,10 @@ E2E_RUN ?=
 E2E_PACKAGE_MODE ?= xpkg
 E2E_TIMEOUT ?= 30m
 E2E_ARCH := $(shell go env GOARCH)
-E2E_PACKAGES := $(if $(filter xpkg,$(E2E_PACKAGE_MODE)),function-xpkg configuration-xpkg)
+# In xpkg mode the function process runs the very binary the package embeds
+# (function-xpkg builds it); in direct mode e2e-function builds one.
+E2E_PACKAGES := $(if $(filter xpkg,$(E2E_PACKAGE_MODE)),function-xpkg configuration-xpkg,e2e-function)
+E2E_FUNCTION := $(if $(filter xpkg,$(E2E_PACKAGE_MODE)),$(OUT)/fn/linux_$(E2E_ARCH)/function,$(E2E_OUT)/function)
 
 $(KUBE_APISERVER): tools/kubernetes/go.mod tools/kubernetes/go.sum
 	@mkdir -p $(@D)
@@ -56,10 +58,10 @@ e2e-tools: $(ETCD) $(KUBE_APISERVER) $(KUBE_CONTROLLER_MANAGER) $(CROSSPLANE_COR
 .PHONY: e2e-function
 e2e-function:
 	@mkdir -p $(E2E_OUT)
-	go build -trimpath -o $(E2E_FUNCTION) ./fn
+	go build -trimpath -o $(E2E_OUT)/function ./fn
 
 .PHONY: e2e
-e2e: e2e-tools e2e-function $(E2E_PACKAGES) ## Run the end-to-end tests on a real control plane (needs root).
+e2e: e2e-tools $(E2E_PACKAGES) ## Run the end-to-end tests on a real control plane (needs root).
 	E2E_WORK_DIR=$(E2E_OUT)/stack \
 	E2E_ETCD=$(ETCD) \
 	E2E_KUBE_APISERVER=$(KUBE_APISERVER) \

@@ -22,7 +22,8 @@ import (
 	"github.com/cicd-platform/crossplane-cicd-pipeline/test/e2e/internal/stack"
 )
 
-// The smoke test checks the stack itself, independent of the project's
+// The smoke test (in the file that sorts first, so it runs first) checks
+// the stack itself, independent of the project's
 // function: a trivial claim-capable XRD, a Pipeline Composition calling a
 // function served by this test process over mTLS, one composed provider-aws
 // resource made Ready by the simulator, the observed ARN flowing back to the
