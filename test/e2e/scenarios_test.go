@@ -158,7 +158,7 @@ func TestUpdateInPlace(t *testing.T) {
 			t.Errorf("%s was replaced on update (UID %s -> %s)", n, u.GetUID(), a.GetUID())
 		}
 	}
-	waitClaimReady(t, since(run), "update: change -> Ready again")
+	waitClaimReady(t, since(run), "update: resources changed -> claim Ready")
 
 	// The environment suffix names every AWS resource: changing it would
 	// replace them all, so the XRD forbids it.
