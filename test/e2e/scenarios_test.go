@@ -203,23 +203,35 @@ func TestManagedResourceNotSynced(t *testing.T) {
 		release()
 		waitClaimReady(t, recovery, "not ready: release -> Ready")
 	})
+}
 
-	t.Run("ConnectionPending", func(t *testing.T) {
-		release := env.sim.Hold(providersim.Fault{Kind: "Connection", ClaimNamespace: run.Namespace, ConnectionPending: true})
-		defer release()
-		waitCondition(t, run, "SourceConnected", "False", "PENDING")
-		waitCondition(t, run, "Ready", "False")
-		claim, err := env.client.Get(env.ctx, claimGVK, run.Namespace, run.Name)
+// Scenario 4 (continued): AWS creates CodeStar connections PENDING until an
+// administrator completes the handshake; the claim says what to do and is
+// not Ready until then.
+func TestConnectionPending(t *testing.T) {
+	requirePlatform(t)
+	claim := loadClaim(t, "claim-minimal.yaml", "e2e-pending")
+	release := env.sim.Hold(providersim.Fault{Kind: "Connection", ClaimNamespace: claim.GetNamespace(), ConnectionPending: true})
+	defer release()
+	run := applyClaim(t, claim)
+
+	pending, _, msg := waitFalseConditionMentioning(t, run, "PENDING")
+	t.Logf("claim says: %s", msg)
+	checkConditions(t, pending, map[string]string{"SourceConnected": "False", "Ready": "False"})
+	eventually(t, readyTimeout, "claim never reported connectionStatus PENDING", func(ctx context.Context) error {
+		u, err := env.client.Get(ctx, claimGVK, run.Namespace, run.Name)
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
-		if got := nestedString(claim, "status", "connectionStatus"); got != "PENDING" {
-			t.Errorf("claim status.connectionStatus = %q, want PENDING", got)
+		if got := nestedString(u, "status", "connectionStatus"); got != "PENDING" {
+			return fmt.Errorf("status.connectionStatus = %q", got)
 		}
-		recovery := since(run)
-		release()
-		waitClaimReady(t, recovery, "connection PENDING: AVAILABLE -> Ready")
+		return nil
 	})
+
+	recovery := since(run)
+	release()
+	waitClaimReady(t, recovery, "connection PENDING -> AVAILABLE -> Ready")
 }
 
 // Scenario 5: a bad claim is rejected when applied; a claim that passes the
