@@ -225,6 +225,10 @@ func installPackages(ctx context.Context, t *testing.T) error {
 	if err := stack.SetFunctionRevisionEndpoint(ctx, env.client, revision, functionAddress); err != nil {
 		return err
 	}
+	// Not t.Logf: the goroutine outlives the test that installs the platform.
+	go stack.KeepFunctionEndpoint(ctx, env.client, fnName, functionAddress, func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, "e2e: "+format+"\n", args...)
+	})
 	if err := waitXRD(ctx); err != nil {
 		return err
 	}

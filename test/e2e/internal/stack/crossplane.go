@@ -98,3 +98,34 @@ func SetFunctionRevisionEndpoint(ctx context.Context, c *Client, revisionName, e
 
 // LogPath returns the log file of a process started by the stack.
 func (s *Stack) LogPath(name string) string { return filepath.Join(s.LogDir, name+".log") }
+
+// KeepFunctionEndpoint plays the external package runtime that Crossplane's
+// External mode defers to: until ctx ends, it publishes endpoint in the
+// status of every Active revision of the named Function that lacks it (a
+// new revision after an upgrade, or a status rewritten by the package
+// manager), as the Deployment runtime does on every reconcile.
+func KeepFunctionEndpoint(ctx context.Context, c *Client, functionName, endpoint string, logf func(string, ...any)) {
+	ticker := time.NewTicker(2 * time.Second)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		revs, err := c.List(ctx, FunctionRevisionGVK, "", labelParentPackage+"="+functionName)
+		if err != nil {
+			continue // the next tick tries again; the tests see a stale endpoint as failures
+		}
+		for _, r := range revs {
+			state, _, _ := unstructured.NestedString(r.Object, "spec", "desiredState")
+			current, _, _ := unstructured.NestedString(r.Object, "status", "endpoint")
+			if state != "Active" || current == endpoint {
+				continue
+			}
+			if err := SetFunctionRevisionEndpoint(ctx, c, r.GetName(), endpoint); err != nil && ctx.Err() == nil {
+				logf("cannot publish the endpoint of FunctionRevision %s: %v", r.GetName(), err)
+			}
+		}
+	}
+}
