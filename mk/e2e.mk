@@ -29,11 +29,11 @@ E2E_RUN ?=
 # direct: apply package/definition.yaml and composition.yaml as they are.
 E2E_PACKAGE_MODE ?= xpkg
 E2E_TIMEOUT ?= 30m
-E2E_ARCH := $(shell go env GOARCH)
+E2E_ARCH = $(shell go env GOARCH)
 # In xpkg mode the function process runs the very binary the package embeds
 # (function-xpkg builds it); in direct mode e2e-function builds one.
 E2E_PACKAGES := $(if $(filter xpkg,$(E2E_PACKAGE_MODE)),function-xpkg configuration-xpkg,e2e-function)
-E2E_FUNCTION := $(if $(filter xpkg,$(E2E_PACKAGE_MODE)),$(OUT)/fn/linux_$(E2E_ARCH)/function,$(E2E_OUT)/function)
+E2E_FUNCTION = $(if $(filter xpkg,$(E2E_PACKAGE_MODE)),$(OUT)/fn/linux_$(E2E_ARCH)/function,$(E2E_OUT)/function)
 
 $(KUBE_APISERVER): tools/kubernetes/go.mod tools/kubernetes/go.sum
 	@mkdir -p $(@D)
@@ -62,6 +62,9 @@ e2e-function:
 
 .PHONY: e2e
 e2e: e2e-tools $(E2E_PACKAGES) ## Run the end-to-end tests on a real control plane (needs root).
+	@# The CRDs are read from the module cache: make sure both modules are in it.
+	cd tools/crossplane && go mod download github.com/crossplane/crossplane/v2
+	go mod download github.com/upbound/provider-aws/v2
 	E2E_WORK_DIR=$(E2E_OUT)/stack \
 	E2E_ETCD=$(ETCD) \
 	E2E_KUBE_APISERVER=$(KUBE_APISERVER) \
