@@ -39,6 +39,10 @@ const (
 	TypeSourceConnected xpv1.ConditionType = "SourceConnected"
 	// TypeDeployStage says whether the Deploy stage is composed, and why not.
 	TypeDeployStage xpv1.ConditionType = "DeployStage"
+	// TypeSpecValid is False when the spec breaks a rule (or its names do not
+	// fit AWS's limits). The fatal result alone would reach only the XR's
+	// Synced condition; this one also reaches the claim.
+	TypeSpecValid xpv1.ConditionType = "SpecValid"
 )
 
 // Connection states reported by CodeStar.
@@ -76,14 +80,15 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 
 	spec, err := DecodeSpec(oxr.Resource)
 	if err != nil {
-		response.Fatal(rsp, errors.Wrapf(err, "invalid %s %q", v1alpha1.CompositeKind, oxr.Resource.GetName()))
+		invalid(rsp, oxr.Resource.GetName(), err)
 		return rsp, nil
 	}
 	names, err := naming.For(oxr.Resource.GetName(), spec.EnvironmentSuffix)
 	if err != nil {
-		response.Fatal(rsp, errors.Wrapf(err, "invalid %s %q", v1alpha1.CompositeKind, oxr.Resource.GetName()))
+		invalid(rsp, oxr.Resource.GetName(), err)
 		return rsp, nil
 	}
+	response.ConditionTrue(rsp, string(TypeSpecValid), "Valid").TargetCompositeAndClaim()
 
 	ocds, err := request.GetObservedComposedResources(req)
 	if err != nil {
@@ -154,6 +159,15 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 
 	log.Debug("Composed the pipeline", "resources", len(result.Desired), "pending", len(result.Pending), "ready", dxr.Ready)
 	return rsp, nil
+}
+
+// invalid reports bad input: a fatal result, so Crossplane changes nothing
+// that exists, and a SpecValid condition that carries the reason to the
+// claim.
+func invalid(rsp *fnv1.RunFunctionResponse, xr string, err error) {
+	err = errors.Wrapf(err, "invalid %s %q", v1alpha1.CompositeKind, xr)
+	response.ConditionFalse(rsp, string(TypeSpecValid), "InvalidSpec").WithMessage(err.Error()).TargetCompositeAndClaim()
+	response.Fatal(rsp, err)
 }
 
 // crossplaneSpecFields are the fields Crossplane itself adds to a legacy XR's

@@ -385,6 +385,7 @@ func TestReadinessAndStatus(t *testing.T) {
 			wantCond: map[string]string{
 				"SourceConnected": "True/Available", "ResourcesSynced": "True/Synced",
 				"ResourcesComposed": "True/AllComposed", "DeployStage": "False/DeployerImageNotSet",
+				"SpecValid": "True/Valid",
 			},
 		},
 		"OneNotReady": {
@@ -540,6 +541,18 @@ func TestBadInput(t *testing.T) {
 			}
 			if diff := cmp.Diff(req.GetDesired(), rsp.GetDesired(), protocmp.Transform()); diff != "" {
 				t.Errorf("%s\ndesired state must be unchanged by a bad input: -want, +got:\n%s", tc.reason, diff)
+			}
+			// The reason also reaches the claim, as a condition: Crossplane
+			// puts a fatal result only on the XR.
+			want := &fnv1.Condition{
+				Type:    string(TypeSpecValid),
+				Status:  fnv1.Status_STATUS_CONDITION_FALSE,
+				Reason:  "InvalidSpec",
+				Message: new(got),
+				Target:  fnv1.Target_TARGET_COMPOSITE_AND_CLAIM.Enum(),
+			}
+			if diff := cmp.Diff([]*fnv1.Condition{want}, rsp.GetConditions(), protocmp.Transform()); diff != "" {
+				t.Errorf("%s\nconditions: -want, +got:\n%s", tc.reason, diff)
 			}
 		})
 	}

@@ -12,7 +12,9 @@ import (
 	"strings"
 	"sync"
 
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/yaml"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/crdschema"
 )
@@ -70,4 +72,39 @@ func Validator(gvk schema.GroupVersionKind) (*crdschema.Validator, error) {
 	}
 	validators[gvk] = v
 	return v, nil
+}
+
+// FieldDescription returns the description of the field at path (keys of
+// nested objects; arrays are stepped through) in the OpenAPI schema of gvk.
+func FieldDescription(gvk schema.GroupVersionKind, path ...string) (string, error) {
+	f, err := File(gvk.GroupKind())
+	if err != nil {
+		return "", err
+	}
+	b, err := os.ReadFile(f) //nolint:gosec // A path in the module cache.
+	if err != nil {
+		return "", fmt.Errorf("no provider-aws CRD for %s: %w", gvk, err)
+	}
+	crd := &apiextensionsv1.CustomResourceDefinition{}
+	if err := yaml.Unmarshal(b, crd); err != nil {
+		return "", fmt.Errorf("cannot parse the CRD of %s: %w", gvk, err)
+	}
+	for _, v := range crd.Spec.Versions {
+		if v.Name != gvk.Version || v.Schema == nil || v.Schema.OpenAPIV3Schema == nil {
+			continue
+		}
+		s := v.Schema.OpenAPIV3Schema
+		for _, p := range path {
+			for s.Type == "array" && s.Items != nil && s.Items.Schema != nil {
+				s = s.Items.Schema
+			}
+			next, ok := s.Properties[p]
+			if !ok {
+				return "", fmt.Errorf("%s has no field %s", gvk, strings.Join(path, "."))
+			}
+			s = &next
+		}
+		return s.Description, nil
+	}
+	return "", fmt.Errorf("the CRD of %s has no version %s", gvk.GroupKind(), gvk.Version)
 }

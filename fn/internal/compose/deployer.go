@@ -88,23 +88,30 @@ func (c *composer) deployer() error {
 		return err
 	}
 
+	// provider-aws's alarmActions selector resolves autoscaling policies,
+	// not SNS topics, so the topic's ARN comes from the observed topic.
+	topicARN := c.in.Observed.ARN(NotificationTopic)
+	if topicARN == "" {
+		c.wait(ErrorsAlarm, "the notification topic's ARN")
+		return nil
+	}
 	a := c.in.Spec.Alarms.LambdaErrors
 	alarm := &cloudwatch.MetricAlarm{Spec: cloudwatch.MetricAlarmSpec{
 		ResourceSpec: c.resourceSpec(),
 		ForProvider: cloudwatch.MetricAlarmParameters{
-			Region:               c.region(),
-			AlarmDescription:     new(fmt.Sprintf("The deployer Lambda %s failed more than %d times in %d seconds", c.in.Names.DeployerLambda, a.Threshold, a.PeriodSeconds)),
-			Namespace:            new("AWS/Lambda"),
-			MetricName:           new("Errors"),
-			Dimensions:           map[string]*string{"FunctionName": new(c.in.Names.DeployerLambda)},
-			Statistic:            new("Sum"),
-			Period:               new(float64(a.PeriodSeconds)),
-			EvaluationPeriods:    new(float64(a.EvaluationPeriods)),
-			Threshold:            new(float64(a.Threshold)),
-			ComparisonOperator:   new("GreaterThanThreshold"),
-			TreatMissingData:     new("notBreaching"),
-			AlarmActionsSelector: selector(NotificationTopic),
-			Tags:                 c.tags(),
+			Region:             c.region(),
+			AlarmDescription:   new(fmt.Sprintf("The deployer Lambda %s failed more than %d times in %d seconds", c.in.Names.DeployerLambda, a.Threshold, a.PeriodSeconds)),
+			Namespace:          new("AWS/Lambda"),
+			MetricName:         new("Errors"),
+			Dimensions:         map[string]*string{"FunctionName": new(c.in.Names.DeployerLambda)},
+			Statistic:          new("Sum"),
+			Period:             new(float64(a.PeriodSeconds)),
+			EvaluationPeriods:  new(float64(a.EvaluationPeriods)),
+			Threshold:          new(float64(a.Threshold)),
+			ComparisonOperator: new("GreaterThanThreshold"),
+			TreatMissingData:   new("notBreaching"),
+			AlarmActions:       []*string{new(topicARN)},
+			Tags:               c.tags(),
 		},
 	}}
 	return c.add(ErrorsAlarm, c.in.Names.ErrorsAlarm, alarm)
