@@ -25,12 +25,9 @@ func TestSelectorsResolveToComposedKinds(t *testing.T) {
 	for _, example := range []string{"xr-minimal.yaml", "xr-full.yaml"} {
 		_, rsp := converge(t, xrFile(t, example), nil)
 		d := desired(rsp)
-		byComponent := map[string]*unstructured.Unstructured{}
-		for name, u := range d {
-			byComponent[name] = u
-		}
-		names := sortedNames(d)
-		for _, name := range names {
+		// Composed resources are labelled with their own name as component.
+		byComponent := d
+		for _, name := range sortedNames(d) {
 			u := d[name]
 			forProvider, _, _ := unstructured.NestedMap(u.Object, "spec", "forProvider")
 			for _, sel := range selectors(forProvider, []string{"spec", "forProvider"}) {
