@@ -19,23 +19,14 @@ import (
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/crdschema"
 )
 
-// repoRoot is where go.mod is.
+// repoRoot is where the module's go.mod is.
 func repoRoot(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
+	out, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("cannot find the module root: %v", err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("cannot find the repository root")
-		}
-		dir = parent
-	}
+	return filepath.Dir(strings.TrimSpace(string(out)))
 }
 
 // TestDefinitionIsFresh fails when the committed XRD (embedded and in
