@@ -22,10 +22,14 @@ BIN := $(ROOT)/bin
 OUT := $(ROOT)/_output
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
 
-# Prerequisites of `make test` contributed by the included makefiles.
-TEST_PREREQS :=
+# Prerequisites of `make test` contributed by the included makefiles
+# (recursively expanded, so they may name variables defined later).
+TEST_PREREQS =
 
-include mk/*.mk
+# The pinned tools first: the other makefiles name them in prerequisites,
+# which make expands as it reads each rule.
+include mk/tools.mk
+include $(filter-out mk/tools.mk,$(sort $(wildcard mk/*.mk)))
 
 .PHONY: help
 help: ## Show the targets.
