@@ -1,7 +1,8 @@
-// Package providerfake plays provider-aws for tests and example fixtures: it
-// turns a desired managed resource into what the provider would report once
-// it has created it - Ready and Synced conditions and status.atProvider with
-// the ARNs, IDs and URLs the real provider fills in, in a fixed account.
+// Package providerfake describes what provider-aws reports about a managed
+// resource once it has created it: Ready and Synced conditions and
+// status.atProvider with the ARNs, IDs and URLs the real provider fills in.
+// The function's tests and example fixtures use it directly (Observe); the
+// e2e provider simulator uses it to fill status on a real API server.
 //
 // It is test support, not product code: the function never imports it.
 package providerfake
@@ -87,88 +88,179 @@ func externalName(u *unstructured.Unstructured) string {
 }
 
 // AtProvider returns the status.atProvider the provider reports for u: its
-// forProvider fields plus the identifiers AWS assigns.
+// forProvider parameters plus the identifiers AWS assigns.
 func AtProvider(u *unstructured.Unstructured) map[string]any {
 	fp, _, _ := unstructured.NestedMap(u.Object, "spec", "forProvider")
-	at := map[string]any{}
-	for k, v := range fp {
-		// References and selectors are Crossplane's, not AWS's.
-		if strings.HasSuffix(k, "Selector") || strings.HasSuffix(k, "Ref") || strings.HasSuffix(k, "Refs") {
-			continue
-		}
-		at[k] = v
-	}
 	region, _ := fp["region"].(string)
-	name := externalName(u)
-	group, _, _ := strings.Cut(u.GetAPIVersion(), ".")
-	arn := func(service, res string) string {
-		return fmt.Sprintf("arn:aws:%s:%s:%s:%s", service, region, Account, res)
-	}
-	switch group + "/" + u.GetKind() {
-	case "ecr/Repository":
-		at["id"] = name
-		at["arn"] = arn("ecr", "repository/"+name)
-		at["registryId"] = Account
-		at["repositoryUrl"] = fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s", Account, region, name)
-	case "ecr/LifecyclePolicy":
-		at["id"] = name
-		at["registryId"] = Account
-	case "s3/Bucket":
-		at["id"] = name
-		at["arn"] = "arn:aws:s3:::" + name
-		at["bucketRegionalDomainName"] = fmt.Sprintf("%s.s3.%s.amazonaws.com", name, region)
-	case "codebuild/Project":
-		at["arn"] = arn("codebuild", "project/"+name)
-		at["id"] = at["arn"]
-	case "codepipeline/Codepipeline":
-		at["id"] = name
-		at["arn"] = arn("codepipeline", name)
-	case "codestarconnections/Connection":
-		at["arn"] = arn("codestar-connections", "connection/"+stableUUID(name))
-		at["id"] = at["arn"]
-		at["connectionStatus"] = "AVAILABLE"
-	case "lambda/Function":
-		at["id"] = name
-		fnARN := arn("lambda", "function:"+name)
-		at["arn"] = fnARN
-		at["qualifiedArn"] = fnARN + ":$LATEST"
-		at["invokeArn"] = fmt.Sprintf("arn:aws:apigateway:%s:lambda:path/2015-03-31/functions/%s/invocations", region, fnARN)
-		at["version"] = "$LATEST"
-	case "dynamodb/Table":
-		at["id"] = name
-		at["arn"] = arn("dynamodb", "table/"+name)
-	case "sns/Topic":
-		at["arn"] = arn("sns", name)
-		at["id"] = at["arn"]
-	case "sns/TopicSubscription":
-		topic, _ := fp["topicArn"].(string)
-		at["arn"] = fmt.Sprintf("%s:%s", topic, stableUUID(u.GetName()))
-		at["id"] = at["arn"]
-	case "cloudwatch/MetricAlarm":
-		at["id"] = name
-		at["arn"] = arn("cloudwatch", "alarm:"+name)
-	case "cloudwatchevents/Rule":
-		at["id"] = name
-		at["arn"] = arn("events", "rule/"+name)
-	case "iam/Role":
-		at["id"] = name
-		at["arn"] = fmt.Sprintf("arn:aws:iam::%s:role/%s", Account, name)
-		at["uniqueId"] = "AROA" + strings.ToUpper(stableHex(name, 17))
-	case "iam/Policy":
-		at["arn"] = fmt.Sprintf("arn:aws:iam::%s:policy/%s", Account, name)
-		at["id"] = at["arn"]
-		at["policyId"] = "ANPA" + strings.ToUpper(stableHex(name, 17))
-	default:
-		at["id"] = name
+	gvk := u.GroupVersionKind()
+	at := ObservedFields(Identity{
+		Group: gvk.Group, Kind: gvk.Kind, ExternalName: externalName(u),
+		Region: region, Account: Account, UID: u.GetName(), ForProvider: fp,
+	})
+	for k, v := range fp {
+		if !IsReference(k) {
+			at[k] = v
+		}
 	}
 	return at
 }
 
-func stableHex(seed string, n int) string {
-	h := sha256.Sum256([]byte(seed))
-	return hex.EncodeToString(h[:])[:n]
+// Identity is what the simulated AWS account knows about one resource.
+type Identity struct {
+	Group, Kind  string
+	ExternalName string // crossplane.io/external-name, else metadata.name
+	Region       string
+	Account      string
+	UID          string         // seeds generated IDs, so they are stable
+	ForProvider  map[string]any // the resolved spec.forProvider
+	// ConnectionPending holds a CodeStar connection in PENDING, as AWS does
+	// until someone completes the handshake in the console.
+	ConnectionPending bool
 }
 
+// ObservedFields returns the computed part of status.atProvider the way
+// provider-aws reports it after creating the resource: ARNs, IDs, URLs.
+func ObservedFields(id Identity) map[string]any {
+	name, region, account := id.ExternalName, id.Region, id.Account
+	arn := func(service, resource string) string {
+		return fmt.Sprintf("arn:aws:%s:%s:%s:%s", service, region, account, resource)
+	}
+	str := func(key string) string {
+		s, _ := id.ForProvider[key].(string)
+		return s
+	}
+	obs := map[string]any{"region": region}
+
+	switch id.Group + "/" + id.Kind {
+	case "ecr.aws.upbound.io/Repository":
+		obs["arn"] = arn("ecr", "repository/"+name)
+		obs["id"] = name
+		obs["registryId"] = account
+		obs["repositoryUrl"] = fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s", account, region, name)
+	case "ecr.aws.upbound.io/LifecyclePolicy":
+		obs["id"] = str("repository")
+		obs["registryId"] = account
+
+	case "s3.aws.upbound.io/Bucket":
+		obs["arn"] = "arn:aws:s3:::" + name
+		obs["id"] = name
+		obs["bucketDomainName"] = name + ".s3.amazonaws.com"
+		obs["bucketRegionalDomainName"] = fmt.Sprintf("%s.s3.%s.amazonaws.com", name, region)
+		obs["bucketRegion"] = region
+		obs["hostedZoneId"] = "Z3AQBSTGFYJSTF"
+	case "s3.aws.upbound.io/BucketVersioning", "s3.aws.upbound.io/BucketServerSideEncryptionConfiguration",
+		"s3.aws.upbound.io/BucketLifecycleConfiguration", "s3.aws.upbound.io/BucketPublicAccessBlock",
+		"s3.aws.upbound.io/BucketPolicy", "s3.aws.upbound.io/BucketOwnershipControls":
+		obs["id"] = str("bucket")
+
+	case "codebuild.aws.upbound.io/Project":
+		obs["arn"] = arn("codebuild", "project/"+name)
+		obs["id"] = obs["arn"]
+	case "codepipeline.aws.upbound.io/Codepipeline":
+		obs["arn"] = arn("codepipeline", name)
+		obs["id"] = name
+	case "codestarconnections.aws.upbound.io/Connection":
+		obs["arn"] = arn("codestar-connections", "connection/"+stableUUID(id.UID))
+		obs["id"] = obs["arn"]
+		obs["connectionStatus"] = "AVAILABLE"
+		if id.ConnectionPending {
+			obs["connectionStatus"] = "PENDING"
+		}
+
+	case "lambda.aws.upbound.io/Function":
+		fnARN := arn("lambda", "function:"+name)
+		version := "$LATEST"
+		if publish, _ := id.ForProvider["publish"].(bool); publish {
+			version = "1"
+		}
+		obs["arn"] = fnARN
+		obs["id"] = name
+		obs["version"] = version
+		obs["qualifiedArn"] = fnARN + ":" + version
+		obs["invokeArn"] = fmt.Sprintf("arn:aws:apigateway:%s:lambda:path/2015-03-31/functions/%s/invocations", region, fnARN)
+		obs["qualifiedInvokeArn"] = fmt.Sprintf("arn:aws:apigateway:%s:lambda:path/2015-03-31/functions/%s:%s/invocations", region, fnARN, version)
+		obs["lastModified"] = "2026-01-01T00:00:00.000+0000"
+
+	case "dynamodb.aws.upbound.io/Table":
+		tableARN := arn("dynamodb", "table/"+name)
+		obs["arn"] = tableARN
+		obs["id"] = name
+		if enabled, _ := id.ForProvider["streamEnabled"].(bool); enabled {
+			obs["streamLabel"] = "2026-01-01T00:00:00.000"
+			obs["streamArn"] = tableARN + "/stream/2026-01-01T00:00:00.000"
+		}
+
+	case "sns.aws.upbound.io/Topic":
+		obs["arn"] = arn("sns", name)
+		obs["id"] = obs["arn"]
+		obs["owner"] = account
+	case "sns.aws.upbound.io/TopicSubscription":
+		obs["arn"] = str("topicArn") + ":" + stableUUID(id.UID)
+		obs["id"] = obs["arn"]
+		obs["ownerId"] = account
+		// E-mail subscriptions wait for the recipient to confirm.
+		obs["pendingConfirmation"] = strings.HasPrefix(str("protocol"), "email")
+		obs["confirmationWasAuthenticated"] = false
+	case "sns.aws.upbound.io/TopicPolicy":
+		obs["id"] = str("arn")
+		obs["owner"] = account
+
+	case "cloudwatch.aws.upbound.io/MetricAlarm":
+		obs["arn"] = arn("cloudwatch", "alarm:"+name)
+		obs["id"] = name
+	case "cloudwatchevents.aws.upbound.io/Rule":
+		bus := str("eventBusName")
+		if bus == "" || bus == "default" {
+			obs["arn"] = arn("events", "rule/"+name)
+			obs["id"] = name
+		} else {
+			obs["arn"] = arn("events", "rule/"+bus+"/"+name)
+			obs["id"] = bus + "/" + name
+		}
+	case "cloudwatchevents.aws.upbound.io/Target":
+		obs["id"] = str("rule") + "-" + str("targetId")
+
+	case "iam.aws.upbound.io/Role":
+		obs["arn"] = fmt.Sprintf("arn:aws:iam::%s:role%s%s", account, iamPath(str("path")), name)
+		obs["id"] = name
+		obs["uniqueId"] = "AROA" + strings.ToUpper(stableHex(id.UID, 17))
+		obs["createDate"] = "2026-01-01T00:00:00Z"
+	case "iam.aws.upbound.io/Policy":
+		obs["arn"] = fmt.Sprintf("arn:aws:iam::%s:policy%s%s", account, iamPath(str("path")), name)
+		obs["id"] = obs["arn"]
+		obs["policyId"] = "ANPA" + strings.ToUpper(stableHex(id.UID, 17))
+		obs["attachmentCount"] = int64(1)
+	case "iam.aws.upbound.io/RolePolicyAttachment":
+		obs["id"] = str("role") + "-" + stableHex(id.UID, 26)
+
+	default:
+		// A kind without a rule above still gets what every upjet resource
+		// has: an ID (and an ARN where the schema has one; see merge).
+		obs["id"] = name
+		obs["arn"] = arn(strings.TrimSuffix(id.Group, ".aws.upbound.io"), strings.ToLower(id.Kind)+"/"+name)
+	}
+	return obs
+}
+
+// IsReference reports whether a forProvider field is Crossplane's (a
+// reference or selector) rather than an AWS parameter.
+func IsReference(name string) bool {
+	return strings.HasSuffix(name, "Ref") || strings.HasSuffix(name, "Refs") || strings.HasSuffix(name, "Selector")
+}
+
+func iamPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	return p
+}
+
+func stableHex(seed string, n int) string {
+	sum := sha256.Sum256([]byte(seed))
+	return hex.EncodeToString(sum[:])[:n]
+}
+
+// stableUUID derives a UUID-shaped string from seed.
 func stableUUID(seed string) string {
 	h := stableHex(seed, 32)
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]

@@ -8,6 +8,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
+
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/providerfake"
 )
 
 // A trimmed provider-aws CRD in upjet's shape: references documented as
@@ -103,78 +105,9 @@ func TestKindFromCRD(t *testing.T) {
 	}
 }
 
-func TestObservedFields(t *testing.T) {
-	id := func(group, kind, name string, forProvider map[string]any) identity {
-		return identity{Group: group, Kind: kind, ExternalName: name, Region: "eu-west-1", Account: "123456789012", UID: "uid-1", ForProvider: forProvider}
-	}
-	cases := map[string]struct {
-		id   identity
-		want map[string]any // a subset of the observed fields
-	}{
-		"ECRRepository": {
-			id: id("ecr.aws.upbound.io", "Repository", "shop-images-dev", nil),
-			want: map[string]any{
-				"arn":           "arn:aws:ecr:eu-west-1:123456789012:repository/shop-images-dev",
-				"repositoryUrl": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-images-dev",
-				"registryId":    "123456789012",
-			},
-		},
-		"S3BucketHasNoRegionOrAccountInArn": {
-			id:   id("s3.aws.upbound.io", "Bucket", "shop-artifacts-dev", nil),
-			want: map[string]any{"arn": "arn:aws:s3:::shop-artifacts-dev", "bucketRegionalDomainName": "shop-artifacts-dev.s3.eu-west-1.amazonaws.com"},
-		},
-		"IAMRoleIsGlobal": {
-			id:   id("iam.aws.upbound.io", "Role", "shop-codebuild-dev", nil),
-			want: map[string]any{"arn": "arn:aws:iam::123456789012:role/shop-codebuild-dev", "id": "shop-codebuild-dev"},
-		},
-		"IAMPolicyWithPath": {
-			id:   id("iam.aws.upbound.io", "Policy", "p", map[string]any{"path": "/cicd/"}),
-			want: map[string]any{"arn": "arn:aws:iam::123456789012:policy/cicd/p"},
-		},
-		"LambdaPublished": {
-			id: id("lambda.aws.upbound.io", "Function", "shop-deployer-dev", map[string]any{"publish": true}),
-			want: map[string]any{
-				"arn":          "arn:aws:lambda:eu-west-1:123456789012:function:shop-deployer-dev",
-				"qualifiedArn": "arn:aws:lambda:eu-west-1:123456789012:function:shop-deployer-dev:1",
-				"version":      "1",
-			},
-		},
-		"ConnectionAvailableByDefault": {
-			id:   id("codestarconnections.aws.upbound.io", "Connection", "c", nil),
-			want: map[string]any{"connectionStatus": "AVAILABLE"},
-		},
-		"EmailSubscriptionPendingConfirmation": {
-			id:   id("sns.aws.upbound.io", "TopicSubscription", "s", map[string]any{"protocol": "email", "topicArn": "arn:aws:sns:eu-west-1:123456789012:t"}),
-			want: map[string]any{"pendingConfirmation": true},
-		},
-		"RuleOnCustomBus": {
-			id:   id("cloudwatchevents.aws.upbound.io", "Rule", "r", map[string]any{"eventBusName": "bus"}),
-			want: map[string]any{"arn": "arn:aws:events:eu-west-1:123456789012:rule/bus/r", "id": "bus/r"},
-		},
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			got := observedFields(tc.id)
-			subset := map[string]any{}
-			for k := range tc.want {
-				subset[k] = got[k]
-			}
-			if diff := cmp.Diff(tc.want, subset); diff != "" {
-				t.Errorf("observed fields (-want +got):\n%s", diff)
-			}
-		})
-	}
-
-	pending := id("codestarconnections.aws.upbound.io", "Connection", "c", nil)
-	pending.ConnectionPending = true
-	if got := observedFields(pending)["connectionStatus"]; got != "PENDING" {
-		t.Errorf("held connection: connectionStatus = %v, want PENDING", got)
-	}
-}
-
 func TestAtProviderKeepsSchemaFieldsAndParameters(t *testing.T) {
 	k := &Kind{atProviderFields: map[string]bool{"arn": true, "id": true, "region": true, "role": true}}
-	got := atProvider(k, identity{
+	got := atProvider(k, providerfake.Identity{
 		Group: "lambda.aws.upbound.io", Kind: "Function", ExternalName: "fn", Region: "us-east-1", Account: "123456789012",
 		ForProvider: map[string]any{"role": "arn:aws:iam::123456789012:role/r", "roleSelector": map[string]any{}, "memorySize": int64(128)},
 	})

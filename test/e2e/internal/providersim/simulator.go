@@ -27,6 +27,8 @@ import (
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
+
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/providerfake"
 )
 
 const (
@@ -309,7 +311,7 @@ func (s *Simulator) desiredStatus(k *Kind, u *unstructured.Unstructured, refErr 
 		}
 	}
 	if refErr == nil || isReady(u) {
-		status["atProvider"] = atProvider(k, identity{
+		status["atProvider"] = atProvider(k, providerfake.Identity{
 			Group: k.GVK.Group, Kind: k.GVK.Kind, ExternalName: externalName,
 			Region: region, Account: s.cfg.Account, UID: string(u.GetUID()),
 			ForProvider: forProvider, ConnectionPending: fault.ConnectionPending,

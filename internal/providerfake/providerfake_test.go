@@ -1,0 +1,115 @@
+package providerfake
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+func TestObservedFields(t *testing.T) {
+	id := func(group, kind, name string, forProvider map[string]any) Identity {
+		return Identity{Group: group, Kind: kind, ExternalName: name, Region: "eu-west-1", Account: "123456789012", UID: "uid-1", ForProvider: forProvider}
+	}
+	cases := map[string]struct {
+		id   Identity
+		want map[string]any // a subset of the observed fields
+	}{
+		"ECRRepository": {
+			id: id("ecr.aws.upbound.io", "Repository", "shop-images-dev", nil),
+			want: map[string]any{
+				"arn":           "arn:aws:ecr:eu-west-1:123456789012:repository/shop-images-dev",
+				"repositoryUrl": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-images-dev",
+				"registryId":    "123456789012",
+			},
+		},
+		"S3BucketHasNoRegionOrAccountInArn": {
+			id:   id("s3.aws.upbound.io", "Bucket", "shop-artifacts-dev", nil),
+			want: map[string]any{"arn": "arn:aws:s3:::shop-artifacts-dev", "bucketRegionalDomainName": "shop-artifacts-dev.s3.eu-west-1.amazonaws.com"},
+		},
+		"IAMRoleIsGlobal": {
+			id:   id("iam.aws.upbound.io", "Role", "shop-codebuild-dev", nil),
+			want: map[string]any{"arn": "arn:aws:iam::123456789012:role/shop-codebuild-dev", "id": "shop-codebuild-dev"},
+		},
+		"IAMPolicyWithPath": {
+			id:   id("iam.aws.upbound.io", "Policy", "p", map[string]any{"path": "/cicd/"}),
+			want: map[string]any{"arn": "arn:aws:iam::123456789012:policy/cicd/p"},
+		},
+		"LambdaPublished": {
+			id: id("lambda.aws.upbound.io", "Function", "shop-deployer-dev", map[string]any{"publish": true}),
+			want: map[string]any{
+				"arn":          "arn:aws:lambda:eu-west-1:123456789012:function:shop-deployer-dev",
+				"qualifiedArn": "arn:aws:lambda:eu-west-1:123456789012:function:shop-deployer-dev:1",
+				"version":      "1",
+			},
+		},
+		"ConnectionAvailableByDefault": {
+			id:   id("codestarconnections.aws.upbound.io", "Connection", "c", nil),
+			want: map[string]any{"connectionStatus": "AVAILABLE"},
+		},
+		"EmailSubscriptionPendingConfirmation": {
+			id:   id("sns.aws.upbound.io", "TopicSubscription", "s", map[string]any{"protocol": "email", "topicArn": "arn:aws:sns:eu-west-1:123456789012:t"}),
+			want: map[string]any{"pendingConfirmation": true},
+		},
+		"RuleOnCustomBus": {
+			id:   id("cloudwatchevents.aws.upbound.io", "Rule", "r", map[string]any{"eventBusName": "bus"}),
+			want: map[string]any{"arn": "arn:aws:events:eu-west-1:123456789012:rule/bus/r", "id": "bus/r"},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := ObservedFields(tc.id)
+			subset := map[string]any{}
+			for k := range tc.want {
+				subset[k] = got[k]
+			}
+			if diff := cmp.Diff(tc.want, subset); diff != "" {
+				t.Errorf("observed fields (-want +got):\n%s", diff)
+			}
+		})
+	}
+
+	pending := id("codestarconnections.aws.upbound.io", "Connection", "c", nil)
+	pending.ConnectionPending = true
+	if got := ObservedFields(pending)["connectionStatus"]; got != "PENDING" {
+		t.Errorf("held connection: connectionStatus = %v, want PENDING", got)
+	}
+}
+
+// TestObserve: the observed form of a desired resource carries the composition
+// resource name, Ready and Synced, and atProvider with the parameters (not
+// Crossplane's selectors) and AWS's identifiers; the desired object is left
+// alone.
+func TestObserve(t *testing.T) {
+	desired := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "iam.aws.upbound.io/v1beta1",
+		"kind":       "Role",
+		"metadata":   map[string]any{"annotations": map[string]any{"crossplane.io/external-name": "shop-x7k2p-codebuild-dev"}},
+		"spec": map[string]any{"forProvider": map[string]any{
+			"assumeRolePolicy":          "{}",
+			"managedPolicyArnsSelector": map[string]any{"matchControllerRef": true},
+		}},
+	}}
+	before := desired.DeepCopy()
+	got := Observe("shop-x7k2p", "codebuild-role", desired)
+
+	if diff := cmp.Diff(before, desired); diff != "" {
+		t.Errorf("Observe changed its input: -want +got:\n%s", diff)
+	}
+	if got.GetAnnotations()[AnnotationCompositionResourceName] != "codebuild-role" {
+		t.Errorf("composition resource name annotation: got %v", got.GetAnnotations())
+	}
+	at, _, _ := unstructured.NestedMap(got.Object, "status", "atProvider")
+	want := map[string]any{"arn": "arn:aws:iam::123456789012:role/shop-x7k2p-codebuild-dev", "assumeRolePolicy": "{}", "managedPolicyArnsSelector": nil}
+	subset := map[string]any{}
+	for k := range want {
+		subset[k] = at[k]
+	}
+	if diff := cmp.Diff(want, subset); diff != "" {
+		t.Errorf("atProvider: -want +got:\n%s", diff)
+	}
+	conds, _, _ := unstructured.NestedSlice(got.Object, "status", "conditions")
+	if len(conds) != 2 {
+		t.Errorf("want Ready and Synced, got %v", conds)
+	}
+}
