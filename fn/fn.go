@@ -141,9 +141,9 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		}
 	}
 
-	connected := f.reportConnection(rsp, *spec, names, observed)
-	f.reportSynced(rsp, result, observed)
-	f.reportPending(rsp, result)
+	connected := reportConnection(rsp, *spec, names, observed)
+	reportSynced(rsp, result, observed)
+	reportPending(rsp, result)
 	reportDeployStage(rsp, result)
 
 	// The XR is ready only when every composed resource is, nothing waits to
@@ -264,7 +264,7 @@ func regionOf(arn string) string {
 
 // reportConnection sets SourceConnected and reports whether the Source stage
 // can reach the repository.
-func (f *Function) reportConnection(rsp *fnv1.RunFunctionResponse, spec v1alpha1.XCicdPipelineSpec, names *naming.Names, o observe.Resources) bool {
+func reportConnection(rsp *fnv1.RunFunctionResponse, spec v1alpha1.XCicdPipelineSpec, names *naming.Names, o observe.Resources) bool {
 	s := spec.Source
 	switch {
 	case s.Provider == v1alpha1.SourceCodeCommit:
@@ -303,7 +303,7 @@ func (f *Function) reportConnection(rsp *fnv1.RunFunctionResponse, spec v1alpha1
 
 // reportSynced sets ResourcesSynced, naming each composed resource whose
 // Synced condition is False with the provider's message.
-func (f *Function) reportSynced(rsp *fnv1.RunFunctionResponse, result *compose.Result, o observe.Resources) {
+func reportSynced(rsp *fnv1.RunFunctionResponse, result *compose.Result, o observe.Resources) {
 	names := make([]string, 0, len(result.Desired))
 	for n := range result.Desired {
 		names = append(names, string(n))
@@ -330,7 +330,7 @@ func (f *Function) reportSynced(rsp *fnv1.RunFunctionResponse, result *compose.R
 }
 
 // reportPending sets ResourcesComposed, naming what resources wait for.
-func (f *Function) reportPending(rsp *fnv1.RunFunctionResponse, result *compose.Result) {
+func reportPending(rsp *fnv1.RunFunctionResponse, result *compose.Result) {
 	waiting := make([]string, 0, len(result.Pending)+len(result.Preserved))
 	for _, p := range result.Pending {
 		waiting = append(waiting, fmt.Sprintf("%s waits for %s", p.Name, p.Waiting))

@@ -373,7 +373,7 @@ func TestReadinessAndStatus(t *testing.T) {
 			wantReady: fnv1.Ready_READY_TRUE,
 			wantStatus: map[string]any{
 				"artifactBucketName":   "shop-x7k2p-artifacts-dev",
-				"connectionArn":        "arn:aws:codestar-connections:us-east-1:123456789012:connection/" + connectionUUID(t),
+				"connectionArn":        observedConnectionARN,
 				"connectionStatus":     "AVAILABLE",
 				"deploymentTableName":  "shop-x7k2p-deployments-dev",
 				"ecrRepositoryUri":     "123456789012.dkr.ecr.us-east-1.amazonaws.com/shop-x7k2p-images-dev",
@@ -420,11 +420,15 @@ func TestReadinessAndStatus(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, rsp := converge(t, xrFromYAML(t, minimalXR(minimalSpec)), tc.tweak)
+			observed, rsp := converge(t, xrFromYAML(t, minimalXR(minimalSpec)), tc.tweak)
 			if got := rsp.GetDesired().GetComposite().GetReady(); got != tc.wantReady {
 				t.Errorf("%s\nXR ready: want %v, got %v", tc.reason, tc.wantReady, got)
 			}
 			if tc.wantStatus != nil {
+				// The connection's ARN is whatever AWS (the fake) assigned.
+				if tc.wantStatus["connectionArn"] == observedConnectionARN {
+					tc.wantStatus["connectionArn"], _, _ = unstructured.NestedString(observed[string(compose.Connection)].Object, "status", "atProvider", "arn")
+				}
 				got := rsp.GetDesired().GetComposite().GetResource().AsMap()["status"]
 				if diff := cmp.Diff(tc.wantStatus, got); diff != "" {
 					t.Errorf("%s\nstatus: -want, +got:\n%s", tc.reason, diff)
@@ -444,8 +448,12 @@ func TestReadinessAndStatus(t *testing.T) {
 	}
 }
 
+// observedConnectionARN stands for the observed connection's ARN in a
+// wanted status.
+const observedConnectionARN = "<observed connection ARN>"
+
 func TestNotSyncedMessage(t *testing.T) {
-	_, rsp := converge(t, xrFromYAML(t, minimalXR(minimalSpec)), func(name string, u *unstructured.Unstructured) {
+	observed, rsp := converge(t, xrFromYAML(t, minimalXR(minimalSpec)), func(name string, u *unstructured.Unstructured) {
 		if name == string(compose.BuildProject) {
 			providerfake.SetCondition(u, "Synced", "False", "ReconcileError", "AccessDenied: not authorized")
 		}
@@ -456,7 +464,7 @@ func TestNotSyncedMessage(t *testing.T) {
 			msgs = append(msgs, c.GetMessage())
 		}
 	}
-	want := []string{"build-project (Project shop-x7k2p-" + stableSuffix("shop-x7k2p", "build-project") + "): AccessDenied: not authorized"}
+	want := []string{"build-project (Project " + observed[string(compose.BuildProject)].GetName() + "): AccessDenied: not authorized"}
 	if diff := cmp.Diff(want, msgs); diff != "" {
 		t.Errorf("-want, +got:\n%s", diff)
 	}
@@ -469,21 +477,6 @@ func TestNotSyncedMessage(t *testing.T) {
 	if warnings != 1 {
 		t.Errorf("want one warning naming build-project, got %d", warnings)
 	}
-}
-
-func stableSuffix(xr, name string) string {
-	u := providerfake.Observe(xr, name, &unstructured.Unstructured{Object: map[string]any{"apiVersion": "x.aws.upbound.io/v1beta1", "kind": "X"}})
-	return strings.TrimPrefix(u.GetName(), xr+"-")
-}
-
-func connectionUUID(t *testing.T) string {
-	t.Helper()
-	u := providerfake.Observe("shop-x7k2p", string(compose.Connection), &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "codestarconnections.aws.upbound.io/v1beta1", "kind": "Connection",
-		"spec": map[string]any{"forProvider": map[string]any{"name": "shop-x7k2p-src-dev", "region": "us-east-1"}},
-	}})
-	arn, _, _ := unstructured.NestedString(u.Object, "status", "atProvider", "arn")
-	return arn[strings.LastIndex(arn, "/")+1:]
 }
 
 func TestBadInput(t *testing.T) {

@@ -23,7 +23,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
-	"sigs.k8s.io/yaml"
 )
 
 // A Validator checks objects against one version of a CRD's schema.
@@ -52,25 +51,6 @@ func New(props *apiextensionsv1.JSONSchemaProps) (*Validator, error) {
 		schema:     sv,
 		cel:        cel.NewValidator(s, true, celconfig.PerCallLimit),
 	}, nil
-}
-
-// FromCRD returns a Validator for the named version of the supplied CRD
-// (YAML or JSON).
-func FromCRD(crdYAML []byte, version string) (*Validator, error) {
-	crd := &apiextensionsv1.CustomResourceDefinition{}
-	if err := yaml.UnmarshalStrict(crdYAML, crd); err != nil {
-		return nil, fmt.Errorf("cannot parse the CRD: %w", err)
-	}
-	for _, v := range crd.Spec.Versions {
-		if v.Name != version {
-			continue
-		}
-		if v.Schema == nil || v.Schema.OpenAPIV3Schema == nil {
-			return nil, fmt.Errorf("CRD %s version %s has no schema", crd.Name, version)
-		}
-		return New(v.Schema.OpenAPIV3Schema)
-	}
-	return nil, fmt.Errorf("CRD %s has no version %s", crd.Name, version)
 }
 
 // Default applies the schema's defaults to obj in place, as the API server

@@ -47,16 +47,21 @@ func File(gk schema.GroupKind) (string, error) {
 
 var (
 	mu         sync.Mutex
+	schemas    = map[schema.GroupVersionKind]*apiextensionsv1.JSONSchemaProps{}
 	validators = map[schema.GroupVersionKind]*crdschema.Validator{}
 )
 
-// Validator returns a validator for the CRD of gvk at its version; built
-// once per kind.
-func Validator(gvk schema.GroupVersionKind) (*crdschema.Validator, error) {
+// Schema returns the OpenAPI schema of gvk from its CRD; each CRD is read
+// and parsed once.
+func Schema(gvk schema.GroupVersionKind) (*apiextensionsv1.JSONSchemaProps, error) {
 	mu.Lock()
 	defer mu.Unlock()
-	if v, ok := validators[gvk]; ok {
-		return v, nil
+	return schemaLocked(gvk)
+}
+
+func schemaLocked(gvk schema.GroupVersionKind) (*apiextensionsv1.JSONSchemaProps, error) {
+	if s, ok := schemas[gvk]; ok {
+		return s, nil
 	}
 	f, err := File(gvk.GroupKind())
 	if err != nil {
@@ -66,7 +71,32 @@ func Validator(gvk schema.GroupVersionKind) (*crdschema.Validator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("no provider-aws CRD for %s: %w", gvk, err)
 	}
-	v, err := crdschema.FromCRD(b, gvk.Version)
+	crd := &apiextensionsv1.CustomResourceDefinition{}
+	if err := yaml.Unmarshal(b, crd); err != nil {
+		return nil, fmt.Errorf("cannot parse the CRD of %s: %w", gvk, err)
+	}
+	for _, v := range crd.Spec.Versions {
+		if v.Name == gvk.Version && v.Schema != nil && v.Schema.OpenAPIV3Schema != nil {
+			schemas[gvk] = v.Schema.OpenAPIV3Schema
+			return v.Schema.OpenAPIV3Schema, nil
+		}
+	}
+	return nil, fmt.Errorf("the CRD of %s has no version %s with a schema", gvk.GroupKind(), gvk.Version)
+}
+
+// Validator returns a validator for the CRD of gvk at its version; built
+// once per kind.
+func Validator(gvk schema.GroupVersionKind) (*crdschema.Validator, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	if v, ok := validators[gvk]; ok {
+		return v, nil
+	}
+	s, err := schemaLocked(gvk)
+	if err != nil {
+		return nil, err
+	}
+	v, err := crdschema.New(s)
 	if err != nil {
 		return nil, fmt.Errorf("cannot load the CRD of %s: %w", gvk, err)
 	}
@@ -77,34 +107,19 @@ func Validator(gvk schema.GroupVersionKind) (*crdschema.Validator, error) {
 // FieldDescription returns the description of the field at path (keys of
 // nested objects; arrays are stepped through) in the OpenAPI schema of gvk.
 func FieldDescription(gvk schema.GroupVersionKind, path ...string) (string, error) {
-	f, err := File(gvk.GroupKind())
+	s, err := Schema(gvk)
 	if err != nil {
 		return "", err
 	}
-	b, err := os.ReadFile(f) //nolint:gosec // A path in the module cache.
-	if err != nil {
-		return "", fmt.Errorf("no provider-aws CRD for %s: %w", gvk, err)
-	}
-	crd := &apiextensionsv1.CustomResourceDefinition{}
-	if err := yaml.Unmarshal(b, crd); err != nil {
-		return "", fmt.Errorf("cannot parse the CRD of %s: %w", gvk, err)
-	}
-	for _, v := range crd.Spec.Versions {
-		if v.Name != gvk.Version || v.Schema == nil || v.Schema.OpenAPIV3Schema == nil {
-			continue
+	for _, p := range path {
+		for s.Type == "array" && s.Items != nil && s.Items.Schema != nil {
+			s = s.Items.Schema
 		}
-		s := v.Schema.OpenAPIV3Schema
-		for _, p := range path {
-			for s.Type == "array" && s.Items != nil && s.Items.Schema != nil {
-				s = s.Items.Schema
-			}
-			next, ok := s.Properties[p]
-			if !ok {
-				return "", fmt.Errorf("%s has no field %s", gvk, strings.Join(path, "."))
-			}
-			s = &next
+		next, ok := s.Properties[p]
+		if !ok {
+			return "", fmt.Errorf("%s has no field %s", gvk, strings.Join(path, "."))
 		}
-		return s.Description, nil
+		s = &next
 	}
-	return "", fmt.Errorf("the CRD of %s has no version %s", gvk.GroupKind(), gvk.Version)
+	return s.Description, nil
 }

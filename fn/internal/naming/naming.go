@@ -17,9 +17,6 @@ import (
 
 // Names of every AWS resource a pipeline may compose.
 type Names struct {
-	Prefix string
-	Suffix string
-
 	Repository      string
 	ArtifactBucket  string
 	CacheBucket     string
@@ -95,8 +92,6 @@ func For(xrName, suffix string) (*Names, error) {
 	}
 	n := func(purpose string) string { return p + "-" + purpose + "-" + suffix }
 	names := &Names{
-		Prefix:          p,
-		Suffix:          suffix,
 		Repository:      n("images"),
 		ArtifactBucket:  n("artifacts"),
 		CacheBucket:     n("build-cache"),

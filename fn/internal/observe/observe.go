@@ -11,17 +11,10 @@ import (
 
 	xpv1 "github.com/crossplane/crossplane-runtime/v2/apis/common/v1"
 	"github.com/crossplane/function-sdk-go/resource"
-	"github.com/crossplane/function-sdk-go/resource/composed"
 )
 
 // Resources is the observed state of the composed resources, by name.
 type Resources map[resource.Name]resource.ObservedComposed
-
-// Exists reports whether the named resource has been created.
-func (r Resources) Exists(name resource.Name) bool {
-	oc, ok := r[name]
-	return ok && oc.Resource != nil
-}
 
 // String returns the string at path in the named resource, or "" when the
 // resource or the field does not exist (yet).
@@ -49,13 +42,9 @@ func (r Resources) Condition(name resource.Name, ct xpv1.ConditionType) xpv1.Con
 	if !ok || oc.Resource == nil {
 		return xpv1.Condition{Type: ct, Status: "Unknown"}
 	}
-	return condition(oc.Resource, ct)
-}
-
-func condition(u *composed.Unstructured, ct xpv1.ConditionType) xpv1.Condition {
 	// GetCondition decodes status.conditions leniently (unknown fields are
 	// ignored), so a newer provider's conditions are still read.
-	return u.GetCondition(ct)
+	return oc.Resource.GetCondition(ct)
 }
 
 // Ready reports whether the named resource's Ready condition is True.
