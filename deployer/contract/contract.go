@@ -18,6 +18,63 @@ const (
 	// deployer hands CodePipeline a continuation token (a Go duration). The
 	// function sets it from the Lambda's timeout.
 	EnvDeadlineMargin = "DEPLOYER_DEADLINE_MARGIN"
+	// EnvPipelineName is the name of the pipeline whose Deploy action may
+	// invoke the deployer. The deployer confirms with CodePipeline that every
+	// job it is given belongs to that pipeline's Deploy action before changing
+	// anything.
+	EnvPipelineName = "PIPELINE_NAME"
+)
+
+// DeployStageName and DeployActionName name the pipeline's stage and action
+// that invoke the deployer; the deployer checks a job against them.
+const (
+	DeployStageName  = "Deploy"
+	DeployActionName = "Deploy"
+)
+
+// The deploy targets live in one item of the deployment-history table, which
+// the composition function writes (a provider-aws dynamodb TableItem) and the
+// deployer reads at the start of each job. They do not fit the Deploy action's
+// UserParameters: CodePipeline limits an action configuration value to 1,000
+// characters ("Quotas in AWS CodePipeline"), and 20 cross-account targets
+// take about 6 KB; the Lambda environment (4 KB in total) is too small as well.
+// A DynamoDB item may hold 400 KB.
+const (
+	// TargetsItemID is the item's HashKey value. It cannot be a CodePipeline
+	// job ID (a UUID) or a rollback ID ("rollback-...").
+	TargetsItemID = "config#deploy-targets"
+	// TargetsItemTimestamp is the item's RangeKey value.
+	TargetsItemTimestamp = 0
+	// TargetsAttribute is a string attribute holding the JSON of TargetsItem.
+	TargetsAttribute = "targets"
+)
+
+// TargetsItem is the JSON in the targets item's TargetsAttribute.
+type TargetsItem struct {
+	// Targets are the Lambda functions that receive the new image.
+	Targets []Target `json:"targets"`
+}
+
+// Image tags in the pipeline's ECR repository. The lifecycle policy expires
+// images by these prefixes, so an image the deployer has deployed (and so
+// may roll back to) outlives the build tags of images never deployed.
+const (
+	// BuildTagPrefix starts every tag the build project pushes.
+	BuildTagPrefix = "build-"
+	// DeployedTagPrefix starts the tag the deployer adds to an image it
+	// deployed: DeployedTagPrefix + <environment suffix> + "-" + <unix ms>.
+	DeployedTagPrefix = "deployed-"
+)
+
+// The deployer reports a rollback that could not finish (ROLLBACK_FAILED)
+// as a CloudWatch metric in the embedded metric format of its log; the
+// composition function's alarm on it notifies the SNS topic.
+const (
+	MetricNamespace = "CicdPipeline/Deployer"
+	// RollbackFailedMetric counts rollbacks that ended ROLLBACK_FAILED.
+	RollbackFailedMetric = "RollbackFailed"
+	// MetricPipelineDimension is the metric's one dimension: the pipeline name.
+	MetricPipelineDimension = "PipelineName"
 )
 
 // ImageDetailFile is the file the build project's buildspec writes into the
@@ -36,7 +93,10 @@ type ImageDetail struct {
 // so that a typo in the function fails the first deployment loudly.
 type UserParameters struct {
 	// Targets are the Lambda functions that receive the new image.
-	Targets []Target `json:"targets"`
+	//
+	// Deprecated: the targets are in the TargetsItem; this field goes when
+	// the function writes that item and the deployer reads it.
+	Targets []Target `json:"targets,omitempty"`
 	// PipelineExecutionID is recorded in the deployment history. The function
 	// sets it to the pipeline variable "#{codepipeline.PipelineExecutionId}",
 	// which CodePipeline resolves before invoking the deployer (the job event
@@ -126,6 +186,13 @@ var (
 	ImageActions = []string{
 		"ecr:BatchGetImage",
 		"ecr:GetDownloadUrlForLayer",
+	}
+	// PipelineActions are granted on this claim's pipeline: the deployer
+	// confirms with them that a job belongs to the pipeline's Deploy action
+	// in an execution that is in progress.
+	PipelineActions = []string{
+		"codepipeline:GetPipelineState",
+		"codepipeline:ListActionExecutions",
 	}
 	// AssumeRoleActions are granted on the cross-account target roles.
 	AssumeRoleActions = []string{
