@@ -125,21 +125,21 @@ func (t *TargetRecord) NeedsRestore() bool { return t.Phase.MayHaveChanged() }
 
 // Record is one deployment.
 type Record struct {
-	DeploymentID        string `dynamodbav:"deploymentId"`
-	Timestamp           int64  `dynamodbav:"timestamp"`
-	Kind                Kind   `dynamodbav:"kind"`
-	Status              Status `dynamodbav:"status"`
-	Environment         string `dynamodbav:"environment,omitempty"`
+	DeploymentID string `dynamodbav:"deploymentId"`
+	Timestamp    int64  `dynamodbav:"timestamp"`
+	Kind         Kind   `dynamodbav:"kind"`
+	Status       Status `dynamodbav:"status"`
+	Environment  string `dynamodbav:"environment,omitempty"`
 	// JobID is the CodePipeline job the deployment reports to now: each
 	// continuation is a new job with a new ID. DeploymentID is the first one.
 	JobID string `dynamodbav:"jobId,omitempty"`
 	// JobIDs are every job of the deployment, first to current.
 	JobIDs              []string `dynamodbav:"jobIds,omitempty"`
 	PipelineName        string   `dynamodbav:"pipelineName,omitempty"`
-	PipelineExecutionID string `dynamodbav:"pipelineExecutionId,omitempty"`
-	Commit              string `dynamodbav:"commit,omitempty"`
-	ImageURI            string `dynamodbav:"imageUri,omitempty"`
-	ImageDigest         string `dynamodbav:"imageDigest,omitempty"`
+	PipelineExecutionID string   `dynamodbav:"pipelineExecutionId,omitempty"`
+	Commit              string   `dynamodbav:"commit,omitempty"`
+	ImageURI            string   `dynamodbav:"imageUri,omitempty"`
+	ImageDigest         string   `dynamodbav:"imageDigest,omitempty"`
 	// RestoredDeploymentID is the SUCCEEDED deployment a rollback request
 	// restored.
 	RestoredDeploymentID string         `dynamodbav:"restoredDeploymentId,omitempty"`
@@ -270,6 +270,17 @@ func (s *Store) existing(ctx context.Context, deploymentID, owner string) (*Exis
 }
 
 var errNotFound = errors.New("no such deployment")
+
+// Lookup returns what an earlier delivery of deploymentID recorded, or nil
+// when the ID was never claimed.
+func (s *Store) Lookup(ctx context.Context, deploymentID string) (*Existing, error) {
+	var c claim
+	found, err := s.get(ctx, deploymentID, 0, &c)
+	if err != nil || !found {
+		return nil, err
+	}
+	return s.existing(ctx, deploymentID, "")
+}
 
 // Get reads one deployment record.
 func (s *Store) Get(ctx context.Context, deploymentID string, timestamp int64) (*Record, error) {
