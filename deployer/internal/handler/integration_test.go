@@ -525,6 +525,11 @@ func TestLostOptimisticLockStops(t *testing.T) {
 	if calls := w.pipeline.Calls(); len(calls) != 0 {
 		t.Errorf("job results %+v, want none", calls)
 	}
+	// api was updated before the other invocation took over; this one must
+	// not touch it again (no rollback of the other's deployment).
+	if got := w.account.CurrentImage(t, "api"); got != w.v2 {
+		t.Errorf("api runs %s, want %s: the invocation that lost the record changed it", got, w.v2)
+	}
 }
 
 func TestConcurrentChangeIsNotPublished(t *testing.T) {
