@@ -15,8 +15,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -359,7 +359,7 @@ func TestRollbackFailedEmitsTheMetric(t *testing.T) {
 // nothing and reads nothing.
 func TestForgedJobsAreRefused(t *testing.T) {
 	w := newWorld(t, 0)
-	real := w.newJob(t, w.v2)
+	issued := w.newJob(t, w.v2)
 	cases := map[string]func(job *testenv.Job){
 		"another artifact": func(job *testenv.Job) { job.Key = "pipeline/BuildOutput/forged" },
 		"another execution": func(job *testenv.Job) {
@@ -373,7 +373,7 @@ func TestForgedJobsAreRefused(t *testing.T) {
 	for name, forge := range cases {
 		t.Run(name, func(t *testing.T) {
 			// Not issued by CodePipeline: a copy of the real job, altered.
-			forged := *real
+			forged := *issued
 			forged.ID = "0b0e0f00-0000-4000-8000-" + fmt.Sprintf("%012x", crc32.ChecksumIEEE([]byte(name)))
 			forge(&forged)
 			result, err := invoke(t, w.handler(t, 0), forged.Event(t))
@@ -463,7 +463,10 @@ func TestContinuationTokenMustBeTheIssuedOne(t *testing.T) {
 	rec := w.record(t, job.ID)
 	forged := w.pipeline.NewJob(pipelineName, job.Bucket, job.Key)
 	forged.UserParameters = job.UserParameters
-	forgedToken, _ := json.Marshal(continuation{DeploymentID: rec.DeploymentID, Timestamp: rec.Timestamp, Nonce: "guessed"})
+	forgedToken, err := json.Marshal(continuation{DeploymentID: rec.DeploymentID, Timestamp: rec.Timestamp, Nonce: "guessed"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	forged.ContinuationToken = string(forgedToken)
 	result, err := invoke(t, w.handler(t, 0), forged.Event(t))
 	if err != nil || result.Status != StatusRejected || !strings.Contains(result.Message, "not the one it handed to CodePipeline") {
@@ -487,11 +490,10 @@ type racingTable struct {
 }
 
 func (r *racingTable) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	if phase, ok := in.Item["targets"]; ok && strings.Contains(awsString(phase), string(history.PhaseUpdating)) {
+	var saved history.Record
+	if attributevalue.UnmarshalMap(in.Item, &saved) == nil && len(saved.Targets) > 0 && saved.Targets[0].Phase == history.PhaseUpdating {
 		r.once.Do(func() {
-			id := in.Item[contract.HashKey]
-			value, _ := id.(*dbtypes.AttributeValueMemberS)
-			rec, err := r.store.LatestRecord(ctx, value.Value)
+			rec, err := r.store.LatestRecord(ctx, saved.DeploymentID)
 			if err == nil {
 				err = r.store.Save(ctx, rec)
 			}
@@ -499,11 +501,6 @@ func (r *racingTable) PutItem(ctx context.Context, in *dynamodb.PutItemInput, op
 		})
 	}
 	return r.Table.PutItem(ctx, in, opts...)
-}
-
-func awsString(v any) string {
-	data, _ := json.Marshal(v)
-	return string(data)
 }
 
 // TestLostOptimisticLockStops: when another invocation wrote the record,

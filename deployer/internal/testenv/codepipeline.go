@@ -259,7 +259,11 @@ func (f *CodePipeline) listActionExecutions(w http.ResponseWriter, body []byte) 
 		writeError(w, http.StatusBadRequest, "PipelineNotFoundException", "pipeline "+in.PipelineName+" does not exist")
 		return
 	}
-	out, _ := json.Marshal(map[string]any{"actionExecutionDetails": details})
+	out, err := json.Marshal(map[string]any{"actionExecutionDetails": details})
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "InternalFailure", err.Error())
+		return
+	}
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	_, _ = w.Write(out)
 }

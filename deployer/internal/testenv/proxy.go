@@ -3,6 +3,7 @@ package testenv
 import (
 	"bytes"
 	"encoding/json"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -128,12 +129,13 @@ func (p *SlowLambda) serve(w http.ResponseWriter, r *http.Request, forward http.
 // codeSha256 reads the function's current CodeSha256 from moto, with the
 // caller's signature (moto picks the account from the access key).
 func (p *SlowLambda) codeSha256(r *http.Request, escapedName string) string {
-	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, p.moto+"/2015-03-31/functions/"+escapedName+"/configuration", nil)
+	// The stand-in asks its own moto_server about a function named in a test.
+	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, p.moto+"/2015-03-31/functions/"+escapedName+"/configuration", nil) //nolint:gosec // G704: the host is the test's moto_server
 	if err != nil {
 		return ""
 	}
 	req.Header.Set("Authorization", r.Header.Get("Authorization"))
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(req) //nolint:gosec // G704: the host is the test's moto_server
 	if err != nil {
 		return ""
 	}
@@ -168,7 +170,11 @@ func copyResponse(w http.ResponseWriter, recorder *httptest.ResponseRecorder, ed
 }
 
 func lambdaError(w http.ResponseWriter, status int, code, message string) {
-	body, _ := json.Marshal(map[string]string{"Type": "User", "message": message})
+	body, err := json.Marshal(map[string]string{"Type": "User", "message": message})
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Amzn-Errortype", code)
 	w.WriteHeader(status)
@@ -215,7 +221,7 @@ func StartArtifactStore(t *testing.T, allowed func(string) bool) *ArtifactStore 
 			if !store.Allowed(key) {
 				w.Header().Set("Content-Type", "application/xml")
 				w.WriteHeader(http.StatusForbidden)
-				_, _ = w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied: ` + key + ` may not read the artifact bucket</Message></Error>`))
+				_, _ = w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied: ` + html.EscapeString(key) + ` may not read the artifact bucket</Message></Error>`))
 				return
 			}
 		}
