@@ -214,10 +214,11 @@ func TestPipelineJobDeploysToTwoTargets(t *testing.T) {
 // TestContinuationsRunAsNewJobs: CodePipeline continues an action with a new
 // job, with a new ID, per continuation; each job gets exactly one result.
 func TestContinuationsRunAsNewJobs(t *testing.T) {
-	w := newWorld(t, 6)
+	w := newWorld(t, 30)
 	job := w.newJob(t, w.v2)
-	// 150 ms invocations with a 100 ms margin: every update outlasts one.
-	result, jobs := w.drive(t, w.handler(t, 100*time.Millisecond), job, 150*time.Millisecond)
+	// 600 ms invocations with a 400 ms margin and 10 ms polls: every update
+	// (30 polls) outlasts one.
+	result, jobs := w.drive(t, w.handler(t, 400*time.Millisecond), job, 600*time.Millisecond)
 	if result.Status != string(history.StatusSucceeded) {
 		t.Fatalf("status %s, message %q", result.Status, result.Message)
 	}
@@ -296,11 +297,11 @@ func mustNext(t *testing.T, w *world) *testenv.Job {
 // TestFailedTargetRollsBackAcrossContinuations: the rollback is resumable
 // like the deployment, and restores every alias and image.
 func TestFailedTargetRollsBackAcrossContinuations(t *testing.T) {
-	w := newWorld(t, 4)
+	w := newWorld(t, 30)
 	w.account.WriteTargets(t, table, contract.Target{FunctionName: "api", Alias: "live"}, contract.Target{FunctionName: "worker"},
 		contract.Target{FunctionName: "missing"})
 	job := w.newJob(t, w.v2)
-	result, jobs := w.drive(t, w.handler(t, 100*time.Millisecond), job, 150*time.Millisecond)
+	result, jobs := w.drive(t, w.handler(t, 400*time.Millisecond), job, 600*time.Millisecond)
 	if result.Status != string(history.StatusRolledBack) {
 		t.Fatalf("status %s, want ROLLED_BACK; message %q", result.Status, result.Message)
 	}

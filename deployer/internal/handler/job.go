@@ -207,11 +207,8 @@ func (h *Handler) continueJob(ctx context.Context, job events.CodePipelineJob) (
 		}
 		return nil, fmt.Errorf("cannot record the continuation of deployment %s: %w", rec.DeploymentID, err)
 	}
-	if err := h.store.LeaseTargets(ctx, rec.DeploymentID, rec.Targets); err != nil {
-		return h.fail(ctx, rec, pipelineJob, fmt.Errorf("cannot renew the lease of the targets: %w", err))
-	}
 	h.logFor(rec).Info("deployment continued", "jobs", len(rec.JobIDs))
-	return h.run(ctx, rec, pipelineJob)
+	return h.leaseAndRun(ctx, rec, pipelineJob)
 }
 
 // redelivered handles a job delivered again (Lambda retries, duplicate

@@ -31,8 +31,21 @@ func (h *Handler) newRecord(ctx context.Context, deploymentID string, kind histo
 
 // start takes the targets' leases for a new deployment and runs it.
 func (h *Handler) start(ctx context.Context, rec *history.Record, mode mode) (*Result, error) {
-	if err := h.store.LeaseTargets(ctx, rec.DeploymentID, rec.Targets); err != nil {
-		return h.fail(ctx, rec, mode, fmt.Errorf("nothing was changed: %w", err))
+	return h.leaseAndRun(ctx, rec, mode)
+}
+
+// leaseAndRun takes or renews the targets' leases and runs the deployment.
+// A target another deployment holds fails it; a lease that could not be
+// written in time is retried by the next invocation.
+func (h *Handler) leaseAndRun(ctx context.Context, rec *history.Record, mode mode) (*Result, error) {
+	err := h.store.LeaseTargets(ctx, rec.DeploymentID, rec.Targets)
+	switch {
+	case errors.Is(err, history.ErrTargetBusy):
+		return h.fail(ctx, rec, mode, fmt.Errorf("cannot take the targets: %w", err))
+	case err != nil && ctx.Err() != nil:
+		return h.pause(ctx, rec, mode)
+	case err != nil:
+		return h.fail(ctx, rec, mode, fmt.Errorf("cannot take the targets: %w", err))
 	}
 	return h.run(ctx, rec, mode)
 }
@@ -49,6 +62,11 @@ func (h *Handler) run(ctx context.Context, rec *history.Record, mode mode) (*Res
 			return h.pause(ctx, rec, mode)
 		}
 		progress, finished, err := h.step(work, rec)
+		if work.Err() != nil {
+			// A step cut short by the invocation's time is not a failure:
+			// the next invocation repeats it (every step is idempotent).
+			return h.pause(ctx, rec, mode)
+		}
 		if finished {
 			if rec.RollingBack {
 				return h.finishRollback(ctx, rec, mode)
@@ -97,7 +115,7 @@ func (h *Handler) step(ctx context.Context, rec *history.Record) (progress rollo
 		} else {
 			progress, err = rollout.RestoreCode(ctx, client, target)
 		}
-		if err != nil {
+		if err != nil && ctx.Err() == nil {
 			h.logFor(rec).Error("rollback of a target failed", "function", target.FunctionName, "error", err.Error())
 		} else if target.Phase == history.PhaseRolledBack {
 			h.logFor(rec).Info("target rolled back", "function", target.FunctionName, "image", target.PreviousImage)
@@ -109,7 +127,7 @@ func (h *Handler) step(ctx context.Context, rec *history.Record) (progress rollo
 		return rollout.Done, true, nil
 	}
 	progress, err = rollout.Step(ctx, h.lambdaFor(rec, target), target)
-	if err != nil {
+	if err != nil && ctx.Err() == nil {
 		target.Error = err.Error()
 		return progress, false, fmt.Errorf("deploying to %s: %w", target.FunctionName, err)
 	}

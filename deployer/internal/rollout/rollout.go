@@ -255,7 +255,7 @@ func pointAlias(ctx context.Context, client awsapi.Lambda, functionName, alias, 
 func RestoreAlias(ctx context.Context, client awsapi.Lambda, target *history.TargetRecord) error {
 	if target.Alias != "" && target.PreviousVersion != "" {
 		if err := pointAlias(ctx, client, target.FunctionName, target.Alias, target.PreviousVersion, false); err != nil {
-			return rollbackFailed(target, err)
+			return rollbackFailed(ctx, target, err)
 		}
 	}
 	target.Rollback = history.RollbackAliasRestored
@@ -268,11 +268,11 @@ func RestoreAlias(ctx context.Context, client awsapi.Lambda, target *history.Tar
 // restored image. It returns Waiting while Lambda updates the function.
 func RestoreCode(ctx context.Context, client awsapi.Lambda, target *history.TargetRecord) (Progress, error) {
 	if target.PreviousImage == "" {
-		return Done, rollbackFailed(target, fmt.Errorf("the previous image of %s was not recorded", target.FunctionName))
+		return Done, rollbackFailed(ctx, target, fmt.Errorf("the previous image of %s was not recorded", target.FunctionName))
 	}
 	config, err := updateStatus(ctx, client, target.FunctionName)
 	if err != nil {
-		return Done, rollbackFailed(target, err)
+		return Done, rollbackFailed(ctx, target, err)
 	}
 	if config.LastUpdateStatus == types.LastUpdateStatusInProgress {
 		return Waiting, nil
@@ -287,13 +287,13 @@ func RestoreCode(ctx context.Context, client awsapi.Lambda, target *history.Targ
 			return Waiting, nil // an update started meanwhile: try again after it
 		}
 		if err != nil {
-			return Done, rollbackFailed(target, fmt.Errorf("restoring %s to image %s: %w", target.FunctionName, target.PreviousImage, err))
+			return Done, rollbackFailed(ctx, target, fmt.Errorf("restoring %s to image %s: %w", target.FunctionName, target.PreviousImage, err))
 		}
 		target.Rollback = history.RollbackCodeRequested
 		return Advanced, nil
 	}
 	if config.LastUpdateStatus == types.LastUpdateStatusFailed {
-		return Done, rollbackFailed(target, fmt.Errorf("lambda could not restore %s to image %s: %s (%s)", target.FunctionName, target.PreviousImage,
+		return Done, rollbackFailed(ctx, target, fmt.Errorf("lambda could not restore %s to image %s: %s (%s)", target.FunctionName, target.PreviousImage,
 			aws.ToString(config.LastUpdateStatusReason), config.LastUpdateStatusReasonCode))
 	}
 	if target.Alias != "" && target.PreviousVersion == "" && target.Phase == history.PhaseDone {
@@ -301,17 +301,23 @@ func RestoreCode(ctx context.Context, client awsapi.Lambda, target *history.Targ
 		// return to, point it at a version of the restored image.
 		out, err := client.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String(target.FunctionName)})
 		if err != nil {
-			return Done, rollbackFailed(target, fmt.Errorf("publishing the restored image of %s: %w", target.FunctionName, err))
+			return Done, rollbackFailed(ctx, target, fmt.Errorf("publishing the restored image of %s: %w", target.FunctionName, err))
 		}
 		if err := pointAlias(ctx, client, target.FunctionName, target.Alias, aws.ToString(out.Version), false); err != nil {
-			return Done, rollbackFailed(target, err)
+			return Done, rollbackFailed(ctx, target, err)
 		}
 	}
 	target.Phase = history.PhaseRolledBack
 	return Done, nil
 }
 
-func rollbackFailed(target *history.TargetRecord, err error) error {
+// rollbackFailed records that the target cannot be restored, unless the
+// step was only cut short by its context (the invocation's time is up): the
+// next invocation retries it.
+func rollbackFailed(ctx context.Context, target *history.TargetRecord, err error) error {
+	if ctx.Err() != nil {
+		return err
+	}
 	target.Phase = history.PhaseRollbackFailed
 	target.Error = joinMessages(target.Error, "rollback failed: "+err.Error())
 	return err

@@ -300,3 +300,19 @@ func TestRestoreWithoutPreviousImageFails(t *testing.T) {
 		t.Errorf("RestoreCode() error = %v, phase %s, target error %q", err, target.Phase, target.Error)
 	}
 }
+
+// TestRestoreCutShortByTheDeadlineIsRetried: a restore step whose context
+// ended (the invocation's time is up) is not a failed rollback; the next
+// invocation repeats it.
+func TestRestoreCutShortByTheDeadlineIsRetried(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	client := &scriptedLambda{updateError: context.Canceled}
+	target := history.TargetRecord{FunctionName: "api", Phase: history.PhaseDone, PreviousImage: oldImage, Rollback: history.RollbackAliasRestored}
+	if _, err := RestoreCode(ctx, client, &target); err == nil {
+		t.Fatal("RestoreCode() with an ended context: no error")
+	}
+	if target.Phase != history.PhaseDone || target.Rollback != history.RollbackAliasRestored || target.Error != "" {
+		t.Errorf("target after the cut-short step: phase %s, rollback %s, error %q; want it unchanged", target.Phase, target.Rollback, target.Error)
+	}
+}
