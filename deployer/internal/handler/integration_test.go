@@ -633,3 +633,64 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// TestRetriedJobIDDeploysOnce: a repeated delivery of a finished job reports
+// its outcome again, without reading the artifact or deploying.
+func TestRetriedJobIDDeploysOnce(t *testing.T) {
+	w := newWorld(t, 0)
+	h := w.handler(t, 0)
+	job := w.newJob(t, w.v2)
+	if result, err := invoke(t, h, job.Event(t)); err != nil || result.Status != string(history.StatusSucceeded) {
+		t.Fatalf("first delivery: result %+v, error %v", result, err)
+	}
+	result, err := invoke(t, h, job.Event(t))
+	if err != nil || result.Status != string(history.StatusSucceeded) {
+		t.Fatalf("repeated delivery: result %+v, error %v; want the recorded SUCCEEDED", result, err)
+	}
+	if readers := w.artifacts.Readers(); len(readers) != 1 {
+		t.Errorf("the artifact was read %d times, want once: a repeated delivery checks the history first", len(readers))
+	}
+	versions, err := w.account.Lambda.ListVersionsByFunction(context.Background(), &lambda.ListVersionsByFunctionInput{FunctionName: aws.String("api")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(versions.Versions); got != 3 { // $LATEST, 1, 2
+		t.Errorf("api has %d versions after the repeated delivery, want 3 ($LATEST, 1, 2)", got)
+	}
+	// CodePipeline refuses the second result; the deployer takes that as
+	// the job already having one.
+	if diff := cmp.Diff([]string{"PutJobSuccessResult " + job.ID, "PutJobSuccessResult " + job.ID}, w.resultsByJob()); diff != "" {
+		t.Errorf("job results (-want +got):\n%s", diff)
+	}
+}
+
+// TestRollbackRequestOutOfTimeContinues: a rollback request that runs out of
+// time saves its progress and finishes when invoked again with its ID.
+func TestRollbackRequestOutOfTimeContinues(t *testing.T) {
+	w := newWorld(t, 0)
+	for _, image := range []string{w.v2, w.account.PushImage(t, "app", "v3")} {
+		if result, _ := w.drive(t, w.handler(t, 0), w.newJob(t, image), time.Minute); result.Status != string(history.StatusSucceeded) {
+			t.Fatalf("deploying %s: %s %q", image, result.Status, result.Message)
+		}
+	}
+	w.lambda.SetPolls(1000)
+	request := []byte(`{"action":"rollback","requestId":"slow"}`)
+	h := w.handler(t, 200*time.Millisecond)
+	_, err := invokeWithin(t, h, request, 600*time.Millisecond)
+	if err == nil || !strings.Contains(err.Error(), "invoke the deployer again with the same request") {
+		t.Fatalf("first invocation: error %v, want it to ask to be invoked again", err)
+	}
+	if rec := w.record(t, "rollback-slow"); rec.Status != history.StatusInProgress || rec.RollingBack {
+		t.Fatalf("record after the first invocation: status %s, rolling back %t; want the request in progress", rec.Status, rec.RollingBack)
+	}
+	w.lambda.SetPolls(0)
+	result, err := invoke(t, w.handler(t, 0), request)
+	if err != nil || result.Status != string(history.StatusSucceeded) {
+		t.Fatalf("second invocation: result %+v, error %v", result, err)
+	}
+	for _, function := range []string{"api", "worker"} {
+		if got := w.account.CurrentImage(t, function); got != w.v2 {
+			t.Errorf("%s runs %s, want %s", function, got, w.v2)
+		}
+	}
+}

@@ -25,6 +25,7 @@ import (
 // reference). It also enforces PublishVersion's CodeSha256 guard, which
 // moto ignores: a mismatch is PreconditionFailedException.
 type SlowLambda struct {
+	// Polls is how many status reads an update takes (SetPolls changes it).
 	Polls int
 	// OnPoll, when set, runs on each InProgress status read with the
 	// function's name and the reads left.
@@ -54,6 +55,15 @@ func StartSlowLambda(t *testing.T, polls int) *SlowLambda {
 	t.Cleanup(server.Close)
 	t.Setenv("AWS_ENDPOINT_URL_LAMBDA", server.URL)
 	return proxy
+}
+
+// SetPolls changes how many status reads later updates take, and ends the
+// updates in progress.
+func (p *SlowLambda) SetPolls(polls int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.Polls = polls
+	clear(p.pending)
 }
 
 func (p *SlowLambda) serve(w http.ResponseWriter, r *http.Request, forward http.Handler) {
