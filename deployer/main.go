@@ -35,8 +35,11 @@ func main() {
 	h := handler.New(cfg, handler.Deps{
 		Table:         clients.Table(),
 		JobResults:    clients.JobResults(),
+		Pipeline:      clients.Pipeline(),
+		Images:        clients.Images(),
 		LambdaFor:     clients.LambdaFor,
 		ArtifactsWith: clients.ArtifactsWith,
+		Metrics:       os.Stdout,
 	}, log)
 	lambda.Start(h.Handle)
 }

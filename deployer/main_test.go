@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -16,9 +15,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/deployer/contract"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/deployer/internal/testenv"
@@ -50,41 +46,99 @@ func TestDeployerUnderTheLambdaRuntimeEmulator(t *testing.T) {
 	account.CreateHistoryTable(t, "e2e-deployments")
 	v1 := account.PushImage(t, "app", "v1")
 	v2 := account.PushImage(t, "app", "v2")
-	account.CreateImageFunction(t, "api", v1)
-	bucket, key := account.UploadArtifact(t, v2)
+	for _, function := range []string{"api", "worker", "jobs"} {
+		account.CreateImageFunction(t, function, v1)
+	}
+	// Every code update takes four status reads, as a real image update
+	// takes a while.
+	testenv.StartSlowLambda(t, 4)
+	testenv.StartArtifactStore(t, func(key string) bool { return strings.HasPrefix(key, "ASIAARTIFACT") })
 
+	// 30 s timeout, 18 s margin, 2 s polls: an invocation has 12 s, two
+	// targets' worth of polls at most, so three targets need continuations.
 	invokeURL := startEmulator(t, rie, binary, map[string]string{
 		contract.EnvDeploymentTable:   "e2e-deployments",
 		contract.EnvEnvironmentSuffix: "e2e",
-		"AWS_LAMBDA_FUNCTION_TIMEOUT": "120",
+		contract.EnvPipelineName:      "e2e-pipeline",
+		contract.EnvDeadlineMargin:    "18s",
+		"DEPLOYER_POLL_INTERVAL":      "2s",
+		"AWS_LAMBDA_FUNCTION_TIMEOUT": "30",
 	})
 
-	t.Run("pipeline job", func(t *testing.T) {
-		event := testenv.JobEvent(t, "e2e-job-1", bucket, key, `{"targets":[{"functionName":"api","alias":"live"}]}`, "")
-		body := post(t, invokeURL, event)
-		var result struct {
-			Status  string `json:"status"`
-			Message string `json:"message"`
+	// drive invokes the job and every continuation job CodePipeline
+	// schedules after it, and returns the last result and the jobs it ran.
+	drive := func(t *testing.T, job *testenv.Job) (map[string]any, []string) {
+		t.Helper()
+		var jobs []string
+		for range 20 {
+			jobs = append(jobs, job.ID)
+			body := post(t, invokeURL, job.Event(t))
+			var result map[string]any
+			if err := json.Unmarshal(body, &result); err != nil {
+				t.Fatalf("the response %q is not the deployer's result: %v", body, err)
+			}
+			next, ok := pipeline.NextJob()
+			if !ok {
+				return result, jobs
+			}
+			job = next
 		}
-		if err := json.Unmarshal(body, &result); err != nil {
-			t.Fatalf("the response %q is not the deployer's result: %v", body, err)
+		t.Fatal("the deployment never finished")
+		return nil, nil
+	}
+
+	t.Run("three slow targets through continuations", func(t *testing.T) {
+		account.WriteTargets(t, "e2e-deployments",
+			contract.Target{FunctionName: "api", Alias: "live"}, contract.Target{FunctionName: "worker", Alias: "live"}, contract.Target{FunctionName: "jobs"})
+		bucket, key := account.UploadArtifact(t, v2)
+		result, jobs := drive(t, pipeline.NewJob("e2e-pipeline", bucket, key))
+		if result["status"] != "SUCCEEDED" {
+			t.Fatalf("status %v, message %v", result["status"], result["message"])
 		}
-		if result.Status != "SUCCEEDED" {
-			t.Fatalf("status %s, message %q", result.Status, result.Message)
+		if len(jobs) < 3 {
+			t.Errorf("the deployment ran in %d jobs, want at least three (two continuations)", len(jobs))
 		}
-		out, err := account.Lambda.GetAlias(context.Background(), &lambda.GetAliasInput{FunctionName: aws.String("api"), Name: aws.String("live")})
-		if err != nil {
-			t.Fatalf("the deployer did not create alias live: %v", err)
+		for _, function := range []string{"api", "worker", "jobs"} {
+			if got := account.CurrentImage(t, function); got != v2 {
+				t.Errorf("%s runs %s, want %s", function, got, v2)
+			}
 		}
-		if got := aws.ToString(out.FunctionVersion); got != "1" {
-			t.Errorf("alias live points at version %s, want 1", got)
+		for _, function := range []string{"api", "worker"} {
+			if got := account.AliasVersion(t, function, "live"); got != "1" {
+				t.Errorf("alias live of %s points at version %s, want 1", function, got)
+			}
 		}
-		if got := account.CurrentImage(t, "api"); got != v2 {
-			t.Errorf("api runs %s, want %s", got, v2)
+		for i, call := range pipeline.Calls() {
+			if call.Operation != "PutJobSuccessResult" || call.JobID != jobs[i] {
+				t.Errorf("job result %d = %+v, want a success on job %s", i, call, jobs[i])
+			}
 		}
-		calls := pipeline.Calls()
-		if len(calls) != 1 || calls[0].Operation != "PutJobSuccessResult" || calls[0].JobID != "e2e-job-1" {
-			t.Errorf("job results = %+v, want one PutJobSuccessResult for e2e-job-1", calls)
+	})
+
+	t.Run("failing third target rolls back through continuations", func(t *testing.T) {
+		before := len(pipeline.Calls())
+		v3 := account.PushImage(t, "app", "v3")
+		account.WriteTargets(t, "e2e-deployments",
+			contract.Target{FunctionName: "api", Alias: "live"}, contract.Target{FunctionName: "worker", Alias: "live"}, contract.Target{FunctionName: "missing"})
+		bucket, key := account.UploadArtifact(t, v3)
+		result, jobs := drive(t, pipeline.NewJob("e2e-pipeline", bucket, key))
+		if result["status"] != "ROLLED_BACK" {
+			t.Fatalf("status %v, message %v", result["status"], result["message"])
+		}
+		if len(jobs) < 2 {
+			t.Errorf("the deployment and its rollback ran in %d jobs, want continuations", len(jobs))
+		}
+		for _, function := range []string{"api", "worker"} {
+			if got := account.CurrentImage(t, function); got != v2 {
+				t.Errorf("%s runs %s after the rollback, want %s", function, got, v2)
+			}
+			if got := account.AliasVersion(t, function, "live"); got != "1" {
+				t.Errorf("alias live of %s points at version %s after the rollback, want 1", function, got)
+			}
+		}
+		calls := pipeline.Calls()[before:]
+		if last := calls[len(calls)-1]; last.Operation != "PutJobFailureResult" || last.JobID != jobs[len(jobs)-1] {
+			t.Errorf("last job result = %+v, want a failure on the last job", last)
 		}
 	})
 

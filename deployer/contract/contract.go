@@ -180,34 +180,49 @@ var (
 		"lambda:UpdateAlias",
 		"lambda:UpdateFunctionCode",
 	}
-	// ImageActions are granted on the pipeline's ECR repository: Lambda
-	// requires the caller of UpdateFunctionCode to be able to read the image.
-	// The deployer does not call them itself.
+	// ImageActions are granted on the pipeline's ECR repository. Lambda
+	// requires the caller of UpdateFunctionCode to be able to read the image
+	// (ecr:BatchGetImage, ecr:GetDownloadUrlForLayer: "Lambda container
+	// image permissions", Lambda Developer Guide); the deployer itself reads
+	// a deployed image's manifest (BatchGetImage) and tags it (PutImage) so
+	// that the lifecycle policy keeps it. All three take the repository ARN
+	// ("Actions, resources, and condition keys for Amazon ECR").
 	ImageActions = []string{
 		"ecr:BatchGetImage",
 		"ecr:GetDownloadUrlForLayer",
+		"ecr:PutImage",
 	}
-	// PipelineActions are granted on this claim's pipeline: the deployer
-	// confirms with them that a job belongs to the pipeline's Deploy action
-	// in an execution that is in progress.
+	// PipelineActions are granted on this claim's pipeline ARN: the deployer
+	// confirms with ListActionExecutions that a job belongs to the pipeline's
+	// Deploy action in an execution that is in progress, reading from the
+	// input artifact the job names. ListActionExecutions takes the pipeline
+	// resource ("Actions, resources, and condition keys for AWS
+	// CodePipeline"). GetJobDetails is not used: its API reference says
+	// "Used for custom actions only", and the Deploy action is a Lambda
+	// invoke action.
 	PipelineActions = []string{
-		"codepipeline:GetPipelineState",
 		"codepipeline:ListActionExecutions",
 	}
-	// AssumeRoleActions are granted on the cross-account target roles.
+	// AssumeRoleActions are granted on the cross-account target roles. The
+	// deployer names the pipeline as the session's source identity, which
+	// needs sts:SetSourceIdentity both here and in each target role's trust
+	// policy ("Monitor and control actions taken with assumed roles", IAM
+	// User Guide).
 	AssumeRoleActions = []string{
 		"sts:AssumeRole",
+		"sts:SetSourceIdentity",
 	}
-	// JobResultActions do not support resource-level permissions in IAM, so
-	// they are the only actions granted on resource "*".
+	// JobResultActions do not support resource-level permissions in IAM (no
+	// resource type in "Actions, resources, and condition keys for AWS
+	// CodePipeline"), so they are the only actions granted on resource "*".
 	JobResultActions = []string{
 		"codepipeline:PutJobFailureResult",
 		"codepipeline:PutJobSuccessResult",
 	}
-	// LogActions are granted on the deployer's own CloudWatch log group. The
-	// Lambda service calls them with the function's role for its stdout.
+	// LogActions are granted on the deployer's own CloudWatch log group,
+	// which the composition function creates. The Lambda service calls them
+	// with the function's role for its stdout.
 	LogActions = []string{
-		"logs:CreateLogGroup",
 		"logs:CreateLogStream",
 		"logs:PutLogEvents",
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -45,6 +46,18 @@ type JobResults interface {
 	PutJobFailureResult(ctx context.Context, in *codepipeline.PutJobFailureResultInput, opts ...func(*codepipeline.Options)) (*codepipeline.PutJobFailureResultOutput, error)
 }
 
+// Pipeline confirms that a job belongs to the pipeline's Deploy action.
+type Pipeline interface {
+	ListActionExecutions(ctx context.Context, in *codepipeline.ListActionExecutionsInput, opts ...func(*codepipeline.Options)) (*codepipeline.ListActionExecutionsOutput, error)
+}
+
+// Images tags an image the deployer deployed in the pipeline's ECR
+// repository.
+type Images interface {
+	BatchGetImage(ctx context.Context, in *ecr.BatchGetImageInput, opts ...func(*ecr.Options)) (*ecr.BatchGetImageOutput, error)
+	PutImage(ctx context.Context, in *ecr.PutImageInput, opts ...func(*ecr.Options)) (*ecr.PutImageOutput, error)
+}
+
 // RoleAssumer gets credentials for a cross-account target role.
 type RoleAssumer interface {
 	AssumeRole(ctx context.Context, in *sts.AssumeRoleInput, opts ...func(*sts.Options)) (*sts.AssumeRoleOutput, error)
@@ -57,14 +70,15 @@ type Artifacts interface {
 	GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error)
 }
 
-// RoleAPIs maps the IAM service prefix of each API the deployer calls with
-// its own role to the interface listing the operations. An operation's IAM
-// action is "<prefix>:<method name>".
-var RoleAPIs = map[string]any{
-	"lambda":       (*Lambda)(nil),
-	"dynamodb":     (*Table)(nil),
-	"codepipeline": (*JobResults)(nil),
-	"sts":          (*RoleAssumer)(nil),
+// RoleAPIs lists, per IAM service prefix, the interfaces of the operations
+// the deployer calls with its own role. An operation's IAM action is
+// "<prefix>:<method name>".
+var RoleAPIs = map[string][]any{
+	"lambda":       {(*Lambda)(nil)},
+	"dynamodb":     {(*Table)(nil)},
+	"codepipeline": {(*JobResults)(nil), (*Pipeline)(nil)},
+	"ecr":          {(*Images)(nil)},
+	"sts":          {(*RoleAssumer)(nil)},
 }
 
 // Clients are the SDK clients of one invocation environment.
@@ -73,6 +87,7 @@ type Clients struct {
 	table       *dynamodb.Client
 	jobResults  *codepipeline.Client
 	roleAssumer *sts.Client
+	images      *ecr.Client
 
 	mu           sync.Mutex
 	lambdaByRole map[string]Lambda
@@ -91,6 +106,7 @@ func NewClients(ctx context.Context) (*Clients, error) {
 		table:        dynamodb.NewFromConfig(cfg),
 		jobResults:   codepipeline.NewFromConfig(cfg),
 		roleAssumer:  sts.NewFromConfig(cfg),
+		images:       ecr.NewFromConfig(cfg),
 		lambdaByRole: map[string]Lambda{},
 	}, nil
 }
@@ -101,22 +117,45 @@ func (c *Clients) Table() Table { return c.table }
 // JobResults is the CodePipeline client.
 func (c *Clients) JobResults() JobResults { return c.jobResults }
 
-// LambdaFor returns a Lambda client that acts as roleARN, or as the deployer's
-// own role when roleARN is empty. Clients are cached per role so that
-// assumed-role credentials are reused until they expire.
-func (c *Clients) LambdaFor(roleARN string) Lambda {
+// Pipeline is the CodePipeline client.
+func (c *Clients) Pipeline() Pipeline { return c.jobResults }
+
+// Images is the ECR client.
+func (c *Clients) Images() Images { return c.images }
+
+// Session names an assumed-role session in the target account's CloudTrail.
+type Session struct {
+	// Name is the role session name: the pipeline and the deployment.
+	Name string
+	// SourceIdentity stays with the session through role chaining
+	// (sts:SetSourceIdentity must be allowed to the caller and in the
+	// role's trust policy: "Monitor and control actions taken with assumed
+	// roles", IAM User Guide).
+	SourceIdentity string
+}
+
+// LambdaFor returns a Lambda client that acts as roleARN in session, or as
+// the deployer's own role when roleARN is empty. Clients are cached per role
+// and session so that assumed-role credentials are reused until they expire.
+func (c *Clients) LambdaFor(roleARN string, session Session) Lambda {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if client, ok := c.lambdaByRole[roleARN]; ok {
+	key := roleARN + "|" + session.Name + "|" + session.SourceIdentity
+	if client, ok := c.lambdaByRole[key]; ok {
 		return client
 	}
 	cfg := c.cfg.Copy()
 	if roleARN != "" {
 		cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(c.roleAssumer, roleARN,
-			func(o *stscreds.AssumeRoleOptions) { o.RoleSessionName = "cicd-deployer" }))
+			func(o *stscreds.AssumeRoleOptions) {
+				o.RoleSessionName = session.Name
+				if session.SourceIdentity != "" {
+					o.SourceIdentity = aws.String(session.SourceIdentity)
+				}
+			}))
 	}
 	client := lambda.NewFromConfig(cfg)
-	c.lambdaByRole[roleARN] = client
+	c.lambdaByRole[key] = client
 	return client
 }
 

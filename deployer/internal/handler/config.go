@@ -10,9 +10,9 @@ import (
 // Environment variables of the deployer's own tuning, beside the contract's.
 const (
 	// EnvDeadlineMargin is how long before the invocation's deadline the
-	// deployer stops waiting and hands CodePipeline a continuation token (a Go
-	// duration, default 30s). It must leave time to record the state and
-	// report the job.
+	// deployer stops and hands CodePipeline a continuation token (a Go
+	// duration, default 30s). AWS calls end half of it before the deadline,
+	// leaving the other half to record the state and report the job.
 	EnvDeadlineMargin = contract.EnvDeadlineMargin
 	// EnvPollInterval is the pause between two reads of a function's update
 	// status (a Go duration, default 2s).
@@ -22,6 +22,7 @@ const (
 // Config is the deployer's configuration, from its environment.
 type Config struct {
 	Table          string
+	PipelineName   string
 	Environment    string
 	DeadlineMargin time.Duration
 	PollInterval   time.Duration
@@ -31,12 +32,16 @@ type Config struct {
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	cfg := Config{
 		Table:          getenv(contract.EnvDeploymentTable),
+		PipelineName:   getenv(contract.EnvPipelineName),
 		Environment:    getenv(contract.EnvEnvironmentSuffix),
 		DeadlineMargin: 30 * time.Second,
 		PollInterval:   2 * time.Second,
 	}
 	if cfg.Table == "" {
 		return Config{}, fmt.Errorf("%s is not set: the composition function sets it to the deployment-history table's name", contract.EnvDeploymentTable)
+	}
+	if cfg.PipelineName == "" {
+		return Config{}, fmt.Errorf("%s is not set: the composition function sets it to the pipeline's name, which every job is checked against", contract.EnvPipelineName)
 	}
 	for name, into := range map[string]*time.Duration{EnvDeadlineMargin: &cfg.DeadlineMargin, EnvPollInterval: &cfg.PollInterval} {
 		value := getenv(name)

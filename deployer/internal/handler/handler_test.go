@@ -14,6 +14,7 @@ import (
 	cptypes "github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/cicd-platform/crossplane-cicd-pipeline/deployer/contract"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/deployer/internal/awsapi"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/deployer/internal/history"
 )
@@ -89,19 +90,15 @@ func TestMalformedEventsAreRejectedWithoutPanicking(t *testing.T) {
 			wantReport: "UserParameters are not valid deployer parameters",
 		},
 		"UserParameters with an unknown field": {
-			event:      jobWith(t, `{"targets":[{"functionName":"api"}],"target":"x"}`),
+			event:      jobWith(t, `{"pipelineExecutionId":"e-1","target":"x"}`),
 			wantReport: `unknown field "target"`,
 		},
-		"no targets": {
-			event:      jobWith(t, `{"targets":[]}`),
-			wantReport: "no deploy targets",
-		},
-		"bad target": {
-			event:      jobWith(t, `{"targets":[{"functionName":"api:live","roleArn":"admin","alias":"7"}]}`),
-			wantReport: `targets[0].functionName "api:live" is not a Lambda function name or unqualified function ARN` + "\n" + `targets[0].roleArn "admin" is not an IAM role ARN` + "\n" + `targets[0].alias "7" is not a Lambda alias name`,
+		"UserParameters without the execution": {
+			event:      jobWith(t, `{"commitId":"abc"}`),
+			wantReport: "have no pipelineExecutionId",
 		},
 		"no input artifact": {
-			event:      jobWith(t, `{"targets":[{"functionName":"api"}]}`),
+			event:      jobWith(t, `{"pipelineExecutionId":"e-1"}`),
 			wantReport: "the Deploy action has no input artifact",
 		},
 		"rollback request with an unknown action": {
@@ -160,19 +157,23 @@ func TestConfigFromEnv(t *testing.T) {
 		wantError string
 	}{
 		"defaults": {
-			env:  map[string]string{"DEPLOYMENT_TABLE": "t", "ENVIRONMENT_SUFFIX": "prod"},
-			want: Config{Table: "t", Environment: "prod", DeadlineMargin: 30 * time.Second, PollInterval: 2 * time.Second},
+			env:  map[string]string{"DEPLOYMENT_TABLE": "t", "PIPELINE_NAME": "p", "ENVIRONMENT_SUFFIX": "prod"},
+			want: Config{Table: "t", PipelineName: "p", Environment: "prod", DeadlineMargin: 30 * time.Second, PollInterval: 2 * time.Second},
 		},
 		"tuned": {
-			env:  map[string]string{"DEPLOYMENT_TABLE": "t", "DEPLOYER_DEADLINE_MARGIN": "1m", "DEPLOYER_POLL_INTERVAL": "500ms"},
-			want: Config{Table: "t", DeadlineMargin: time.Minute, PollInterval: 500 * time.Millisecond},
+			env:  map[string]string{"DEPLOYMENT_TABLE": "t", "PIPELINE_NAME": "p", "DEPLOYER_DEADLINE_MARGIN": "1m", "DEPLOYER_POLL_INTERVAL": "500ms"},
+			want: Config{Table: "t", PipelineName: "p", DeadlineMargin: time.Minute, PollInterval: 500 * time.Millisecond},
 		},
 		"no table": {
 			env:       map[string]string{},
 			wantError: "DEPLOYMENT_TABLE is not set",
 		},
+		"no pipeline": {
+			env:       map[string]string{"DEPLOYMENT_TABLE": "t"},
+			wantError: "PIPELINE_NAME is not set",
+		},
 		"bad duration": {
-			env:       map[string]string{"DEPLOYMENT_TABLE": "t", "DEPLOYER_POLL_INTERVAL": "2"},
+			env:       map[string]string{"DEPLOYMENT_TABLE": "t", "PIPELINE_NAME": "p", "DEPLOYER_POLL_INTERVAL": "2"},
 			wantError: `DEPLOYER_POLL_INTERVAL="2" is not a non-negative Go duration`,
 		},
 	}
@@ -196,18 +197,99 @@ func TestConfigFromEnv(t *testing.T) {
 }
 
 func TestParseUserParameters(t *testing.T) {
-	raw := `{"targets":[{"functionName":"arn:aws:lambda:eu-west-1:111122223333:function:api","alias":"live"},` +
-		`{"functionName":"worker","roleArn":"arn:aws:iam::444455556666:role/deploy-target"}],` +
-		`"pipelineExecutionId":"e-1","commitId":"abc"}`
-	got, err := ParseUserParameters(raw)
+	got, err := ParseUserParameters(`{"pipelineExecutionId":"e-1","commitId":"abc"}`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Targets[0].Alias != "live" || got.Targets[1].RoleARN != "arn:aws:iam::444455556666:role/deploy-target" || got.PipelineExecutionID != "e-1" || got.CommitID != "abc" {
+	if got.PipelineExecutionID != "e-1" || got.CommitID != "abc" {
 		t.Errorf("ParseUserParameters() = %+v", got)
 	}
-	if _, err := ParseUserParameters(`{"targets":[{"functionName":"api"},{"functionName":"api"}]}`); err == nil || !strings.Contains(err.Error(), "deploys to api a second time") {
-		t.Errorf("duplicate target: error = %v", err)
+}
+
+func TestParseTargets(t *testing.T) {
+	cases := map[string]struct {
+		raw       string
+		want      []contract.Target
+		wantError string
+	}{
+		"valid": {
+			raw: `{"targets":[{"functionName":"arn:aws:lambda:eu-west-1:111122223333:function:api","alias":"live"},` +
+				`{"functionName":"worker","roleArn":"arn:aws:iam::444455556666:role/deploy-target"}]}`,
+			want: []contract.Target{
+				{FunctionName: "arn:aws:lambda:eu-west-1:111122223333:function:api", Alias: "live"},
+				{FunctionName: "worker", RoleARN: "arn:aws:iam::444455556666:role/deploy-target"},
+			},
+		},
+		"bad target": {
+			raw: `{"targets":[{"functionName":"api:live","roleArn":"admin","alias":"7"}]}`,
+			wantError: `targets[0].functionName "api:live" is not a Lambda function name or unqualified function ARN` + "\n" +
+				`targets[0].roleArn "admin" is not an IAM role ARN` + "\n" + `targets[0].alias "7" is not a Lambda alias name`,
+		},
+		"same name twice": {
+			raw:       `{"targets":[{"functionName":"api"},{"functionName":"api","alias":"live"}]}`,
+			wantError: "targets[1] deploys to api a second time",
+		},
+		"by name and by ARN": {
+			raw:       `{"targets":[{"functionName":"arn:aws:lambda:eu-west-1:111122223333:function:api"},{"functionName":"api"}]}`,
+			wantError: "targets[1] deploys to api a second time (targets[0] is arn:aws:lambda:eu-west-1:111122223333:function:api)",
+		},
+		"by partial ARN and by ARN": {
+			raw:       `{"targets":[{"functionName":"111122223333:function:api"},{"functionName":"arn:aws:lambda:eu-west-1:111122223333:function:api"}]}`,
+			wantError: "targets[1] deploys to",
+		},
+		"same name in two accounts": {
+			raw: `{"targets":[{"functionName":"arn:aws:lambda:eu-west-1:111122223333:function:api"},{"functionName":"arn:aws:lambda:eu-west-1:444455556666:function:api"}]}`,
+			want: []contract.Target{
+				{FunctionName: "arn:aws:lambda:eu-west-1:111122223333:function:api"},
+				{FunctionName: "arn:aws:lambda:eu-west-1:444455556666:function:api"},
+			},
+		},
+		"same name through two roles": {
+			raw:  `{"targets":[{"functionName":"api"},{"functionName":"api","roleArn":"arn:aws:iam::444455556666:role/deploy-target"}]}`,
+			want: []contract.Target{{FunctionName: "api"}, {FunctionName: "api", RoleARN: "arn:aws:iam::444455556666:role/deploy-target"}},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got, err := ParseTargets(tc.raw)
+			if tc.wantError != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantError) {
+					t.Fatalf("ParseTargets() error = %v, want it to contain %q", err, tc.wantError)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("ParseTargets() (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestRollbackFailedMetricLine pins the embedded-metric-format line the
+// composition function's alarm relies on.
+func TestRollbackFailedMetricLine(t *testing.T) {
+	got, err := rollbackFailedMetric("orders-pipeline", "job-1", time.UnixMilli(1700000000123))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"PipelineName":"orders-pipeline","RollbackFailed":1,"_aws":{"CloudWatchMetrics":[{"Namespace":"CicdPipeline/Deployer","Dimensions":[["PipelineName"]],"Metrics":[{"Name":"RollbackFailed","Unit":"Count"}]}],"Timestamp":1700000000123},"deploymentId":"job-1"}` + "\n"
+	if diff := cmp.Diff(want, string(got)); diff != "" {
+		t.Errorf("metric line (-want +got):\n%s", diff)
+	}
+}
+
+func TestSessionNamesThePipelineAndDeployment(t *testing.T) {
+	got := sessionFor(&history.Record{PipelineName: "orders/pipeline", DeploymentID: "0b0e0f00-0000-4000-8000-000000000001"})
+	want := awsapi.Session{Name: "deployer-orders-pipeline-0b0e0f00-0000-4000-8000-000000000001", SourceIdentity: "cicd-orders-pipeline"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("sessionFor() (-want +got):\n%s", diff)
+	}
+	long := sessionFor(&history.Record{PipelineName: strings.Repeat("p", 100), DeploymentID: "x"})
+	if len(long.Name) != 64 || len(long.SourceIdentity) != 64 {
+		t.Errorf("session name %d and source identity %d characters long, want at most 64", len(long.Name), len(long.SourceIdentity))
 	}
 }
 

@@ -1,13 +1,13 @@
 package handler
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/deployer/contract"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/deployer/internal/history"
 )
 
 // Patterns from the Lambda and IAM API references. A deploy target is the
@@ -19,26 +19,32 @@ var (
 	numericPattern      = regexp.MustCompile(`^[0-9]+$`)
 )
 
-// ParseUserParameters decodes and validates the Deploy action's
-// UserParameters, naming what is wrong so the platform team can fix the claim
-// or the composition function.
+// ParseUserParameters decodes the Deploy action's UserParameters, naming
+// what is wrong so the platform team can fix the composition function.
 func ParseUserParameters(raw string) (contract.UserParameters, error) {
 	if raw == "" {
-		return contract.UserParameters{}, errors.New(`the Deploy action has no UserParameters; expected JSON like {"targets":[{"functionName":"my-function","alias":"live"}]}`)
+		return contract.UserParameters{}, errors.New(`the Deploy action has no UserParameters; expected JSON like {"pipelineExecutionId":"#{codepipeline.PipelineExecutionId}","commitId":"#{SourceVariables.CommitId}"}`)
 	}
-	decoder := json.NewDecoder(bytes.NewReader([]byte(raw)))
-	decoder.DisallowUnknownFields()
 	var params contract.UserParameters
-	if err := decoder.Decode(&params); err != nil {
+	if err := decodeStrict([]byte(raw), &params); err != nil {
 		return contract.UserParameters{}, fmt.Errorf("the Deploy action's UserParameters are not valid deployer parameters: %w", err)
 	}
-	if decoder.More() {
-		return contract.UserParameters{}, errors.New("the Deploy action's UserParameters hold more than one JSON value")
-	}
-	if err := ValidateTargets(params.Targets); err != nil {
-		return contract.UserParameters{}, fmt.Errorf("the Deploy action's UserParameters: %w", err)
+	if params.PipelineExecutionID == "" {
+		return contract.UserParameters{}, errors.New("the Deploy action's UserParameters have no pipelineExecutionId: the deployer needs it to confirm the job with CodePipeline")
 	}
 	return params, nil
+}
+
+// ParseTargets decodes and validates the deploy targets item's JSON.
+func ParseTargets(raw string) ([]contract.Target, error) {
+	var item contract.TargetsItem
+	if err := decodeStrict([]byte(raw), &item); err != nil {
+		return nil, fmt.Errorf("the deploy targets item is not valid JSON of the form {\"targets\":[...]}: %w", err)
+	}
+	if err := ValidateTargets(item.Targets); err != nil {
+		return nil, fmt.Errorf("the deploy targets item: %w", err)
+	}
+	return item.Targets, nil
 }
 
 // ValidateTargets checks the deploy targets.
@@ -46,7 +52,6 @@ func ValidateTargets(targets []contract.Target) error {
 	if len(targets) == 0 {
 		return errors.New("no deploy targets: targets must list at least one Lambda function")
 	}
-	seen := map[contract.Target]bool{}
 	var problems []error
 	for i, target := range targets {
 		if !functionNamePattern.MatchString(target.FunctionName) {
@@ -58,11 +63,23 @@ func ValidateTargets(targets []contract.Target) error {
 		if target.Alias != "" && (!aliasPattern.MatchString(target.Alias) || numericPattern.MatchString(target.Alias)) {
 			problems = append(problems, fmt.Errorf("targets[%d].alias %q is not a Lambda alias name (letters, digits, - and _, not only digits)", i, target.Alias))
 		}
-		key := contract.Target{FunctionName: target.FunctionName, RoleARN: target.RoleARN}
-		if seen[key] {
-			problems = append(problems, fmt.Errorf("targets[%d] deploys to %s a second time", i, target.FunctionName))
+		for j := range i {
+			if sameFunction(targets[j], target) {
+				problems = append(problems, fmt.Errorf("targets[%d] deploys to %s a second time (targets[%d] is %s)", i, target.FunctionName, j, targets[j].FunctionName))
+				break
+			}
 		}
-		seen[key] = true
 	}
 	return errors.Join(problems...)
+}
+
+// sameFunction reports whether two targets reach the same function: the
+// same role and function name, unless both name it by ARN (or partial ARN)
+// and the ARNs differ.
+func sameFunction(a, b contract.Target) bool {
+	if a.RoleARN != b.RoleARN || history.FunctionShortName(a.FunctionName) != history.FunctionShortName(b.FunctionName) {
+		return false
+	}
+	qualified := func(name string) bool { return strings.Contains(name, ":") }
+	return !qualified(a.FunctionName) || !qualified(b.FunctionName) || strings.HasSuffix(a.FunctionName, b.FunctionName) || strings.HasSuffix(b.FunctionName, a.FunctionName)
 }

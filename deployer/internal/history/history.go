@@ -97,22 +97,49 @@ type TargetRecord struct {
 	// alias did not exist.
 	PreviousVersion string `dynamodbav:"previousVersion,omitempty" json:"previousVersion,omitempty"`
 	NewImage        string `dynamodbav:"newImage" json:"newImage"`
-	NewVersion      string `dynamodbav:"newVersion,omitempty" json:"newVersion,omitempty"`
-	Error           string `dynamodbav:"error,omitempty" json:"error,omitempty"`
+	// NewCodeSha256 is the CodeSha256 UpdateFunctionCode answered with: the
+	// code PublishVersion must publish, so that a change someone else made
+	// while the deployer waited is not published as this deployment's.
+	NewCodeSha256 string `dynamodbav:"newCodeSha256,omitempty" json:"newCodeSha256,omitempty"`
+	NewVersion    string `dynamodbav:"newVersion,omitempty" json:"newVersion,omitempty"`
+	// Rollback is how far restoring the target got (RollbackStep).
+	Rollback RollbackStep `dynamodbav:"rollback,omitempty" json:"rollback,omitempty"`
+	Error    string       `dynamodbav:"error,omitempty" json:"error,omitempty"`
 }
+
+// RollbackStep is how far the rollback of one target got. Every alias is
+// moved back first (instant for the alias's callers), then every $LATEST is
+// restored, so a rollback is saved after each step and resumes in a later
+// invocation like a deployment.
+type RollbackStep string
+
+// Rollback steps of a target, in order.
+const (
+	RollbackNotStarted    RollbackStep = ""
+	RollbackAliasRestored RollbackStep = "ALIAS_RESTORED" // the alias serves the previous version again
+	RollbackCodeRequested RollbackStep = "CODE_REQUESTED" // Lambda accepted the previous image; waiting for it
+)
+
+// NeedsRestore reports whether a rollback still has to restore the target.
+func (t *TargetRecord) NeedsRestore() bool { return t.Phase.MayHaveChanged() }
 
 // Record is one deployment.
 type Record struct {
-	DeploymentID        string `dynamodbav:"deploymentId"`
-	Timestamp           int64  `dynamodbav:"timestamp"`
-	Kind                Kind   `dynamodbav:"kind"`
-	Status              Status `dynamodbav:"status"`
-	Environment         string `dynamodbav:"environment,omitempty"`
-	JobID               string `dynamodbav:"jobId,omitempty"`
-	PipelineExecutionID string `dynamodbav:"pipelineExecutionId,omitempty"`
-	Commit              string `dynamodbav:"commit,omitempty"`
-	ImageURI            string `dynamodbav:"imageUri,omitempty"`
-	ImageDigest         string `dynamodbav:"imageDigest,omitempty"`
+	DeploymentID string `dynamodbav:"deploymentId"`
+	Timestamp    int64  `dynamodbav:"timestamp"`
+	Kind         Kind   `dynamodbav:"kind"`
+	Status       Status `dynamodbav:"status"`
+	Environment  string `dynamodbav:"environment,omitempty"`
+	// JobID is the CodePipeline job the deployment reports to now: each
+	// continuation is a new job with a new ID. DeploymentID is the first one.
+	JobID string `dynamodbav:"jobId,omitempty"`
+	// JobIDs are every job of the deployment, first to current.
+	JobIDs              []string `dynamodbav:"jobIds,omitempty"`
+	PipelineName        string   `dynamodbav:"pipelineName,omitempty"`
+	PipelineExecutionID string   `dynamodbav:"pipelineExecutionId,omitempty"`
+	Commit              string   `dynamodbav:"commit,omitempty"`
+	ImageURI            string   `dynamodbav:"imageUri,omitempty"`
+	ImageDigest         string   `dynamodbav:"imageDigest,omitempty"`
 	// RestoredDeploymentID is the SUCCEEDED deployment a rollback request
 	// restored.
 	RestoredDeploymentID string         `dynamodbav:"restoredDeploymentId,omitempty"`
@@ -128,6 +155,17 @@ type Record struct {
 	// AwaitingContinuation is set while CodePipeline holds a continuation
 	// token for the deployment and will invoke the deployer again.
 	AwaitingContinuation bool `dynamodbav:"awaitingContinuation,omitempty"`
+	// ContinuationToken is the token last handed to CodePipeline: it is
+	// re-sent when the hand-off is redelivered, and a continuation is
+	// accepted only with exactly this token (it holds a random nonce, so a
+	// token of another deployment or an earlier hand-off is refused). It is
+	// cleared when a continuation takes it.
+	ContinuationToken string `dynamodbav:"continuationToken,omitempty"`
+	// RollingBack is set once the deployment failed: later steps restore the
+	// targets instead of deploying them.
+	RollingBack bool `dynamodbav:"rollingBack,omitempty"`
+	// ImageTagged is set once the deployed image carries its deployed tag.
+	ImageTagged bool `dynamodbav:"imageTagged,omitempty"`
 	// Revision increases with every write; writes are conditional on it.
 	Revision int64 `dynamodbav:"revision"`
 }
@@ -233,6 +271,17 @@ func (s *Store) existing(ctx context.Context, deploymentID, owner string) (*Exis
 
 var errNotFound = errors.New("no such deployment")
 
+// Lookup returns what an earlier delivery of deploymentID recorded, or nil
+// when the ID was never claimed.
+func (s *Store) Lookup(ctx context.Context, deploymentID string) (*Existing, error) {
+	var c claim
+	found, err := s.get(ctx, deploymentID, 0, &c)
+	if err != nil || !found {
+		return nil, err
+	}
+	return s.existing(ctx, deploymentID, "")
+}
+
 // Get reads one deployment record.
 func (s *Store) Get(ctx context.Context, deploymentID string, timestamp int64) (*Record, error) {
 	var rec Record
@@ -247,6 +296,18 @@ func (s *Store) Get(ctx context.Context, deploymentID string, timestamp int64) (
 }
 
 func (s *Store) get(ctx context.Context, deploymentID string, timestamp int64, into any) (bool, error) {
+	var item map[string]types.AttributeValue
+	found, err := s.getRaw(ctx, deploymentID, timestamp, &item)
+	if err != nil || !found {
+		return found, err
+	}
+	if err := attributevalue.UnmarshalMap(item, into); err != nil {
+		return false, fmt.Errorf("decoding item %s/%d of table %s: %w", deploymentID, timestamp, s.table, err)
+	}
+	return true, nil
+}
+
+func (s *Store) getRaw(ctx context.Context, deploymentID string, timestamp int64, into *map[string]types.AttributeValue) (bool, error) {
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.table),
 		Key:            key(deploymentID, timestamp),
@@ -255,13 +316,8 @@ func (s *Store) get(ctx context.Context, deploymentID string, timestamp int64, i
 	if err != nil {
 		return false, fmt.Errorf("table %s: %w", s.table, err)
 	}
-	if out.Item == nil {
-		return false, nil
-	}
-	if err := attributevalue.UnmarshalMap(out.Item, into); err != nil {
-		return false, fmt.Errorf("decoding item %s/%d of table %s: %w", deploymentID, timestamp, s.table, err)
-	}
-	return true, nil
+	*into = out.Item
+	return out.Item != nil, nil
 }
 
 // Save writes rec if nobody else wrote it since it was read, and advances its
@@ -311,10 +367,12 @@ func (s *Store) put(ctx context.Context, rec *Record, condition string, names ma
 	return nil
 }
 
-// LatestSucceeded returns the most recent SUCCEEDED deployment, or an error
-// that says there is none.
-func (s *Store) LatestSucceeded(ctx context.Context) (*Record, error) {
-	out, err := s.client.Query(ctx, &dynamodb.QueryInput{
+// RestoreCandidate returns what a rollback request restores by default: the
+// newest SUCCEEDED pipeline deployment older than the one that is live now
+// (the newest SUCCEEDED record of any kind) and of another image. Restoring
+// the live deployment itself would change nothing.
+func (s *Store) RestoreCandidate(ctx context.Context) (*Record, error) {
+	in := &dynamodb.QueryInput{
 		TableName:                aws.String(s.table),
 		IndexName:                aws.String(contract.StatusIndex),
 		KeyConditionExpression:   aws.String("#status = :succeeded"),
@@ -323,19 +381,34 @@ func (s *Store) LatestSucceeded(ctx context.Context) (*Record, error) {
 			":succeeded": &types.AttributeValueMemberS{Value: string(StatusSucceeded)},
 		},
 		ScanIndexForward: aws.Bool(false),
-		Limit:            aws.Int32(1),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("querying index %s of table %s for the latest SUCCEEDED deployment: %w", contract.StatusIndex, s.table, err)
 	}
-	if len(out.Items) == 0 {
+	var live *Record
+	for {
+		out, err := s.client.Query(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("querying index %s of table %s for SUCCEEDED deployments: %w", contract.StatusIndex, s.table, err)
+		}
+		for _, item := range out.Items {
+			var rec Record
+			if err := attributevalue.UnmarshalMap(item, &rec); err != nil {
+				return nil, fmt.Errorf("decoding a SUCCEEDED deployment: %w", err)
+			}
+			switch {
+			case live == nil:
+				live = &rec
+			case rec.Kind == KindPipeline && rec.ImageURI != live.ImageURI:
+				return &rec, nil
+			}
+		}
+		if out.LastEvaluatedKey == nil {
+			break
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+	if live == nil {
 		return nil, fmt.Errorf("table %s has no SUCCEEDED deployment to restore", s.table)
 	}
-	var rec Record
-	if err := attributevalue.UnmarshalMap(out.Items[0], &rec); err != nil {
-		return nil, fmt.Errorf("decoding the latest SUCCEEDED deployment: %w", err)
-	}
-	return &rec, nil
+	return nil, fmt.Errorf("table %s has no SUCCEEDED deployment older than the live one (%s, image %s) to restore", s.table, live.DeploymentID, live.ImageURI)
 }
 
 // LatestRecord returns the newest record of a deployment ID (not its claim).

@@ -79,31 +79,68 @@ func TestSaveDetectsAConcurrentWriter(t *testing.T) {
 	}
 }
 
-func TestLatestSucceededIsTheNewestSucceededDeployment(t *testing.T) {
+func TestRestoreCandidateIsTheSucceededDeploymentBeforeTheLiveOne(t *testing.T) {
 	store := newStore(t)
 	ctx := context.Background()
-	if _, err := store.LatestSucceeded(ctx); err == nil {
-		t.Fatal("LatestSucceeded() of an empty table: no error")
+	if _, err := store.RestoreCandidate(ctx); err == nil {
+		t.Fatal("RestoreCandidate() of an empty table: no error")
+	}
+	withImage := func(rec *Record, image string, kind Kind) *Record {
+		rec.ImageURI, rec.Kind = image, kind
+		return rec
 	}
 	for _, rec := range []*Record{
-		record("job-a", 1000, StatusSucceeded),
-		record("job-b", 3000, StatusSucceeded),
-		record("job-c", 4000, StatusRolledBack),
-		record("job-d", 2000, StatusSucceeded),
+		withImage(record("job-a", 1000, StatusSucceeded), "img-1", KindPipeline),
+		withImage(record("job-b", 3000, StatusSucceeded), "img-2", KindPipeline),
+		withImage(record("job-c", 4000, StatusRolledBack), "img-3", KindPipeline),
+		withImage(record("job-d", 2000, StatusSucceeded), "img-1", KindPipeline),
+		// The live one: a rollback request that restored img-2 again.
+		withImage(record("rollback-x", 5000, StatusSucceeded), "img-2", KindRollback),
 	} {
 		if _, err := store.Claim(ctx, rec); err != nil {
 			t.Fatal(err)
 		}
 	}
-	got, err := store.LatestSucceeded(ctx)
+	got, err := store.RestoreCandidate(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.DeploymentID != "job-b" {
-		t.Errorf("LatestSucceeded() = %s, want job-b", got.DeploymentID)
+	if got.DeploymentID != "job-d" {
+		t.Errorf("RestoreCandidate() = %s, want job-d (the newest SUCCEEDED pipeline deployment of another image than the live rollback-x)", got.DeploymentID)
 	}
 	latest, err := store.LatestRecord(ctx, "job-c")
 	if err != nil || latest.Status != StatusRolledBack {
 		t.Errorf("LatestRecord(job-c) = %+v, %v", latest, err)
+	}
+}
+
+func TestTargetLeases(t *testing.T) {
+	store := newStore(t)
+	ctx := context.Background()
+	byName := []TargetRecord{{FunctionName: "api"}}
+	byARN := []TargetRecord{{FunctionName: "arn:aws:lambda:us-east-1:123456789012:function:api"}}
+	if err := store.LeaseTargets(ctx, "job-1", byName); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.LeaseTargets(ctx, "job-1", byName); err != nil {
+		t.Errorf("renewing its own lease: %v", err)
+	}
+	if err := store.LeaseTargets(ctx, "job-2", byARN); !errors.Is(err, ErrTargetBusy) {
+		t.Errorf("leasing a leased function by ARN: error %v, want ErrTargetBusy", err)
+	}
+	if err := store.LeaseTargets(ctx, "job-2", []TargetRecord{{FunctionName: "api", RoleARN: "arn:aws:iam::444455556666:role/r"}}); err != nil {
+		t.Errorf("the same name in another account: %v", err)
+	}
+	if err := store.ReleaseTargets(ctx, "job-2", byName); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.LeaseTargets(ctx, "job-2", byName); !errors.Is(err, ErrTargetBusy) {
+		t.Errorf("another deployment's release freed job-1's lease: error %v", err)
+	}
+	if err := store.ReleaseTargets(ctx, "job-1", byName); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.LeaseTargets(ctx, "job-2", byARN); err != nil {
+		t.Errorf("leasing a released function: %v", err)
 	}
 }

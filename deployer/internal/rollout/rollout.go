@@ -1,8 +1,10 @@
-// Package rollout moves one Lambda function to a new container image, one
-// resumable step at a time, and restores it when a deployment fails. Each
-// step's outcome is kept in the target's history record, so a deployment can
-// continue in a later invocation (CodePipeline continuation) or be rolled back
-// by one that finds it interrupted.
+// Package rollout moves one Lambda function to a new container image, and
+// back, one resumable step at a time. Each step's outcome is kept in the
+// target's history record, so a deployment or its rollback can continue in a
+// later invocation (CodePipeline continuation) or be taken over by one that
+// finds it interrupted. No step waits: a step that finds Lambda still
+// updating the function says so (Waiting) and the caller decides whether
+// there is time to poll again or whether to hand off.
 package rollout
 
 import (
@@ -10,12 +12,10 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/deployer/internal/awsapi"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/deployer/internal/history"
@@ -30,7 +30,7 @@ const (
 	Advanced Progress = iota
 	// Waiting means Lambda is still updating the function: ask again later.
 	Waiting
-	// Done means the target runs and serves the new image.
+	// Done means the target is finished (deployed, or restored).
 	Done
 )
 
@@ -46,28 +46,9 @@ func Step(ctx context.Context, client awsapi.Lambda, target *history.TargetRecor
 	case history.PhasePending:
 		return Advanced, prepare(ctx, client, target)
 	case history.PhasePrepared:
-		return Advanced, updateCode(ctx, client, target)
+		return updateCode(ctx, client, target)
 	case history.PhaseUpdating:
-		config, updated, err := updatedConfiguration(ctx, client, target.FunctionName)
-		if err != nil || !updated {
-			return Waiting, err
-		}
-		out, err := client.PublishVersion(ctx, &lambda.PublishVersionInput{
-			FunctionName: aws.String(target.FunctionName),
-			// Both guard against publishing someone else's concurrent change.
-			RevisionId: config.RevisionId,
-			CodeSha256: config.CodeSha256,
-		})
-		if err != nil {
-			return Advanced, fmt.Errorf("publishing a version of %s: %w", target.FunctionName, err)
-		}
-		target.NewVersion = aws.ToString(out.Version)
-		target.Phase = history.PhasePublished
-		if target.Alias == "" {
-			target.Phase = history.PhaseDone
-			return Done, nil
-		}
-		return Advanced, nil
+		return publish(ctx, client, target)
 	case history.PhasePublished:
 		if err := pointAlias(ctx, client, target.FunctionName, target.Alias, target.NewVersion, target.PreviousVersion == ""); err != nil {
 			return Advanced, err
@@ -87,8 +68,12 @@ func prepare(ctx context.Context, client awsapi.Lambda, target *history.TargetRe
 	if err != nil {
 		return fmt.Errorf("reading the current image of %s: %w", target.FunctionName, err)
 	}
-	if out.Configuration != nil && out.Configuration.PackageType != types.PackageTypeImage {
-		return fmt.Errorf("%s is packaged as %q; the deployer only deploys container images (PackageType Image)", target.FunctionName, out.Configuration.PackageType)
+	if out.Configuration == nil || out.Configuration.PackageType != types.PackageTypeImage {
+		var packageType types.PackageType
+		if out.Configuration != nil {
+			packageType = out.Configuration.PackageType
+		}
+		return fmt.Errorf("%s is packaged as %q; the deployer only deploys container images (PackageType Image)", target.FunctionName, packageType)
 	}
 	if out.Code == nil || aws.ToString(out.Code.ImageUri) == "" {
 		return fmt.Errorf("lambda reported no image for %s", target.FunctionName)
@@ -99,9 +84,8 @@ func prepare(ctx context.Context, client awsapi.Lambda, target *history.TargetRe
 	}
 	if target.Alias != "" {
 		alias, err := client.GetAlias(ctx, &lambda.GetAliasInput{FunctionName: aws.String(target.FunctionName), Name: aws.String(target.Alias)})
-		var notFound *types.ResourceNotFoundException
-		switch {
-		case errors.As(err, &notFound):
+		switch _, notFound := errors.AsType[*types.ResourceNotFoundException](err); {
+		case notFound:
 			// The alias is created when the new version is published.
 		case err != nil:
 			return fmt.Errorf("reading alias %s of %s: %w", target.Alias, target.FunctionName, err)
@@ -113,42 +97,128 @@ func prepare(ctx context.Context, client awsapi.Lambda, target *history.TargetRe
 	return nil
 }
 
-func updateCode(ctx context.Context, client awsapi.Lambda, target *history.TargetRecord) error {
-	_, err := client.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{
+// updateCode starts the code update once no other update is in progress
+// (Lambda refuses one meanwhile).
+func updateCode(ctx context.Context, client awsapi.Lambda, target *history.TargetRecord) (Progress, error) {
+	busy, err := updating(ctx, client, target.FunctionName)
+	if err != nil || busy {
+		return Waiting, err
+	}
+	out, err := client.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{
 		FunctionName: aws.String(target.FunctionName),
 		ImageUri:     aws.String(target.NewImage),
 	})
-	var apiErr smithy.APIError
-	switch {
-	case errors.As(err, &apiErr):
-		// Lambda answered and refused: the function is unchanged.
-		target.Phase = history.PhaseRejected
-		return fmt.Errorf("lambda refused to update %s to image %s: %w", target.FunctionName, target.NewImage, err)
-	case err != nil:
-		// No answer (network, timeout): the update may have happened, so the
-		// target stays PREPARED and a rollback restores it.
-		return fmt.Errorf("updating %s to image %s: %w", target.FunctionName, target.NewImage, err)
+	if err == nil {
+		target.NewCodeSha256 = aws.ToString(out.CodeSha256)
+		target.Phase = history.PhaseUpdating
+		return Advanced, nil
 	}
-	target.Phase = history.PhaseUpdating
-	return nil
+	if refusedOutright(err) {
+		target.Phase = history.PhaseRejected
+		return Advanced, fmt.Errorf("lambda refused to update %s to image %s: %w", target.FunctionName, target.NewImage, err)
+	}
+	// Any other answer (a conflict on an SDK retry of an accepted request, a
+	// throttle, a service error, no answer) leaves it open whether Lambda
+	// took the update: read the function to find out.
+	current, readErr := client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(target.FunctionName)})
+	if readErr == nil && current.Code != nil && runsImage(current.Code, target.NewImage) && current.Configuration != nil {
+		target.NewCodeSha256 = aws.ToString(current.Configuration.CodeSha256)
+		target.Phase = history.PhaseUpdating
+		return Advanced, nil
+	}
+	// The target stays PREPARED, which a rollback restores.
+	return Advanced, fmt.Errorf("updating %s to image %s: %w", target.FunctionName, target.NewImage, err)
 }
 
-// updatedConfiguration returns the function's configuration and whether its
-// last update succeeded (false while it is in progress), or an error when the
-// update failed.
-func updatedConfiguration(ctx context.Context, client awsapi.Lambda, functionName string) (*lambda.GetFunctionConfigurationOutput, bool, error) {
-	config, err := client.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(functionName)})
+// refusedOutright reports whether UpdateFunctionCode's error means Lambda
+// validated the request and changed nothing. The errors are those of the
+// UpdateFunctionCode API reference; ResourceConflictException,
+// TooManyRequestsException and ServiceException are not among them: an SDK
+// retry of a request Lambda had accepted gets a conflict.
+func refusedOutright(err error) bool {
+	var (
+		invalid     *types.InvalidParameterValueException
+		notFound    *types.ResourceNotFoundException
+		storage     *types.CodeStorageExceededException
+		verify      *types.CodeVerificationFailedException
+		signature   *types.InvalidCodeSignatureException
+		signing     *types.CodeSigningConfigNotFoundException
+		precondtion *types.PreconditionFailedException
+	)
+	return errors.As(err, &invalid) || errors.As(err, &notFound) || errors.As(err, &storage) || errors.As(err, &verify) ||
+		errors.As(err, &signature) || errors.As(err, &signing) || errors.As(err, &precondtion) || isImageNotFound(err)
+}
+
+// isImageNotFound recognises moto's and ECR's image-not-found error code,
+// which Lambda returns for an image it cannot find.
+func isImageNotFound(err error) bool {
+	var coded interface{ ErrorCode() string }
+	return errors.As(err, &coded) && (coded.ErrorCode() == "ImageNotFoundException" || coded.ErrorCode() == "ImageNotFound")
+}
+
+// publish publishes the updated code once Lambda finished the update. The
+// CodeSha256 from UpdateFunctionCode's answer guards it: if someone else
+// changed the code meanwhile, Lambda refuses (PublishVersion API reference,
+// CodeSha256). The published version is then checked to run the image.
+func publish(ctx context.Context, client awsapi.Lambda, target *history.TargetRecord) (Progress, error) {
+	busy, err := updating(ctx, client, target.FunctionName)
+	if err != nil || busy {
+		return Waiting, err
+	}
+	in := &lambda.PublishVersionInput{FunctionName: aws.String(target.FunctionName)}
+	if target.NewCodeSha256 != "" {
+		in.CodeSha256 = aws.String(target.NewCodeSha256)
+	}
+	out, err := client.PublishVersion(ctx, in)
 	if err != nil {
-		return nil, false, fmt.Errorf("reading the update status of %s: %w", functionName, err)
+		return Advanced, fmt.Errorf("publishing a version of %s: %w", target.FunctionName, err)
+	}
+	version := aws.ToString(out.Version)
+	published, err := client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(target.FunctionName), Qualifier: aws.String(version)})
+	if err != nil {
+		return Advanced, fmt.Errorf("reading version %s of %s: %w", version, target.FunctionName, err)
+	}
+	if published.Code == nil || !runsImage(published.Code, target.NewImage) {
+		return Advanced, fmt.Errorf("version %s of %s does not run image %s: the function was changed by someone else during the deployment", version, target.FunctionName, target.NewImage)
+	}
+	target.NewVersion = version
+	target.Phase = history.PhasePublished
+	if target.Alias == "" {
+		target.Phase = history.PhaseDone
+		return Done, nil
+	}
+	return Advanced, nil
+}
+
+// runsImage reports whether Lambda's code location is image (by reference
+// or, for a digest reference, by resolved digest).
+func runsImage(code *types.FunctionCodeLocation, image string) bool {
+	return aws.ToString(code.ImageUri) == image || aws.ToString(code.ResolvedImageUri) == image
+}
+
+// updating returns whether an update of the function is in progress, or an
+// error when its last update failed.
+func updating(ctx context.Context, client awsapi.Lambda, functionName string) (bool, error) {
+	config, err := updateStatus(ctx, client, functionName)
+	if err != nil {
+		return false, err
 	}
 	switch config.LastUpdateStatus {
 	case types.LastUpdateStatusInProgress:
-		return config, false, nil
+		return true, nil
 	case types.LastUpdateStatusFailed:
-		return config, false, fmt.Errorf("lambda could not update %s: %s (%s)", functionName,
+		return false, fmt.Errorf("lambda could not update %s: %s (%s)", functionName,
 			aws.ToString(config.LastUpdateStatusReason), config.LastUpdateStatusReasonCode)
 	}
-	return config, true, nil
+	return false, nil
+}
+
+func updateStatus(ctx context.Context, client awsapi.Lambda, functionName string) (*lambda.GetFunctionConfigurationOutput, error) {
+	config, err := client.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(functionName)})
+	if err != nil {
+		return nil, fmt.Errorf("reading the update status of %s: %w", functionName, err)
+	}
+	return config, nil
 }
 
 func pointAlias(ctx context.Context, client awsapi.Lambda, functionName, alias, version string, create bool) error {
@@ -165,7 +235,8 @@ func pointAlias(ctx context.Context, client awsapi.Lambda, functionName, alias, 
 			}
 			return nil
 		}
-		// Someone created it meanwhile: move it like an existing one.
+		// Created meanwhile (by an SDK retry, or someone else): move it like
+		// an existing one.
 	}
 	_, err := client.UpdateAlias(ctx, &lambda.UpdateAliasInput{
 		FunctionName:    aws.String(functionName),
@@ -178,94 +249,78 @@ func pointAlias(ctx context.Context, client awsapi.Lambda, functionName, alias, 
 	return nil
 }
 
-// Waiter paces the wait for Lambda to finish an update.
-type Waiter struct {
-	// PollInterval is the pause between two status reads.
-	PollInterval time.Duration
-	// Until is when to stop waiting.
-	Until time.Time
-}
-
-// Wait pauses for one poll interval, or returns an error when that would pass
-// w.Until or ctx ends.
-func (w Waiter) Wait(ctx context.Context, what string) error {
-	if !w.Until.IsZero() && time.Now().Add(w.PollInterval).After(w.Until) {
-		return fmt.Errorf("gave up waiting for %s: the invocation is about to time out", what)
+// RestoreAlias is a rollback's first step for a target: it points the alias
+// back at the version it served before, which callers of the alias see at
+// once. A target without an alias to move back passes through.
+func RestoreAlias(ctx context.Context, client awsapi.Lambda, target *history.TargetRecord) error {
+	if target.Alias != "" && target.PreviousVersion != "" {
+		if err := pointAlias(ctx, client, target.FunctionName, target.Alias, target.PreviousVersion, false); err != nil {
+			return rollbackFailed(ctx, target, err)
+		}
 	}
-	timer := time.NewTimer(w.PollInterval)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return fmt.Errorf("waiting for %s: %w", what, ctx.Err())
-	case <-timer.C:
-		return nil
-	}
-}
-
-// Restore puts back the image and alias version the target had before the
-// deployment and records the outcome in target.Phase and target.Error.
-func Restore(ctx context.Context, client awsapi.Lambda, target *history.TargetRecord, waiter Waiter) error {
-	err := restore(ctx, client, target, waiter)
-	if err != nil {
-		target.Phase = history.PhaseRollbackFailed
-		target.Error = joinMessages(target.Error, "rollback failed: "+err.Error())
-		return err
-	}
-	target.Phase = history.PhaseRolledBack
+	target.Rollback = history.RollbackAliasRestored
 	return nil
 }
 
-func restore(ctx context.Context, client awsapi.Lambda, target *history.TargetRecord, waiter Waiter) error {
+// RestoreCode is a rollback's later step for a target: it puts the previous
+// image back on $LATEST once no update is in progress, waits for it, and,
+// when the deployment created the alias, points it at a version of the
+// restored image. It returns Waiting while Lambda updates the function.
+func RestoreCode(ctx context.Context, client awsapi.Lambda, target *history.TargetRecord) (Progress, error) {
 	if target.PreviousImage == "" {
-		return fmt.Errorf("the previous image of %s was not recorded", target.FunctionName)
+		return Done, rollbackFailed(ctx, target, fmt.Errorf("the previous image of %s was not recorded", target.FunctionName))
 	}
-	// Moving the alias back first restores what callers of the alias see
-	// without waiting for the code update.
-	if target.Alias != "" && target.PreviousVersion != "" {
-		if err := pointAlias(ctx, client, target.FunctionName, target.Alias, target.PreviousVersion, false); err != nil {
-			return err
-		}
-	}
-	if err := waitForUpdate(ctx, client, target.FunctionName, waiter); err != nil {
-		return err
-	}
-	_, err := client.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{
-		FunctionName: aws.String(target.FunctionName),
-		ImageUri:     aws.String(target.PreviousImage),
-	})
+	config, err := updateStatus(ctx, client, target.FunctionName)
 	if err != nil {
-		return fmt.Errorf("restoring %s to image %s: %w", target.FunctionName, target.PreviousImage, err)
+		return Done, rollbackFailed(ctx, target, err)
 	}
-	if err := waitForUpdate(ctx, client, target.FunctionName, waiter); err != nil {
-		return err
+	if config.LastUpdateStatus == types.LastUpdateStatusInProgress {
+		return Waiting, nil
+	}
+	if target.Rollback == history.RollbackAliasRestored {
+		// A failed update (the deployment's) does not stop the restore.
+		_, err := client.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{
+			FunctionName: aws.String(target.FunctionName),
+			ImageUri:     aws.String(target.PreviousImage),
+		})
+		if _, conflict := errors.AsType[*types.ResourceConflictException](err); conflict {
+			return Waiting, nil // an update started meanwhile: try again after it
+		}
+		if err != nil {
+			return Done, rollbackFailed(ctx, target, fmt.Errorf("restoring %s to image %s: %w", target.FunctionName, target.PreviousImage, err))
+		}
+		target.Rollback = history.RollbackCodeRequested
+		return Advanced, nil
+	}
+	if config.LastUpdateStatus == types.LastUpdateStatusFailed {
+		return Done, rollbackFailed(ctx, target, fmt.Errorf("lambda could not restore %s to image %s: %s (%s)", target.FunctionName, target.PreviousImage,
+			aws.ToString(config.LastUpdateStatusReason), config.LastUpdateStatusReasonCode))
 	}
 	if target.Alias != "" && target.PreviousVersion == "" && target.Phase == history.PhaseDone {
 		// The deployment created the alias; without a previous version to
 		// return to, point it at a version of the restored image.
 		out, err := client.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String(target.FunctionName)})
 		if err != nil {
-			return fmt.Errorf("publishing the restored image of %s: %w", target.FunctionName, err)
+			return Done, rollbackFailed(ctx, target, fmt.Errorf("publishing the restored image of %s: %w", target.FunctionName, err))
 		}
-		return pointAlias(ctx, client, target.FunctionName, target.Alias, aws.ToString(out.Version), false)
+		if err := pointAlias(ctx, client, target.FunctionName, target.Alias, aws.ToString(out.Version), false); err != nil {
+			return Done, rollbackFailed(ctx, target, err)
+		}
 	}
-	return nil
+	target.Phase = history.PhaseRolledBack
+	return Done, nil
 }
 
-// waitForUpdate waits until the function accepts a new code update: Lambda
-// refuses one while the previous update is in progress.
-func waitForUpdate(ctx context.Context, client awsapi.Lambda, functionName string, waiter Waiter) error {
-	for {
-		config, err := client.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(functionName)})
-		if err != nil {
-			return fmt.Errorf("reading the update status of %s: %w", functionName, err)
-		}
-		if config.LastUpdateStatus != types.LastUpdateStatusInProgress {
-			return nil
-		}
-		if err := waiter.Wait(ctx, "the update of "+functionName); err != nil {
-			return err
-		}
+// rollbackFailed records that the target cannot be restored, unless the
+// step was only cut short by its context (the invocation's time is up): the
+// next invocation retries it.
+func rollbackFailed(ctx context.Context, target *history.TargetRecord, err error) error {
+	if ctx.Err() != nil {
+		return err
 	}
+	target.Phase = history.PhaseRollbackFailed
+	target.Error = joinMessages(target.Error, "rollback failed: "+err.Error())
+	return err
 }
 
 func joinMessages(first, second string) string {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -28,14 +27,40 @@ type scriptedLambda struct {
 	updateStatuses []types.LastUpdateStatus
 	aliasVersion   string // empty: the alias does not exist
 	updateError    error
-	version        int
+	// updateTookEffect makes the function run the new image even when
+	// UpdateFunctionCode answered with an error (an SDK retry's conflict).
+	updateTookEffect bool
+	createAliasError error
+	packageType      types.PackageType
+	publishedImage   string // what a published version runs; default: the current image
+	current          string
+	version          int
+}
+
+func (s *scriptedLambda) image() string {
+	if s.current == "" {
+		return oldImage
+	}
+	return s.current
 }
 
 func (s *scriptedLambda) GetFunction(_ context.Context, in *lambda.GetFunctionInput, _ ...func(*lambda.Options)) (*lambda.GetFunctionOutput, error) {
-	s.calls = append(s.calls, "GetFunction")
+	packageType := s.packageType
+	if packageType == "" {
+		packageType = types.PackageTypeImage
+	}
+	image := s.image()
+	if in.Qualifier != nil {
+		s.calls = append(s.calls, "GetFunction "+aws.ToString(in.Qualifier))
+		if s.publishedImage != "" {
+			image = s.publishedImage
+		}
+	} else {
+		s.calls = append(s.calls, "GetFunction")
+	}
 	return &lambda.GetFunctionOutput{
-		Configuration: &types.FunctionConfiguration{PackageType: types.PackageTypeImage},
-		Code:          &types.FunctionCodeLocation{ImageUri: aws.String("111122223333.dkr.ecr.eu-west-1.amazonaws.com/app:v1"), ResolvedImageUri: aws.String(oldImage)},
+		Configuration: &types.FunctionConfiguration{PackageType: packageType, CodeSha256: aws.String("sha-of-" + image[len(image)-4:])},
+		Code:          &types.FunctionCodeLocation{ImageUri: aws.String(image), ResolvedImageUri: aws.String(image)},
 	}, nil
 }
 
@@ -45,18 +70,21 @@ func (s *scriptedLambda) GetFunctionConfiguration(context.Context, *lambda.GetFu
 		status, s.updateStatuses = s.updateStatuses[0], s.updateStatuses[1:]
 	}
 	s.calls = append(s.calls, "GetFunctionConfiguration "+string(status))
-	return &lambda.GetFunctionConfigurationOutput{LastUpdateStatus: status, RevisionId: aws.String("rev"), CodeSha256: aws.String("sha"),
+	return &lambda.GetFunctionConfigurationOutput{LastUpdateStatus: status, RevisionId: aws.String("rev"), CodeSha256: aws.String("sha-read-later"),
 		LastUpdateStatusReason: aws.String("image layer too large"), LastUpdateStatusReasonCode: types.LastUpdateStatusReasonCodeImageAccessDenied}, nil
 }
 
 func (s *scriptedLambda) UpdateFunctionCode(_ context.Context, in *lambda.UpdateFunctionCodeInput, _ ...func(*lambda.Options)) (*lambda.UpdateFunctionCodeOutput, error) {
 	s.calls = append(s.calls, "UpdateFunctionCode "+aws.ToString(in.ImageUri))
-	return &lambda.UpdateFunctionCodeOutput{}, s.updateError
+	if s.updateError == nil || s.updateTookEffect {
+		s.current = aws.ToString(in.ImageUri)
+	}
+	return &lambda.UpdateFunctionCodeOutput{CodeSha256: aws.String("sha-from-update")}, s.updateError
 }
 
 func (s *scriptedLambda) PublishVersion(_ context.Context, in *lambda.PublishVersionInput, _ ...func(*lambda.Options)) (*lambda.PublishVersionOutput, error) {
 	s.version++
-	s.calls = append(s.calls, fmt.Sprintf("PublishVersion revision=%s -> %d", aws.ToString(in.RevisionId), s.version))
+	s.calls = append(s.calls, fmt.Sprintf("PublishVersion code=%s -> %d", aws.ToString(in.CodeSha256), s.version))
 	return &lambda.PublishVersionOutput{Version: aws.String(fmt.Sprint(s.version))}, nil
 }
 
@@ -70,7 +98,7 @@ func (s *scriptedLambda) GetAlias(context.Context, *lambda.GetAliasInput, ...fun
 
 func (s *scriptedLambda) CreateAlias(_ context.Context, in *lambda.CreateAliasInput, _ ...func(*lambda.Options)) (*lambda.CreateAliasOutput, error) {
 	s.calls = append(s.calls, "CreateAlias "+aws.ToString(in.FunctionVersion))
-	return &lambda.CreateAliasOutput{}, nil
+	return &lambda.CreateAliasOutput{}, s.createAliasError
 }
 
 func (s *scriptedLambda) UpdateAlias(_ context.Context, in *lambda.UpdateAliasInput, _ ...func(*lambda.Options)) (*lambda.UpdateAliasOutput, error) {
@@ -82,7 +110,7 @@ func (s *scriptedLambda) UpdateAlias(_ context.Context, in *lambda.UpdateAliasIn
 func stepUntilDone(t *testing.T, client *scriptedLambda, target *history.TargetRecord) ([]Progress, error) {
 	t.Helper()
 	var got []Progress
-	for range 10 {
+	for range 20 {
 		progress, err := Step(context.Background(), client, target)
 		if err != nil {
 			return got, err
@@ -96,27 +124,36 @@ func stepUntilDone(t *testing.T, client *scriptedLambda, target *history.TargetR
 	return nil, nil
 }
 
-func TestStepDeploysThroughAWaitAndCreatesTheAlias(t *testing.T) {
-	client := &scriptedLambda{updateStatuses: []types.LastUpdateStatus{types.LastUpdateStatusInProgress, types.LastUpdateStatusSuccessful}}
+func TestStepDeploysThroughWaitsAndCreatesTheAlias(t *testing.T) {
+	client := &scriptedLambda{updateStatuses: []types.LastUpdateStatus{
+		types.LastUpdateStatusInProgress, // someone else's update: wait before starting ours
+		types.LastUpdateStatusSuccessful,
+		types.LastUpdateStatusInProgress, // ours
+		types.LastUpdateStatusSuccessful,
+	}}
 	target := &history.TargetRecord{FunctionName: "api", Alias: "live", Phase: history.PhasePending, NewImage: newImage}
 	progress, err := stepUntilDone(t, client, target)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]Progress{Advanced, Advanced, Waiting, Advanced, Done}, progress); diff != "" {
+	if diff := cmp.Diff([]Progress{Advanced, Waiting, Advanced, Waiting, Advanced, Done}, progress); diff != "" {
 		t.Errorf("progress (-want +got):\n%s", diff)
 	}
 	wantCalls := []string{
 		"GetFunction", "GetAlias",
-		"UpdateFunctionCode " + newImage,
 		"GetFunctionConfiguration InProgress",
-		"GetFunctionConfiguration Successful", "PublishVersion revision=rev -> 1",
+		"GetFunctionConfiguration Successful", "UpdateFunctionCode " + newImage,
+		"GetFunctionConfiguration InProgress",
+		// The guard is the code UpdateFunctionCode answered with, not the
+		// code read after the wait (which someone else may have changed).
+		"GetFunctionConfiguration Successful", "PublishVersion code=sha-from-update -> 1", "GetFunction 1",
 		"CreateAlias 1",
 	}
 	if diff := cmp.Diff(wantCalls, client.calls); diff != "" {
 		t.Errorf("calls (-want +got):\n%s", diff)
 	}
-	want := &history.TargetRecord{FunctionName: "api", Alias: "live", Phase: history.PhaseDone, PreviousImage: oldImage, NewImage: newImage, NewVersion: "1"}
+	want := &history.TargetRecord{FunctionName: "api", Alias: "live", Phase: history.PhaseDone, PreviousImage: oldImage, NewImage: newImage,
+		NewCodeSha256: "sha-from-update", NewVersion: "1"}
 	if diff := cmp.Diff(want, target); diff != "" {
 		t.Errorf("target (-want +got):\n%s", diff)
 	}
@@ -133,15 +170,30 @@ func TestStepFailures(t *testing.T) {
 			wantPhase: history.PhaseRejected,
 			wantError: "lambda refused to update api",
 		},
-		"no answer from Lambda": {
+		"no answer from Lambda and the function unchanged": {
 			client:    &scriptedLambda{updateError: errors.New("connection reset")},
 			wantPhase: history.PhasePrepared,
 			wantError: "updating api to image",
 		},
+		"a conflict and the function unchanged": {
+			client:    &scriptedLambda{updateError: &types.ResourceConflictException{Message: aws.String("update in progress")}},
+			wantPhase: history.PhasePrepared,
+			wantError: "ResourceConflictException",
+		},
 		"the update fails": {
-			client:    &scriptedLambda{updateStatuses: []types.LastUpdateStatus{types.LastUpdateStatusFailed}},
+			client:    &scriptedLambda{updateStatuses: []types.LastUpdateStatus{types.LastUpdateStatusSuccessful, types.LastUpdateStatusFailed}},
 			wantPhase: history.PhaseUpdating,
 			wantError: "lambda could not update api: image layer too large (ImageAccessDenied)",
+		},
+		"a zip-packaged function": {
+			client:    &scriptedLambda{packageType: types.PackageTypeZip},
+			wantPhase: history.PhasePending,
+			wantError: `api is packaged as "Zip"; the deployer only deploys container images`,
+		},
+		"the published version runs another image": {
+			client:    &scriptedLambda{publishedImage: oldImage},
+			wantPhase: history.PhaseUpdating,
+			wantError: "version 1 of api does not run image " + newImage,
 		},
 	}
 	for name, tc := range cases {
@@ -154,11 +206,58 @@ func TestStepFailures(t *testing.T) {
 			if target.Phase != tc.wantPhase {
 				t.Errorf("phase = %s, want %s", target.Phase, tc.wantPhase)
 			}
-			if got := target.Phase.MayHaveChanged(); got != (tc.wantPhase != history.PhaseRejected) {
-				t.Errorf("MayHaveChanged() = %t in phase %s", got, target.Phase)
-			}
 		})
 	}
+}
+
+// TestConflictOnARetriedUpdateIsNotUnchanged: the SDK retried an
+// UpdateFunctionCode that Lambda had accepted, and the retry got a conflict:
+// the function did change, so the target must be UPDATING (and restored if
+// the deployment fails), not REJECTED.
+func TestConflictOnARetriedUpdateIsNotUnchanged(t *testing.T) {
+	client := &scriptedLambda{updateError: &types.ResourceConflictException{Message: aws.String("update in progress")}, updateTookEffect: true}
+	target := &history.TargetRecord{FunctionName: "api", Phase: history.PhasePrepared, PreviousImage: oldImage, NewImage: newImage}
+	if _, err := Step(context.Background(), client, target); err != nil {
+		t.Fatalf("Step() error = %v", err)
+	}
+	if target.Phase != history.PhaseUpdating || !target.Phase.MayHaveChanged() {
+		t.Errorf("phase = %s, want UPDATING", target.Phase)
+	}
+}
+
+func TestCreateAliasConflictMovesTheAlias(t *testing.T) {
+	client := &scriptedLambda{createAliasError: &types.ResourceConflictException{Message: aws.String("alias exists")}}
+	target := &history.TargetRecord{FunctionName: "api", Alias: "live", Phase: history.PhasePublished, NewVersion: "7", NewImage: newImage}
+	if _, err := Step(context.Background(), client, target); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"CreateAlias 7", "UpdateAlias 7"}, client.calls); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+	if target.Phase != history.PhaseDone {
+		t.Errorf("phase = %s, want DONE", target.Phase)
+	}
+}
+
+// restoreUntilDone runs a target's rollback steps the way the handler does.
+func restoreUntilDone(t *testing.T, client *scriptedLambda, target *history.TargetRecord) []Progress {
+	t.Helper()
+	if err := RestoreAlias(context.Background(), client, target); err != nil {
+		t.Fatal(err)
+	}
+	var got []Progress
+	for range 10 {
+		progress, err := RestoreCode(context.Background(), client, target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, progress)
+		if progress == Done {
+			return got
+		}
+	}
+	t.Fatal("the rollback never finished")
+	return nil
 }
 
 func TestRestore(t *testing.T) {
@@ -174,15 +273,15 @@ func TestRestore(t *testing.T) {
 		"alias created by the deployment": {
 			target: history.TargetRecord{FunctionName: "api", Alias: "live", Phase: history.PhaseDone, PreviousImage: oldImage, NewVersion: "5"},
 			wantCalls: []string{"GetFunctionConfiguration InProgress", "GetFunctionConfiguration Successful",
-				"UpdateFunctionCode " + oldImage, "GetFunctionConfiguration Successful", "PublishVersion revision= -> 1", "UpdateAlias 1"},
+				"UpdateFunctionCode " + oldImage, "GetFunctionConfiguration Successful", "PublishVersion code= -> 1", "UpdateAlias 1"},
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			client := &scriptedLambda{updateStatuses: []types.LastUpdateStatus{types.LastUpdateStatusInProgress}}
 			target := tc.target
-			if err := Restore(context.Background(), client, &target, Waiter{PollInterval: time.Millisecond}); err != nil {
-				t.Fatal(err)
+			if diff := cmp.Diff([]Progress{Waiting, Advanced, Done}, restoreUntilDone(t, client, &target)); diff != "" {
+				t.Errorf("progress (-want +got):\n%s", diff)
 			}
 			if target.Phase != history.PhaseRolledBack {
 				t.Errorf("phase = %s, want ROLLED_BACK", target.Phase)
@@ -195,16 +294,25 @@ func TestRestore(t *testing.T) {
 }
 
 func TestRestoreWithoutPreviousImageFails(t *testing.T) {
-	target := history.TargetRecord{FunctionName: "api", Phase: history.PhasePrepared}
-	err := Restore(context.Background(), &scriptedLambda{}, &target, Waiter{PollInterval: time.Millisecond})
+	target := history.TargetRecord{FunctionName: "api", Phase: history.PhasePrepared, Rollback: history.RollbackAliasRestored}
+	_, err := RestoreCode(context.Background(), &scriptedLambda{}, &target)
 	if err == nil || target.Phase != history.PhaseRollbackFailed || !strings.Contains(target.Error, "previous image of api was not recorded") {
-		t.Errorf("Restore() error = %v, phase %s, target error %q", err, target.Phase, target.Error)
+		t.Errorf("RestoreCode() error = %v, phase %s, target error %q", err, target.Phase, target.Error)
 	}
 }
 
-func TestWaiterGivesUpBeforeTheDeadline(t *testing.T) {
-	w := Waiter{PollInterval: time.Minute, Until: time.Now().Add(time.Second)}
-	if err := w.Wait(context.Background(), "the update of api"); err == nil || !strings.Contains(err.Error(), "about to time out") {
-		t.Errorf("Wait() error = %v, want it to give up", err)
+// TestRestoreCutShortByTheDeadlineIsRetried: a restore step whose context
+// ended (the invocation's time is up) is not a failed rollback; the next
+// invocation repeats it.
+func TestRestoreCutShortByTheDeadlineIsRetried(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	client := &scriptedLambda{updateError: context.Canceled}
+	target := history.TargetRecord{FunctionName: "api", Phase: history.PhaseDone, PreviousImage: oldImage, Rollback: history.RollbackAliasRestored}
+	if _, err := RestoreCode(ctx, client, &target); err == nil {
+		t.Fatal("RestoreCode() with an ended context: no error")
+	}
+	if target.Phase != history.PhaseDone || target.Rollback != history.RollbackAliasRestored || target.Error != "" {
+		t.Errorf("target after the cut-short step: phase %s, rollback %s, error %q; want it unchanged", target.Phase, target.Rollback, target.Error)
 	}
 }

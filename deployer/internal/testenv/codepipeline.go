@@ -1,7 +1,9 @@
 package testenv
 
 import (
+	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -21,20 +23,43 @@ type JobResult struct {
 	ExternalExecutionID string
 }
 
-// CodePipeline is a fake of CodePipeline's job-result API (AWS JSON 1.1),
-// which moto does not implement. It records the calls.
+// Job is a CodePipeline job of the pipeline's Deploy action.
+type Job struct {
+	ID                string
+	Pipeline          string
+	Stage, Action     string
+	ExecutionID       string
+	Bucket, Key       string
+	AccessKeyID       string
+	UserParameters    string
+	ContinuationToken string
+}
+
+// CodePipeline is a stand-in for CodePipeline's job API (AWS JSON 1.1),
+// which moto does not implement. Like CodePipeline, it issues every job,
+// and a continuation of a job (a success result with a continuation token)
+// as a new job with a new ID; it answers a second result for a job with
+// InvalidJobStateException and a result for a job it never issued with
+// JobNotFoundException (PutJobSuccessResult API reference, Errors). Its
+// ListActionExecutions reports the Deploy action of each execution
+// InProgress until the execution's last job has a final result.
 type CodePipeline struct {
 	URL    string
 	mu     sync.Mutex
 	calls  []JobResult
+	jobs   map[string]*Job
+	done   map[string]bool   // job ID: has a result
+	ended  map[string]string // execution ID: Succeeded or Failed
+	next   []*Job            // continuation jobs not yet taken
+	failN  int               // fail the next failN result calls with a 500
 	server *httptest.Server
 }
 
-// StartCodePipeline starts the fake on 127.0.0.1 for the test's duration and
-// points the AWS SDK's CodePipeline client at it.
+// StartCodePipeline starts the stand-in on 127.0.0.1 for the test's
+// duration and points the AWS SDK's CodePipeline client at it.
 func StartCodePipeline(t *testing.T) *CodePipeline {
 	t.Helper()
-	fake := &CodePipeline{}
+	fake := &CodePipeline{jobs: map[string]*Job{}, done: map[string]bool{}, ended: map[string]string{}}
 	fake.server = httptest.NewServer(http.HandlerFunc(fake.serve))
 	t.Cleanup(fake.server.Close)
 	fake.URL = fake.server.URL
@@ -42,18 +67,93 @@ func StartCodePipeline(t *testing.T) *CodePipeline {
 	return fake
 }
 
-// Calls returns the recorded calls in order.
+// NewJob issues a job of the Deploy stage's Deploy action of pipeline in a
+// new execution.
+func (f *CodePipeline) NewJob(pipeline, bucket, key string) *Job {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	execution := uuid()
+	job := &Job{ID: uuid(), Pipeline: pipeline, Stage: "Deploy", Action: "Deploy", ExecutionID: execution,
+		Bucket: bucket, Key: key, AccessKeyID: "ASIAARTIFACT" + strings.ToUpper(rand.Text()[:8]),
+		UserParameters: `{"pipelineExecutionId":"` + execution + `","commitId":"0a1b2c3d"}`}
+	f.jobs[job.ID] = job
+	return job
+}
+
+// NextJob returns the continuation job CodePipeline scheduled last, if any.
+func (f *CodePipeline) NextJob() (*Job, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.next) == 0 {
+		return nil, false
+	}
+	job := f.next[0]
+	f.next = f.next[1:]
+	return job, true
+}
+
+// FailNextResults makes the next n job-result calls fail as an unreachable
+// CodePipeline would.
+func (f *CodePipeline) FailNextResults(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failN = n
+}
+
+// Calls returns the recorded result calls, accepted or not, in order.
 func (f *CodePipeline) Calls() []JobResult {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]JobResult(nil), f.calls...)
 }
 
+// Event builds the event CodePipeline sends the deployer for job.
+func (job *Job) Event(t *testing.T) []byte {
+	t.Helper()
+	data, err := json.Marshal(map[string]any{
+		"CodePipeline.job": map[string]any{
+			"id":        job.ID,
+			"accountId": DefaultAccountID,
+			"data": map[string]any{
+				"actionConfiguration": map[string]any{"configuration": map[string]any{
+					"FunctionName": "cicd-deployer", "UserParameters": job.UserParameters,
+				}},
+				"inputArtifacts": []any{map[string]any{
+					"name":     "BuildOutput",
+					"revision": nil,
+					"location": map[string]any{"type": "S3", "s3Location": map[string]any{"bucketName": job.Bucket, "objectKey": job.Key}},
+				}},
+				"outputArtifacts": []any{},
+				"artifactCredentials": map[string]any{
+					"accessKeyId": job.AccessKeyID, "secretAccessKey": "artifact-secret", "sessionToken": "artifact-session",
+				},
+				"continuationToken": job.ContinuationToken,
+			},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func uuid() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
 func (f *CodePipeline) serve(w http.ResponseWriter, r *http.Request) {
 	operation, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), "CodePipeline_20150709.")
 	body, err := io.ReadAll(r.Body)
 	if !ok || err != nil {
-		writeError(w, "UnknownOperationException", "unexpected request")
+		writeError(w, http.StatusBadRequest, "UnknownOperationException", "unexpected request")
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if operation == "ListActionExecutions" {
+		f.listActionExecutions(w, body)
 		return
 	}
 	var in struct {
@@ -70,7 +170,7 @@ func (f *CodePipeline) serve(w http.ResponseWriter, r *http.Request) {
 		} `json:"failureDetails"`
 	}
 	if err := json.Unmarshal(body, &in); err != nil || in.JobID == "" {
-		writeError(w, "ValidationException", "the request has no jobId")
+		writeError(w, http.StatusBadRequest, "ValidationException", "the request has no jobId")
 		return
 	}
 	call := JobResult{Operation: operation, JobID: in.JobID}
@@ -84,23 +184,97 @@ func (f *CodePipeline) serve(w http.ResponseWriter, r *http.Request) {
 		call.FailureMessage = in.FailureDetails.Message
 		call.ExternalExecutionID = in.FailureDetails.ExternalExecutionID
 	default:
-		writeError(w, "UnknownOperationException", "the fake only implements job results, not "+operation)
+		writeError(w, http.StatusBadRequest, "UnknownOperationException", "the stand-in does not implement "+operation)
 		return
 	}
-	f.mu.Lock()
 	f.calls = append(f.calls, call)
-	f.mu.Unlock()
+	if f.failN > 0 {
+		f.failN--
+		writeError(w, http.StatusInternalServerError, "InternalFailure", "the stand-in fails this call on purpose")
+		return
+	}
+	job, known := f.jobs[in.JobID]
+	switch {
+	case !known:
+		writeError(w, http.StatusBadRequest, "JobNotFoundException", "job "+in.JobID+" cannot be found")
+		return
+	case f.done[in.JobID]:
+		writeError(w, http.StatusBadRequest, "InvalidJobStateException", "job "+in.JobID+" already has a result")
+		return
+	}
+	f.done[in.JobID] = true
+	switch {
+	case operation == "PutJobFailureResult":
+		f.ended[job.ExecutionID] = "Failed"
+	case in.ContinuationToken != "":
+		next := *job
+		next.ID = uuid()
+		next.ContinuationToken = in.ContinuationToken
+		f.jobs[next.ID] = &next
+		f.next = append(f.next, &next)
+	default:
+		f.ended[job.ExecutionID] = "Succeeded"
+	}
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	_, _ = w.Write([]byte("{}"))
 }
 
-func writeError(w http.ResponseWriter, code, message string) {
+func (f *CodePipeline) listActionExecutions(w http.ResponseWriter, body []byte) {
+	var in struct {
+		PipelineName string `json:"pipelineName"`
+		Filter       struct {
+			PipelineExecutionID string `json:"pipelineExecutionId"`
+		} `json:"filter"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil || in.PipelineName == "" {
+		writeError(w, http.StatusBadRequest, "ValidationException", "the request has no pipelineName")
+		return
+	}
+	seen := map[string]bool{}
+	details := []any{}
+	known := false
+	for _, job := range f.jobs {
+		if job.Pipeline != in.PipelineName {
+			continue
+		}
+		known = true
+		if seen[job.ExecutionID] || (in.Filter.PipelineExecutionID != "" && job.ExecutionID != in.Filter.PipelineExecutionID) {
+			continue
+		}
+		seen[job.ExecutionID] = true
+		status := f.ended[job.ExecutionID]
+		if status == "" {
+			status = "InProgress"
+		}
+		details = append(details, map[string]any{
+			"pipelineExecutionId": job.ExecutionID, "actionExecutionId": uuid(),
+			"stageName": job.Stage, "actionName": job.Action, "status": status,
+			"input": map[string]any{
+				"actionTypeId":   map[string]any{"category": "Invoke", "owner": "AWS", "provider": "Lambda", "version": "1"},
+				"inputArtifacts": []any{map[string]any{"name": "BuildOutput", "s3location": map[string]any{"bucket": job.Bucket, "key": job.Key}}},
+			},
+		})
+	}
+	if !known {
+		writeError(w, http.StatusBadRequest, "PipelineNotFoundException", "pipeline "+in.PipelineName+" does not exist")
+		return
+	}
+	out, err := json.Marshal(map[string]any{"actionExecutionDetails": details})
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "InternalFailure", err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	_, _ = w.Write(out)
+}
+
+func writeError(w http.ResponseWriter, status int, code, message string) {
 	body, err := json.Marshal(map[string]string{"__type": code, "message": message})
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.WriteHeader(http.StatusBadRequest)
+	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }

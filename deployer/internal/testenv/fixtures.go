@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -17,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
@@ -193,12 +195,15 @@ func (a *Account) AliasVersion(t *testing.T, function, alias string) string {
 	return aws.ToString(out.FunctionVersion)
 }
 
+// ArtifactBucket is the pipeline's artifact bucket.
+const ArtifactBucket = "codepipeline-artifacts"
+
 // UploadArtifact stores a Build stage output artifact (a zip with
 // imageDetail.json) and returns its bucket and key.
 func (a *Account) UploadArtifact(t *testing.T, imageURI string) (bucket, key string) {
 	t.Helper()
 	ctx := context.Background()
-	bucket, key = "codepipeline-artifacts", "pipeline/BuildOutput/abc123"
+	bucket, key = ArtifactBucket, "pipeline/BuildOutput/"+strings.ToLower(rand.Text()[:10])
 	_, err := a.S3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)})
 	if err != nil && !isAlreadyExists(err) {
 		t.Fatalf("creating bucket %s: %v", bucket, err)
@@ -235,33 +240,45 @@ func isAlreadyExists(err error) bool {
 	return false
 }
 
-// JobEvent builds the event CodePipeline sends the deployer's Lambda.
-func JobEvent(t *testing.T, jobID, bucket, key, userParameters, continuationToken string) []byte {
+// WriteTargets writes the deploy targets item as the composition function
+// does.
+func (a *Account) WriteTargets(t *testing.T, table string, targets ...contract.Target) {
 	t.Helper()
-	event := map[string]any{
-		"CodePipeline.job": map[string]any{
-			"id":        jobID,
-			"accountId": DefaultAccountID,
-			"data": map[string]any{
-				"actionConfiguration": map[string]any{"configuration": map[string]any{
-					"FunctionName": "cicd-deployer", "UserParameters": userParameters,
-				}},
-				"inputArtifacts": []any{map[string]any{
-					"name":     "BuildOutput",
-					"revision": nil,
-					"location": map[string]any{"type": "S3", "s3Location": map[string]any{"bucketName": bucket, "objectKey": key}},
-				}},
-				"outputArtifacts": []any{},
-				"artifactCredentials": map[string]any{
-					"accessKeyId": "artifact-access-key", "secretAccessKey": "artifact-secret", "sessionToken": "artifact-session",
-				},
-				"continuationToken": continuationToken,
-			},
-		},
-	}
-	data, err := json.Marshal(event)
+	data, err := json.Marshal(contract.TargetsItem{Targets: targets})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return data
+	a.WriteTargetsJSON(t, table, string(data))
+}
+
+// WriteTargetsJSON writes the deploy targets item with raw JSON.
+func (a *Account) WriteTargetsJSON(t *testing.T, table, raw string) {
+	t.Helper()
+	_, err := a.DynamoDB.PutItem(context.Background(), &dynamodb.PutItemInput{
+		TableName: aws.String(table),
+		Item: map[string]dbtypes.AttributeValue{
+			contract.HashKey:          &dbtypes.AttributeValueMemberS{Value: contract.TargetsItemID},
+			contract.RangeKey:         &dbtypes.AttributeValueMemberN{Value: fmt.Sprint(contract.TargetsItemTimestamp)},
+			contract.TargetsAttribute: &dbtypes.AttributeValueMemberS{Value: raw},
+		},
+	})
+	if err != nil {
+		t.Fatalf("writing the targets item: %v", err)
+	}
+}
+
+// ImageTags returns the tags of the image with digest in repository.
+func (a *Account) ImageTags(t *testing.T, repository, digest string) []string {
+	t.Helper()
+	out, err := a.ECR.DescribeImages(context.Background(), &ecr.DescribeImagesInput{
+		RepositoryName: aws.String(repository),
+		ImageIds:       []ecrtypes.ImageIdentifier{{ImageDigest: aws.String(digest)}},
+	})
+	if err != nil {
+		t.Fatalf("describing image %s of %s: %v", digest, repository, err)
+	}
+	if len(out.ImageDetails) == 0 {
+		return nil
+	}
+	return out.ImageDetails[0].ImageTags
 }
