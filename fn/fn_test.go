@@ -159,7 +159,7 @@ func TestParameters(t *testing.T) {
 					"pipeline:spec.forProvider.stage[3].action[0].configuration.CustomData":          "Check the staging dashboard before approving.",
 					"pipeline:spec.forProvider.stage[3].action[0].configuration.ExternalEntityLink":  "https://grafana.example.com/d/payments-staging",
 					"pipeline:spec.forProvider.stage[4].action[0].configuration.FunctionName":        "shop-x7k2p-deployer-prod",
-					"pipeline:spec.forProvider.stage[4].action[0].configuration.UserParameters":      `{"targets":[{"functionName":"payments-api-prod","alias":"live"},{"functionName":"arn:aws:lambda:eu-west-1:444455556666:function:payments-worker","roleArn":"arn:aws:iam::444455556666:role/payments-deploy","alias":"live"}],"pipelineExecutionId":"#{codepipeline.PipelineExecutionId}","commitId":"#{SourceVariables.CommitId}"}`,
+					"pipeline:spec.forProvider.stage[4].action[0].configuration.UserParameters":      `{"pipelineExecutionId":"#{codepipeline.PipelineExecutionId}","commitId":"#{SourceVariables.CommitId}"}`,
 				},
 			},
 		},

@@ -3,6 +3,9 @@ package compose
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 
 	cloudwatch "github.com/upbound/provider-aws/v2/apis/cluster/cloudwatch/v1beta1"
 	dynamodb "github.com/upbound/provider-aws/v2/apis/cluster/dynamodb/v1beta1"
@@ -87,6 +90,9 @@ func (c *composer) deployer() error {
 	if err := c.add(DeployerFunction, c.in.Names.DeployerLambda, fn); err != nil {
 		return err
 	}
+	if err := c.deployTargetsItem(); err != nil {
+		return err
+	}
 
 	// provider-aws's alarmActions selector resolves autoscaling policies,
 	// not SNS topics, so the topic's ARN comes from the observed topic.
@@ -125,21 +131,63 @@ func deadlineMargin(timeoutSeconds int64) string {
 	return fmt.Sprintf("%ds", m)
 }
 
-// deployUserParameters is the Deploy action's UserParameters: the targets
-// the deployer updates.
-func (c *composer) deployUserParameters() (string, error) {
+// deployUserParameters is the Deploy action's UserParameters: only the
+// per-execution variables CodePipeline resolves when it runs the action.
+// The targets are in the deploy-targets item (deployTargetsItem): an action
+// configuration value is limited to 1,000 characters ("Quotas in AWS
+// CodePipeline", https://docs.aws.amazon.com/codepipeline/latest/userguide/limits.html).
+func deployUserParameters() (string, error) {
 	p := contract.UserParameters{
-		Targets: make([]contract.Target, 0, len(c.in.Spec.Deployer.Targets)),
-		// CodePipeline resolves these variables when it runs the action.
 		PipelineExecutionID: "#{codepipeline.PipelineExecutionId}",
 		CommitID:            "#{" + sourceNamespace + ".CommitId}",
 	}
-	for _, t := range c.in.Spec.Deployer.Targets {
-		p.Targets = append(p.Targets, contract.Target{FunctionName: t.FunctionName, RoleARN: t.RoleARN, Alias: t.Alias})
-	}
 	b, err := json.Marshal(p)
 	if err != nil {
-		return "", fmt.Errorf("cannot render the Deploy action's UserParameters: %w", err)
+		return "", errors.Wrap(err, "cannot render the Deploy action's UserParameters")
 	}
 	return string(b), nil
+}
+
+// dynamoString and dynamoNumber are attribute values in DynamoDB's JSON.
+type dynamoString struct {
+	S string `json:"S"`
+}
+
+type dynamoNumber struct {
+	N string `json:"N"`
+}
+
+// deployTargetsItem composes the item of the deployment table that tells
+// the deployer what to deploy (contract.TargetsItem). A DynamoDB item may
+// hold 400 KB ("Service, account, and table quotas in Amazon DynamoDB",
+// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html),
+// far more than 20 targets need.
+func (c *composer) deployTargetsItem() error {
+	targets := contract.TargetsItem{Targets: make([]contract.Target, 0, len(c.in.Spec.Deployer.Targets))}
+	for _, t := range c.in.Spec.Deployer.Targets {
+		targets.Targets = append(targets.Targets, contract.Target{FunctionName: t.FunctionName, RoleARN: t.RoleARN, Alias: t.Alias})
+	}
+	value, err := json.Marshal(targets)
+	if err != nil {
+		return errors.Wrap(err, "cannot render the deploy targets")
+	}
+	item, err := json.Marshal(map[string]any{
+		contract.HashKey:          dynamoString{S: contract.TargetsItemID},
+		contract.RangeKey:         dynamoNumber{N: strconv.Itoa(contract.TargetsItemTimestamp)},
+		contract.TargetsAttribute: dynamoString{S: string(value)},
+	})
+	if err != nil {
+		return errors.Wrap(err, "cannot render the deploy targets item")
+	}
+	ti := &dynamodb.TableItem{Spec: dynamodb.TableItemSpec{
+		ResourceSpec: c.resourceSpec(),
+		ForProvider: dynamodb.TableItemParameters{
+			Region:            c.region(),
+			TableNameSelector: selector(DeploymentTable),
+			HashKey:           new(contract.HashKey),
+			RangeKey:          new(contract.RangeKey),
+			Item:              new(string(item)),
+		},
+	}}
+	return c.add(DeployTargetsItem, "", ti)
 }

@@ -27,7 +27,9 @@ const (
 
 	DeployerFunction resource.Name = "deployer-function"
 	DeploymentTable  resource.Name = "deployment-table"
-	ErrorsAlarm      resource.Name = "deployer-errors-alarm"
+	// DeployTargetsItem is the deployment table's item naming the targets.
+	DeployTargetsItem resource.Name = "deploy-targets-item"
+	ErrorsAlarm       resource.Name = "deployer-errors-alarm"
 
 	NotificationTopic       resource.Name = "notification-topic"
 	NotificationTopicPolicy resource.Name = "notification-topic-policy"

@@ -8,6 +8,7 @@ import (
 	codestarconnections "github.com/upbound/provider-aws/v2/apis/cluster/codestarconnections/v1beta1"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/deployer/contract"
 )
 
 // Pipeline artifacts passed between stages.
@@ -119,16 +120,16 @@ func (c *composer) pipeline() error {
 		stages = append(stages, codepipeline.StageParameters{Name: new("Approval"), Action: []codepipeline.ActionParameters{approve}})
 	}
 	if c.in.Spec.Deployer.Image != "" {
-		params, err := c.deployUserParameters()
+		params, err := deployUserParameters()
 		if err != nil {
 			return err
 		}
-		deploy := action("Deploy", "Invoke", "Lambda", map[string]string{
+		deploy := action(contract.DeployActionName, "Invoke", "Lambda", map[string]string{
 			"FunctionName":   c.in.Names.DeployerLambda,
 			"UserParameters": params,
 		})
 		deploy.InputArtifacts = []*string{new(artifactBuild)}
-		stages = append(stages, codepipeline.StageParameters{Name: new("Deploy"), Action: []codepipeline.ActionParameters{deploy}})
+		stages = append(stages, codepipeline.StageParameters{Name: new(contract.DeployStageName), Action: []codepipeline.ActionParameters{deploy}})
 	}
 
 	p := &codepipeline.Codepipeline{Spec: codepipeline.CodepipelineSpec{
