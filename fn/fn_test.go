@@ -307,7 +307,7 @@ func TestGating(t *testing.T) {
 	xr := xrFromYAML(t, minimalXR(minimalSpec))
 	rsp := run(t, newRequest(xr, nil))
 	if diff := cmp.Diff(
-		[]string{"artifact-bucket", "artifact-bucket-encryption", "artifact-bucket-lifecycle", "artifact-bucket-public-access-block", "artifact-bucket-versioning", "cache-bucket", "cache-bucket-encryption", "cache-bucket-lifecycle", "cache-bucket-public-access-block", "codebuild-role", "codepipeline-role", "codestar-connection", "deployment-table", "ecr-lifecycle-policy", "ecr-repository", "notification-topic", "pipeline-failed-rule", "test-project"},
+		[]string{"artifact-bucket", "artifact-bucket-encryption", "artifact-bucket-lifecycle", "artifact-bucket-public-access-block", "artifact-bucket-versioning", "build-log-group", "cache-bucket", "cache-bucket-encryption", "cache-bucket-lifecycle", "cache-bucket-public-access-block", "codebuild-role", "codebuild-test-role", "codepipeline-role", "codestar-connection", "deployment-table", "ecr-lifecycle-policy", "ecr-repository", "notification-topic", "pipeline-failed-rule", "test-log-group", "test-project"},
 		resourceNames(rsp)); diff != "" {
 		t.Errorf("With nothing observed, only resources that need no observed value are composed: -want, +got:\n%s", diff)
 	}
@@ -323,6 +323,8 @@ func TestGating(t *testing.T) {
 		Reason: "WaitingForObservedValues",
 		Message: new("build-project waits for the ECR repository's URL; codebuild-role-policy waits for the AWS account ID (from any observed ARN), the ECR repository's ARN, the artifact bucket's ARN, the cache bucket's ARN; " +
 			"codebuild-role-policy-attachment waits for codebuild-role-policy; " +
+			"codebuild-test-role-policy waits for the AWS account ID (from any observed ARN), the artifact bucket's ARN; " +
+			"codebuild-test-role-policy-attachment waits for codebuild-test-role-policy; " +
 			"codepipeline-role-policy waits for the artifact bucket's ARN, the build project's ARN, the test project's ARN, the CodeStar connection's ARN, the notification topic's ARN; " +
 			"codepipeline-role-policy-attachment waits for codepipeline-role-policy; " +
 			"ecr-repository-policy waits for the AWS account ID (from any observed ARN); " +

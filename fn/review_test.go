@@ -64,3 +64,70 @@ func TestDeployTargetsItem(t *testing.T) {
 		t.Error("UserParameters still names targets")
 	}
 }
+
+// TestLogGroups: the log groups CodeBuild and Lambda write to are composed,
+// with the claim's retention, so they expire events and go with the claim;
+// no role may create a log group of its own.
+func TestLogGroups(t *testing.T) {
+	_, rsp := converge(t, xrFile(t, "xr-full.yaml"), nil)
+	d := desired(rsp)
+	for name, want := range map[string]string{
+		"build-log-group":    "/aws/codebuild/payments-9fz4d-build-prod",
+		"test-log-group":     "/aws/codebuild/payments-9fz4d-test-prod",
+		"deployer-log-group": "/aws/lambda/payments-9fz4d-deployer-prod",
+	} {
+		g, ok := d[name]
+		if !ok {
+			t.Errorf("%s is not composed", name)
+			continue
+		}
+		if got := g.GetAnnotations()["crossplane.io/external-name"]; got != want {
+			t.Errorf("%s: name %q, want %q", name, got, want)
+		}
+		if got := normalize(field(t, g, "spec.forProvider.retentionInDays")); got != int64(14) {
+			t.Errorf("%s: retentionInDays %v, want 14 (spec.logs.retentionDays)", name, got)
+		}
+	}
+	for project, group := range map[string]string{"build-project": "/aws/codebuild/payments-9fz4d-build-prod", "test-project": "/aws/codebuild/payments-9fz4d-test-prod"} {
+		if got := field(t, d[project], "spec.forProvider.logsConfig.cloudwatchLogs.groupName"); got != group {
+			t.Errorf("%s logs to %v, want %s", project, got, group)
+		}
+	}
+	if got := field(t, d["deployer-function"], "spec.forProvider.loggingConfig[0].logGroupSelector.matchLabels[cicd.platform.dev/component]"); got != "deployer-log-group" {
+		t.Errorf("the deployer Lambda's logging config selects %v, want deployer-log-group", got)
+	}
+	for name, u := range d {
+		if u.GetKind() != "Policy" {
+			continue
+		}
+		for _, s := range policyOf(t, u).Statement {
+			for _, a := range s.Action {
+				if strings.EqualFold(a, "logs:CreateLogGroup") {
+					t.Errorf("%s grants logs:CreateLogGroup", name)
+				}
+			}
+		}
+	}
+}
+
+// TestTestProjectRole: the test project runs as its own role, not the
+// build project's (which can push images and write artifacts).
+func TestTestProjectRole(t *testing.T) {
+	_, rsp := converge(t, xrFile(t, "xr-full.yaml"), nil)
+	d := desired(rsp)
+	for project, role := range map[string]string{"build-project": "codebuild-role", "test-project": "codebuild-test-role"} {
+		if got := field(t, d[project], "spec.forProvider.serviceRoleSelector.matchLabels[cicd.platform.dev/component]"); got != role {
+			t.Errorf("%s runs as %v, want %s", project, got, role)
+		}
+	}
+	doc := policyOf(t, d["codebuild-test-role-policy"])
+	for _, denied := range []struct{ action, resource string }{
+		{"ecr:PutImage", "arn:aws:ecr:eu-west-1:123456789012:repository/payments-9fz4d-images-prod"},
+		{"ecr:GetAuthorizationToken", "*"},
+		{"s3:PutObject", "arn:aws:s3:::payments-9fz4d-artifacts-prod/payments-9fz4d-pipeline/build/imageDetail.zip"},
+	} {
+		if doc.Allows(denied.action, denied.resource) {
+			t.Errorf("the test role allows %s on %s", denied.action, denied.resource)
+		}
+	}
+}

@@ -169,6 +169,11 @@ var (
 		"dynamodb:PutItem",
 		"dynamodb:Query",
 	}
+	// IndexActions are granted on the table's indexes: a rollback queries
+	// StatusIndex for the latest SUCCEEDED deployment.
+	IndexActions = []string{
+		"dynamodb:Query",
+	}
 	// TargetActions are granted on each same-account deploy target function
 	// (and its versions and aliases).
 	TargetActions = []string{
@@ -205,9 +210,10 @@ var (
 		"codepipeline:PutJobSuccessResult",
 	}
 	// LogActions are granted on the deployer's own CloudWatch log group. The
-	// Lambda service calls them with the function's role for its stdout.
+	// Lambda service calls them with the function's role for its stdout. The
+	// composition function composes the group (with a retention), so the
+	// role cannot create one that would outlive the claim.
 	LogActions = []string{
-		"logs:CreateLogGroup",
 		"logs:CreateLogStream",
 		"logs:PutLogEvents",
 	}

@@ -79,6 +79,12 @@ type XCicdPipelineSpec struct {
 	// +optional
 	Artifacts Artifacts `json:"artifacts,omitempty"`
 
+	// Logs configures the log groups of the build and test projects and the
+	// deployer Lambda.
+	// +kubebuilder:default={}
+	// +optional
+	Logs Logs `json:"logs,omitempty"`
+
 	// Notifications configures who hears about failures.
 	// +kubebuilder:default={}
 	// +optional
@@ -377,6 +383,16 @@ type Artifacts struct {
 	// +kubebuilder:validation:Maximum=365
 	// +optional
 	CacheRetentionDays int64 `json:"cacheRetentionDays,omitempty"`
+}
+
+// Logs configures the composed CloudWatch log groups.
+type Logs struct {
+	// RetentionDays after which log events expire: one of the values
+	// CloudWatch Logs accepts (PutRetentionPolicy).
+	// +kubebuilder:default=30
+	// +kubebuilder:validation:Enum=1;3;5;7;14;30;60;90;120;150;180;365;400;545;731;1096;1827;2192;2557;2922;3288;3653
+	// +optional
+	RetentionDays int64 `json:"retentionDays,omitempty"`
 }
 
 // Notifications configures failure notifications.

@@ -3,6 +3,7 @@ package compose
 import (
 	"fmt"
 
+	"github.com/crossplane/function-sdk-go/resource"
 	codebuild "github.com/upbound/provider-aws/v2/apis/cluster/codebuild/v1beta1"
 	"sigs.k8s.io/yaml"
 
@@ -48,7 +49,7 @@ func (c *composer) buildProject() error {
 	if spec == "" {
 		spec = defaultBuildspec()
 	}
-	p := c.project(fmt.Sprintf("Builds and pushes the image of %s", c.in.Names.Pipeline), b.TimeoutMinutes, spec, codebuild.EnvironmentParameters{
+	p := c.project(CodeBuildRole, c.buildLogGroup(), fmt.Sprintf("Builds and pushes the image of %s", c.in.Names.Pipeline), b.TimeoutMinutes, spec, codebuild.EnvironmentParameters{
 		ComputeType: new(string(b.ComputeType)),
 		Image:       new(b.Image),
 		// Docker builds need a privileged container.
@@ -75,7 +76,7 @@ func (c *composer) testProject() error {
 	case spec == "":
 		spec = DefaultTestBuildspec
 	}
-	p := c.project(fmt.Sprintf("Tests the source of %s", c.in.Names.Pipeline), t.TimeoutMinutes, spec, codebuild.EnvironmentParameters{
+	p := c.project(CodeBuildTestRole, c.testLogGroup(), fmt.Sprintf("Tests the source of %s", c.in.Names.Pipeline), t.TimeoutMinutes, spec, codebuild.EnvironmentParameters{
 		ComputeType: new(string(t.ComputeType)),
 		Image:       new(t.Image),
 	})
@@ -84,8 +85,9 @@ func (c *composer) testProject() error {
 
 // project is a CodeBuild project run by the pipeline: its source and
 // artifacts come from and go to CodePipeline, it runs as the CodeBuild role
-// in a Linux container of the given environment.
-func (c *composer) project(description string, timeoutMinutes int64, buildspec string, env codebuild.EnvironmentParameters) *codebuild.Project {
+// in a Linux container of the given environment, as role, logging to the
+// composed logGroup.
+func (c *composer) project(role resource.Name, logGroup, description string, timeoutMinutes int64, buildspec string, env codebuild.EnvironmentParameters) *codebuild.Project {
 	env.Type = new("LINUX_CONTAINER")
 	env.ImagePullCredentialsType = new("CODEBUILD")
 	return &codebuild.Project{Spec: codebuild.ProjectSpec{
@@ -94,11 +96,14 @@ func (c *composer) project(description string, timeoutMinutes int64, buildspec s
 			Region:              c.region(),
 			Description:         new(description),
 			BuildTimeout:        new(float64(timeoutMinutes)),
-			ServiceRoleSelector: selector(CodeBuildRole),
-			Artifacts:           &codebuild.ArtifactsParameters{Type: new("CODEPIPELINE")},
-			Source:              &codebuild.SourceParameters{Type: new("CODEPIPELINE"), Buildspec: new(buildspec)},
-			Environment:         &env,
-			Tags:                c.tags(),
+			ServiceRoleSelector: selector(role),
+			LogsConfig: &codebuild.LogsConfigParameters{CloudwatchLogs: &codebuild.CloudwatchLogsParameters{
+				Status: new("ENABLED"), GroupName: new(logGroup),
+			}},
+			Artifacts:   &codebuild.ArtifactsParameters{Type: new("CODEPIPELINE")},
+			Source:      &codebuild.SourceParameters{Type: new("CODEPIPELINE"), Buildspec: new(buildspec)},
+			Environment: &env,
+			Tags:        c.tags(),
 		},
 	}}
 }

@@ -84,6 +84,7 @@ func Compose(in Input) (*Result, error) {
 		c.storage,
 		c.table,
 		c.notifications,
+		c.logGroups,
 		c.roles,
 		c.connection,
 		c.buildProjects,

@@ -78,6 +78,9 @@ func (c *composer) deployer() error {
 			Timeout:                      new(float64(d.TimeoutSeconds)),
 			ReservedConcurrentExecutions: new(float64(d.ReservedConcurrency)),
 			RoleSelector:                 selector(DeployerRole),
+			// Text: the deployer's embedded-metric-format lines reach the
+			// log group as written.
+			LoggingConfig: []lambda.LoggingConfigParameters{{LogFormat: new("Text"), LogGroupSelector: selector(DeployerLogGroup)}},
 			Environment: []lambda.EnvironmentParameters{{Variables: map[string]*string{
 				contract.EnvDeploymentTable:   new(c.in.Names.DeploymentTable),
 				contract.EnvEnvironmentSuffix: new(c.in.Spec.EnvironmentSuffix),

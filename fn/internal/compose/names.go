@@ -20,6 +20,10 @@ const (
 	CacheBucketLifecycle            resource.Name = "cache-bucket-lifecycle"
 	CacheBucketPublicAccessBlock    resource.Name = "cache-bucket-public-access-block"
 
+	BuildLogGroup    resource.Name = "build-log-group"
+	TestLogGroup     resource.Name = "test-log-group"
+	DeployerLogGroup resource.Name = "deployer-log-group"
+
 	BuildProject resource.Name = "build-project"
 	TestProject  resource.Name = "test-project"
 	Connection   resource.Name = "codestar-connection"
@@ -42,11 +46,12 @@ const (
 	PushRule     resource.Name = "source-push-rule"
 	PushTarget   resource.Name = "source-push-target"
 
-	CodeBuildRole    resource.Name = "codebuild-role"
-	CodePipelineRole resource.Name = "codepipeline-role"
-	DeployerRole     resource.Name = "deployer-role"
-	EventsRole       resource.Name = "events-role"
-	CrossAccountRole resource.Name = "cross-account-role"
+	CodeBuildRole     resource.Name = "codebuild-role"
+	CodeBuildTestRole resource.Name = "codebuild-test-role"
+	CodePipelineRole  resource.Name = "codepipeline-role"
+	DeployerRole      resource.Name = "deployer-role"
+	EventsRole        resource.Name = "events-role"
+	CrossAccountRole  resource.Name = "cross-account-role"
 )
 
 // PolicyOf is the name of a role's customer-managed policy.

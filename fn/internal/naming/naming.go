@@ -31,11 +31,17 @@ type Names struct {
 	FailedRule      string
 	SourcePushRule  string
 
-	CodeBuildRole    string
-	CodePipelineRole string
-	DeployerRole     string
-	EventsRole       string
-	CrossAccountRole string
+	// Log groups: where CodeBuild and Lambda would log by default.
+	BuildLogGroup    string
+	TestLogGroup     string
+	DeployerLogGroup string
+
+	CodeBuildRole     string
+	CodeBuildTestRole string
+	CodePipelineRole  string
+	DeployerRole      string
+	EventsRole        string
+	CrossAccountRole  string
 }
 
 // limit is AWS's constraint on one kind of name.
@@ -61,6 +67,7 @@ var (
 	alarm       = limit{kind: "CloudWatch alarm", max: 255, pattern: identifier}
 	eventRule   = limit{kind: "EventBridge rule", max: 64, pattern: identifier}
 	iamRole     = limit{kind: "IAM role", max: 64, pattern: identifier}
+	logGroup    = limit{kind: "CloudWatch log group", max: 512, pattern: regexp.MustCompile(`^[A-Za-z0-9_./#-]+$`)}
 )
 
 // A LengthError says which name does not fit and by how much.
@@ -106,12 +113,16 @@ func For(xrName, suffix string) (*Names, error) {
 		FailedRule:      n("pipeline-failed"),
 		SourcePushRule:  n("source-push"),
 
-		CodeBuildRole:    n("codebuild"),
-		CodePipelineRole: n("codepipeline"),
-		DeployerRole:     n("deployer"),
-		EventsRole:       n("events"),
-		CrossAccountRole: n("cross-account"),
+		CodeBuildRole:     n("codebuild"),
+		CodeBuildTestRole: n("codebuild-test"),
+		CodePipelineRole:  n("codepipeline"),
+		DeployerRole:      n("deployer"),
+		EventsRole:        n("events"),
+		CrossAccountRole:  n("cross-account"),
 	}
+	names.BuildLogGroup = "/aws/codebuild/" + names.BuildProject
+	names.TestLogGroup = "/aws/codebuild/" + names.TestProject
+	names.DeployerLogGroup = "/aws/lambda/" + names.DeployerLambda
 	checks := []struct {
 		name string
 		l    limit
@@ -129,7 +140,11 @@ func For(xrName, suffix string) (*Names, error) {
 		{names.ErrorsAlarm, alarm},
 		{names.FailedRule, eventRule},
 		{names.SourcePushRule, eventRule},
+		{names.BuildLogGroup, logGroup},
+		{names.TestLogGroup, logGroup},
+		{names.DeployerLogGroup, logGroup},
 		{names.CodeBuildRole, iamRole},
+		{names.CodeBuildTestRole, iamRole},
 		{names.CodePipelineRole, iamRole},
 		{names.DeployerRole, iamRole},
 		{names.EventsRole, iamRole},
