@@ -152,6 +152,7 @@ func TestParameters(t *testing.T) {
 					"deployer-function:spec.forProvider.packageType":                                 "Image",
 					"deployer-function:spec.forProvider.environment[0].variables.DEPLOYMENT_TABLE":   "shop-x7k2p-deployments-prod",
 					"deployer-function:spec.forProvider.environment[0].variables.ENVIRONMENT_SUFFIX": "prod",
+					"deployer-function:spec.forProvider.environment[0].variables.PIPELINE_NAME":      "payments-9fz4d-pipeline-prod",
 					"deployer-errors-alarm:spec.forProvider.threshold":                               int64(3),
 					"deployer-errors-alarm:spec.forProvider.period":                                  int64(60),
 					"deployer-errors-alarm:spec.forProvider.evaluationPeriods":                       int64(2),
@@ -506,6 +507,16 @@ func TestBadInput(t *testing.T) {
 			reason: "CEL rules of the XRD are enforced by the function too.",
 			xr:     minimalXR("\n  environmentSuffix: dev\n  source:\n    provider: CodeCommit\n    repository: shop\n    connectionArn: arn:aws:codeconnections:us-east-1:123456789012:connection/abc\n"),
 			want:   "spec.source.connectionArn must not be set when spec.source.provider is CodeCommit",
+		},
+		"TargetRoleInOtherAccount": {
+			reason: "A target's role must be in the function's account (the XRD's rule, checked by the function too).",
+			xr:     minimalXR(minimalSpec + "  deployer:\n    image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/deployer:v1\n    targets:\n      - functionName: arn:aws:lambda:us-east-1:444455556666:function:api\n        roleArn: arn:aws:iam::555566667777:role/deploy\n"),
+			want:   "spec.deployer.targets[*].roleArn must be a role in the function's account, and the function must be named by ARN",
+		},
+		"TargetInOtherRegion": {
+			reason: "Lambda cannot run an image from another region's repository.",
+			xr:     minimalXR(minimalSpec + "  deployer:\n    image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/deployer:v1\n    targets:\n      - functionName: arn:aws:lambda:eu-west-1:123456789012:function:api\n"),
+			want:   "spec.deployer.targets must be functions in spec.region",
 		},
 		"UnknownField": {
 			reason: "A misspelt field is not silently ignored.",

@@ -7,6 +7,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/providerfake"
 )
 
 // deployAction returns the Deploy stage's action of a composed pipeline.
@@ -129,5 +131,66 @@ func TestTestProjectRole(t *testing.T) {
 		if doc.Allows(denied.action, denied.resource) {
 			t.Errorf("the test role allows %s on %s", denied.action, denied.resource)
 		}
+	}
+}
+
+// crossAccountSpec deploys to one function in this account and one in
+// 444455556666 (through a role there); the cross-account role trusts a
+// different account, 777788889999.
+const crossAccountSpec = `
+  environmentSuffix: dev
+  region: eu-west-1
+  source:
+    repository: acme/shop
+  deployer:
+    image: 111122223333.dkr.ecr.eu-west-1.amazonaws.com/cicd-deployer:v1.0.0
+    targets:
+      - functionName: shop-api
+      - functionName: arn:aws:lambda:eu-west-1:444455556666:function:shop-worker
+        roleArn: arn:aws:iam::444455556666:role/shop-deploy
+  crossAccount:
+    trustedAccountIds: ["777788889999"]
+`
+
+// TestCrossAccountTargets: a target in another account can pull the image
+// (the repository policy lets that account and its Lambda service read it;
+// "Amazon ECR permissions" in "Create a Lambda function using a container
+// image", https://docs.aws.amazon.com/lambda/latest/dg/images-create.html),
+// and the deployer may assume the target's role. The pulling accounts come
+// from the targets, not from crossAccount.trustedAccountIds.
+func TestCrossAccountTargets(t *testing.T) {
+	_, rsp := converge(t, xrFromYAML(t, minimalXR(crossAccountSpec)), nil)
+	d := desired(rsp)
+	policy, _, _ := unstructured.NestedString(d["ecr-repository-policy"].Object, "spec", "forProvider", "policy")
+	want := `{"Version":"2012-10-17","Statement":[` +
+		`{"Sid":"LambdaPull","Effect":"Allow","Principal":{"Service":["lambda.amazonaws.com"]},"Action":["ecr:BatchGetImage","ecr:GetDownloadUrlForLayer"],"Condition":{"StringLike":{"aws:sourceArn":["arn:aws:lambda:eu-west-1:123456789012:function:*","arn:aws:lambda:eu-west-1:444455556666:function:*"]}}},` +
+		`{"Sid":"CrossAccountPull","Effect":"Allow","Principal":{"AWS":["arn:aws:iam::444455556666:root"]},"Action":["ecr:BatchGetImage","ecr:GetDownloadUrlForLayer"]}]}`
+	if diff := cmp.Diff(want, policy); diff != "" {
+		t.Errorf("repository policy: -want, +got:\n%s", diff)
+	}
+	if strings.Contains(policy, "777788889999") {
+		t.Error("the repository policy lets a trusted account pull although no target is there")
+	}
+	if !policyOf(t, d["deployer-role-policy"]).Allows("sts:AssumeRole", "arn:aws:iam::444455556666:role/shop-deploy") {
+		t.Error("the deployer may not assume the cross-account target's role")
+	}
+}
+
+// TestCrossAccountTargetNeedsRole: a function in another account without a
+// role there is rejected once the pipeline's account is known (CEL cannot
+// know the account).
+func TestCrossAccountTargetNeedsRole(t *testing.T) {
+	spec := strings.Replace(crossAccountSpec, "        roleArn: arn:aws:iam::444455556666:role/shop-deploy\n", "", 1)
+	xr := xrFromYAML(t, minimalXR(spec))
+	// Any observed ARN tells the account.
+	observed := map[string]*unstructured.Unstructured{}
+	first := run(t, newRequest(xr, nil))
+	for name, u := range desired(first) {
+		observed[name] = providerfake.Observe("shop-x7k2p", name, u)
+	}
+	got := fatalMessage(run(t, newRequest(xr, observed)))
+	want := `spec.deployer.targets[1].functionName: arn:aws:lambda:eu-west-1:444455556666:function:shop-worker is in account 444455556666, not the pipeline's account 123456789012: set roleArn to a role in 444455556666 that the deployer may assume`
+	if !strings.Contains(got, want) {
+		t.Errorf("fatal result: want it to contain\n  %s\ngot\n  %s", want, got)
 	}
 }

@@ -26,6 +26,7 @@ type XCicdPipeline struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.source.hostArn) || self.source.provider == 'GitHubEnterpriseServer'",message="spec.source.hostArn is only valid when spec.source.provider is GitHubEnterpriseServer"
 // +kubebuilder:validation:XValidation:rule="self.source.provider != 'GitHubEnterpriseServer' || has(self.source.connectionArn) || has(self.source.hostArn)",message="spec.source.provider GitHubEnterpriseServer needs spec.source.hostArn (the registered host) or an existing spec.source.connectionArn"
 // +kubebuilder:validation:XValidation:rule="self.source.provider == 'CodeCommit' || self.source.repository.matches('^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$')",message="spec.source.repository must be owner/name (for example acme/shop) when spec.source.provider is not CodeCommit"
+// +kubebuilder:validation:XValidation:rule="!has(self.deployer.targets) || !has(self.region) || self.deployer.targets.all(t, !t.functionName.startsWith('arn:') || t.functionName.split(':')[3] == self.region)",message="spec.deployer.targets must be functions in spec.region: Lambda runs an image only from an ECR repository in its own region"
 // +kubebuilder:validation:XValidation:rule="self.source.provider != 'CodeCommit' || self.source.repository.matches('^[A-Za-z0-9_.-]{1,100}$')",message="spec.source.repository must be a CodeCommit repository name (letters, digits, '.', '_' and '-', at most 100) when spec.source.provider is CodeCommit"
 type XCicdPipelineSpec struct {
 	// EnvironmentSuffix names the environment (dev, staging, prod, pr-42...).
@@ -328,15 +329,20 @@ type Deployer struct {
 }
 
 // DeployTarget is a Lambda function the Deploy stage updates.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.roleArn) || (self.functionName.startsWith('arn:') && self.roleArn.split(':')[4] == self.functionName.split(':')[4])",message="spec.deployer.targets[*].roleArn must be a role in the function's account, and the function must be named by ARN"
 type DeployTarget struct {
 	// FunctionName is the function's name (in this pipeline's account and
-	// region) or its ARN (in another account: set roleArn too).
+	// region) or its ARN (in spec.region; in another account, set roleArn
+	// to a role in that account too).
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=140
 	// +kubebuilder:validation:Pattern=`^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:)?[A-Za-z0-9_-]{1,64}$`
 	FunctionName string `json:"functionName"`
 
-	// RoleARN is assumed to deploy into another account.
+	// RoleARN, in the function's account, is assumed to deploy into
+	// another account. That account may then pull the pipeline's images.
+	// +kubebuilder:validation:MaxLength=600
 	// +kubebuilder:validation:Pattern=`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$`
 	// +optional
 	RoleARN string `json:"roleArn,omitempty"`

@@ -84,6 +84,7 @@ func (c *composer) deployer() error {
 			Environment: []lambda.EnvironmentParameters{{Variables: map[string]*string{
 				contract.EnvDeploymentTable:   new(c.in.Names.DeploymentTable),
 				contract.EnvEnvironmentSuffix: new(c.in.Spec.EnvironmentSuffix),
+				contract.EnvPipelineName:      new(c.in.Names.Pipeline),
 				contract.EnvDeadlineMargin:    new(deadlineMargin(d.TimeoutSeconds)),
 			}}},
 			Description: new(fmt.Sprintf("Deploys the images built by pipeline %s", c.in.Names.Pipeline)),

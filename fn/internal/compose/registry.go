@@ -3,10 +3,14 @@ package compose
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 
 	ecr "github.com/upbound/provider-aws/v2/apis/cluster/ecr/v1beta1"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/iampolicy"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/observe"
 )
 
 // registry composes the ECR repository the build pushes to, and its
@@ -46,31 +50,47 @@ func (c *composer) registry() error {
 	return c.repositoryPolicy()
 }
 
-// repositoryPolicy lets the Lambda service pull this pipeline's images for
-// functions in this account and in the trusted accounts: Lambda reads a
-// container image with its own principal, and the deployer's role may not
-// change repository policies for it.
+// repositoryPolicy lets the deploy targets' accounts pull this pipeline's
+// images: Lambda reads a container image with its own principal (for
+// functions in this and the targets' accounts), and a function in another
+// account also needs that account allowed ("Amazon ECR permissions" in
+// https://docs.aws.amazon.com/lambda/latest/dg/images-create.html). The
+// deployer's role may not change repository policies for it.
 func (c *composer) repositoryPolicy() error {
 	account := c.in.Observed.AccountID()
 	if account == "" {
 		c.wait(ECRRepositoryPolicy, "the AWS account ID (from any observed ARN)")
 		return nil
 	}
-	accounts := append([]string{account}, c.in.Spec.CrossAccount.TrustedAccountIDs...)
+	others := c.targetAccounts(account)
+	accounts := append([]string{account}, others...)
 	functions := make([]string, 0, len(accounts))
 	for _, a := range accounts {
-		functions = append(functions, fmt.Sprintf("arn:%s:lambda:*:%s:function:*", c.partition(), a))
+		functions = append(functions, c.arn("lambda", a, "function:*"))
 	}
-	doc := iampolicy.New(iampolicy.Statement{
+	pull := []string{"ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"}
+	statements := []iampolicy.Statement{{
 		Sid:       "LambdaPull",
 		Effect:    "Allow",
 		Principal: &iampolicy.Principal{Service: []string{"lambda.amazonaws.com"}},
-		Action:    []string{"ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"},
+		Action:    pull,
 		Condition: iampolicy.Condition{"StringLike": {"aws:sourceArn": functions}},
-	})
-	policy, err := doc.JSON()
+	}}
+	if len(others) > 0 {
+		roots := make([]string, 0, len(others))
+		for _, a := range others {
+			roots = append(roots, fmt.Sprintf("arn:%s:iam::%s:root", c.partition(), a))
+		}
+		statements = append(statements, iampolicy.Statement{
+			Sid:       "CrossAccountPull",
+			Effect:    "Allow",
+			Principal: &iampolicy.Principal{AWS: roots},
+			Action:    pull,
+		})
+	}
+	policy, err := iampolicy.New(statements...).JSON()
 	if err != nil {
-		return fmt.Errorf("cannot compose %s: %w", ECRRepositoryPolicy, err)
+		return errors.Wrapf(err, "cannot compose %s", ECRRepositoryPolicy)
 	}
 	rp := &ecr.RepositoryPolicy{Spec: ecr.RepositoryPolicySpec{
 		ResourceSpec: c.resourceSpec(),
@@ -81,6 +101,24 @@ func (c *composer) repositoryPolicy() error {
 		},
 	}}
 	return c.add(ECRRepositoryPolicy, "", rp)
+}
+
+// targetAccounts are the accounts of the deploy targets other than the
+// pipeline's, sorted: from each target's function ARN (a target's role is
+// in the same account, which the XRD checks).
+func (c *composer) targetAccounts(own string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, t := range c.in.Spec.Deployer.Targets {
+		a := observe.AccountFromARN(t.FunctionName)
+		if a == "" || a == own || seen[a] {
+			continue
+		}
+		seen[a] = true
+		out = append(out, a)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // lifecyclePolicy expires all but the newest keep images.
