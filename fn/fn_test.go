@@ -152,7 +152,7 @@ func TestParameters(t *testing.T) {
 					"deployer-function:spec.forProvider.packageType":                                 "Image",
 					"deployer-function:spec.forProvider.environment[0].variables.DEPLOYMENT_TABLE":   "shop-x7k2p-deployments-prod",
 					"deployer-function:spec.forProvider.environment[0].variables.ENVIRONMENT_SUFFIX": "prod",
-					"deployer-function:spec.forProvider.environment[0].variables.PIPELINE_NAME":      "payments-9fz4d-pipeline-prod",
+					"deployer-function:spec.forProvider.environment[0].variables.PIPELINE_NAME":      "shop-x7k2p-pipeline-prod",
 					"deployer-errors-alarm:spec.forProvider.threshold":                               int64(3),
 					"deployer-errors-alarm:spec.forProvider.period":                                  int64(60),
 					"deployer-errors-alarm:spec.forProvider.evaluationPeriods":                       int64(2),
