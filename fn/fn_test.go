@@ -308,7 +308,7 @@ func TestGating(t *testing.T) {
 	xr := xrFromYAML(t, minimalXR(minimalSpec))
 	rsp := run(t, newRequest(xr, nil))
 	if diff := cmp.Diff(
-		[]string{"artifact-bucket", "artifact-bucket-encryption", "artifact-bucket-lifecycle", "artifact-bucket-public-access-block", "artifact-bucket-versioning", "build-log-group", "cache-bucket", "cache-bucket-encryption", "cache-bucket-lifecycle", "cache-bucket-public-access-block", "codebuild-role", "codebuild-test-role", "codepipeline-role", "codestar-connection", "deployment-table", "ecr-lifecycle-policy", "ecr-repository", "notification-topic", "pipeline-failed-rule", "test-log-group", "test-project"},
+		[]string{"artifact-bucket", "artifact-bucket-encryption", "artifact-bucket-lifecycle", "artifact-bucket-policy", "artifact-bucket-public-access-block", "artifact-bucket-versioning", "build-log-group", "cache-bucket", "cache-bucket-encryption", "cache-bucket-lifecycle", "cache-bucket-policy", "cache-bucket-public-access-block", "codebuild-role", "codebuild-test-role", "codepipeline-role", "codestar-connection", "deployment-table", "ecr-lifecycle-policy", "ecr-repository", "notification-topic", "pipeline-failed-rule", "test-log-group", "test-project"},
 		resourceNames(rsp)); diff != "" {
 		t.Errorf("With nothing observed, only resources that need no observed value are composed: -want, +got:\n%s", diff)
 	}

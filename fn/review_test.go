@@ -194,3 +194,28 @@ func TestCrossAccountTargetNeedsRole(t *testing.T) {
 		t.Errorf("fatal result: want it to contain\n  %s\ngot\n  %s", want, got)
 	}
 }
+
+// TestTLSOnlyBuckets: both buckets deny every request not made over TLS
+// (Security Hub control S3.5, "S3 general purpose buckets should require
+// requests to use SSL",
+// https://docs.aws.amazon.com/securityhub/latest/userguide/s3-controls.html#s3-5).
+func TestTLSOnlyBuckets(t *testing.T) {
+	_, rsp := converge(t, xrFile(t, "xr-minimal.yaml"), nil)
+	d := desired(rsp)
+	for policy, bucket := range map[string]string{"artifact-bucket-policy": "shop-x7k2p-artifacts-dev", "cache-bucket-policy": "shop-x7k2p-build-cache-dev"} {
+		u, ok := d[policy]
+		if !ok {
+			t.Errorf("%s is not composed", policy)
+			continue
+		}
+		if got := field(t, u, "spec.forProvider.bucketSelector.matchLabels[cicd.platform.dev/component]"); got != strings.TrimSuffix(policy, "-policy") {
+			t.Errorf("%s selects %v", policy, got)
+		}
+		got, _, _ := unstructured.NestedString(u.Object, "spec", "forProvider", "policy")
+		arn := "arn:aws:s3:::" + bucket
+		want := `{"Version":"2012-10-17","Statement":[{"Sid":"DenyInsecureTransport","Effect":"Deny","Principal":{"AWS":["*"]},"Action":["s3:*"],"Resource":["` + arn + `","` + arn + `/*"],"Condition":{"Bool":{"aws:SecureTransport":["false"]}}}]}`
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: -want, +got:\n%s", policy, diff)
+		}
+	}
+}

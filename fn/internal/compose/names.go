@@ -15,10 +15,12 @@ const (
 	ArtifactBucketEncryption        resource.Name = "artifact-bucket-encryption"
 	ArtifactBucketLifecycle         resource.Name = "artifact-bucket-lifecycle"
 	ArtifactBucketPublicAccessBlock resource.Name = "artifact-bucket-public-access-block"
+	ArtifactBucketPolicy            resource.Name = "artifact-bucket-policy"
 	CacheBucket                     resource.Name = "cache-bucket"
 	CacheBucketEncryption           resource.Name = "cache-bucket-encryption"
 	CacheBucketLifecycle            resource.Name = "cache-bucket-lifecycle"
 	CacheBucketPublicAccessBlock    resource.Name = "cache-bucket-public-access-block"
+	CacheBucketPolicy               resource.Name = "cache-bucket-policy"
 
 	BuildLogGroup    resource.Name = "build-log-group"
 	TestLogGroup     resource.Name = "test-log-group"

@@ -1,8 +1,13 @@
 package compose
 
 import (
+	"fmt"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/crossplane/function-sdk-go/resource"
 	s3 "github.com/upbound/provider-aws/v2/apis/cluster/s3/v1beta1"
+
+	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/iampolicy"
 )
 
 // bucket describes one of the pipeline's buckets and the resources that
@@ -14,6 +19,7 @@ type bucket struct {
 	encryption        resource.Name
 	lifecycle         resource.Name
 	publicAccessBlock resource.Name
+	policy            resource.Name
 	expireDays        int64
 }
 
@@ -27,12 +33,13 @@ func (c *composer) storage() error {
 			name: ArtifactBucket, awsName: c.in.Names.ArtifactBucket,
 			versioning: ArtifactBucketVersioning, encryption: ArtifactBucketEncryption,
 			lifecycle: ArtifactBucketLifecycle, publicAccessBlock: ArtifactBucketPublicAccessBlock,
-			expireDays: a.RetentionDays,
+			policy: ArtifactBucketPolicy, expireDays: a.RetentionDays,
 		},
 		{
 			name: CacheBucket, awsName: c.in.Names.CacheBucket,
 			encryption: CacheBucketEncryption, lifecycle: CacheBucketLifecycle,
 			publicAccessBlock: CacheBucketPublicAccessBlock,
+			policy:            CacheBucketPolicy,
 			expireDays:        a.CacheRetentionDays,
 		},
 	}
@@ -119,5 +126,35 @@ func (c *composer) bucket(b bucket) error {
 			RestrictPublicBuckets: new(true),
 		},
 	}}
-	return c.add(b.publicAccessBlock, "", pab)
+	if err := c.add(b.publicAccessBlock, "", pab); err != nil {
+		return err
+	}
+	return c.tlsOnly(b)
+}
+
+// tlsOnly composes the bucket's policy denying every request not made over
+// TLS (Security Hub S3.5; "Enforce encryption of data in transit" in
+// https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html).
+func (c *composer) tlsOnly(b bucket) error {
+	arn := fmt.Sprintf("arn:%s:s3:::%s", c.partition(), b.awsName)
+	doc, err := iampolicy.New(iampolicy.Statement{
+		Sid:       "DenyInsecureTransport",
+		Effect:    "Deny",
+		Principal: &iampolicy.Principal{AWS: []string{"*"}},
+		Action:    []string{"s3:*"},
+		Resource:  []string{arn, arn + "/*"},
+		Condition: iampolicy.Condition{"Bool": {"aws:SecureTransport": {"false"}}},
+	}).JSON()
+	if err != nil {
+		return errors.Wrapf(err, "cannot compose %s", b.policy)
+	}
+	p := &s3.BucketPolicy{Spec: s3.BucketPolicySpec{
+		ResourceSpec: c.resourceSpec(),
+		ForProvider: s3.BucketPolicyParameters{
+			Region:         c.region(),
+			BucketSelector: selector(b.name),
+			Policy:         new(doc),
+		},
+	}}
+	return c.add(b.policy, "", p)
 }

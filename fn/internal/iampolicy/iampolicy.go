@@ -77,7 +77,7 @@ func New(statements ...Statement) Document {
 }
 
 // JSON renders the document, normalised: actions, resources and principals
-// sorted and unique. It refuses wildcard actions and statements without
+// sorted and unique. It refuses wildcard actions in Allow statements, and statements without
 // actions, or without resources in a permission policy.
 func (d Document) JSON() (string, error) {
 	out := Document{Version: d.Version, Statement: make([]Statement, 0, len(d.Statement))}
@@ -86,7 +86,8 @@ func (d Document) JSON() (string, error) {
 			return "", fmt.Errorf("statement %d (%s) has no actions", i, s.Sid)
 		}
 		for _, a := range s.Action {
-			if strings.Contains(a, "*") {
+			// A Deny may be broad; an Allow never is.
+			if s.Effect != "Deny" && strings.Contains(a, "*") {
 				return "", fmt.Errorf("statement %d (%s) has the wildcard action %q", i, s.Sid, a)
 			}
 		}
