@@ -523,12 +523,6 @@ func TestBadInput(t *testing.T) {
 			xr:     minimalXR("\n  environmentSuffix: dev\n  enviromentSufix: prod\n  source:\n    repository: acme/shop\n"),
 			want:   "spec.enviromentSufix: Invalid value: \"\": field not declared in schema",
 		},
-		"NameTooLong": {
-			reason: "A claim whose names would not fit AWS's limits is rejected, saying which name and by how much.",
-			xr: strings.Replace(minimalXR("\n  environmentSuffix: production1\n  source:\n    repository: acme/shop\n"),
-				"name: shop-x7k2p", "name: a-very-long-claim-name-for-a-shop-x7k2p", 1),
-			want: `metadata.name: the CodeStar connection name "a-very-long-claim-name-for-a-shop-x7k2p-src-production1" would be 55 characters, 23 over AWS's limit of 32`,
-		},
 		"NoSpec": {
 			reason: "An XR without a spec is rejected, not a panic.",
 			xr:     "apiVersion: cicd.platform.dev/v1alpha1\nkind: XCicdPipeline\nmetadata:\n  name: x\n",

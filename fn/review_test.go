@@ -219,3 +219,20 @@ func TestTLSOnlyBuckets(t *testing.T) {
 		}
 	}
 }
+
+// TestLongClaimName: a claim name like payments-service-api, once rejected
+// because the connection name (limit 32) would not fit, now composes with
+// shortened, hashed names.
+func TestLongClaimName(t *testing.T) {
+	xr := strings.Replace(minimalXR("\n  environmentSuffix: production1\n  source:\n    repository: acme/shop\n"),
+		"name: shop-x7k2p", "name: payments-service-api-x7k2p", 1)
+	_, rsp := converge(t, xrFromYAML(t, xr), nil)
+	d := desired(rsp)
+	got := field(t, d["codestar-connection"], "spec.forProvider.name")
+	if diff := cmp.Diff("payment-860929f9-src-production1", got); diff != "" {
+		t.Errorf("connection name: -want, +got:\n%s", diff)
+	}
+	if got := d["artifact-bucket"].GetAnnotations()["crossplane.io/external-name"]; got != "payments-service-api-x7k2p-artifacts-production1" {
+		t.Errorf("a name within its limit must not change: got %s", got)
+	}
+}
