@@ -236,3 +236,91 @@ func TestLongClaimName(t *testing.T) {
 		t.Errorf("a name within its limit must not change: got %s", got)
 	}
 }
+
+// TestLifecyclePolicyKeepsDeployedImages: the ECR lifecycle policy cannot
+// expire an image the deployer deployed (and may roll back to) because of
+// newer builds. ECR applies rules in rulePriority order and "an image that
+// matches the tagging requirements of a higher priority rule cannot be
+// expired by a rule with a lower priority" ("How lifecycle policies work",
+// https://docs.aws.amazon.com/AmazonECR/latest/userguide/LifecyclePolicies.html#lifecycle_policy_evaluation):
+// deployed images (tag prefix contract.DeployedTagPrefix) are matched first
+// and only the oldest beyond imagesToKeep of them expire; build tags beyond
+// imagesToKeep and untagged images expire.
+func TestLifecyclePolicyKeepsDeployedImages(t *testing.T) {
+	_, rsp := converge(t, xrFile(t, "xr-full.yaml"), nil)
+	got, _, _ := unstructured.NestedString(desired(rsp)["ecr-lifecycle-policy"].Object, "spec", "forProvider", "policy")
+	want := `{"rules":[` +
+		`{"rulePriority":1,"description":"Keep the last 25 deployed images (the deployer tags them deployed-...)","selection":{"tagStatus":"tagged","tagPrefixList":["deployed-"],"countType":"imageCountMoreThan","countNumber":25},"action":{"type":"expire"}},` +
+		`{"rulePriority":2,"description":"Keep the last 25 builds that were never deployed","selection":{"tagStatus":"tagged","tagPrefixList":["build-"],"countType":"imageCountMoreThan","countNumber":25},"action":{"type":"expire"}},` +
+		`{"rulePriority":3,"description":"Expire untagged images after a day","selection":{"tagStatus":"untagged","countType":"sinceImagePushed","countUnit":"days","countNumber":1},"action":{"type":"expire"}}]}`
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("lifecycle policy: -want, +got:\n%s", diff)
+	}
+	// The properties the JSON must keep, whatever its wording.
+	var doc struct {
+		Rules []struct {
+			RulePriority int `json:"rulePriority"`
+			Selection    struct {
+				TagStatus     string   `json:"tagStatus"`
+				TagPrefixList []string `json:"tagPrefixList"`
+			} `json:"selection"`
+		} `json:"rules"`
+	}
+	if err := json.Unmarshal([]byte(got), &doc); err != nil {
+		t.Fatal(err)
+	}
+	priority := map[string]int{}
+	for _, r := range doc.Rules {
+		if r.Selection.TagStatus == "any" {
+			t.Error("a rule selects every image (tagStatus any): it would count deployed images with builds")
+		}
+		for _, p := range r.Selection.TagPrefixList {
+			priority[p] = r.RulePriority
+		}
+	}
+	if priority["deployed-"] == 0 || priority["build-"] == 0 || priority["deployed-"] >= priority["build-"] {
+		t.Errorf("the deployed-image rule must come before the build-tag rule: priorities %v", priority)
+	}
+}
+
+// TestBuildTagsAndBuildKit: the build tags its images with the build-tag
+// prefix the lifecycle policy expires, and starts BuildKit from the claim's
+// mirror (by default ECR Public), never from Docker Hub anonymously.
+func TestBuildTagsAndBuildKit(t *testing.T) {
+	_, rsp := converge(t, xrFile(t, "xr-minimal.yaml"), nil)
+	p := desired(rsp)["build-project"]
+	spec, _ := field(t, p, "spec.forProvider.source.buildspec").(string)
+	if !strings.Contains(spec, `IMAGE_TAG="build-$(`) {
+		t.Errorf("the image tag does not start with build-:\n%s", spec)
+	}
+	if !strings.Contains(spec, `docker buildx create --name pipeline --driver docker-container --driver-opt "image=$BUILDKIT_IMAGE" --use`) {
+		t.Errorf("BuildKit is not started from $BUILDKIT_IMAGE:\n%s", spec)
+	}
+	env, _ := field(t, p, "spec.forProvider.environment.environmentVariable").([]any)
+	found := false
+	for _, e := range env {
+		m := e.(map[string]any)
+		if m["name"] == "BUILDKIT_IMAGE" {
+			found = m["value"] == "public.ecr.aws/vend/moby/buildkit:buildx-stable-1"
+		}
+	}
+	if !found {
+		t.Errorf("BUILDKIT_IMAGE is not the ECR Public mirror: %v", env)
+	}
+}
+
+// TestDefaults: no reserved concurrency unless asked for (Lambda keeps 100
+// of the account's concurrency unreserved, so 50 per claim would cap an
+// account at a couple of claims: "Lambda function scaling",
+// https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html),
+// and immutable image tags (every build tag is unique already).
+func TestDefaults(t *testing.T) {
+	_, rsp := converge(t, xrFromYAML(t, minimalXR(crossAccountSpec)), nil)
+	d := desired(rsp)
+	if got := field(t, d["deployer-function"], "spec.forProvider.reservedConcurrentExecutions"); got != nil {
+		t.Errorf("reservedConcurrentExecutions = %v, want none by default", got)
+	}
+	if got := field(t, d["ecr-repository"], "spec.forProvider.imageTagMutability"); got != "IMMUTABLE" {
+		t.Errorf("imageTagMutability = %v, want IMMUTABLE by default", got)
+	}
+}

@@ -216,6 +216,16 @@ type Build struct {
 	// +optional
 	DockerfilePath string `json:"dockerfilePath,omitempty"`
 
+	// BuildKitImage is the BuildKit image the default buildspec runs buildx
+	// with: by default moby/buildkit from ECR Public, which CodeBuild pulls
+	// without Docker Hub's anonymous rate limit. Point it at a pull-through
+	// cache or a copy in a registry the build can reach to pin it further.
+	// +kubebuilder:default="public.ecr.aws/vend/moby/buildkit:buildx-stable-1"
+	// +kubebuilder:validation:MaxLength=255
+	// +kubebuilder:validation:Pattern=`^[a-z0-9][a-z0-9.-]*\.[a-z0-9.-]+(:[0-9]+)?/[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$`
+	// +optional
+	BuildKitImage string `json:"buildkitImage,omitempty"`
+
 	// TimeoutMinutes of one build.
 	// +kubebuilder:default=30
 	// +kubebuilder:validation:Minimum=5
@@ -313,12 +323,14 @@ type Deployer struct {
 	// +optional
 	TimeoutSeconds int64 `json:"timeoutSeconds,omitempty"`
 
-	// ReservedConcurrency of the deployer Lambda.
-	// +kubebuilder:default=50
+	// ReservedConcurrency of the deployer Lambda. Unset (the default), the
+	// deployer reserves nothing: each reservation takes from the account's
+	// concurrency, of which Lambda keeps 100 unreserved, so a reservation
+	// per claim would cap the number of claims per account.
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=1000
 	// +optional
-	ReservedConcurrency int64 `json:"reservedConcurrency,omitempty"`
+	ReservedConcurrency *int64 `json:"reservedConcurrency,omitempty"`
 
 	// Targets are the Lambda functions the Deploy stage updates to the new
 	// image.
@@ -355,7 +367,8 @@ type DeployTarget struct {
 
 // Registry configures the ECR repository.
 type Registry struct {
-	// ImagesToKeep is how many images the lifecycle policy keeps.
+	// ImagesToKeep is how many builds that were never deployed, and how many
+	// deployed images, the lifecycle policy keeps.
 	// +kubebuilder:default=10
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=1000
@@ -367,8 +380,9 @@ type Registry struct {
 	// +optional
 	ScanOnPush *bool `json:"scanOnPush,omitempty"`
 
-	// TagMutability of the repository.
-	// +kubebuilder:default="MUTABLE"
+	// TagMutability of the repository: IMMUTABLE by default, since every
+	// build tag is unique and a deployed tag is never reused.
+	// +kubebuilder:default="IMMUTABLE"
 	// +kubebuilder:validation:Enum=MUTABLE;IMMUTABLE
 	// +optional
 	TagMutability string `json:"tagMutability,omitempty"`

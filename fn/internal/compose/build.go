@@ -18,6 +18,10 @@ const DefaultTestBuildspec = "buildspec-test.yml"
 const (
 	EnvImageRepoURI = "IMAGE_REPO_URI"
 	EnvDockerfile   = "DOCKERFILE"
+	// EnvBuildKitImage is the BuildKit image buildx runs: never pulled from
+	// Docker Hub anonymously, whose rate limit shared CodeBuild addresses
+	// exhaust.
+	EnvBuildKitImage = "BUILDKIT_IMAGE"
 )
 
 // buildCacheDir is where BuildKit keeps its layer cache between builds;
@@ -57,6 +61,7 @@ func (c *composer) buildProject() error {
 		EnvironmentVariable: []codebuild.EnvironmentVariableParameters{
 			{Name: new(EnvImageRepoURI), Value: new(repoURL), Type: new("PLAINTEXT")},
 			{Name: new(EnvDockerfile), Value: new(b.DockerfilePath), Type: new("PLAINTEXT")},
+			{Name: new(EnvBuildKitImage), Value: new(b.BuildKitImage), Type: new("PLAINTEXT")},
 		},
 	})
 	p.Spec.ForProvider.Cache = &codebuild.CacheParameters{Type: new("S3"), LocationSelector: selector(CacheBucket)}
@@ -108,9 +113,10 @@ func (c *composer) project(role resource.Name, logGroup, description string, tim
 	}}
 }
 
-// defaultBuildspec builds the Dockerfile with BuildKit, keeping its layer
-// cache in the directory CodeBuild stores in the cache bucket, pushes the
-// image tagged with the commit and build number, and writes imageDetail.json
+// defaultBuildspec builds the Dockerfile with BuildKit (started from
+// $BUILDKIT_IMAGE), keeping its layer cache in the directory CodeBuild
+// stores in the cache bucket, pushes the image tagged
+// contract.BuildTagPrefix + commit + build number, and writes imageDetail.json
 // (the image by digest) for the Deploy stage.
 func defaultBuildspec() string {
 	return `version: 0.2
@@ -120,8 +126,8 @@ phases:
   pre_build:
     commands:
       - aws ecr get-login-password --region "$AWS_REGION" | docker login --username AWS --password-stdin "${` + EnvImageRepoURI + `%%/*}"
-      - IMAGE_TAG="$(echo "${CODEBUILD_RESOLVED_SOURCE_VERSION:-manual}" | cut -c1-12)-${CODEBUILD_BUILD_NUMBER}"
-      - docker buildx create --name pipeline --driver docker-container --use
+      - IMAGE_TAG="` + contract.BuildTagPrefix + `$(echo "${CODEBUILD_RESOLVED_SOURCE_VERSION:-manual}" | cut -c1-12)-${CODEBUILD_BUILD_NUMBER}"
+      - docker buildx create --name pipeline --driver docker-container --driver-opt "image=$` + EnvBuildKitImage + `" --use
   build:
     commands:
       - docker buildx build --file "$` + EnvDockerfile + `" --tag "$` + EnvImageRepoURI + `:$IMAGE_TAG" --provenance=false --cache-from "type=local,src=` + buildCacheDir + `" --cache-to "type=local,dest=` + buildCacheDir + `-new,mode=max" --metadata-file build-metadata.json --push .

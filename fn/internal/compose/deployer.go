@@ -71,13 +71,12 @@ func (c *composer) deployer() error {
 	fn := &lambda.Function{Spec: lambda.FunctionSpec{
 		ResourceSpec: c.resourceSpec(),
 		ForProvider: lambda.FunctionParameters{
-			Region:                       c.region(),
-			PackageType:                  new("Image"),
-			ImageURI:                     new(d.Image),
-			MemorySize:                   new(float64(d.MemoryMB)),
-			Timeout:                      new(float64(d.TimeoutSeconds)),
-			ReservedConcurrentExecutions: new(float64(d.ReservedConcurrency)),
-			RoleSelector:                 selector(DeployerRole),
+			Region:       c.region(),
+			PackageType:  new("Image"),
+			ImageURI:     new(d.Image),
+			MemorySize:   new(float64(d.MemoryMB)),
+			Timeout:      new(float64(d.TimeoutSeconds)),
+			RoleSelector: selector(DeployerRole),
 			// Text: the deployer's embedded-metric-format lines reach the
 			// log group as written.
 			LoggingConfig: []lambda.LoggingConfigParameters{{LogFormat: new("Text"), LogGroupSelector: selector(DeployerLogGroup)}},
@@ -91,6 +90,11 @@ func (c *composer) deployer() error {
 			Tags:        c.tags(),
 		},
 	}}
+	// No reservation unless the claim asks for one: each reservation takes
+	// from the account's pool, of which Lambda keeps 100 unreserved.
+	if d.ReservedConcurrency != nil {
+		fn.Spec.ForProvider.ReservedConcurrentExecutions = new(float64(*d.ReservedConcurrency))
+	}
 	if err := c.add(DeployerFunction, c.in.Names.DeployerLambda, fn); err != nil {
 		return err
 	}

@@ -9,12 +9,13 @@ import (
 
 	ecr "github.com/upbound/provider-aws/v2/apis/cluster/ecr/v1beta1"
 
+	"github.com/cicd-platform/crossplane-cicd-pipeline/deployer/contract"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/iampolicy"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/observe"
 )
 
 // registry composes the ECR repository the build pushes to, and its
-// lifecycle policy that keeps the last N images.
+// lifecycle policy that keeps deployed images and the last N builds.
 func (c *composer) registry() error {
 	r := c.in.Spec.Registry
 	repo := &ecr.Repository{Spec: ecr.RepositorySpec{
@@ -121,12 +122,22 @@ func (c *composer) targetAccounts(own string) []string {
 	return out
 }
 
-// lifecyclePolicy expires all but the newest keep images.
+// lifecyclePolicy keeps what the deployer deployed and expires the rest:
+// deployed images (tagged contract.DeployedTagPrefix by the deployer) are
+// matched first, and ECR never lets a lower-priority rule expire an image a
+// higher-priority rule matched ("How lifecycle policies work",
+// https://docs.aws.amazon.com/AmazonECR/latest/userguide/LifecyclePolicies.html),
+// so newer builds cannot push out the image production runs or the one a
+// rollback restores. Builds never deployed keep their newest keep images;
+// untagged images (replaced by a push, or manifests of layers) go after a day.
+// Rules select by tag prefix: no rule counts every image.
 func lifecyclePolicy(keep int64) (string, error) {
 	type selection struct {
-		TagStatus   string `json:"tagStatus"`
-		CountType   string `json:"countType"`
-		CountNumber int64  `json:"countNumber"`
+		TagStatus     string   `json:"tagStatus"`
+		TagPrefixList []string `json:"tagPrefixList,omitempty"`
+		CountType     string   `json:"countType"`
+		CountUnit     string   `json:"countUnit,omitempty"`
+		CountNumber   int64    `json:"countNumber"`
 	}
 	type action struct {
 		Type string `json:"type"`
@@ -137,17 +148,32 @@ func lifecyclePolicy(keep int64) (string, error) {
 		Selection    selection `json:"selection"`
 		Action       action    `json:"action"`
 	}
+	expire := action{Type: "expire"}
 	doc := struct {
 		Rules []rule `json:"rules"`
-	}{Rules: []rule{{
-		RulePriority: 1,
-		Description:  fmt.Sprintf("Keep only the last %d images", keep),
-		Selection:    selection{TagStatus: "any", CountType: "imageCountMoreThan", CountNumber: keep},
-		Action:       action{Type: "expire"},
-	}}}
+	}{Rules: []rule{
+		{
+			RulePriority: 1,
+			Description:  fmt.Sprintf("Keep the last %d deployed images (the deployer tags them %s...)", keep, contract.DeployedTagPrefix),
+			Selection:    selection{TagStatus: "tagged", TagPrefixList: []string{contract.DeployedTagPrefix}, CountType: "imageCountMoreThan", CountNumber: keep},
+			Action:       expire,
+		},
+		{
+			RulePriority: 2,
+			Description:  fmt.Sprintf("Keep the last %d builds that were never deployed", keep),
+			Selection:    selection{TagStatus: "tagged", TagPrefixList: []string{contract.BuildTagPrefix}, CountType: "imageCountMoreThan", CountNumber: keep},
+			Action:       expire,
+		},
+		{
+			RulePriority: 3,
+			Description:  "Expire untagged images after a day",
+			Selection:    selection{TagStatus: "untagged", CountType: "sinceImagePushed", CountUnit: "days", CountNumber: 1},
+			Action:       expire,
+		},
+	}}
 	b, err := json.Marshal(doc)
 	if err != nil {
-		return "", fmt.Errorf("cannot render the ECR lifecycle policy: %w", err)
+		return "", errors.Wrap(err, "cannot render the ECR lifecycle policy")
 	}
 	return string(b), nil
 }

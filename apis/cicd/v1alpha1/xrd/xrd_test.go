@@ -240,6 +240,10 @@ func TestBadClaimsAreRejected(t *testing.T) {
 			claim: claim(ok + "  deployer:\n    image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/deployer:v1\n    targets:\n      - functionName: arn:aws:lambda:eu-west-1:444455556666:function:api\n        roleArn: arn:aws:iam::444455556666:role/deploy\n"),
 			want:  []string{"spec.deployer.targets must be functions in spec.region: Lambda runs an image only from an ECR repository in its own region"},
 		},
+		"BuildKitImplicitDockerHub": {
+			claim: claim(ok + "  build:\n    buildkitImage: moby/buildkit:buildx-stable-1\n"),
+			want:  []string{`spec.build.buildkitImage: Invalid value: "moby/buildkit:buildx-stable-1"`},
+		},
 		"BadAccountID": {
 			claim: claim(ok + "  crossAccount:\n    trustedAccountIds: [\"1234\"]\n"),
 			want:  []string{`spec.crossAccount.trustedAccountIds[0]: Invalid value: "1234"`},
