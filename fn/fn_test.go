@@ -516,6 +516,16 @@ func TestBadInput(t *testing.T) {
 			xr:     minimalXR(minimalSpec + "  deployer:\n    image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/deployer:v1\n    targets:\n      - functionName: arn:aws:lambda:eu-west-1:123456789012:function:api\n"),
 			want:   "spec.deployer.targets must be functions in spec.region",
 		},
+		"CrossAccountUnscoped": {
+			reason: "A cross-account role must not trust whole accounts.",
+			xr:     minimalXR(minimalSpec + "  crossAccount:\n    trustedAccountIds: [\"444455556666\"]\n"),
+			want:   "spec.crossAccount needs trustedPrincipalArns or organizationId to scope who may assume the role",
+		},
+		"CrossAccountPrincipalOutsideAccounts": {
+			reason: "Trusted principals must be in the trusted accounts.",
+			xr:     minimalXR(minimalSpec + "  crossAccount:\n    trustedAccountIds: [\"444455556666\"]\n    trustedPrincipalArns: [\"arn:aws:iam::555566667777:role/deployer\"]\n"),
+			want:   "spec.crossAccount.trustedPrincipalArns must be in spec.crossAccount.trustedAccountIds",
+		},
 		"UnknownField": {
 			reason: "A misspelt field is not silently ignored.",
 			xr:     minimalXR("\n  environmentSuffix: dev\n  enviromentSufix: prod\n  source:\n    repository: acme/shop\n"),

@@ -150,6 +150,7 @@ const crossAccountSpec = `
         roleArn: arn:aws:iam::444455556666:role/shop-deploy
   crossAccount:
     trustedAccountIds: ["777788889999"]
+    organizationId: o-abcdefghij
 `
 
 // TestCrossAccountTargets: a target in another account can pull the image
@@ -322,5 +323,27 @@ func TestDefaults(t *testing.T) {
 	}
 	if got := field(t, d["ecr-repository"], "spec.forProvider.imageTagMutability"); got != "IMMUTABLE" {
 		t.Errorf("imageTagMutability = %v, want IMMUTABLE by default", got)
+	}
+}
+
+// TestCrossAccountRoleTrust: the cross-account role trusts the named
+// principals only, within the organization and with the external ID when
+// given ("How to use an external ID",
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_common-scenarios_third-party.html;
+// aws:PrincipalOrgID in "AWS global condition context keys",
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html).
+func TestCrossAccountRoleTrust(t *testing.T) {
+	spec := minimalSpec + `
+  crossAccount:
+    trustedAccountIds: ["444455556666"]
+    trustedPrincipalArns: ["arn:aws:iam::444455556666:role/pipeline-deployer"]
+    organizationId: o-abcdefghij
+    externalId: shop-deploy-2026
+`
+	_, rsp := converge(t, xrFromYAML(t, minimalXR(spec)), nil)
+	got, _, _ := unstructured.NestedString(desired(rsp)["cross-account-role"].Object, "spec", "forProvider", "assumeRolePolicy")
+	want := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::444455556666:role/pipeline-deployer"]},"Action":["sts:AssumeRole"],"Condition":{"StringEquals":{"aws:PrincipalOrgID":["o-abcdefghij"],"sts:ExternalId":["shop-deploy-2026"]}}}]}`
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("trust policy: -want, +got:\n%s", diff)
 	}
 }

@@ -458,7 +458,14 @@ type LambdaErrorsAlarm struct {
 	EvaluationPeriods int64 `json:"evaluationPeriods,omitempty"`
 }
 
-// CrossAccount configures the cross-account deployment role.
+// CrossAccount configures the cross-account deployment role: a role in
+// this account that another account's pipeline deployer assumes (as its
+// deploy target's roleArn) to update this account's functions to images of
+// this pipeline's repository. It may read those images and update the
+// same-account targets of this claim, nothing else.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.trustedAccountIds) || size(self.trustedAccountIds) == 0 || (has(self.trustedPrincipalArns) && size(self.trustedPrincipalArns) > 0) || has(self.organizationId)",message="spec.crossAccount needs trustedPrincipalArns or organizationId to scope who may assume the role"
+// +kubebuilder:validation:XValidation:rule="!has(self.trustedPrincipalArns) || self.trustedPrincipalArns.all(p, has(self.trustedAccountIds) && p.split(':')[4] in self.trustedAccountIds)",message="spec.crossAccount.trustedPrincipalArns must be in spec.crossAccount.trustedAccountIds"
 type CrossAccount struct {
 	// TrustedAccountIDs may assume the deployment role to deploy this
 	// pipeline's images into this account's target functions. Without them
@@ -468,6 +475,31 @@ type CrossAccount struct {
 	// +listType=set
 	// +optional
 	TrustedAccountIDs []string `json:"trustedAccountIds,omitempty"`
+
+	// TrustedPrincipalARNs are the roles (or users) in the trusted accounts
+	// that may assume the role, typically the other pipelines' deployer
+	// roles. Without them, any principal of the trusted accounts in
+	// organizationId may.
+	// +kubebuilder:validation:MaxItems=20
+	// +kubebuilder:validation:items:MaxLength=600
+	// +kubebuilder:validation:items:Pattern=`^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]{1,512}$`
+	// +listType=set
+	// +optional
+	TrustedPrincipalARNs []string `json:"trustedPrincipalArns,omitempty"`
+
+	// OrganizationID, when set, requires the caller to be in this AWS
+	// Organizations organization (aws:PrincipalOrgID).
+	// +kubebuilder:validation:Pattern=`^o-[a-z0-9]{10,32}$`
+	// +optional
+	OrganizationID string `json:"organizationId,omitempty"`
+
+	// ExternalID, when set, must be passed by the caller of AssumeRole
+	// (sts:ExternalId).
+	// +kubebuilder:validation:MinLength=2
+	// +kubebuilder:validation:MaxLength=1224
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9+=,.@:/_-]+$`
+	// +optional
+	ExternalID string `json:"externalId,omitempty"`
 }
 
 // XCicdPipelineStatus is what the pipeline reports back. Every field comes

@@ -42,8 +42,8 @@ func (c *composer) pipelineRoles() []role {
 	if c.in.Spec.Source.Provider == v1alpha1.SourceCodeCommit {
 		roles = append(roles, role{name: EventsRole, awsName: n.EventsRole, purpose: "EventBridge source trigger", trust: iampolicy.TrustServices("events.amazonaws.com"), permissions: c.eventsPermissions})
 	}
-	if ids := c.in.Spec.CrossAccount.TrustedAccountIDs; len(ids) > 0 {
-		roles = append(roles, role{name: CrossAccountRole, awsName: n.CrossAccountRole, purpose: "cross-account deployment", trust: iampolicy.TrustAccounts(c.partition(), ids...), permissions: c.crossAccountPermissions})
+	if len(c.in.Spec.CrossAccount.TrustedAccountIDs) > 0 {
+		roles = append(roles, role{name: CrossAccountRole, awsName: n.CrossAccountRole, purpose: "cross-account deployment", trust: c.crossAccountTrust(), permissions: c.crossAccountPermissions})
 	}
 	return roles
 }
@@ -304,6 +304,31 @@ func (c *composer) eventsPermissions() (iampolicy.Document, string) {
 		return iampolicy.Document{}, w
 	}
 	return iampolicy.New(iampolicy.Allow("StartPipeline", []string{"codepipeline:StartPipelineExecution"}, pipeline)), ""
+}
+
+// crossAccountTrust lets the named principals (or, with only an
+// organization, the trusted accounts' principals in it) assume the
+// cross-account role, with the external ID when one is set.
+func (c *composer) crossAccountTrust() iampolicy.Document {
+	x := c.in.Spec.CrossAccount
+	principals := x.TrustedPrincipalARNs
+	if len(principals) == 0 {
+		for _, id := range x.TrustedAccountIDs {
+			principals = append(principals, fmt.Sprintf("arn:%s:iam::%s:root", c.partition(), id))
+		}
+	}
+	equals := map[string][]string{}
+	if x.OrganizationID != "" {
+		equals["aws:PrincipalOrgID"] = []string{x.OrganizationID}
+	}
+	if x.ExternalID != "" {
+		equals["sts:ExternalId"] = []string{x.ExternalID}
+	}
+	var cond iampolicy.Condition
+	if len(equals) > 0 {
+		cond = iampolicy.Condition{"StringEquals": equals}
+	}
+	return iampolicy.TrustPrincipals(principals, cond)
 }
 
 func (c *composer) crossAccountPermissions() (iampolicy.Document, string) {

@@ -57,17 +57,14 @@ func TrustServices(services ...string) Document {
 	}}}
 }
 
-// TrustAccounts returns a trust policy letting the root principals of the
-// given accounts assume a role.
-func TrustAccounts(partition string, accountIDs ...string) Document {
-	principals := make([]string, 0, len(accountIDs))
-	for _, id := range accountIDs {
-		principals = append(principals, fmt.Sprintf("arn:%s:iam::%s:root", partition, id))
-	}
+// TrustPrincipals returns a trust policy letting the given AWS principals
+// assume a role, under the given condition (nil for none).
+func TrustPrincipals(principals []string, cond Condition) Document {
 	return Document{Version: Version, Statement: []Statement{{
 		Effect:    "Allow",
 		Principal: &Principal{AWS: principals},
 		Action:    []string{"sts:AssumeRole"},
+		Condition: cond,
 	}}}
 }
 

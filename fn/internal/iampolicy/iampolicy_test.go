@@ -20,7 +20,7 @@ func TestJSON(t *testing.T) {
 		},
 		"Trust": {
 			reason: "Trust policies name principals and need no resource.",
-			doc:    TrustAccounts("aws", "222222222222", "111111111111"),
+			doc:    TrustPrincipals([]string{"arn:aws:iam::222222222222:root", "arn:aws:iam::111111111111:root"}, nil),
 			want:   `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::111111111111:root","arn:aws:iam::222222222222:root"]},"Action":["sts:AssumeRole"]}]}`,
 		},
 		"WildcardDeny": {

@@ -244,6 +244,14 @@ func TestBadClaimsAreRejected(t *testing.T) {
 			claim: claim(ok + "  build:\n    buildkitImage: moby/buildkit:buildx-stable-1\n"),
 			want:  []string{`spec.build.buildkitImage: Invalid value: "moby/buildkit:buildx-stable-1"`},
 		},
+		"CrossAccountUnscoped": {
+			claim: claim(ok + "  crossAccount:\n    trustedAccountIds: [\"444455556666\"]\n"),
+			want:  []string{"spec.crossAccount needs trustedPrincipalArns or organizationId to scope who may assume the role"},
+		},
+		"CrossAccountPrincipalOutsideAccounts": {
+			claim: claim(ok + "  crossAccount:\n    trustedAccountIds: [\"444455556666\"]\n    trustedPrincipalArns: [\"arn:aws:iam::555566667777:role/deployer\"]\n"),
+			want:  []string{"spec.crossAccount.trustedPrincipalArns must be in spec.crossAccount.trustedAccountIds"},
+		},
 		"BadAccountID": {
 			claim: claim(ok + "  crossAccount:\n    trustedAccountIds: [\"1234\"]\n"),
 			want:  []string{`spec.crossAccount.trustedAccountIds[0]: Invalid value: "1234"`},
