@@ -80,12 +80,12 @@ func TestParameters(t *testing.T) {
 		want   want
 	}{
 		"Minimal": {
-			reason: "Only the required fields give a GitHub pipeline with a new connection, Test and Approval stages and no Deploy stage.",
+			reason: "Only the required fields give a GitHub pipeline with a new connection, a Test stage, and neither Deploy nor (with nothing to gate) Approval stage.",
 			spec:   minimalSpec,
 			want: want{
 				present: []string{"codestar-connection", "test-project", "build-project", "codebuild-role", "codepipeline-role"},
 				absent:  []string{"deployer-function", "deployer-role", "deployer-errors-alarm", "events-role", "source-push-rule", "cross-account-role"},
-				stages:  []string{"Source", "Build", "Test", "Approval"},
+				stages:  []string{"Source", "Build", "Test"},
 				fields: map[string]any{
 					"ecr-repository:spec.forProvider.region":                                                                 "us-east-1",
 					"ecr-repository:spec.forProvider.imageTagMutability":                                                     "IMMUTABLE",
@@ -184,7 +184,7 @@ func TestParameters(t *testing.T) {
 			want: want{
 				present: []string{"events-role", "events-role-policy", "source-push-rule", "source-push-target"},
 				absent:  []string{"codestar-connection"},
-				stages:  []string{"Source", "Build", "Test", "Approval"},
+				stages:  []string{"Source", "Build", "Test"},
 				fields: map[string]any{
 					"pipeline:spec.forProvider.stage[0].action[0].provider":                           "CodeCommit",
 					"pipeline:spec.forProvider.stage[0].action[0].configuration.RepositoryName":       "shop",
@@ -324,7 +324,7 @@ func TestGating(t *testing.T) {
 			"codebuild-role-policy-attachment waits for codebuild-role-policy; " +
 			"codebuild-test-role-policy waits for the AWS account ID (from any observed ARN), the artifact bucket's ARN; " +
 			"codebuild-test-role-policy-attachment waits for codebuild-test-role-policy; " +
-			"codepipeline-role-policy waits for the artifact bucket's ARN, the build project's ARN, the test project's ARN, the CodeStar connection's ARN, the notification topic's ARN; " +
+			"codepipeline-role-policy waits for the artifact bucket's ARN, the build project's ARN, the test project's ARN, the CodeStar connection's ARN; " +
 			"codepipeline-role-policy-attachment waits for codepipeline-role-policy; " +
 			"ecr-repository-policy waits for the AWS account ID (from any observed ARN); " +
 			"notification-topic-policy waits for the notification topic's ARN; pipeline waits for the CodeStar connection's ARN; pipeline-failed-target waits for the notification topic's ARN"),

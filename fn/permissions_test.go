@@ -212,7 +212,6 @@ func TestEventsRolePermissions(t *testing.T) {
 		}
 		out = append(out, calls(docCodeCommitSource, "arn:aws:codecommit:us-east-1:123456789012:shop", "codecommit:CancelUploadArchive",
 			"codecommit:GetBranch", "codecommit:GetCommit", "codecommit:GetRepository", "codecommit:GetUploadArchiveStatus", "codecommit:UploadArchive")...)
-		out = append(out, calls(docManualApproval, "arn:aws:sns:us-east-1:123456789012:shop-x7k2p-notifications-dev", "sns:Publish")...)
 		return out
 	}())
 }

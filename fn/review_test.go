@@ -347,3 +347,56 @@ func TestCrossAccountRoleTrust(t *testing.T) {
 		t.Errorf("trust policy: -want, +got:\n%s", diff)
 	}
 }
+
+// TestSmallerFixes: the S3 lifecycle rules filter by prefix (an empty
+// filter block is deprecated by terraform-provider-aws, which provider-aws
+// runs); no Approval stage gates nothing when there is no Deploy stage; the
+// topic is encrypted with the claim's KMS key when it names one.
+func TestSmallerFixes(t *testing.T) {
+	_, rsp := converge(t, xrFromYAML(t, minimalXR(minimalSpec+"  notifications:\n    kmsKeyArn: arn:aws:kms:us-east-1:123456789012:alias/cicd\n")), nil)
+	d := desired(rsp)
+	for _, lc := range []string{"artifact-bucket-lifecycle", "cache-bucket-lifecycle"} {
+		filter, _ := field(t, d[lc], "spec.forProvider.rule[0].filter[0]").(map[string]any)
+		if diff := cmp.Diff(map[string]any{"prefix": ""}, filter); diff != "" {
+			t.Errorf("%s filter: -want, +got:\n%s", lc, diff)
+		}
+	}
+	if diff := cmp.Diff([]string{"Source", "Build", "Test"}, stageNames(t, d)); diff != "" {
+		t.Errorf("without a Deploy stage there is no Approval stage: -want, +got:\n%s", diff)
+	}
+	if got := field(t, d["notification-topic"], "spec.forProvider.kmsMasterKeyId"); got != "arn:aws:kms:us-east-1:123456789012:alias/cicd" {
+		t.Errorf("kmsMasterKeyId = %v", got)
+	}
+}
+
+// TestRollbackFailedAlarm: with the deployer composed, an alarm on the
+// deployer's RollbackFailed metric (contract.RollbackFailedMetric, one per
+// pipeline) notifies the topic as soon as one rollback fails.
+func TestRollbackFailedAlarm(t *testing.T) {
+	_, rsp := converge(t, xrFile(t, "xr-full.yaml"), nil)
+	d := desired(rsp)
+	a, ok := d["deployer-rollback-failed-alarm"]
+	if !ok {
+		t.Fatalf("no rollback-failed alarm; composed: %v", sortedNames(d))
+	}
+	fp := a.Object["spec"].(map[string]any)["forProvider"].(map[string]any)
+	for k, want := range map[string]any{
+		"namespace":          "CicdPipeline/Deployer",
+		"metricName":         "RollbackFailed",
+		"dimensions":         map[string]any{"PipelineName": "payments-9fz4d-pipeline-prod"},
+		"statistic":          "Sum",
+		"threshold":          int64(1),
+		"comparisonOperator": "GreaterThanOrEqualToThreshold",
+		"evaluationPeriods":  int64(1),
+		"treatMissingData":   "notBreaching",
+		"alarmActions":       []any{"arn:aws:sns:eu-west-1:123456789012:payments-9fz4d-notifications-prod"},
+	} {
+		if diff := cmp.Diff(want, normalize(fp[k])); diff != "" {
+			t.Errorf("%s: -want, +got:\n%s", k, diff)
+		}
+	}
+	_, rsp = converge(t, xrFile(t, "xr-minimal.yaml"), nil)
+	if _, ok := desired(rsp)["deployer-rollback-failed-alarm"]; ok {
+		t.Error("a rollback alarm without a deployer")
+	}
+}

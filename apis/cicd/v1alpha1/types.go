@@ -425,6 +425,16 @@ type Notifications struct {
 	// +listType=set
 	// +optional
 	Emails []string `json:"emails,omitempty"`
+
+	// KMSKeyARN, when set, encrypts the topic with this customer-managed
+	// KMS key (an ARN of a key or alias). Its key policy must let
+	// cloudwatch.amazonaws.com and events.amazonaws.com use it
+	// (kms:Decrypt, kms:GenerateDataKey*), or alarms and failure events
+	// cannot publish.
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:Pattern=`^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/[A-Za-z0-9/_-]+$`
+	// +optional
+	KMSKeyARN string `json:"kmsKeyArn,omitempty"`
 }
 
 // Alarms configures the CloudWatch alarms.

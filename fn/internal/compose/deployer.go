@@ -107,6 +107,7 @@ func (c *composer) deployer() error {
 	topicARN := c.in.Observed.ARN(NotificationTopic)
 	if topicARN == "" {
 		c.wait(ErrorsAlarm, "the notification topic's ARN")
+		c.wait(RollbackFailedAlarm, "the notification topic's ARN")
 		return nil
 	}
 	a := c.in.Spec.Alarms.LambdaErrors
@@ -128,7 +129,35 @@ func (c *composer) deployer() error {
 			Tags:               c.tags(),
 		},
 	}}
-	return c.add(ErrorsAlarm, c.in.Names.ErrorsAlarm, alarm)
+	if err := c.add(ErrorsAlarm, c.in.Names.ErrorsAlarm, alarm); err != nil {
+		return err
+	}
+	return c.rollbackFailedAlarm(topicARN)
+}
+
+// rollbackFailedAlarm notifies the topic as soon as one rollback of this
+// pipeline's deployer ends ROLLBACK_FAILED: the deployer writes the metric
+// in the embedded metric format of its log (contract.RollbackFailedMetric).
+func (c *composer) rollbackFailedAlarm(topicARN string) error {
+	alarm := &cloudwatch.MetricAlarm{Spec: cloudwatch.MetricAlarmSpec{
+		ResourceSpec: c.resourceSpec(),
+		ForProvider: cloudwatch.MetricAlarmParameters{
+			Region:             c.region(),
+			AlarmDescription:   new(fmt.Sprintf("A rollback by the deployer of %s failed: its targets may run different images", c.in.Names.Pipeline)),
+			Namespace:          new(contract.MetricNamespace),
+			MetricName:         new(contract.RollbackFailedMetric),
+			Dimensions:         map[string]*string{contract.MetricPipelineDimension: new(c.in.Names.Pipeline)},
+			Statistic:          new("Sum"),
+			Period:             new(float64(60)),
+			EvaluationPeriods:  new(float64(1)),
+			Threshold:          new(float64(1)),
+			ComparisonOperator: new("GreaterThanOrEqualToThreshold"),
+			TreatMissingData:   new("notBreaching"),
+			AlarmActions:       []*string{new(topicARN)},
+			Tags:               c.tags(),
+		},
+	}}
+	return c.add(RollbackFailedAlarm, c.in.Names.RollbackAlarm, alarm)
 }
 
 // deadlineMargin is how long before its timeout the deployer hands

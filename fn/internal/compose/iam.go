@@ -222,7 +222,7 @@ func (c *composer) codePipelinePermissions() (iampolicy.Document, string) {
 	if c.in.Spec.Deployer.Image != "" {
 		invoke = a.of(DeployerFunction, "the deployer Lambda's ARN")
 	}
-	if enabled(c.in.Spec.Approval.Enabled) {
+	if c.approvalEnabled() {
 		approval = a.of(NotificationTopic, "the notification topic's ARN")
 	}
 	if w := a.waiting(); w != "" {

@@ -36,6 +36,8 @@ const (
 	// DeployTargetsItem is the deployment table's item naming the targets.
 	DeployTargetsItem resource.Name = "deploy-targets-item"
 	ErrorsAlarm       resource.Name = "deployer-errors-alarm"
+	// RollbackFailedAlarm fires on contract.RollbackFailedMetric.
+	RollbackFailedAlarm resource.Name = "deployer-rollback-failed-alarm"
 
 	NotificationTopic       resource.Name = "notification-topic"
 	NotificationTopicPolicy resource.Name = "notification-topic-policy"

@@ -27,6 +27,9 @@ func (c *composer) notifications() error {
 			Tags:        c.tags(),
 		},
 	}}
+	if k := c.in.Spec.Notifications.KMSKeyARN; k != "" {
+		topic.Spec.ForProvider.KMSMasterKeyID = new(k)
+	}
 	if err := c.add(NotificationTopic, c.in.Names.Topic, topic); err != nil {
 		return err
 	}

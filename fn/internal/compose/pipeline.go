@@ -104,7 +104,8 @@ func (c *composer) pipeline() error {
 		test.InputArtifacts = []*string{new(artifactSource)}
 		stages = append(stages, codepipeline.StageParameters{Name: new("Test"), Action: []codepipeline.ActionParameters{test}})
 	}
-	if ap := c.in.Spec.Approval; enabled(ap.Enabled) {
+	// An approval gates the Deploy stage: without one it gates nothing.
+	if ap := c.in.Spec.Approval; c.approvalEnabled() {
 		cfg := map[string]string{}
 		if ap.Message != "" {
 			cfg["CustomData"] = ap.Message
@@ -147,6 +148,12 @@ func (c *composer) pipeline() error {
 		},
 	}}
 	return c.add(Pipeline, c.in.Names.Pipeline, p)
+}
+
+// approvalEnabled reports whether the pipeline has an Approval stage: when
+// the claim asks for one and there is a Deploy stage for it to gate.
+func (c *composer) approvalEnabled() bool {
+	return enabled(c.in.Spec.Approval.Enabled) && c.in.Spec.Deployer.Image != ""
 }
 
 // action is an AWS-owned pipeline action of version 1.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/fieldpath"
 	"github.com/crossplane/function-sdk-go/resource"
 	s3 "github.com/upbound/provider-aws/v2/apis/cluster/s3/v1beta1"
 
@@ -95,8 +96,7 @@ func (c *composer) bucket(b bucket) error {
 	rule := s3.BucketLifecycleConfigurationRuleParameters{
 		ID:     new("expire-after-" + itoa(b.expireDays) + "-days"),
 		Status: new("Enabled"),
-		// An empty filter applies the rule to every object.
-		Filter:                         []s3.RuleFilterParameters{{}},
+		// Filter is set to the empty prefix below.
 		Expiration:                     []s3.RuleExpirationParameters{{Days: new(float64(b.expireDays))}},
 		AbortIncompleteMultipartUpload: []s3.AbortIncompleteMultipartUploadParameters{{DaysAfterInitiation: new(float64(1))}},
 	}
@@ -113,6 +113,13 @@ func (c *composer) bucket(b bucket) error {
 	}}
 	if err := c.add(b.lifecycle, "", lc); err != nil {
 		return err
+	}
+	// The empty prefix applies the rule to every object. An empty filter
+	// block does too, but terraform-provider-aws (which provider-aws runs)
+	// warns that it will become an error. composed.From drops an empty
+	// string, so the prefix is set on the composed object.
+	if err := fieldpath.Pave(c.res.Desired[b.lifecycle].Object).SetValue("spec.forProvider.rule[0].filter", []any{map[string]any{"prefix": ""}}); err != nil {
+		return errors.Wrapf(err, "cannot compose %s", b.lifecycle)
 	}
 
 	pab := &s3.BucketPublicAccessBlock{Spec: s3.BucketPublicAccessBlockSpec{
