@@ -290,7 +290,9 @@ type Approval struct {
 	Message string `json:"message,omitempty"`
 
 	// URL the approver reviews (a staging environment, a change ticket).
-	// +kubebuilder:validation:MaxLength=2048
+	// CodePipeline limits an action configuration value to 1,000
+	// characters.
+	// +kubebuilder:validation:MaxLength=1000
 	// +kubebuilder:validation:Pattern=`^https://\S+$`
 	// +optional
 	URL string `json:"url,omitempty"`
@@ -354,7 +356,9 @@ type DeployTarget struct {
 
 	// RoleARN, in the function's account, is assumed to deploy into
 	// another account. That account may then pull the pipeline's images.
-	// +kubebuilder:validation:MaxLength=600
+	// At most 128 characters, so that 20 of them fit the deployer's IAM
+	// policy (6,144 characters).
+	// +kubebuilder:validation:MaxLength=128
 	// +kubebuilder:validation:Pattern=`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$`
 	// +optional
 	RoleARN string `json:"roleArn,omitempty"`
@@ -489,9 +493,10 @@ type CrossAccount struct {
 	// TrustedPrincipalARNs are the roles (or users) in the trusted accounts
 	// that may assume the role, typically the other pipelines' deployer
 	// roles. Without them, any principal of the trusted accounts in
-	// organizationId may.
-	// +kubebuilder:validation:MaxItems=20
-	// +kubebuilder:validation:items:MaxLength=600
+	// organizationId may. At most 10 of at most 128 characters, so that the
+	// role's trust policy fits IAM's 2,048 characters.
+	// +kubebuilder:validation:MaxItems=10
+	// +kubebuilder:validation:items:MaxLength=128
 	// +kubebuilder:validation:items:Pattern=`^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]{1,512}$`
 	// +listType=set
 	// +optional
@@ -504,9 +509,10 @@ type CrossAccount struct {
 	OrganizationID string `json:"organizationId,omitempty"`
 
 	// ExternalID, when set, must be passed by the caller of AssumeRole
-	// (sts:ExternalId).
+	// (sts:ExternalId). STS allows 1,224 characters; 256 keep the trust
+	// policy within IAM's 2,048.
 	// +kubebuilder:validation:MinLength=2
-	// +kubebuilder:validation:MaxLength=1224
+	// +kubebuilder:validation:MaxLength=256
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9+=,.@:/_-]+$`
 	// +optional
 	ExternalID string `json:"externalId,omitempty"`
