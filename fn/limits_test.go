@@ -265,6 +265,9 @@ func checkLimits(t *testing.T, maximal map[string]any) {
 	}
 	xr := minimalXR("\n  " + strings.ReplaceAll(strings.TrimSpace(string(spec)), "\n", "\n  ") + "\n")
 	xr = strings.Replace(xr, "name: shop-x7k2p", "name: payments-service-api-x7k2p", 1)
+	// The longest claim reference: a 63-character namespace, a 253-character
+	// name.
+	xr = strings.Replace(xr, "    name: shop\n    namespace: team-shop\n", "    name: "+strings.Repeat("c", 253)+"\n    namespace: "+strings.Repeat("n", 63)+"\n", 1)
 	_, rsp := converge(t, xrFromYAML(t, xr), nil)
 	d := desired(rsp)
 	if len(d) < 40 {
