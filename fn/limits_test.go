@@ -155,7 +155,7 @@ func schemaAt(path string) *apiextensionsv1.JSONSchemaProps {
 		panic(err)
 	}
 	cur := s.Properties["spec"]
-	for _, f := range strings.Split(path, ".") {
+	for f := range strings.SplitSeq(path, ".") {
 		if cur.Items != nil && cur.Items.Schema != nil {
 			cur = *cur.Items.Schema
 		}
@@ -328,7 +328,10 @@ func checkJSONLength(t *testing.T, name string, doc any, limit int) {
 		t.Errorf("%s: policy is not JSON: %v", name, err)
 		return
 	}
-	compact, _ := json.Marshal(v)
+	compact, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(compact) > limit {
 		t.Errorf("%s: policy is %d characters without whitespace, over AWS's %d", name, len(compact), limit)
 	}

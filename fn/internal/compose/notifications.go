@@ -70,7 +70,7 @@ func (c *composer) topicPolicy() error {
 	}
 	doc := iampolicy.New(iampolicy.Statement{
 		Sid:       "AllowAlarmsAndEventsToPublish",
-		Effect:    "Allow",
+		Effect:    iampolicy.Allowed,
 		Principal: &iampolicy.Principal{Service: []string{"cloudwatch.amazonaws.com", "events.amazonaws.com"}},
 		Action:    []string{"sns:Publish"},
 		Resource:  []string{topicARN},

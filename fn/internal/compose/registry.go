@@ -72,7 +72,7 @@ func (c *composer) repositoryPolicy() error {
 	pull := []string{"ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"}
 	statements := []iampolicy.Statement{{
 		Sid:       "LambdaPull",
-		Effect:    "Allow",
+		Effect:    iampolicy.Allowed,
 		Principal: &iampolicy.Principal{Service: []string{"lambda.amazonaws.com"}},
 		Action:    pull,
 		Condition: iampolicy.Condition{"StringLike": {"aws:sourceArn": functions}},
@@ -84,7 +84,7 @@ func (c *composer) repositoryPolicy() error {
 		}
 		statements = append(statements, iampolicy.Statement{
 			Sid:       "CrossAccountPull",
-			Effect:    "Allow",
+			Effect:    iampolicy.Allowed,
 			Principal: &iampolicy.Principal{AWS: roots},
 			Action:    pull,
 		})

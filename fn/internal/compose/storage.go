@@ -146,7 +146,7 @@ func (c *composer) tlsOnly(b bucket) error {
 	arn := fmt.Sprintf("arn:%s:s3:::%s", c.partition(), b.awsName)
 	doc, err := iampolicy.New(iampolicy.Statement{
 		Sid:       "DenyInsecureTransport",
-		Effect:    "Deny",
+		Effect:    iampolicy.Denied,
 		Principal: &iampolicy.Principal{AWS: []string{"*"}},
 		Action:    []string{"s3:*"},
 		Resource:  []string{arn, arn + "/*"},

@@ -16,7 +16,7 @@ type Grant struct {
 func (d Document) Grants() []Grant {
 	var out []Grant
 	for _, s := range d.Statement {
-		if s.Effect != "Allow" {
+		if s.Effect != Allowed {
 			continue
 		}
 		for _, a := range s.Action {
@@ -44,9 +44,9 @@ func (d Document) Allows(action, resource string) bool {
 			continue
 		}
 		switch {
-		case s.Effect == "Deny":
+		case s.Effect == Denied:
 			return false
-		case s.Effect == "Allow" && len(s.Condition) == 0:
+		case s.Effect == Allowed && len(s.Condition) == 0:
 			allowed = true
 		}
 	}

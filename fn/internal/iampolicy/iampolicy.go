@@ -17,6 +17,12 @@ import (
 // Version is the IAM policy language version.
 const Version = "2012-10-17"
 
+// Statement effects.
+const (
+	Allowed = "Allow"
+	Denied  = "Deny"
+)
+
 // A Document is an IAM policy document.
 type Document struct {
 	Version   string      `json:"Version"`
@@ -45,13 +51,13 @@ type Condition map[string]map[string][]string
 
 // Allow returns a statement allowing actions on resources.
 func Allow(sid string, actions []string, resources ...string) Statement {
-	return Statement{Sid: sid, Effect: "Allow", Action: actions, Resource: resources}
+	return Statement{Sid: sid, Effect: Allowed, Action: actions, Resource: resources}
 }
 
 // TrustServices returns a trust policy letting AWS services assume a role.
 func TrustServices(services ...string) Document {
 	return Document{Version: Version, Statement: []Statement{{
-		Effect:    "Allow",
+		Effect:    Allowed,
 		Principal: &Principal{Service: services},
 		Action:    []string{"sts:AssumeRole"},
 	}}}
@@ -61,7 +67,7 @@ func TrustServices(services ...string) Document {
 // assume a role, under the given condition (nil for none).
 func TrustPrincipals(principals []string, cond Condition) Document {
 	return Document{Version: Version, Statement: []Statement{{
-		Effect:    "Allow",
+		Effect:    Allowed,
 		Principal: &Principal{AWS: principals},
 		Action:    []string{"sts:AssumeRole"},
 		Condition: cond,
@@ -84,7 +90,7 @@ func (d Document) JSON() (string, error) {
 		}
 		for _, a := range s.Action {
 			// A Deny may be broad; an Allow never is.
-			if s.Effect != "Deny" && strings.Contains(a, "*") {
+			if s.Effect != Denied && strings.Contains(a, "*") {
 				return "", fmt.Errorf("statement %d (%s) has the wildcard action %q", i, s.Sid, a)
 			}
 		}

@@ -83,22 +83,22 @@ func Prefix(xrName string) string {
 // name keeps: 8, as AWS CDK's generated names do.
 const hashLength = 8
 
-// fit returns prefix-purpose-suffix if it is within max characters.
+// fit returns prefix-purpose-suffix if it is within limit characters.
 // Otherwise it shortens the prefix and puts a hash of the full name after
 // it, so the name keeps its purpose and environment suffix, stays unique per
 // XR (the full name has the XR's name) and is the same on every reconcile.
 // It returns "" when even the hash, purpose and suffix alone do not fit.
-func fit(prefix, purpose, suffix string, max int) (name, full string) {
+func fit(prefix, purpose, suffix string, limit int) (name, full string) {
 	full = prefix + "-" + purpose + "-" + suffix
-	if len(full) <= max {
+	if len(full) <= limit {
 		return full, full
 	}
 	sum := sha256.Sum256([]byte(full))
 	hash := hex.EncodeToString(sum[:])[:hashLength]
 	tail := hash + "-" + purpose + "-" + suffix
-	keep := max - len(tail) - 1
+	keep := limit - len(tail) - 1
 	if keep < 0 {
-		if len(tail) <= max {
+		if len(tail) <= limit {
 			return tail, full
 		}
 		return "", full
