@@ -91,12 +91,10 @@ type ImageDetail struct {
 // UserParameters is the JSON the composition function writes into the Deploy
 // action's UserParameters configuration. The deployer rejects unknown fields,
 // so that a typo in the function fails the first deployment loudly.
+//
+// It carries only per-execution variables: the targets are in the
+// TargetsItem.
 type UserParameters struct {
-	// Targets are the Lambda functions that receive the new image.
-	//
-	// Deprecated: the targets are in the TargetsItem; this field goes when
-	// the function writes that item and the deployer reads it.
-	Targets []Target `json:"targets,omitempty"`
 	// PipelineExecutionID is recorded in the deployment history. The function
 	// sets it to the pipeline variable "#{codepipeline.PipelineExecutionId}",
 	// which CodePipeline resolves before invoking the deployer (the job event
