@@ -96,6 +96,10 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		return rsp, nil
 	}
 	observed := observe.Resources(ocds)
+	if err := CheckTargetAccounts(*spec, observed.AccountID()); err != nil {
+		invalid(rsp, oxr.Resource.GetName(), err)
+		return rsp, nil
+	}
 
 	result, err := compose.Compose(compose.Input{
 		Spec:      *spec,
@@ -210,6 +214,26 @@ func DecodeSpec(xr *composite.Unstructured) (*v1alpha1.XCicdPipelineSpec, error)
 		return nil, fmt.Errorf("cannot decode spec: %w", err)
 	}
 	return out, nil
+}
+
+// CheckTargetAccounts rejects a deploy target in another account than the
+// pipeline's without a role to assume there: the deployer's own role cannot
+// update a function in another account. The XRD cannot check this, since
+// the pipeline's account is known only once a composed resource reports an
+// ARN; until then (account "") nothing is checked.
+func CheckTargetAccounts(spec v1alpha1.XCicdPipelineSpec, account string) error {
+	if account == "" {
+		return nil
+	}
+	for i, t := range spec.Deployer.Targets {
+		a := observe.AccountFromARN(t.FunctionName)
+		if a == "" || a == account || t.RoleARN != "" {
+			continue
+		}
+		return errors.Errorf("spec.deployer.targets[%d].functionName: %s is in account %s, not the pipeline's account %s: set roleArn to a role in %s that the deployer may assume",
+			i, t.FunctionName, a, account, a)
+	}
+	return nil
 }
 
 // claimOf returns namespace/name of the XR's claim, or "".

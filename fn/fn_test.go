@@ -80,15 +80,15 @@ func TestParameters(t *testing.T) {
 		want   want
 	}{
 		"Minimal": {
-			reason: "Only the required fields give a GitHub pipeline with a new connection, Test and Approval stages and no Deploy stage.",
+			reason: "Only the required fields give a GitHub pipeline with a new connection, a Test stage, and neither Deploy nor (with nothing to gate) Approval stage.",
 			spec:   minimalSpec,
 			want: want{
 				present: []string{"codestar-connection", "test-project", "build-project", "codebuild-role", "codepipeline-role"},
 				absent:  []string{"deployer-function", "deployer-role", "deployer-errors-alarm", "events-role", "source-push-rule", "cross-account-role"},
-				stages:  []string{"Source", "Build", "Test", "Approval"},
+				stages:  []string{"Source", "Build", "Test"},
 				fields: map[string]any{
 					"ecr-repository:spec.forProvider.region":                                                                 "us-east-1",
-					"ecr-repository:spec.forProvider.imageTagMutability":                                                     "MUTABLE",
+					"ecr-repository:spec.forProvider.imageTagMutability":                                                     "IMMUTABLE",
 					"ecr-repository:spec.forProvider.imageScanningConfiguration[0].scanOnPush":                               true,
 					"ecr-repository:spec.forProvider.encryptionConfiguration[0].encryptionType":                              "AES256",
 					"ecr-repository:spec.forProvider.forceDelete":                                                            true,
@@ -115,7 +115,6 @@ func TestParameters(t *testing.T) {
 					"deployment-table:spec.forProvider.serverSideEncryption[0].enabled":                                      true,
 					"deployment-table:spec.forProvider.hashKey":                                                              "deploymentId",
 					"deployment-table:spec.forProvider.rangeKey":                                                             "timestamp",
-					"ecr-lifecycle-policy:spec.forProvider.policy":                                                           `{"rules":[{"rulePriority":1,"description":"Keep only the last 10 images","selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":10},"action":{"type":"expire"}}]}`,
 					"pipeline:spec.forProvider.pipelineType":                                                                 "V2",
 					"pipeline:spec.forProvider.stage[0].action[0].configuration.BranchName":                                  "main",
 					"pipeline:spec.forProvider.stage[0].action[0].configuration.FullRepositoryId":                            "acme/shop",
@@ -135,7 +134,6 @@ func TestParameters(t *testing.T) {
 					"ecr-repository:spec.forProvider.imageTagMutability":                             "IMMUTABLE",
 					"ecr-repository:spec.forProvider.tags.team":                                      "payments",
 					"ecr-repository:spec.providerConfigRef.name":                                     "aws-payments",
-					"ecr-lifecycle-policy:spec.forProvider.policy":                                   `{"rules":[{"rulePriority":1,"description":"Keep only the last 25 images","selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":25},"action":{"type":"expire"}}]}`,
 					"artifact-bucket-lifecycle:spec.forProvider.rule[0].expiration[0].days":          int64(90),
 					"cache-bucket-lifecycle:spec.forProvider.rule[0].expiration[0].days":             int64(14),
 					"build-project:spec.forProvider.environment.computeType":                         "BUILD_GENERAL1_LARGE",
@@ -152,6 +150,7 @@ func TestParameters(t *testing.T) {
 					"deployer-function:spec.forProvider.packageType":                                 "Image",
 					"deployer-function:spec.forProvider.environment[0].variables.DEPLOYMENT_TABLE":   "shop-x7k2p-deployments-prod",
 					"deployer-function:spec.forProvider.environment[0].variables.ENVIRONMENT_SUFFIX": "prod",
+					"deployer-function:spec.forProvider.environment[0].variables.PIPELINE_NAME":      "shop-x7k2p-pipeline-prod",
 					"deployer-errors-alarm:spec.forProvider.threshold":                               int64(3),
 					"deployer-errors-alarm:spec.forProvider.period":                                  int64(60),
 					"deployer-errors-alarm:spec.forProvider.evaluationPeriods":                       int64(2),
@@ -159,7 +158,7 @@ func TestParameters(t *testing.T) {
 					"pipeline:spec.forProvider.stage[3].action[0].configuration.CustomData":          "Check the staging dashboard before approving.",
 					"pipeline:spec.forProvider.stage[3].action[0].configuration.ExternalEntityLink":  "https://grafana.example.com/d/payments-staging",
 					"pipeline:spec.forProvider.stage[4].action[0].configuration.FunctionName":        "shop-x7k2p-deployer-prod",
-					"pipeline:spec.forProvider.stage[4].action[0].configuration.UserParameters":      `{"targets":[{"functionName":"payments-api-prod","alias":"live"},{"functionName":"arn:aws:lambda:eu-west-1:444455556666:function:payments-worker","roleArn":"arn:aws:iam::444455556666:role/payments-deploy","alias":"live"}],"pipelineExecutionId":"#{codepipeline.PipelineExecutionId}","commitId":"#{SourceVariables.CommitId}"}`,
+					"pipeline:spec.forProvider.stage[4].action[0].configuration.UserParameters":      `{"pipelineExecutionId":"#{codepipeline.PipelineExecutionId}","commitId":"#{SourceVariables.CommitId}"}`,
 				},
 			},
 		},
@@ -185,7 +184,7 @@ func TestParameters(t *testing.T) {
 			want: want{
 				present: []string{"events-role", "events-role-policy", "source-push-rule", "source-push-target"},
 				absent:  []string{"codestar-connection"},
-				stages:  []string{"Source", "Build", "Test", "Approval"},
+				stages:  []string{"Source", "Build", "Test"},
 				fields: map[string]any{
 					"pipeline:spec.forProvider.stage[0].action[0].provider":                           "CodeCommit",
 					"pipeline:spec.forProvider.stage[0].action[0].configuration.RepositoryName":       "shop",
@@ -307,7 +306,7 @@ func TestGating(t *testing.T) {
 	xr := xrFromYAML(t, minimalXR(minimalSpec))
 	rsp := run(t, newRequest(xr, nil))
 	if diff := cmp.Diff(
-		[]string{"artifact-bucket", "artifact-bucket-encryption", "artifact-bucket-lifecycle", "artifact-bucket-public-access-block", "artifact-bucket-versioning", "cache-bucket", "cache-bucket-encryption", "cache-bucket-lifecycle", "cache-bucket-public-access-block", "codebuild-role", "codepipeline-role", "codestar-connection", "deployment-table", "ecr-lifecycle-policy", "ecr-repository", "notification-topic", "pipeline-failed-rule", "test-project"},
+		[]string{"artifact-bucket", "artifact-bucket-encryption", "artifact-bucket-lifecycle", "artifact-bucket-policy", "artifact-bucket-public-access-block", "artifact-bucket-versioning", "build-log-group", "cache-bucket", "cache-bucket-encryption", "cache-bucket-lifecycle", "cache-bucket-policy", "cache-bucket-public-access-block", "codebuild-role", "codebuild-test-role", "codepipeline-role", "codestar-connection", "deployment-table", "ecr-lifecycle-policy", "ecr-repository", "notification-topic", "pipeline-failed-rule", "test-log-group", "test-project"},
 		resourceNames(rsp)); diff != "" {
 		t.Errorf("With nothing observed, only resources that need no observed value are composed: -want, +got:\n%s", diff)
 	}
@@ -323,7 +322,9 @@ func TestGating(t *testing.T) {
 		Reason: "WaitingForObservedValues",
 		Message: new("build-project waits for the ECR repository's URL; codebuild-role-policy waits for the AWS account ID (from any observed ARN), the ECR repository's ARN, the artifact bucket's ARN, the cache bucket's ARN; " +
 			"codebuild-role-policy-attachment waits for codebuild-role-policy; " +
-			"codepipeline-role-policy waits for the artifact bucket's ARN, the build project's ARN, the test project's ARN, the CodeStar connection's ARN, the notification topic's ARN; " +
+			"codebuild-test-role-policy waits for the AWS account ID (from any observed ARN), the artifact bucket's ARN; " +
+			"codebuild-test-role-policy-attachment waits for codebuild-test-role-policy; " +
+			"codepipeline-role-policy waits for the artifact bucket's ARN, the build project's ARN, the test project's ARN, the CodeStar connection's ARN; " +
 			"codepipeline-role-policy-attachment waits for codepipeline-role-policy; " +
 			"ecr-repository-policy waits for the AWS account ID (from any observed ARN); " +
 			"notification-topic-policy waits for the notification topic's ARN; pipeline waits for the CodeStar connection's ARN; pipeline-failed-target waits for the notification topic's ARN"),
@@ -505,16 +506,30 @@ func TestBadInput(t *testing.T) {
 			xr:     minimalXR("\n  environmentSuffix: dev\n  source:\n    provider: CodeCommit\n    repository: shop\n    connectionArn: arn:aws:codeconnections:us-east-1:123456789012:connection/abc\n"),
 			want:   "spec.source.connectionArn must not be set when spec.source.provider is CodeCommit",
 		},
+		"TargetRoleInOtherAccount": {
+			reason: "A target's role must be in the function's account (the XRD's rule, checked by the function too).",
+			xr:     minimalXR(minimalSpec + "  deployer:\n    image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/deployer:v1\n    targets:\n      - functionName: arn:aws:lambda:us-east-1:444455556666:function:api\n        roleArn: arn:aws:iam::555566667777:role/deploy\n"),
+			want:   "spec.deployer.targets[*].roleArn must be a role in the function's account, and the function must be named by ARN",
+		},
+		"TargetInOtherRegion": {
+			reason: "Lambda cannot run an image from another region's repository.",
+			xr:     minimalXR(minimalSpec + "  deployer:\n    image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/deployer:v1\n    targets:\n      - functionName: arn:aws:lambda:eu-west-1:123456789012:function:api\n"),
+			want:   "spec.deployer.targets must be functions in spec.region",
+		},
+		"CrossAccountUnscoped": {
+			reason: "A cross-account role must not trust whole accounts.",
+			xr:     minimalXR(minimalSpec + "  crossAccount:\n    trustedAccountIds: [\"444455556666\"]\n"),
+			want:   "spec.crossAccount needs trustedPrincipalArns or organizationId to scope who may assume the role",
+		},
+		"CrossAccountPrincipalOutsideAccounts": {
+			reason: "Trusted principals must be in the trusted accounts.",
+			xr:     minimalXR(minimalSpec + "  crossAccount:\n    trustedAccountIds: [\"444455556666\"]\n    trustedPrincipalArns: [\"arn:aws:iam::555566667777:role/deployer\"]\n"),
+			want:   "spec.crossAccount.trustedPrincipalArns must be in spec.crossAccount.trustedAccountIds",
+		},
 		"UnknownField": {
 			reason: "A misspelt field is not silently ignored.",
 			xr:     minimalXR("\n  environmentSuffix: dev\n  enviromentSufix: prod\n  source:\n    repository: acme/shop\n"),
 			want:   "spec.enviromentSufix: Invalid value: \"\": field not declared in schema",
-		},
-		"NameTooLong": {
-			reason: "A claim whose names would not fit AWS's limits is rejected, saying which name and by how much.",
-			xr: strings.Replace(minimalXR("\n  environmentSuffix: production1\n  source:\n    repository: acme/shop\n"),
-				"name: shop-x7k2p", "name: a-very-long-claim-name-for-a-shop-x7k2p", 1),
-			want: `metadata.name: the CodeStar connection name "a-very-long-claim-name-for-a-shop-x7k2p-src-production1" would be 55 characters, 23 over AWS's limit of 32`,
 		},
 		"NoSpec": {
 			reason: "An XR without a spec is rejected, not a panic.",

@@ -48,10 +48,12 @@ func TestDeployerPolicyMatchesContract(t *testing.T) {
 		logs  = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/payments-9fz4d-deployer-prod"
 	)
 	want := map[string][]string{
-		sorted(contract.TableActions):      {table, table + "/index/*"},
+		sorted(contract.TableActions):      {table},
+		sorted(contract.IndexActions):      {table + "/index/*"},
+		sorted(contract.PipelineActions):   {"arn:aws:codepipeline:eu-west-1:123456789012:payments-9fz4d-pipeline-prod"},
 		sorted(contract.ImageActions):      {repo},
 		sorted(contract.JobResultActions):  {"*"},
-		sorted(contract.LogActions):        {logs, logs + ":*"},
+		sorted(contract.LogActions):        {logs + ":*"},
 		sorted(contract.TargetActions):     {fn, fn + ":*"},
 		sorted(contract.AssumeRoleActions): {"arn:aws:iam::444455556666:role/payments-deploy"},
 	}

@@ -91,12 +91,10 @@ type ImageDetail struct {
 // UserParameters is the JSON the composition function writes into the Deploy
 // action's UserParameters configuration. The deployer rejects unknown fields,
 // so that a typo in the function fails the first deployment loudly.
+//
+// It carries only per-execution variables: the targets are in the
+// TargetsItem.
 type UserParameters struct {
-	// Targets are the Lambda functions that receive the new image.
-	//
-	// Deprecated: the targets are in the TargetsItem; this field goes when
-	// the function writes that item and the deployer reads it.
-	Targets []Target `json:"targets,omitempty"`
 	// PipelineExecutionID is recorded in the deployment history. The function
 	// sets it to the pipeline variable "#{codepipeline.PipelineExecutionId}",
 	// which CodePipeline resolves before invoking the deployer (the job event
@@ -169,6 +167,11 @@ var (
 		"dynamodb:PutItem",
 		"dynamodb:Query",
 	}
+	// IndexActions are granted on the table's indexes: a rollback queries
+	// StatusIndex for the latest SUCCEEDED deployment.
+	IndexActions = []string{
+		"dynamodb:Query",
+	}
 	// TargetActions are granted on each same-account deploy target function
 	// (and its versions and aliases).
 	TargetActions = []string{
@@ -219,9 +222,10 @@ var (
 		"codepipeline:PutJobFailureResult",
 		"codepipeline:PutJobSuccessResult",
 	}
-	// LogActions are granted on the deployer's own CloudWatch log group,
-	// which the composition function creates. The Lambda service calls them
-	// with the function's role for its stdout.
+	// LogActions are granted on the deployer's own CloudWatch log group. The
+	// Lambda service calls them with the function's role for its stdout. The
+	// composition function composes the group (with a retention), so the
+	// role cannot create one that would outlive the claim.
 	LogActions = []string{
 		"logs:CreateLogStream",
 		"logs:PutLogEvents",

@@ -188,7 +188,7 @@ func TestBuiltConfigurationPackage(t *testing.T) {
 		}
 	}
 	want := map[string]string{"function " + e.registry + "/crossplane-cicd-pipeline-fn": e.version}
-	for _, p := range []string{"cloudwatch", "cloudwatchevents", "codebuild", "codepipeline", "codestarconnections", "dynamodb", "ecr", "iam", "lambda", "s3", "sns"} {
+	for _, p := range []string{"cloudwatch", "cloudwatchevents", "cloudwatchlogs", "codebuild", "codepipeline", "codestarconnections", "dynamodb", "ecr", "iam", "lambda", "s3", "sns"} {
 		want["provider xpkg.upbound.io/upbound/provider-aws-"+p] = ">=v2.5.0"
 	}
 	if diff := cmp.Diff(want, deps); diff != "" {

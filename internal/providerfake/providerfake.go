@@ -208,6 +208,9 @@ func ObservedFields(id Identity) map[string]any {
 	case "cloudwatch.aws.upbound.io/MetricAlarm":
 		obs["arn"] = arn("cloudwatch", "alarm:"+name)
 		obs["id"] = name
+	case "cloudwatchlogs.aws.upbound.io/Group":
+		obs["arn"] = arn("logs", "log-group:"+name)
+		obs["id"] = name
 	case "cloudwatchevents.aws.upbound.io/Rule":
 		bus := str("eventBusName")
 		if bus == "" || bus == "default" {

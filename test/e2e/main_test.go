@@ -32,7 +32,7 @@ const (
 // package/crds) are installed, not only the kinds composed today, so that a
 // kind the function starts to compose needs no change here.
 var providerGroups = []string{
-	"cloudwatch", "cloudwatchevents", "codebuild", "codepipeline", "codestarconnections",
+	"cloudwatch", "cloudwatchevents", "cloudwatchlogs", "codebuild", "codepipeline", "codestarconnections",
 	"dynamodb", "ecr", "iam", "lambda", "s3", "sns",
 }
 

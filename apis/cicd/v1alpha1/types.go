@@ -26,6 +26,7 @@ type XCicdPipeline struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.source.hostArn) || self.source.provider == 'GitHubEnterpriseServer'",message="spec.source.hostArn is only valid when spec.source.provider is GitHubEnterpriseServer"
 // +kubebuilder:validation:XValidation:rule="self.source.provider != 'GitHubEnterpriseServer' || has(self.source.connectionArn) || has(self.source.hostArn)",message="spec.source.provider GitHubEnterpriseServer needs spec.source.hostArn (the registered host) or an existing spec.source.connectionArn"
 // +kubebuilder:validation:XValidation:rule="self.source.provider == 'CodeCommit' || self.source.repository.matches('^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$')",message="spec.source.repository must be owner/name (for example acme/shop) when spec.source.provider is not CodeCommit"
+// +kubebuilder:validation:XValidation:rule="!has(self.deployer.targets) || !has(self.region) || self.deployer.targets.all(t, !t.functionName.startsWith('arn:') || t.functionName.split(':')[3] == self.region)",message="spec.deployer.targets must be functions in spec.region: Lambda runs an image only from an ECR repository in its own region"
 // +kubebuilder:validation:XValidation:rule="self.source.provider != 'CodeCommit' || self.source.repository.matches('^[A-Za-z0-9_.-]{1,100}$')",message="spec.source.repository must be a CodeCommit repository name (letters, digits, '.', '_' and '-', at most 100) when spec.source.provider is CodeCommit"
 type XCicdPipelineSpec struct {
 	// EnvironmentSuffix names the environment (dev, staging, prod, pr-42...).
@@ -78,6 +79,12 @@ type XCicdPipelineSpec struct {
 	// +kubebuilder:default={}
 	// +optional
 	Artifacts Artifacts `json:"artifacts,omitempty"`
+
+	// Logs configures the log groups of the build and test projects and the
+	// deployer Lambda.
+	// +kubebuilder:default={}
+	// +optional
+	Logs Logs `json:"logs,omitempty"`
 
 	// Notifications configures who hears about failures.
 	// +kubebuilder:default={}
@@ -209,6 +216,16 @@ type Build struct {
 	// +optional
 	DockerfilePath string `json:"dockerfilePath,omitempty"`
 
+	// BuildKitImage is the BuildKit image the default buildspec runs buildx
+	// with: by default moby/buildkit from ECR Public, which CodeBuild pulls
+	// without Docker Hub's anonymous rate limit. Point it at a pull-through
+	// cache or a copy in a registry the build can reach to pin it further.
+	// +kubebuilder:default="public.ecr.aws/vend/moby/buildkit:buildx-stable-1"
+	// +kubebuilder:validation:MaxLength=255
+	// +kubebuilder:validation:Pattern=`^[a-z0-9][a-z0-9.-]*\.[a-z0-9.-]+(:[0-9]+)?/[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$`
+	// +optional
+	BuildKitImage string `json:"buildkitImage,omitempty"`
+
 	// TimeoutMinutes of one build.
 	// +kubebuilder:default=30
 	// +kubebuilder:validation:Minimum=5
@@ -273,7 +290,9 @@ type Approval struct {
 	Message string `json:"message,omitempty"`
 
 	// URL the approver reviews (a staging environment, a change ticket).
-	// +kubebuilder:validation:MaxLength=2048
+	// CodePipeline limits an action configuration value to 1,000
+	// characters.
+	// +kubebuilder:validation:MaxLength=1000
 	// +kubebuilder:validation:Pattern=`^https://\S+$`
 	// +optional
 	URL string `json:"url,omitempty"`
@@ -306,12 +325,14 @@ type Deployer struct {
 	// +optional
 	TimeoutSeconds int64 `json:"timeoutSeconds,omitempty"`
 
-	// ReservedConcurrency of the deployer Lambda.
-	// +kubebuilder:default=50
+	// ReservedConcurrency of the deployer Lambda. Unset (the default), the
+	// deployer reserves nothing: each reservation takes from the account's
+	// concurrency, of which Lambda keeps 100 unreserved, so a reservation
+	// per claim would cap the number of claims per account.
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=1000
 	// +optional
-	ReservedConcurrency int64 `json:"reservedConcurrency,omitempty"`
+	ReservedConcurrency *int64 `json:"reservedConcurrency,omitempty"`
 
 	// Targets are the Lambda functions the Deploy stage updates to the new
 	// image.
@@ -322,15 +343,22 @@ type Deployer struct {
 }
 
 // DeployTarget is a Lambda function the Deploy stage updates.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.roleArn) || (self.functionName.startsWith('arn:') && self.roleArn.split(':')[4] == self.functionName.split(':')[4])",message="spec.deployer.targets[*].roleArn must be a role in the function's account, and the function must be named by ARN"
 type DeployTarget struct {
 	// FunctionName is the function's name (in this pipeline's account and
-	// region) or its ARN (in another account: set roleArn too).
+	// region) or its ARN (in spec.region; in another account, set roleArn
+	// to a role in that account too).
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=140
 	// +kubebuilder:validation:Pattern=`^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:)?[A-Za-z0-9_-]{1,64}$`
 	FunctionName string `json:"functionName"`
 
-	// RoleARN is assumed to deploy into another account.
+	// RoleARN, in the function's account, is assumed to deploy into
+	// another account. That account may then pull the pipeline's images.
+	// At most 128 characters, so that 20 of them fit the deployer's IAM
+	// policy (6,144 characters).
+	// +kubebuilder:validation:MaxLength=128
 	// +kubebuilder:validation:Pattern=`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$`
 	// +optional
 	RoleARN string `json:"roleArn,omitempty"`
@@ -343,7 +371,8 @@ type DeployTarget struct {
 
 // Registry configures the ECR repository.
 type Registry struct {
-	// ImagesToKeep is how many images the lifecycle policy keeps.
+	// ImagesToKeep is how many builds that were never deployed, and how many
+	// deployed images, the lifecycle policy keeps.
 	// +kubebuilder:default=10
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=1000
@@ -355,8 +384,9 @@ type Registry struct {
 	// +optional
 	ScanOnPush *bool `json:"scanOnPush,omitempty"`
 
-	// TagMutability of the repository.
-	// +kubebuilder:default="MUTABLE"
+	// TagMutability of the repository: IMMUTABLE by default, since every
+	// build tag is unique and a deployed tag is never reused.
+	// +kubebuilder:default="IMMUTABLE"
 	// +kubebuilder:validation:Enum=MUTABLE;IMMUTABLE
 	// +optional
 	TagMutability string `json:"tagMutability,omitempty"`
@@ -379,6 +409,16 @@ type Artifacts struct {
 	CacheRetentionDays int64 `json:"cacheRetentionDays,omitempty"`
 }
 
+// Logs configures the composed CloudWatch log groups.
+type Logs struct {
+	// RetentionDays after which log events expire: one of the values
+	// CloudWatch Logs accepts (PutRetentionPolicy).
+	// +kubebuilder:default=30
+	// +kubebuilder:validation:Enum=1;3;5;7;14;30;60;90;120;150;180;365;400;545;731;1096;1827;2192;2557;2922;3288;3653
+	// +optional
+	RetentionDays int64 `json:"retentionDays,omitempty"`
+}
+
 // Notifications configures failure notifications.
 type Notifications struct {
 	// Emails subscribed to the notification topic. Each address receives a
@@ -389,6 +429,16 @@ type Notifications struct {
 	// +listType=set
 	// +optional
 	Emails []string `json:"emails,omitempty"`
+
+	// KMSKeyARN, when set, encrypts the topic with this customer-managed
+	// KMS key (an ARN of a key or alias). Its key policy must let
+	// cloudwatch.amazonaws.com and events.amazonaws.com use it
+	// (kms:Decrypt, kms:GenerateDataKey*), or alarms and failure events
+	// cannot publish.
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:Pattern=`^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/[A-Za-z0-9/_-]+$`
+	// +optional
+	KMSKeyARN string `json:"kmsKeyArn,omitempty"`
 }
 
 // Alarms configures the CloudWatch alarms.
@@ -422,7 +472,14 @@ type LambdaErrorsAlarm struct {
 	EvaluationPeriods int64 `json:"evaluationPeriods,omitempty"`
 }
 
-// CrossAccount configures the cross-account deployment role.
+// CrossAccount configures the cross-account deployment role: a role in
+// this account that another account's pipeline deployer assumes (as its
+// deploy target's roleArn) to update this account's functions to images of
+// this pipeline's repository. It may read those images and update the
+// same-account targets of this claim, nothing else.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.trustedAccountIds) || size(self.trustedAccountIds) == 0 || (has(self.trustedPrincipalArns) && size(self.trustedPrincipalArns) > 0) || has(self.organizationId)",message="spec.crossAccount needs trustedPrincipalArns or organizationId to scope who may assume the role"
+// +kubebuilder:validation:XValidation:rule="!has(self.trustedPrincipalArns) || self.trustedPrincipalArns.all(p, has(self.trustedAccountIds) && p.split(':')[4] in self.trustedAccountIds)",message="spec.crossAccount.trustedPrincipalArns must be in spec.crossAccount.trustedAccountIds"
 type CrossAccount struct {
 	// TrustedAccountIDs may assume the deployment role to deploy this
 	// pipeline's images into this account's target functions. Without them
@@ -432,6 +489,33 @@ type CrossAccount struct {
 	// +listType=set
 	// +optional
 	TrustedAccountIDs []string `json:"trustedAccountIds,omitempty"`
+
+	// TrustedPrincipalARNs are the roles (or users) in the trusted accounts
+	// that may assume the role, typically the other pipelines' deployer
+	// roles. Without them, any principal of the trusted accounts in
+	// organizationId may. At most 10 of at most 128 characters, so that the
+	// role's trust policy fits IAM's 2,048 characters.
+	// +kubebuilder:validation:MaxItems=10
+	// +kubebuilder:validation:items:MaxLength=128
+	// +kubebuilder:validation:items:Pattern=`^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]{1,512}$`
+	// +listType=set
+	// +optional
+	TrustedPrincipalARNs []string `json:"trustedPrincipalArns,omitempty"`
+
+	// OrganizationID, when set, requires the caller to be in this AWS
+	// Organizations organization (aws:PrincipalOrgID).
+	// +kubebuilder:validation:Pattern=`^o-[a-z0-9]{10,32}$`
+	// +optional
+	OrganizationID string `json:"organizationId,omitempty"`
+
+	// ExternalID, when set, must be passed by the caller of AssumeRole
+	// (sts:ExternalId). STS allows 1,224 characters; 256 keep the trust
+	// policy within IAM's 2,048.
+	// +kubebuilder:validation:MinLength=2
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9+=,.@:/_-]+$`
+	// +optional
+	ExternalID string `json:"externalId,omitempty"`
 }
 
 // XCicdPipelineStatus is what the pipeline reports back. Every field comes

@@ -3,6 +3,7 @@ package compose
 import (
 	"fmt"
 
+	"github.com/crossplane/function-sdk-go/resource"
 	codebuild "github.com/upbound/provider-aws/v2/apis/cluster/codebuild/v1beta1"
 	"sigs.k8s.io/yaml"
 
@@ -17,6 +18,10 @@ const DefaultTestBuildspec = "buildspec-test.yml"
 const (
 	EnvImageRepoURI = "IMAGE_REPO_URI"
 	EnvDockerfile   = "DOCKERFILE"
+	// EnvBuildKitImage is the BuildKit image buildx runs: never pulled from
+	// Docker Hub anonymously, whose rate limit shared CodeBuild addresses
+	// exhaust.
+	EnvBuildKitImage = "BUILDKIT_IMAGE"
 )
 
 // buildCacheDir is where BuildKit keeps its layer cache between builds;
@@ -48,7 +53,7 @@ func (c *composer) buildProject() error {
 	if spec == "" {
 		spec = defaultBuildspec()
 	}
-	p := c.project(fmt.Sprintf("Builds and pushes the image of %s", c.in.Names.Pipeline), b.TimeoutMinutes, spec, codebuild.EnvironmentParameters{
+	p := c.project(CodeBuildRole, c.buildLogGroup(), fmt.Sprintf("Builds and pushes the image of %s", c.in.Names.Pipeline), b.TimeoutMinutes, spec, codebuild.EnvironmentParameters{
 		ComputeType: new(string(b.ComputeType)),
 		Image:       new(b.Image),
 		// Docker builds need a privileged container.
@@ -56,6 +61,7 @@ func (c *composer) buildProject() error {
 		EnvironmentVariable: []codebuild.EnvironmentVariableParameters{
 			{Name: new(EnvImageRepoURI), Value: new(repoURL), Type: new("PLAINTEXT")},
 			{Name: new(EnvDockerfile), Value: new(b.DockerfilePath), Type: new("PLAINTEXT")},
+			{Name: new(EnvBuildKitImage), Value: new(b.BuildKitImage), Type: new("PLAINTEXT")},
 		},
 	})
 	p.Spec.ForProvider.Cache = &codebuild.CacheParameters{Type: new("S3"), LocationSelector: selector(CacheBucket)}
@@ -75,7 +81,7 @@ func (c *composer) testProject() error {
 	case spec == "":
 		spec = DefaultTestBuildspec
 	}
-	p := c.project(fmt.Sprintf("Tests the source of %s", c.in.Names.Pipeline), t.TimeoutMinutes, spec, codebuild.EnvironmentParameters{
+	p := c.project(CodeBuildTestRole, c.testLogGroup(), fmt.Sprintf("Tests the source of %s", c.in.Names.Pipeline), t.TimeoutMinutes, spec, codebuild.EnvironmentParameters{
 		ComputeType: new(string(t.ComputeType)),
 		Image:       new(t.Image),
 	})
@@ -84,8 +90,9 @@ func (c *composer) testProject() error {
 
 // project is a CodeBuild project run by the pipeline: its source and
 // artifacts come from and go to CodePipeline, it runs as the CodeBuild role
-// in a Linux container of the given environment.
-func (c *composer) project(description string, timeoutMinutes int64, buildspec string, env codebuild.EnvironmentParameters) *codebuild.Project {
+// in a Linux container of the given environment, as role, logging to the
+// composed logGroup.
+func (c *composer) project(role resource.Name, logGroup, description string, timeoutMinutes int64, buildspec string, env codebuild.EnvironmentParameters) *codebuild.Project {
 	env.Type = new("LINUX_CONTAINER")
 	env.ImagePullCredentialsType = new("CODEBUILD")
 	return &codebuild.Project{Spec: codebuild.ProjectSpec{
@@ -94,18 +101,22 @@ func (c *composer) project(description string, timeoutMinutes int64, buildspec s
 			Region:              c.region(),
 			Description:         new(description),
 			BuildTimeout:        new(float64(timeoutMinutes)),
-			ServiceRoleSelector: selector(CodeBuildRole),
-			Artifacts:           &codebuild.ArtifactsParameters{Type: new("CODEPIPELINE")},
-			Source:              &codebuild.SourceParameters{Type: new("CODEPIPELINE"), Buildspec: new(buildspec)},
-			Environment:         &env,
-			Tags:                c.tags(),
+			ServiceRoleSelector: selector(role),
+			LogsConfig: &codebuild.LogsConfigParameters{CloudwatchLogs: &codebuild.CloudwatchLogsParameters{
+				Status: new("ENABLED"), GroupName: new(logGroup),
+			}},
+			Artifacts:   &codebuild.ArtifactsParameters{Type: new("CODEPIPELINE")},
+			Source:      &codebuild.SourceParameters{Type: new("CODEPIPELINE"), Buildspec: new(buildspec)},
+			Environment: &env,
+			Tags:        c.tags(),
 		},
 	}}
 }
 
-// defaultBuildspec builds the Dockerfile with BuildKit, keeping its layer
-// cache in the directory CodeBuild stores in the cache bucket, pushes the
-// image tagged with the commit and build number, and writes imageDetail.json
+// defaultBuildspec builds the Dockerfile with BuildKit (started from
+// $BUILDKIT_IMAGE), keeping its layer cache in the directory CodeBuild
+// stores in the cache bucket, pushes the image tagged
+// contract.BuildTagPrefix + commit + build number, and writes imageDetail.json
 // (the image by digest) for the Deploy stage.
 func defaultBuildspec() string {
 	return `version: 0.2
@@ -115,8 +126,8 @@ phases:
   pre_build:
     commands:
       - aws ecr get-login-password --region "$AWS_REGION" | docker login --username AWS --password-stdin "${` + EnvImageRepoURI + `%%/*}"
-      - IMAGE_TAG="$(echo "${CODEBUILD_RESOLVED_SOURCE_VERSION:-manual}" | cut -c1-12)-${CODEBUILD_BUILD_NUMBER}"
-      - docker buildx create --name pipeline --driver docker-container --use
+      - IMAGE_TAG="` + contract.BuildTagPrefix + `$(echo "${CODEBUILD_RESOLVED_SOURCE_VERSION:-manual}" | cut -c1-12)-${CODEBUILD_BUILD_NUMBER}"
+      - docker buildx create --name pipeline --driver docker-container --driver-opt "image=$` + EnvBuildKitImage + `" --use
   build:
     commands:
       - docker buildx build --file "$` + EnvDockerfile + `" --tag "$` + EnvImageRepoURI + `:$IMAGE_TAG" --provenance=false --cache-from "type=local,src=` + buildCacheDir + `" --cache-to "type=local,dest=` + buildCacheDir + `-new,mode=max" --metadata-file build-metadata.json --push .

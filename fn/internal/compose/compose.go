@@ -11,6 +11,8 @@
 package compose
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strconv"
@@ -84,6 +86,7 @@ func Compose(in Input) (*Result, error) {
 		c.storage,
 		c.table,
 		c.notifications,
+		c.logGroups,
 		c.roles,
 		c.connection,
 		c.buildProjects,
@@ -178,9 +181,24 @@ func (c *composer) tags() map[string]*string {
 	t[TagComposite] = new(c.in.Composite)
 	t[TagEnvironment] = new(c.in.Spec.EnvironmentSuffix)
 	if c.in.Claim != "" {
-		t[TagClaim] = new(c.in.Claim)
+		t[TagClaim] = new(tagValue(c.in.Claim))
 	}
 	return t
+}
+
+// maxTagValue is AWS's limit on a tag value ("Tag naming limits and
+// requirements", https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html).
+const maxTagValue = 256
+
+// tagValue returns v, or for a longer v (namespace/name of a claim may be
+// 317 characters) its start and a hash of the whole, which stays unique.
+func tagValue(v string) string {
+	if len(v) <= maxTagValue {
+		return v
+	}
+	sum := sha256.Sum256([]byte(v))
+	h := hex.EncodeToString(sum[:])[:8]
+	return v[:maxTagValue-len(h)-1] + "-" + h
 }
 
 func (c *composer) region() *string { return new(c.in.Spec.Region) }

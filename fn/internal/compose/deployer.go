@@ -3,6 +3,9 @@ package compose
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 
 	cloudwatch "github.com/upbound/provider-aws/v2/apis/cluster/cloudwatch/v1beta1"
 	dynamodb "github.com/upbound/provider-aws/v2/apis/cluster/dynamodb/v1beta1"
@@ -68,23 +71,34 @@ func (c *composer) deployer() error {
 	fn := &lambda.Function{Spec: lambda.FunctionSpec{
 		ResourceSpec: c.resourceSpec(),
 		ForProvider: lambda.FunctionParameters{
-			Region:                       c.region(),
-			PackageType:                  new("Image"),
-			ImageURI:                     new(d.Image),
-			MemorySize:                   new(float64(d.MemoryMB)),
-			Timeout:                      new(float64(d.TimeoutSeconds)),
-			ReservedConcurrentExecutions: new(float64(d.ReservedConcurrency)),
-			RoleSelector:                 selector(DeployerRole),
+			Region:       c.region(),
+			PackageType:  new("Image"),
+			ImageURI:     new(d.Image),
+			MemorySize:   new(float64(d.MemoryMB)),
+			Timeout:      new(float64(d.TimeoutSeconds)),
+			RoleSelector: selector(DeployerRole),
+			// Text: the deployer's embedded-metric-format lines reach the
+			// log group as written.
+			LoggingConfig: []lambda.LoggingConfigParameters{{LogFormat: new("Text"), LogGroupSelector: selector(DeployerLogGroup)}},
 			Environment: []lambda.EnvironmentParameters{{Variables: map[string]*string{
 				contract.EnvDeploymentTable:   new(c.in.Names.DeploymentTable),
 				contract.EnvEnvironmentSuffix: new(c.in.Spec.EnvironmentSuffix),
+				contract.EnvPipelineName:      new(c.in.Names.Pipeline),
 				contract.EnvDeadlineMargin:    new(deadlineMargin(d.TimeoutSeconds)),
 			}}},
 			Description: new(fmt.Sprintf("Deploys the images built by pipeline %s", c.in.Names.Pipeline)),
 			Tags:        c.tags(),
 		},
 	}}
+	// No reservation unless the claim asks for one: each reservation takes
+	// from the account's pool, of which Lambda keeps 100 unreserved.
+	if d.ReservedConcurrency != nil {
+		fn.Spec.ForProvider.ReservedConcurrentExecutions = new(float64(*d.ReservedConcurrency))
+	}
 	if err := c.add(DeployerFunction, c.in.Names.DeployerLambda, fn); err != nil {
+		return err
+	}
+	if err := c.deployTargetsItem(); err != nil {
 		return err
 	}
 
@@ -93,6 +107,7 @@ func (c *composer) deployer() error {
 	topicARN := c.in.Observed.ARN(NotificationTopic)
 	if topicARN == "" {
 		c.wait(ErrorsAlarm, "the notification topic's ARN")
+		c.wait(RollbackFailedAlarm, "the notification topic's ARN")
 		return nil
 	}
 	a := c.in.Spec.Alarms.LambdaErrors
@@ -114,7 +129,35 @@ func (c *composer) deployer() error {
 			Tags:               c.tags(),
 		},
 	}}
-	return c.add(ErrorsAlarm, c.in.Names.ErrorsAlarm, alarm)
+	if err := c.add(ErrorsAlarm, c.in.Names.ErrorsAlarm, alarm); err != nil {
+		return err
+	}
+	return c.rollbackFailedAlarm(topicARN)
+}
+
+// rollbackFailedAlarm notifies the topic as soon as one rollback of this
+// pipeline's deployer ends ROLLBACK_FAILED: the deployer writes the metric
+// in the embedded metric format of its log (contract.RollbackFailedMetric).
+func (c *composer) rollbackFailedAlarm(topicARN string) error {
+	alarm := &cloudwatch.MetricAlarm{Spec: cloudwatch.MetricAlarmSpec{
+		ResourceSpec: c.resourceSpec(),
+		ForProvider: cloudwatch.MetricAlarmParameters{
+			Region:             c.region(),
+			AlarmDescription:   new(fmt.Sprintf("A rollback by the deployer of %s failed: its targets may run different images", c.in.Names.Pipeline)),
+			Namespace:          new(contract.MetricNamespace),
+			MetricName:         new(contract.RollbackFailedMetric),
+			Dimensions:         map[string]*string{contract.MetricPipelineDimension: new(c.in.Names.Pipeline)},
+			Statistic:          new("Sum"),
+			Period:             new(float64(60)),
+			EvaluationPeriods:  new(float64(1)),
+			Threshold:          new(float64(1)),
+			ComparisonOperator: new("GreaterThanOrEqualToThreshold"),
+			TreatMissingData:   new("notBreaching"),
+			AlarmActions:       []*string{new(topicARN)},
+			Tags:               c.tags(),
+		},
+	}}
+	return c.add(RollbackFailedAlarm, c.in.Names.RollbackAlarm, alarm)
 }
 
 // deadlineMargin is how long before its timeout the deployer hands
@@ -125,21 +168,63 @@ func deadlineMargin(timeoutSeconds int64) string {
 	return fmt.Sprintf("%ds", m)
 }
 
-// deployUserParameters is the Deploy action's UserParameters: the targets
-// the deployer updates.
-func (c *composer) deployUserParameters() (string, error) {
+// deployUserParameters is the Deploy action's UserParameters: only the
+// per-execution variables CodePipeline resolves when it runs the action.
+// The targets are in the deploy-targets item (deployTargetsItem): an action
+// configuration value is limited to 1,000 characters ("Quotas in AWS
+// CodePipeline", https://docs.aws.amazon.com/codepipeline/latest/userguide/limits.html).
+func deployUserParameters() (string, error) {
 	p := contract.UserParameters{
-		Targets: make([]contract.Target, 0, len(c.in.Spec.Deployer.Targets)),
-		// CodePipeline resolves these variables when it runs the action.
 		PipelineExecutionID: "#{codepipeline.PipelineExecutionId}",
 		CommitID:            "#{" + sourceNamespace + ".CommitId}",
 	}
-	for _, t := range c.in.Spec.Deployer.Targets {
-		p.Targets = append(p.Targets, contract.Target{FunctionName: t.FunctionName, RoleARN: t.RoleARN, Alias: t.Alias})
-	}
 	b, err := json.Marshal(p)
 	if err != nil {
-		return "", fmt.Errorf("cannot render the Deploy action's UserParameters: %w", err)
+		return "", errors.Wrap(err, "cannot render the Deploy action's UserParameters")
 	}
 	return string(b), nil
+}
+
+// dynamoString and dynamoNumber are attribute values in DynamoDB's JSON.
+type dynamoString struct {
+	S string `json:"S"`
+}
+
+type dynamoNumber struct {
+	N string `json:"N"`
+}
+
+// deployTargetsItem composes the item of the deployment table that tells
+// the deployer what to deploy (contract.TargetsItem). A DynamoDB item may
+// hold 400 KB ("Service, account, and table quotas in Amazon DynamoDB",
+// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html),
+// far more than 20 targets need.
+func (c *composer) deployTargetsItem() error {
+	targets := contract.TargetsItem{Targets: make([]contract.Target, 0, len(c.in.Spec.Deployer.Targets))}
+	for _, t := range c.in.Spec.Deployer.Targets {
+		targets.Targets = append(targets.Targets, contract.Target{FunctionName: t.FunctionName, RoleARN: t.RoleARN, Alias: t.Alias})
+	}
+	value, err := json.Marshal(targets)
+	if err != nil {
+		return errors.Wrap(err, "cannot render the deploy targets")
+	}
+	item, err := json.Marshal(map[string]any{
+		contract.HashKey:          dynamoString{S: contract.TargetsItemID},
+		contract.RangeKey:         dynamoNumber{N: strconv.Itoa(contract.TargetsItemTimestamp)},
+		contract.TargetsAttribute: dynamoString{S: string(value)},
+	})
+	if err != nil {
+		return errors.Wrap(err, "cannot render the deploy targets item")
+	}
+	ti := &dynamodb.TableItem{Spec: dynamodb.TableItemSpec{
+		ResourceSpec: c.resourceSpec(),
+		ForProvider: dynamodb.TableItemParameters{
+			Region:            c.region(),
+			TableNameSelector: selector(DeploymentTable),
+			HashKey:           new(contract.HashKey),
+			RangeKey:          new(contract.RangeKey),
+			Item:              new(string(item)),
+		},
+	}}
+	return c.add(DeployTargetsItem, "", ti)
 }

@@ -27,8 +27,14 @@ type role struct {
 func (c *composer) pipelineRoles() []role {
 	n := c.in.Names
 	roles := []role{
-		{name: CodeBuildRole, awsName: n.CodeBuildRole, purpose: "CodeBuild projects", trust: iampolicy.TrustServices("codebuild.amazonaws.com"), permissions: c.codeBuildPermissions},
+		{name: CodeBuildRole, awsName: n.CodeBuildRole, purpose: "CodeBuild build project", trust: iampolicy.TrustServices("codebuild.amazonaws.com"), permissions: c.codeBuildPermissions},
 		{name: CodePipelineRole, awsName: n.CodePipelineRole, purpose: "CodePipeline", trust: iampolicy.TrustServices("codepipeline.amazonaws.com"), permissions: c.codePipelinePermissions},
+	}
+	if c.testEnabled() {
+		// The test project runs the repository's test code and its
+		// third-party dependencies: it gets its own role, which can neither
+		// push images nor write the artifacts Deploy ships.
+		roles = append(roles, role{name: CodeBuildTestRole, awsName: n.CodeBuildTestRole, purpose: "CodeBuild test project", trust: iampolicy.TrustServices("codebuild.amazonaws.com"), permissions: c.testPermissions})
 	}
 	if c.in.Spec.Deployer.Image != "" {
 		roles = append(roles, role{name: DeployerRole, awsName: n.DeployerRole, purpose: "deployer Lambda", trust: iampolicy.TrustServices("lambda.amazonaws.com"), permissions: c.deployerPermissions})
@@ -36,8 +42,8 @@ func (c *composer) pipelineRoles() []role {
 	if c.in.Spec.Source.Provider == v1alpha1.SourceCodeCommit {
 		roles = append(roles, role{name: EventsRole, awsName: n.EventsRole, purpose: "EventBridge source trigger", trust: iampolicy.TrustServices("events.amazonaws.com"), permissions: c.eventsPermissions})
 	}
-	if ids := c.in.Spec.CrossAccount.TrustedAccountIDs; len(ids) > 0 {
-		roles = append(roles, role{name: CrossAccountRole, awsName: n.CrossAccountRole, purpose: "cross-account deployment", trust: iampolicy.TrustAccounts(c.partition(), ids...), permissions: c.crossAccountPermissions})
+	if len(c.in.Spec.CrossAccount.TrustedAccountIDs) > 0 {
+		roles = append(roles, role{name: CrossAccountRole, awsName: n.CrossAccountRole, purpose: "cross-account deployment", trust: c.crossAccountTrust(), permissions: c.crossAccountPermissions})
 	}
 	return roles
 }
@@ -133,10 +139,18 @@ func (c *composer) arn(service, account, res string) string {
 	return fmt.Sprintf("arn:%s:%s:%s:%s:%s", c.partition(), service, c.in.Spec.Region, account, res)
 }
 
-func (c *composer) logGroupARNs(account, group string) []string {
-	g := c.arn("logs", account, "log-group:"+group)
-	return []string{g, g + ":*"}
+// logStreams is the ARN of every log stream of a log group: CreateLogStream
+// and PutLogEvents act on log streams ("Actions, resources, and condition
+// keys for Amazon CloudWatch Logs",
+// https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html).
+func (c *composer) logStreams(account, group string) string {
+	return c.arn("logs", account, "log-group:"+group+":*")
 }
+
+// streamActions are what a service needs to write to a log group the
+// function composes: no logs:CreateLogGroup, so nothing creates a group
+// that would outlive the claim.
+var streamActions = []string{"logs:CreateLogStream", "logs:PutLogEvents"}
 
 func (c *composer) testEnabled() bool { return enabled(c.in.Spec.Test.Enabled) }
 
@@ -149,15 +163,12 @@ func (c *composer) codeBuildPermissions() (iampolicy.Document, string) {
 	if w := a.waiting(); w != "" {
 		return iampolicy.Document{}, w
 	}
-	n := c.in.Names
-	logs := c.logGroupARNs(account, "/aws/codebuild/"+n.BuildProject)
-	if c.testEnabled() {
-		logs = append(logs, c.logGroupARNs(account, "/aws/codebuild/"+n.TestProject)...)
-	}
-	statements := []iampolicy.Statement{
-		iampolicy.Allow("Logs", []string{"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"}, logs...),
+	return iampolicy.New(
+		iampolicy.Allow("Logs", streamActions, c.logStreams(account, c.buildLogGroup())),
 		iampolicy.Allow("ArtifactBucket", []string{"s3:GetBucketAcl", "s3:GetBucketLocation"}, artifacts),
 		iampolicy.Allow("Artifacts", []string{"s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"}, artifacts+"/*"),
+		// Without s3:ListBucket, S3 answers a missing cache object with 403
+		// instead of 404 (GetObject, "Permissions").
 		iampolicy.Allow("CacheBucket", []string{"s3:GetBucketAcl", "s3:GetBucketLocation", "s3:ListBucket"}, cache),
 		iampolicy.Allow("Cache", []string{"s3:GetObject", "s3:PutObject"}, cache+"/*"),
 		iampolicy.Allow("PushImages", []string{
@@ -166,14 +177,29 @@ func (c *composer) codeBuildPermissions() (iampolicy.Document, string) {
 		}, repo),
 		// GetAuthorizationToken has no resource-level permissions.
 		iampolicy.Allow("RegistryLogin", []string{"ecr:GetAuthorizationToken"}, "*"),
+	), ""
+}
+
+// testPermissions are the test project's: its logs, reading the source
+// artifact and its report groups; no image push and no artifact write, so
+// test code cannot change what Deploy ships.
+func (c *composer) testPermissions() (iampolicy.Document, string) {
+	a := &arns{c: c}
+	account := a.account()
+	artifacts := a.of(ArtifactBucket, "the artifact bucket's ARN")
+	if w := a.waiting(); w != "" {
+		return iampolicy.Document{}, w
 	}
-	if c.testEnabled() {
-		statements = append(statements, iampolicy.Allow("TestReports", []string{
+	return iampolicy.New(
+		iampolicy.Allow("Logs", streamActions, c.logStreams(account, c.testLogGroup())),
+		iampolicy.Allow("ArtifactBucket", []string{"s3:GetBucketAcl", "s3:GetBucketLocation"}, artifacts),
+		iampolicy.Allow("ReadSource", []string{"s3:GetObject", "s3:GetObjectVersion"}, artifacts+"/*"),
+		// CodeBuild names a buildspec's report group <project>-<name>.
+		iampolicy.Allow("TestReports", []string{
 			"codebuild:BatchPutCodeCoverages", "codebuild:BatchPutTestCases", "codebuild:CreateReport",
 			"codebuild:CreateReportGroup", "codebuild:UpdateReport",
-		}, c.arn("codebuild", account, "report-group/"+n.TestProject+"-*")))
-	}
-	return iampolicy.New(statements...), ""
+		}, c.arn("codebuild", account, "report-group/"+c.in.Names.TestProject+"-*")),
+	), ""
 }
 
 func (c *composer) codePipelinePermissions() (iampolicy.Document, string) {
@@ -196,15 +222,19 @@ func (c *composer) codePipelinePermissions() (iampolicy.Document, string) {
 	if c.in.Spec.Deployer.Image != "" {
 		invoke = a.of(DeployerFunction, "the deployer Lambda's ARN")
 	}
-	if enabled(c.in.Spec.Approval.Enabled) {
+	if c.approvalEnabled() {
 		approval = a.of(NotificationTopic, "the notification topic's ARN")
 	}
 	if w := a.waiting(); w != "" {
 		return iampolicy.Document{}, w
 	}
 	statements := []iampolicy.Statement{
-		iampolicy.Allow("ArtifactBucket", []string{"s3:GetBucketLocation", "s3:GetBucketVersioning"}, artifacts),
-		iampolicy.Allow("Artifacts", []string{"s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"}, artifacts+"/*"),
+		// The minimum of "Manage the CodePipeline service role"
+		// (https://docs.aws.amazon.com/codepipeline/latest/userguide/how-to-custom-role.html),
+		// s3:GetBucketAcl and s3:PutObjectAcl included: connection sources
+		// fail to upload their artifact without them.
+		iampolicy.Allow("ArtifactBucket", []string{"s3:GetBucketAcl", "s3:GetBucketLocation", "s3:GetBucketVersioning"}, artifacts),
+		iampolicy.Allow("Artifacts", []string{"s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:PutObjectAcl"}, artifacts+"/*"),
 		iampolicy.Allow("Builds", []string{"codebuild:BatchGetBuilds", "codebuild:StartBuild"}, projects...),
 		source,
 	}
@@ -226,11 +256,13 @@ func (c *composer) deployerPermissions() (iampolicy.Document, string) {
 		return iampolicy.Document{}, w
 	}
 	statements := []iampolicy.Statement{
-		iampolicy.Allow("History", contract.TableActions, table, table+"/index/*"),
+		iampolicy.Allow("History", contract.TableActions, table),
+		iampolicy.Allow("HistoryIndexes", contract.IndexActions, table+"/index/*"),
 		iampolicy.Allow("ReadImages", contract.ImageActions, repo),
 		// PutJob*Result have no resource-level permissions.
 		iampolicy.Allow("JobResults", contract.JobResultActions, "*"),
-		iampolicy.Allow("Logs", contract.LogActions, c.logGroupARNs(account, "/aws/lambda/"+c.in.Names.DeployerLambda)...),
+		iampolicy.Allow("Pipeline", contract.PipelineActions, c.arn("codepipeline", account, c.in.Names.Pipeline)),
+		iampolicy.Allow("Logs", contract.LogActions, c.logStreams(account, c.deployerLogGroup())),
 	}
 	if fns := c.sameAccountTargets(account); len(fns) > 0 {
 		statements = append(statements, iampolicy.Allow("DeployTargets", contract.TargetActions, fns...))
@@ -274,6 +306,31 @@ func (c *composer) eventsPermissions() (iampolicy.Document, string) {
 	return iampolicy.New(iampolicy.Allow("StartPipeline", []string{"codepipeline:StartPipelineExecution"}, pipeline)), ""
 }
 
+// crossAccountTrust lets the named principals (or, with only an
+// organization, the trusted accounts' principals in it) assume the
+// cross-account role, with the external ID when one is set.
+func (c *composer) crossAccountTrust() iampolicy.Document {
+	x := c.in.Spec.CrossAccount
+	principals := x.TrustedPrincipalARNs
+	if len(principals) == 0 {
+		for _, id := range x.TrustedAccountIDs {
+			principals = append(principals, fmt.Sprintf("arn:%s:iam::%s:root", c.partition(), id))
+		}
+	}
+	equals := map[string][]string{}
+	if x.OrganizationID != "" {
+		equals["aws:PrincipalOrgID"] = []string{x.OrganizationID}
+	}
+	if x.ExternalID != "" {
+		equals["sts:ExternalId"] = []string{x.ExternalID}
+	}
+	var cond iampolicy.Condition
+	if len(equals) > 0 {
+		cond = iampolicy.Condition{"StringEquals": equals}
+	}
+	return iampolicy.TrustPrincipals(principals, cond)
+}
+
 func (c *composer) crossAccountPermissions() (iampolicy.Document, string) {
 	a := &arns{c: c}
 	account := a.account()
@@ -281,10 +338,10 @@ func (c *composer) crossAccountPermissions() (iampolicy.Document, string) {
 	if w := a.waiting(); w != "" {
 		return iampolicy.Document{}, w
 	}
+	// Lambda requires the caller of UpdateFunctionCode to be able to read
+	// the image; the role never pulls or logs in to ECR itself.
 	statements := []iampolicy.Statement{
-		iampolicy.Allow("PullImages", []string{"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"}, repo),
-		// GetAuthorizationToken has no resource-level permissions.
-		iampolicy.Allow("RegistryLogin", []string{"ecr:GetAuthorizationToken"}, "*"),
+		iampolicy.Allow("ReadImages", contract.ImageActions, repo),
 	}
 	if fns := c.sameAccountTargets(account); len(fns) > 0 {
 		statements = append(statements, iampolicy.Allow("DeployTargets", contract.TargetActions, fns...))

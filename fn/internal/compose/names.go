@@ -15,10 +15,16 @@ const (
 	ArtifactBucketEncryption        resource.Name = "artifact-bucket-encryption"
 	ArtifactBucketLifecycle         resource.Name = "artifact-bucket-lifecycle"
 	ArtifactBucketPublicAccessBlock resource.Name = "artifact-bucket-public-access-block"
+	ArtifactBucketPolicy            resource.Name = "artifact-bucket-policy"
 	CacheBucket                     resource.Name = "cache-bucket"
 	CacheBucketEncryption           resource.Name = "cache-bucket-encryption"
 	CacheBucketLifecycle            resource.Name = "cache-bucket-lifecycle"
 	CacheBucketPublicAccessBlock    resource.Name = "cache-bucket-public-access-block"
+	CacheBucketPolicy               resource.Name = "cache-bucket-policy"
+
+	BuildLogGroup    resource.Name = "build-log-group"
+	TestLogGroup     resource.Name = "test-log-group"
+	DeployerLogGroup resource.Name = "deployer-log-group"
 
 	BuildProject resource.Name = "build-project"
 	TestProject  resource.Name = "test-project"
@@ -27,7 +33,11 @@ const (
 
 	DeployerFunction resource.Name = "deployer-function"
 	DeploymentTable  resource.Name = "deployment-table"
-	ErrorsAlarm      resource.Name = "deployer-errors-alarm"
+	// DeployTargetsItem is the deployment table's item naming the targets.
+	DeployTargetsItem resource.Name = "deploy-targets-item"
+	ErrorsAlarm       resource.Name = "deployer-errors-alarm"
+	// RollbackFailedAlarm fires on contract.RollbackFailedMetric.
+	RollbackFailedAlarm resource.Name = "deployer-rollback-failed-alarm"
 
 	NotificationTopic       resource.Name = "notification-topic"
 	NotificationTopicPolicy resource.Name = "notification-topic-policy"
@@ -40,11 +50,12 @@ const (
 	PushRule     resource.Name = "source-push-rule"
 	PushTarget   resource.Name = "source-push-target"
 
-	CodeBuildRole    resource.Name = "codebuild-role"
-	CodePipelineRole resource.Name = "codepipeline-role"
-	DeployerRole     resource.Name = "deployer-role"
-	EventsRole       resource.Name = "events-role"
-	CrossAccountRole resource.Name = "cross-account-role"
+	CodeBuildRole     resource.Name = "codebuild-role"
+	CodeBuildTestRole resource.Name = "codebuild-test-role"
+	CodePipelineRole  resource.Name = "codepipeline-role"
+	DeployerRole      resource.Name = "deployer-role"
+	EventsRole        resource.Name = "events-role"
+	CrossAccountRole  resource.Name = "cross-account-role"
 )
 
 // PolicyOf is the name of a role's customer-managed policy.

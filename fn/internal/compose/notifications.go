@@ -27,6 +27,9 @@ func (c *composer) notifications() error {
 			Tags:        c.tags(),
 		},
 	}}
+	if k := c.in.Spec.Notifications.KMSKeyARN; k != "" {
+		topic.Spec.ForProvider.KMSMasterKeyID = new(k)
+	}
 	if err := c.add(NotificationTopic, c.in.Names.Topic, topic); err != nil {
 		return err
 	}
@@ -67,7 +70,7 @@ func (c *composer) topicPolicy() error {
 	}
 	doc := iampolicy.New(iampolicy.Statement{
 		Sid:       "AllowAlarmsAndEventsToPublish",
-		Effect:    "Allow",
+		Effect:    iampolicy.Allowed,
 		Principal: &iampolicy.Principal{Service: []string{"cloudwatch.amazonaws.com", "events.amazonaws.com"}},
 		Action:    []string{"sns:Publish"},
 		Resource:  []string{topicARN},

@@ -8,6 +8,7 @@ import (
 	codestarconnections "github.com/upbound/provider-aws/v2/apis/cluster/codestarconnections/v1beta1"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/deployer/contract"
 )
 
 // Pipeline artifacts passed between stages.
@@ -103,7 +104,8 @@ func (c *composer) pipeline() error {
 		test.InputArtifacts = []*string{new(artifactSource)}
 		stages = append(stages, codepipeline.StageParameters{Name: new("Test"), Action: []codepipeline.ActionParameters{test}})
 	}
-	if ap := c.in.Spec.Approval; enabled(ap.Enabled) {
+	// An approval gates the Deploy stage: without one it gates nothing.
+	if ap := c.in.Spec.Approval; c.approvalEnabled() {
 		cfg := map[string]string{}
 		if ap.Message != "" {
 			cfg["CustomData"] = ap.Message
@@ -119,16 +121,16 @@ func (c *composer) pipeline() error {
 		stages = append(stages, codepipeline.StageParameters{Name: new("Approval"), Action: []codepipeline.ActionParameters{approve}})
 	}
 	if c.in.Spec.Deployer.Image != "" {
-		params, err := c.deployUserParameters()
+		params, err := deployUserParameters()
 		if err != nil {
 			return err
 		}
-		deploy := action("Deploy", "Invoke", "Lambda", map[string]string{
+		deploy := action(contract.DeployActionName, "Invoke", "Lambda", map[string]string{
 			"FunctionName":   c.in.Names.DeployerLambda,
 			"UserParameters": params,
 		})
 		deploy.InputArtifacts = []*string{new(artifactBuild)}
-		stages = append(stages, codepipeline.StageParameters{Name: new("Deploy"), Action: []codepipeline.ActionParameters{deploy}})
+		stages = append(stages, codepipeline.StageParameters{Name: new(contract.DeployStageName), Action: []codepipeline.ActionParameters{deploy}})
 	}
 
 	p := &codepipeline.Codepipeline{Spec: codepipeline.CodepipelineSpec{
@@ -146,6 +148,12 @@ func (c *composer) pipeline() error {
 		},
 	}}
 	return c.add(Pipeline, c.in.Names.Pipeline, p)
+}
+
+// approvalEnabled reports whether the pipeline has an Approval stage: when
+// the claim asks for one and there is a Deploy stage for it to gate.
+func (c *composer) approvalEnabled() bool {
+	return enabled(c.in.Spec.Approval.Enabled) && c.in.Spec.Deployer.Image != ""
 }
 
 // action is an AWS-owned pipeline action of version 1.

@@ -6,6 +6,7 @@ import (
 
 	cloudwatch "github.com/upbound/provider-aws/v2/apis/cluster/cloudwatch/v1beta1"
 	cloudwatchevents "github.com/upbound/provider-aws/v2/apis/cluster/cloudwatchevents/v1beta1"
+	cloudwatchlogs "github.com/upbound/provider-aws/v2/apis/cluster/cloudwatchlogs/v1beta1"
 	codebuild "github.com/upbound/provider-aws/v2/apis/cluster/codebuild/v1beta1"
 	codepipeline "github.com/upbound/provider-aws/v2/apis/cluster/codepipeline/v1beta1"
 	codestarconnections "github.com/upbound/provider-aws/v2/apis/cluster/codestarconnections/v1beta1"
@@ -21,6 +22,7 @@ import (
 var schemeBuilder = runtime.NewSchemeBuilder(
 	cloudwatch.AddToScheme,
 	cloudwatchevents.AddToScheme,
+	cloudwatchlogs.AddToScheme,
 	codebuild.AddToScheme,
 	codepipeline.AddToScheme,
 	codestarconnections.AddToScheme,

@@ -1,8 +1,14 @@
 package compose
 
 import (
+	"fmt"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/fieldpath"
 	"github.com/crossplane/function-sdk-go/resource"
 	s3 "github.com/upbound/provider-aws/v2/apis/cluster/s3/v1beta1"
+
+	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/iampolicy"
 )
 
 // bucket describes one of the pipeline's buckets and the resources that
@@ -14,6 +20,7 @@ type bucket struct {
 	encryption        resource.Name
 	lifecycle         resource.Name
 	publicAccessBlock resource.Name
+	policy            resource.Name
 	expireDays        int64
 }
 
@@ -27,12 +34,13 @@ func (c *composer) storage() error {
 			name: ArtifactBucket, awsName: c.in.Names.ArtifactBucket,
 			versioning: ArtifactBucketVersioning, encryption: ArtifactBucketEncryption,
 			lifecycle: ArtifactBucketLifecycle, publicAccessBlock: ArtifactBucketPublicAccessBlock,
-			expireDays: a.RetentionDays,
+			policy: ArtifactBucketPolicy, expireDays: a.RetentionDays,
 		},
 		{
 			name: CacheBucket, awsName: c.in.Names.CacheBucket,
 			encryption: CacheBucketEncryption, lifecycle: CacheBucketLifecycle,
 			publicAccessBlock: CacheBucketPublicAccessBlock,
+			policy:            CacheBucketPolicy,
 			expireDays:        a.CacheRetentionDays,
 		},
 	}
@@ -88,8 +96,7 @@ func (c *composer) bucket(b bucket) error {
 	rule := s3.BucketLifecycleConfigurationRuleParameters{
 		ID:     new("expire-after-" + itoa(b.expireDays) + "-days"),
 		Status: new("Enabled"),
-		// An empty filter applies the rule to every object.
-		Filter:                         []s3.RuleFilterParameters{{}},
+		// Filter is set to the empty prefix below.
 		Expiration:                     []s3.RuleExpirationParameters{{Days: new(float64(b.expireDays))}},
 		AbortIncompleteMultipartUpload: []s3.AbortIncompleteMultipartUploadParameters{{DaysAfterInitiation: new(float64(1))}},
 	}
@@ -107,6 +114,13 @@ func (c *composer) bucket(b bucket) error {
 	if err := c.add(b.lifecycle, "", lc); err != nil {
 		return err
 	}
+	// The empty prefix applies the rule to every object. An empty filter
+	// block does too, but terraform-provider-aws (which provider-aws runs)
+	// warns that it will become an error. composed.From drops an empty
+	// string, so the prefix is set on the composed object.
+	if err := fieldpath.Pave(c.res.Desired[b.lifecycle].Object).SetValue("spec.forProvider.rule[0].filter", []any{map[string]any{"prefix": ""}}); err != nil {
+		return errors.Wrapf(err, "cannot compose %s", b.lifecycle)
+	}
 
 	pab := &s3.BucketPublicAccessBlock{Spec: s3.BucketPublicAccessBlockSpec{
 		ResourceSpec: c.resourceSpec(),
@@ -119,5 +133,35 @@ func (c *composer) bucket(b bucket) error {
 			RestrictPublicBuckets: new(true),
 		},
 	}}
-	return c.add(b.publicAccessBlock, "", pab)
+	if err := c.add(b.publicAccessBlock, "", pab); err != nil {
+		return err
+	}
+	return c.tlsOnly(b)
+}
+
+// tlsOnly composes the bucket's policy denying every request not made over
+// TLS (Security Hub S3.5; "Enforce encryption of data in transit" in
+// https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html).
+func (c *composer) tlsOnly(b bucket) error {
+	arn := fmt.Sprintf("arn:%s:s3:::%s", c.partition(), b.awsName)
+	doc, err := iampolicy.New(iampolicy.Statement{
+		Sid:       "DenyInsecureTransport",
+		Effect:    iampolicy.Denied,
+		Principal: &iampolicy.Principal{AWS: []string{"*"}},
+		Action:    []string{"s3:*"},
+		Resource:  []string{arn, arn + "/*"},
+		Condition: iampolicy.Condition{"Bool": {"aws:SecureTransport": {"false"}}},
+	}).JSON()
+	if err != nil {
+		return errors.Wrapf(err, "cannot compose %s", b.policy)
+	}
+	p := &s3.BucketPolicy{Spec: s3.BucketPolicySpec{
+		ResourceSpec: c.resourceSpec(),
+		ForProvider: s3.BucketPolicyParameters{
+			Region:         c.region(),
+			BucketSelector: selector(b.name),
+			Policy:         new(doc),
+		},
+	}}
+	return c.add(b.policy, "", p)
 }

@@ -17,6 +17,12 @@ import (
 // Version is the IAM policy language version.
 const Version = "2012-10-17"
 
+// Statement effects.
+const (
+	Allowed = "Allow"
+	Denied  = "Deny"
+)
+
 // A Document is an IAM policy document.
 type Document struct {
 	Version   string      `json:"Version"`
@@ -45,29 +51,26 @@ type Condition map[string]map[string][]string
 
 // Allow returns a statement allowing actions on resources.
 func Allow(sid string, actions []string, resources ...string) Statement {
-	return Statement{Sid: sid, Effect: "Allow", Action: actions, Resource: resources}
+	return Statement{Sid: sid, Effect: Allowed, Action: actions, Resource: resources}
 }
 
 // TrustServices returns a trust policy letting AWS services assume a role.
 func TrustServices(services ...string) Document {
 	return Document{Version: Version, Statement: []Statement{{
-		Effect:    "Allow",
+		Effect:    Allowed,
 		Principal: &Principal{Service: services},
 		Action:    []string{"sts:AssumeRole"},
 	}}}
 }
 
-// TrustAccounts returns a trust policy letting the root principals of the
-// given accounts assume a role.
-func TrustAccounts(partition string, accountIDs ...string) Document {
-	principals := make([]string, 0, len(accountIDs))
-	for _, id := range accountIDs {
-		principals = append(principals, fmt.Sprintf("arn:%s:iam::%s:root", partition, id))
-	}
+// TrustPrincipals returns a trust policy letting the given AWS principals
+// assume a role, under the given condition (nil for none).
+func TrustPrincipals(principals []string, cond Condition) Document {
 	return Document{Version: Version, Statement: []Statement{{
-		Effect:    "Allow",
+		Effect:    Allowed,
 		Principal: &Principal{AWS: principals},
 		Action:    []string{"sts:AssumeRole"},
+		Condition: cond,
 	}}}
 }
 
@@ -77,7 +80,7 @@ func New(statements ...Statement) Document {
 }
 
 // JSON renders the document, normalised: actions, resources and principals
-// sorted and unique. It refuses wildcard actions and statements without
+// sorted and unique. It refuses wildcard actions in Allow statements, and statements without
 // actions, or without resources in a permission policy.
 func (d Document) JSON() (string, error) {
 	out := Document{Version: d.Version, Statement: make([]Statement, 0, len(d.Statement))}
@@ -86,7 +89,8 @@ func (d Document) JSON() (string, error) {
 			return "", fmt.Errorf("statement %d (%s) has no actions", i, s.Sid)
 		}
 		for _, a := range s.Action {
-			if strings.Contains(a, "*") {
+			// A Deny may be broad; an Allow never is.
+			if s.Effect != Denied && strings.Contains(a, "*") {
 				return "", fmt.Errorf("statement %d (%s) has the wildcard action %q", i, s.Sid, a)
 			}
 		}

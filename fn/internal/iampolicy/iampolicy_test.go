@@ -20,8 +20,13 @@ func TestJSON(t *testing.T) {
 		},
 		"Trust": {
 			reason: "Trust policies name principals and need no resource.",
-			doc:    TrustAccounts("aws", "222222222222", "111111111111"),
+			doc:    TrustPrincipals([]string{"arn:aws:iam::222222222222:root", "arn:aws:iam::111111111111:root"}, nil),
 			want:   `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::111111111111:root","arn:aws:iam::222222222222:root"]},"Action":["sts:AssumeRole"]}]}`,
+		},
+		"WildcardDeny": {
+			reason: "A Deny statement may name every action of a service.",
+			doc:    New(Statement{Effect: "Deny", Principal: &Principal{AWS: []string{"*"}}, Action: []string{"s3:*"}, Resource: []string{"arn:a"}}),
+			want:   `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":{"AWS":["*"]},"Action":["s3:*"],"Resource":["arn:a"]}]}`,
 		},
 		"WildcardAction": {
 			reason:  "A wildcard action is refused.",

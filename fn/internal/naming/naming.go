@@ -1,7 +1,9 @@
-// Package naming derives the AWS names of a pipeline's resources and checks
-// them against AWS's limits.
+// Package naming derives the AWS names of a pipeline's resources within
+// AWS's limits.
 //
-// Every name is {prefix}-{purpose}-{environmentSuffix}. The prefix is the
+// Every name is {prefix}-{purpose}-{environmentSuffix}; one that would
+// exceed its limit gets a shortened prefix followed by a hash of the full
+// name (see fit). The prefix is the
 // XR's name: for a claim, Crossplane names the XR after the claim plus a
 // random five-character suffix (claim "shop" -> XR "shop-x7k2p"), so two
 // claims of the same name in different namespaces never collide, and S3
@@ -10,6 +12,8 @@
 package naming
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"regexp"
 	"strings"
@@ -28,14 +32,21 @@ type Names struct {
 	DeploymentTable string
 	Topic           string
 	ErrorsAlarm     string
+	RollbackAlarm   string
 	FailedRule      string
 	SourcePushRule  string
 
-	CodeBuildRole    string
-	CodePipelineRole string
-	DeployerRole     string
-	EventsRole       string
-	CrossAccountRole string
+	// Log groups: where CodeBuild and Lambda would log by default.
+	BuildLogGroup    string
+	TestLogGroup     string
+	DeployerLogGroup string
+
+	CodeBuildRole     string
+	CodeBuildTestRole string
+	CodePipelineRole  string
+	DeployerRole      string
+	EventsRole        string
+	CrossAccountRole  string
 }
 
 // limit is AWS's constraint on one kind of name.
@@ -63,85 +74,97 @@ var (
 	iamRole     = limit{kind: "IAM role", max: 64, pattern: identifier}
 )
 
-// A LengthError says which name does not fit and by how much.
-type LengthError struct {
-	Kind  string
-	Name  string
-	Max   int
-	Over  int
-	Field string
-}
-
-func (e *LengthError) Error() string {
-	return fmt.Sprintf("%s: the %s name %q would be %d characters, %d over AWS's limit of %d; shorten the claim's name (metadata.name) or spec.environmentSuffix by at least %d characters",
-		e.Field, e.Kind, e.Name, len(e.Name), e.Over, e.Max, e.Over)
-}
-
 // Prefix returns the name prefix for an XR name.
 func Prefix(xrName string) string {
 	return strings.ReplaceAll(strings.ToLower(xrName), ".", "-")
 }
 
-// For returns the names of a pipeline's resources, or an error naming the
-// first that breaks an AWS limit. Policies share their role's name; IAM
-// allows 128 characters for those, so roles are the binding limit.
+// hashLength is how many hex digits of the full name's SHA-256 a shortened
+// name keeps: 8, as AWS CDK's generated names do.
+const hashLength = 8
+
+// fit returns prefix-purpose-suffix if it is within limit characters.
+// Otherwise it shortens the prefix and puts a hash of the full name after
+// it, so the name keeps its purpose and environment suffix, stays unique per
+// XR (the full name has the XR's name) and is the same on every reconcile.
+// It returns "" when even the hash, purpose and suffix alone do not fit.
+func fit(prefix, purpose, suffix string, limit int) (name, full string) {
+	full = prefix + "-" + purpose + "-" + suffix
+	if len(full) <= limit {
+		return full, full
+	}
+	sum := sha256.Sum256([]byte(full))
+	hash := hex.EncodeToString(sum[:])[:hashLength]
+	tail := hash + "-" + purpose + "-" + suffix
+	keep := limit - len(tail) - 1
+	if keep < 0 {
+		if len(tail) <= limit {
+			return tail, full
+		}
+		return "", full
+	}
+	head := strings.TrimRight(prefix[:min(keep, len(prefix))], "-")
+	if head == "" {
+		return tail, full
+	}
+	return head + "-" + tail, full
+}
+
+// For returns the names of a pipeline's resources, each within its AWS
+// limit (shortened by fit where needed), or an error naming the first that
+// cannot be made to fit. Policies share their role's name; IAM allows 128
+// characters for those, so roles are the binding limit.
 func For(xrName, suffix string) (*Names, error) {
 	p := Prefix(xrName)
 	if p == "" {
 		return nil, fmt.Errorf("metadata.name: the composite resource has no name")
 	}
-	n := func(purpose string) string { return p + "-" + purpose + "-" + suffix }
+	var err error
+	n := func(purpose string, l limit) string {
+		name, full := fit(p, purpose, suffix, l.max)
+		if err != nil {
+			return name
+		}
+		if name == "" {
+			err = fmt.Errorf("metadata.name: the %s name for purpose %q cannot fit AWS's limit of %d even shortened (%s); shorten spec.environmentSuffix", l.kind, purpose, l.max, full)
+			return ""
+		}
+		if !l.pattern.MatchString(name) {
+			err = fmt.Errorf("metadata.name: the %s name %q has characters AWS does not allow (%s)", l.kind, name, l.pattern)
+		}
+		return name
+	}
 	names := &Names{
-		Repository:      n("images"),
-		ArtifactBucket:  n("artifacts"),
-		CacheBucket:     n("build-cache"),
-		BuildProject:    n("build"),
-		TestProject:     n("test"),
-		Pipeline:        n("pipeline"),
-		Connection:      n("src"),
-		DeployerLambda:  n("deployer"),
-		DeploymentTable: n("deployments"),
-		Topic:           n("notifications"),
-		ErrorsAlarm:     n("deployer-errors"),
-		FailedRule:      n("pipeline-failed"),
-		SourcePushRule:  n("source-push"),
+		Repository:      n("images", ecrRepo),
+		ArtifactBucket:  n("artifacts", s3Bucket),
+		CacheBucket:     n("build-cache", s3Bucket),
+		BuildProject:    n("build", codebuild),
+		TestProject:     n("test", codebuild),
+		Pipeline:        n("pipeline", pipeline),
+		Connection:      n("src", connection),
+		DeployerLambda:  n("deployer", lambdaFn),
+		DeploymentTable: n("deployments", dynamoTable),
+		Topic:           n("notifications", snsTopic),
+		ErrorsAlarm:     n("deployer-errors", alarm),
+		RollbackAlarm:   n("rollback-failed", alarm),
+		FailedRule:      n("pipeline-failed", eventRule),
+		SourcePushRule:  n("source-push", eventRule),
 
-		CodeBuildRole:    n("codebuild"),
-		CodePipelineRole: n("codepipeline"),
-		DeployerRole:     n("deployer"),
-		EventsRole:       n("events"),
-		CrossAccountRole: n("cross-account"),
+		CodeBuildRole:     n("codebuild", iamRole),
+		CodeBuildTestRole: n("codebuild-test", iamRole),
+		CodePipelineRole:  n("codepipeline", iamRole),
+		DeployerRole:      n("deployer", iamRole),
+		EventsRole:        n("events", iamRole),
+		CrossAccountRole:  n("cross-account", iamRole),
 	}
-	checks := []struct {
-		name string
-		l    limit
-	}{
-		{names.Repository, ecrRepo},
-		{names.ArtifactBucket, s3Bucket},
-		{names.CacheBucket, s3Bucket},
-		{names.BuildProject, codebuild},
-		{names.TestProject, codebuild},
-		{names.Pipeline, pipeline},
-		{names.Connection, connection},
-		{names.DeployerLambda, lambdaFn},
-		{names.DeploymentTable, dynamoTable},
-		{names.Topic, snsTopic},
-		{names.ErrorsAlarm, alarm},
-		{names.FailedRule, eventRule},
-		{names.SourcePushRule, eventRule},
-		{names.CodeBuildRole, iamRole},
-		{names.CodePipelineRole, iamRole},
-		{names.DeployerRole, iamRole},
-		{names.EventsRole, iamRole},
-		{names.CrossAccountRole, iamRole},
+	if err != nil {
+		return nil, err
 	}
-	for _, c := range checks {
-		if over := len(c.name) - c.l.max; over > 0 {
-			return nil, &LengthError{Kind: c.l.kind, Name: c.name, Max: c.l.max, Over: over, Field: "metadata.name"}
-		}
-		if !c.l.pattern.MatchString(c.name) {
-			return nil, fmt.Errorf("metadata.name: the %s name %q has characters AWS does not allow (%s)", c.l.kind, c.name, c.l.pattern)
-		}
-	}
+	// CodeBuild and Lambda log to these groups by default; the function
+	// composes them under the same names. The project and function names
+	// fit their limits, so the groups fit theirs (512).
+	names.BuildLogGroup = "/aws/codebuild/" + names.BuildProject
+	names.TestLogGroup = "/aws/codebuild/" + names.TestProject
+	names.DeployerLogGroup = "/aws/lambda/" + names.DeployerLambda
 	return names, nil
 }

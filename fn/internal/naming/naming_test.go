@@ -25,10 +25,15 @@ func TestFor(t *testing.T) {
 			xr:     "shop.web-x7k2p", suffix: "dev",
 			want: map[string]string{"bucket": "shop-web-x7k2p-artifacts-dev", "connection": "shop-web-x7k2p-src-dev", "role": "shop-web-x7k2p-cross-account-dev"},
 		},
-		"ConnectionTooLong": {
-			reason: "The tightest limit (CodeStar connections, 32) names the resource and the excess.",
+		"ConnectionShortened": {
+			reason: "A name over its limit keeps its purpose and suffix and is shortened with a hash of the full name, as AWS CDK does; names within their limits are unchanged.",
 			xr:     "checkout-service-x7k2p", suffix: "staging",
-			wantErr: `metadata.name: the CodeStar connection name "checkout-service-x7k2p-src-staging" would be 34 characters, 2 over AWS's limit of 32; shorten the claim's name (metadata.name) or spec.environmentSuffix by at least 2 characters`,
+			want: map[string]string{"bucket": "checkout-service-x7k2p-artifacts-staging", "connection": "checkout-se-8a2519b1-src-staging", "role": "checkout-service-x7k2p-cross-account-staging"},
+		},
+		"CannotFit": {
+			reason: "Only a name whose purpose, suffix and hash alone break the limit is rejected.",
+			xr:     "shop-x7k2p", suffix: "a-suffix-longer-than-the-xrd-allows",
+			wantErr: `metadata.name: the CodeStar connection name for purpose "src" cannot fit AWS's limit of 32 even shortened (shop-x7k2p-src-a-suffix-longer-than-the-xrd-allows); shorten spec.environmentSuffix`,
 		},
 		"Empty": {
 			reason:  "An XR without a name is an error, not a panic.",
@@ -56,14 +61,27 @@ func TestFor(t *testing.T) {
 	}
 }
 
-// TestLongestAcceptedNames: a claim name of 18 characters fits every limit
-// with a 3-character suffix; one more character does not.
-func TestLongestAcceptedNames(t *testing.T) {
-	claim := strings.Repeat("a", 18)
-	if _, err := For(claim+"-x7k2p", "dev"); err != nil {
-		t.Errorf("an 18-character claim name must fit: %v", err)
+// TestLongNamesFit: claim names far beyond the old 18-character limit
+// give names within every limit, stable and distinct per XR.
+func TestLongNamesFit(t *testing.T) {
+	a, err := For("payments-service-api-"+strings.Repeat("x", 40)+"-x7k2p", "production12")
+	if err != nil {
+		t.Fatalf("a long claim name must fit: %v", err)
 	}
-	if _, err := For(claim+"a-x7k2p", "dev"); err == nil {
-		t.Error("a 19-character claim name must not fit the connection name")
+	again, _ := For("payments-service-api-"+strings.Repeat("x", 40)+"-x7k2p", "production12")
+	if diff := cmp.Diff(a, again); diff != "" {
+		t.Errorf("names must be stable: %s", diff)
+	}
+	other, _ := For("payments-service-api-"+strings.Repeat("x", 40)+"-q8r3m", "production12")
+	if a.Connection == other.Connection || a.ArtifactBucket == other.ArtifactBucket || a.DeployerLambda == other.DeployerLambda {
+		t.Errorf("two XRs share a shortened name: %s / %s", a.Connection, other.Connection)
+	}
+	for name, l := range map[string]int{a.Connection: 32, a.ArtifactBucket: 63, a.CacheBucket: 63, a.DeployerLambda: 64, a.CrossAccountRole: 64, a.FailedRule: 64} {
+		if len(name) > l {
+			t.Errorf("%s is %d characters, over %d", name, len(name), l)
+		}
+		if !strings.HasSuffix(name, "-production12") {
+			t.Errorf("%s lost its environment suffix", name)
+		}
 	}
 }

@@ -228,6 +228,30 @@ func TestBadClaimsAreRejected(t *testing.T) {
 			claim: claim(ok + "  deployer:\n    image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/deployer:v1\n"),
 			want:  []string{"spec.deployer.targets must name at least one function when spec.deployer.image is set"},
 		},
+		"TargetRoleInOtherAccount": {
+			claim: claim(ok + "  deployer:\n    image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/deployer:v1\n    targets:\n      - functionName: arn:aws:lambda:us-east-1:444455556666:function:api\n        roleArn: arn:aws:iam::555566667777:role/deploy\n"),
+			want:  []string{"spec.deployer.targets[*].roleArn must be a role in the function's account, and the function must be named by ARN"},
+		},
+		"TargetRoleWithPlainName": {
+			claim: claim(ok + "  deployer:\n    image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/deployer:v1\n    targets:\n      - functionName: api\n        roleArn: arn:aws:iam::555566667777:role/deploy\n"),
+			want:  []string{"spec.deployer.targets[*].roleArn must be a role in the function's account, and the function must be named by ARN"},
+		},
+		"TargetInOtherRegion": {
+			claim: claim(ok + "  deployer:\n    image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/deployer:v1\n    targets:\n      - functionName: arn:aws:lambda:eu-west-1:444455556666:function:api\n        roleArn: arn:aws:iam::444455556666:role/deploy\n"),
+			want:  []string{"spec.deployer.targets must be functions in spec.region: Lambda runs an image only from an ECR repository in its own region"},
+		},
+		"BuildKitImplicitDockerHub": {
+			claim: claim(ok + "  build:\n    buildkitImage: moby/buildkit:buildx-stable-1\n"),
+			want:  []string{`spec.build.buildkitImage: Invalid value: "moby/buildkit:buildx-stable-1"`},
+		},
+		"CrossAccountUnscoped": {
+			claim: claim(ok + "  crossAccount:\n    trustedAccountIds: [\"444455556666\"]\n"),
+			want:  []string{"spec.crossAccount needs trustedPrincipalArns or organizationId to scope who may assume the role"},
+		},
+		"CrossAccountPrincipalOutsideAccounts": {
+			claim: claim(ok + "  crossAccount:\n    trustedAccountIds: [\"444455556666\"]\n    trustedPrincipalArns: [\"arn:aws:iam::555566667777:role/deployer\"]\n"),
+			want:  []string{"spec.crossAccount.trustedPrincipalArns must be in spec.crossAccount.trustedAccountIds"},
+		},
 		"BadAccountID": {
 			claim: claim(ok + "  crossAccount:\n    trustedAccountIds: [\"1234\"]\n"),
 			want:  []string{`spec.crossAccount.trustedAccountIds[0]: Invalid value: "1234"`},
