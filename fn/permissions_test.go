@@ -118,7 +118,8 @@ func expectedCalls(connectionARN string) map[string][]call {
 		"deployer-role-policy": join(
 			calls(docDeployerContract, table, contract.TableActions...),
 			calls(docDeployerContract, table+"/index/"+contract.StatusIndex, contract.IndexActions...),
-			calls(docLambdaImageXAcct, repo, contract.ImageActions...),
+			calls(docLambdaImageXAcct, repo, contract.ImagePullActions...),
+			calls(docDeployerContract, repo, contract.ImageTagActions...),
 			calls(docDeployerContract, "*", contract.JobResultActions...),
 			calls(docDeployerContract, pipeline, contract.PipelineActions...),
 			calls(docLambdaLogs, logStream("/aws/lambda/"+p+"deployer"+s), logActions...),
@@ -127,7 +128,7 @@ func expectedCalls(connectionARN string) map[string][]call {
 			calls(docDeployerContract, "arn:aws:iam::444455556666:role/payments-deploy", contract.AssumeRoleActions...),
 		),
 		"cross-account-role-policy": join(
-			calls(docLambdaImageXAcct, repo, contract.ImageActions...),
+			calls(docLambdaImageXAcct, repo, contract.ImagePullActions...),
 			calls(docDeployerContract, target, contract.TargetActions...),
 			calls(docDeployerContract, target+":live", contract.TargetActions...),
 		),

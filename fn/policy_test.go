@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -48,14 +49,14 @@ func TestDeployerPolicyMatchesContract(t *testing.T) {
 		logs  = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/payments-9fz4d-deployer-prod"
 	)
 	want := map[string][]string{
-		sorted(contract.TableActions):      {table},
-		sorted(contract.IndexActions):      {table + "/index/*"},
-		sorted(contract.PipelineActions):   {"arn:aws:codepipeline:eu-west-1:123456789012:payments-9fz4d-pipeline-prod"},
-		sorted(contract.ImageActions):      {repo},
-		sorted(contract.JobResultActions):  {"*"},
-		sorted(contract.LogActions):        {logs + ":*"},
-		sorted(contract.TargetActions):     {fn, fn + ":*"},
-		sorted(contract.AssumeRoleActions): {"arn:aws:iam::444455556666:role/payments-deploy"},
+		sorted(contract.TableActions):                                              {table},
+		sorted(contract.IndexActions):                                              {table + "/index/*"},
+		sorted(contract.PipelineActions):                                           {"arn:aws:codepipeline:eu-west-1:123456789012:payments-9fz4d-pipeline-prod"},
+		sorted(slices.Concat(contract.ImagePullActions, []string{"ecr:PutImage"})): {repo},
+		sorted(contract.JobResultActions):                                          {"*"},
+		sorted(contract.LogActions):                                                {logs + ":*"},
+		sorted(contract.TargetActions):                                             {fn, fn + ":*"},
+		sorted(contract.AssumeRoleActions):                                         {"arn:aws:iam::444455556666:role/payments-deploy"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("the deployer's policy must grant exactly the contract's actions on this pipeline's resources: -want, +got:\n%s", diff)

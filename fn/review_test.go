@@ -342,7 +342,7 @@ func TestCrossAccountRoleTrust(t *testing.T) {
 `
 	_, rsp := converge(t, xrFromYAML(t, minimalXR(spec)), nil)
 	got, _, _ := unstructured.NestedString(desired(rsp)["cross-account-role"].Object, "spec", "forProvider", "assumeRolePolicy")
-	want := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::444455556666:role/pipeline-deployer"]},"Action":["sts:AssumeRole"],"Condition":{"StringEquals":{"aws:PrincipalOrgID":["o-abcdefghij"],"sts:ExternalId":["shop-deploy-2026"]}}}]}`
+	want := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::444455556666:role/pipeline-deployer"]},"Action":["sts:AssumeRole","sts:SetSourceIdentity"],"Condition":{"StringEquals":{"aws:PrincipalOrgID":["o-abcdefghij"],"sts:ExternalId":["shop-deploy-2026"]}}}]}`
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("trust policy: -want, +got:\n%s", diff)
 	}

@@ -183,16 +183,21 @@ var (
 		"lambda:UpdateAlias",
 		"lambda:UpdateFunctionCode",
 	}
-	// ImageActions are granted on the pipeline's ECR repository. Lambda
-	// requires the caller of UpdateFunctionCode to be able to read the image
-	// (ecr:BatchGetImage, ecr:GetDownloadUrlForLayer: "Lambda container
-	// image permissions", Lambda Developer Guide); the deployer itself reads
-	// a deployed image's manifest (BatchGetImage) and tags it (PutImage) so
-	// that the lifecycle policy keeps it. All three take the repository ARN
-	// ("Actions, resources, and condition keys for Amazon ECR").
-	ImageActions = []string{
+	// ImagePullActions are granted on the pipeline's ECR repository to every
+	// role that calls UpdateFunctionCode: Lambda requires the caller to be
+	// able to read the image ("Lambda container image permissions", Lambda
+	// Developer Guide). The deployer does not call them itself.
+	ImagePullActions = []string{
 		"ecr:BatchGetImage",
 		"ecr:GetDownloadUrlForLayer",
+	}
+	// ImageTagActions are granted to the deployer on the pipeline's ECR
+	// repository: it reads a deployed image's manifest (BatchGetImage) and
+	// tags it (PutImage) so that the lifecycle policy keeps it. Both take the
+	// repository ARN ("Actions, resources, and condition keys for Amazon
+	// ECR"). Only the deployer tags: a cross-account role never gets them.
+	ImageTagActions = []string{
+		"ecr:BatchGetImage",
 		"ecr:PutImage",
 	}
 	// PipelineActions are granted on this claim's pipeline ARN: the deployer

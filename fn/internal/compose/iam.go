@@ -2,6 +2,7 @@ package compose
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/crossplane/function-sdk-go/resource"
@@ -258,7 +259,9 @@ func (c *composer) deployerPermissions() (iampolicy.Document, string) {
 	statements := []iampolicy.Statement{
 		iampolicy.Allow("History", contract.TableActions, table),
 		iampolicy.Allow("HistoryIndexes", contract.IndexActions, table+"/index/*"),
-		iampolicy.Allow("ReadImages", contract.ImageActions, repo),
+		// One statement: the deployer's policy is close to IAM's 6,144
+		// character limit with the maximal claim (fn/limits_test.go).
+		iampolicy.Allow("Images", union(contract.ImagePullActions, contract.ImageTagActions), repo),
 		// PutJob*Result have no resource-level permissions.
 		iampolicy.Allow("JobResults", contract.JobResultActions, "*"),
 		iampolicy.Allow("Pipeline", contract.PipelineActions, c.arn("codepipeline", account, c.in.Names.Pipeline)),
@@ -328,7 +331,10 @@ func (c *composer) crossAccountTrust() iampolicy.Document {
 	if len(equals) > 0 {
 		cond = iampolicy.Condition{"StringEquals": equals}
 	}
-	return iampolicy.TrustPrincipals(principals, cond)
+	// The deployers that assume this role set a source identity, which the
+	// role's trust policy must allow ("Monitor and control actions taken
+	// with assumed roles", IAM User Guide).
+	return iampolicy.TrustPrincipals(principals, contract.AssumeRoleActions, cond)
 }
 
 func (c *composer) crossAccountPermissions() (iampolicy.Document, string) {
@@ -341,10 +347,17 @@ func (c *composer) crossAccountPermissions() (iampolicy.Document, string) {
 	// Lambda requires the caller of UpdateFunctionCode to be able to read
 	// the image; the role never pulls or logs in to ECR itself.
 	statements := []iampolicy.Statement{
-		iampolicy.Allow("ReadImages", contract.ImageActions, repo),
+		iampolicy.Allow("ReadImages", contract.ImagePullActions, repo),
 	}
 	if fns := c.sameAccountTargets(account); len(fns) > 0 {
 		statements = append(statements, iampolicy.Allow("DeployTargets", contract.TargetActions, fns...))
 	}
 	return iampolicy.New(statements...), ""
+}
+
+// union returns the actions of both lists, sorted, each once.
+func union(a, b []string) []string {
+	out := slices.Concat(a, b)
+	slices.Sort(out)
+	return slices.Compact(out)
 }

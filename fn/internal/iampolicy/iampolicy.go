@@ -64,12 +64,14 @@ func TrustServices(services ...string) Document {
 }
 
 // TrustPrincipals returns a trust policy letting the given AWS principals
-// assume a role, under the given condition (nil for none).
-func TrustPrincipals(principals []string, cond Condition) Document {
+// call the given STS actions on a role (sts:AssumeRole, and
+// sts:SetSourceIdentity for a caller that sets a source identity), under
+// the given condition (nil for none).
+func TrustPrincipals(principals, actions []string, cond Condition) Document {
 	return Document{Version: Version, Statement: []Statement{{
 		Effect:    Allowed,
 		Principal: &Principal{AWS: principals},
-		Action:    []string{"sts:AssumeRole"},
+		Action:    actions,
 		Condition: cond,
 	}}}
 }

@@ -20,7 +20,7 @@ func TestJSON(t *testing.T) {
 		},
 		"Trust": {
 			reason: "Trust policies name principals and need no resource.",
-			doc:    TrustPrincipals([]string{"arn:aws:iam::222222222222:root", "arn:aws:iam::111111111111:root"}, nil),
+			doc:    TrustPrincipals([]string{"arn:aws:iam::222222222222:root", "arn:aws:iam::111111111111:root"}, []string{"sts:AssumeRole"}, nil),
 			want:   `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::111111111111:root","arn:aws:iam::222222222222:root"]},"Action":["sts:AssumeRole"]}]}`,
 		},
 		"WildcardDeny": {
