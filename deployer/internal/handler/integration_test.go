@@ -694,3 +694,36 @@ func TestRollbackRequestOutOfTimeContinues(t *testing.T) {
 		}
 	}
 }
+
+// TestOtherCallersDoNotFailTheDeployment: a function whose last update
+// Failed still runs its previous code and takes a new update ("Lambda
+// function states"); another caller's update that starts after the
+// deployer read the status makes Lambda refuse UpdateFunctionCode or
+// PublishVersion with ResourceConflictException (their API references,
+// Errors). Neither is a reason to fail and roll back: the deployment waits.
+func TestOtherCallersDoNotFailTheDeployment(t *testing.T) {
+	cases := map[string]func(*testenv.SlowLambda){
+		"the last update of api failed":                       func(l *testenv.SlowLambda) { l.FailedLastUpdate("api") },
+		"another update of worker starts before ours":         func(l *testenv.SlowLambda) { l.ForeignUpdateBefore("worker", "UpdateFunctionCode") },
+		"another update of api starts before the publication": func(l *testenv.SlowLambda) { l.ForeignUpdateBefore("api", "PublishVersion") },
+	}
+	for name, inject := range cases {
+		t.Run(name, func(t *testing.T) {
+			w := newWorld(t, 2)
+			inject(w.lambda)
+			job := w.newJob(t, w.v2)
+			result, err := invoke(t, w.handler(t, time.Second), job.Event(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if result.Status != string(history.StatusSucceeded) {
+				t.Fatalf("status %s, message %q; want SUCCEEDED", result.Status, result.Message)
+			}
+			for _, function := range []string{"api", "worker"} {
+				if got := w.account.CurrentImage(t, function); got != w.v2 {
+					t.Errorf("%s runs %s, want %s", function, got, w.v2)
+				}
+			}
+		})
+	}
+}
