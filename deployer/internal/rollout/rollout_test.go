@@ -35,10 +35,10 @@ type scriptedLambda struct {
 	// ResourceConflictException, as Lambda does while another caller's
 	// update is in progress, without changing the function.
 	updateConflicts, publishConflicts int
-	packageType      types.PackageType
-	publishedImage   string // what a published version runs; default: the current image
-	current          string
-	version          int
+	packageType                       types.PackageType
+	publishedImage                    string // what a published version runs; default: the current image
+	current                           string
+	version                           int
 }
 
 func (s *scriptedLambda) image() string {
