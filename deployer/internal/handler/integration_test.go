@@ -727,3 +727,83 @@ func TestOtherCallersDoNotFailTheDeployment(t *testing.T) {
 		})
 	}
 }
+
+// TestUnansweredVerificationIsRetried: a throttle or a service error from
+// ListActionExecutions ("Common Errors", CodePipeline API reference) proves
+// nothing about the job. It must neither fail the pipeline's job ("Nothing
+// was deployed") nor, on a continuation, abandon a half-done deployment:
+// the invocation fails so that Lambda retries it, and the retry goes on.
+func TestUnansweredVerificationIsRetried(t *testing.T) {
+	for _, code := range []string{"ThrottlingException", "InternalFailure"} {
+		t.Run(code, func(t *testing.T) {
+			w := newWorld(t, 0)
+			job := w.newJob(t, w.v2)
+			// The SDK tries twice (AWS_MAX_ATTEMPTS) in each invocation.
+			w.pipeline.FailNextListings(code, code)
+			if _, err := invoke(t, w.handler(t, time.Hour), job.Event(t)); err == nil {
+				t.Fatal("first job: no error; want the invocation failed so that Lambda retries")
+			}
+			if calls := w.pipeline.Calls(); len(calls) != 0 {
+				t.Fatalf("first job: results %+v reported; want none", calls)
+			}
+			// The retry hands off after its first step (the margin is an hour).
+			result, err := invoke(t, w.handler(t, time.Hour), job.Event(t))
+			if err != nil || result.ContinuationToken == "" {
+				t.Fatalf("retried first job: result %+v, error %v; want a hand-off", result, err)
+			}
+			next := mustNext(t, w)
+			w.pipeline.FailNextListings(code, code)
+			if _, err := invoke(t, w.handler(t, 0), next.Event(t)); err == nil {
+				t.Fatal("continuation: no error; want the invocation failed so that Lambda retries")
+			}
+			for _, call := range w.pipeline.Calls() {
+				if call.JobID == next.ID {
+					t.Fatalf("continuation: result %+v reported; want none before the retry", call)
+				}
+			}
+			result, err = invoke(t, w.handler(t, 0), next.Event(t))
+			if err != nil || result.Status != string(history.StatusSucceeded) {
+				t.Fatalf("retried continuation: result %+v, error %v; want SUCCEEDED", result, err)
+			}
+		})
+	}
+}
+
+// TestAbandonedActionIsRolledBack: the execution was stopped and its Deploy
+// action abandoned ("Stop a pipeline execution in CodePipeline") after
+// CodePipeline scheduled the continuation job: nobody will finish the
+// deployment, so the continuation rolls it back.
+func TestAbandonedActionIsRolledBack(t *testing.T) {
+	w := newWorld(t, 30)
+	first := w.newJob(t, w.v2)
+	job := first
+	// 600 ms invocations with a 400 ms margin: every update (30 polls of
+	// 10 ms) outlasts one, so the deployment hands off often.
+	h := w.handler(t, 400*time.Millisecond)
+	for range 50 {
+		if _, err := invokeWithin(t, h, job.Event(t), 600*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		job = mustNext(t, w)
+		if w.record(t, first.ID).Targets[0].Phase == history.PhaseDone {
+			break
+		}
+	}
+	if got := w.account.CurrentImage(t, "api"); got != w.v2 {
+		t.Fatalf("api runs %s before the stop; want %s", got, w.v2)
+	}
+	w.pipeline.StopAndAbandon(job)
+	result, err := invoke(t, w.handler(t, 0), job.Event(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if result.Status != string(history.StatusRolledBack) {
+		t.Fatalf("status %s, message %q; want ROLLED_BACK", result.Status, result.Message)
+	}
+	if got := w.account.CurrentImage(t, "api"); got != w.v1 {
+		t.Errorf("api runs %s, want %s restored", got, w.v1)
+	}
+	if got := w.account.AliasVersion(t, "api", "live"); got != "1" {
+		t.Errorf("alias live of api points at version %s, want 1", got)
+	}
+}

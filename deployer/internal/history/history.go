@@ -271,6 +271,10 @@ func (s *Store) existing(ctx context.Context, deploymentID, owner string) (*Exis
 
 var errNotFound = errors.New("no such deployment")
 
+// IsNotFound reports whether err means the deployment is not recorded (as
+// opposed to the table not answering).
+func IsNotFound(err error) bool { return errors.Is(err, errNotFound) }
+
 // Lookup returns what an earlier delivery of deploymentID recorded, or nil
 // when the ID was never claimed.
 func (s *Store) Lookup(ctx context.Context, deploymentID string) (*Existing, error) {
