@@ -62,14 +62,14 @@ type Job struct {
 // pipeline execution in CodePipeline") makes it Abandoned; either way its
 // job takes no result any more (InvalidJobStateException).
 type CodePipeline struct {
-	URL    string
-	mu     sync.Mutex
-	calls  []JobResult
-	jobs   map[string]*Job
-	done   map[string]bool   // job ID: has a result
-	ended  map[string]string // execution ID: Succeeded or Failed
-	next   []*Job            // continuation jobs not yet taken
-	failN  int               // fail the next failN result calls with a 500
+	URL   string
+	mu    sync.Mutex
+	calls []JobResult
+	jobs  map[string]*Job
+	done  map[string]bool   // job ID: has a result
+	ended map[string]string // execution ID: Succeeded or Failed
+	next  []*Job            // continuation jobs not yet taken
+	failN int               // fail the next failN result calls with a 500
 	// listFailures are the error codes the next ListActionExecutions calls
 	// answer with, in order.
 	listFailures []string
