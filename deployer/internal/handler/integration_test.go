@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -38,7 +39,7 @@ const (
 )
 
 // world is the AWS side of a pipeline: moto behind stand-ins as strict as
-// AWS, with images v1 and v2 in ECR and two functions on v1, "api" (alias
+// AWS (CodePipeline, Lambda, S3, ECR), with images v1 and v2 in ECR and two functions on v1, "api" (alias
 // live at version 1) and "worker", which the targets item lists.
 type world struct {
 	account   *testenv.Account
@@ -75,6 +76,7 @@ func newWorld(t *testing.T, polls int) *world {
 	w.account.WriteTargets(t, table, contract.Target{FunctionName: "api", Alias: "live"}, contract.Target{FunctionName: "worker"})
 	w.artifacts = testenv.StartArtifactStore(t, func(key string) bool { return strings.HasPrefix(key, "ASIAARTIFACT") })
 	w.lambda = testenv.StartSlowLambda(t, polls)
+	testenv.StartStrictECR(t)
 	w.store = history.NewStore(w.account.DynamoDB, table)
 	return w
 }
@@ -806,4 +808,70 @@ func TestAbandonedActionIsRolledBack(t *testing.T) {
 	if got := w.account.AliasVersion(t, "api", "live"); got != "1" {
 		t.Errorf("alias live of api points at version %s, want 1", got)
 	}
+}
+
+// TestDeployedTagOnAnImageIndex: docker buildx pushes an OCI image index by
+// default (provenance attestations); ECR returns its manifest to
+// BatchGetImage only when the caller accepts its media type, and retagging
+// puts that same manifest again under the new tag ("Retagging an image in
+// Amazon ECR"). Each kind of image gets its deployed tag.
+func TestDeployedTagOnAnImageIndex(t *testing.T) {
+	w := newWorld(t, 0)
+	images := map[string]string{
+		"OCI image index": w.account.PushImageIndex(t, "app", "v3"),
+		"OCI manifest":    w.v2,
+	}
+	for name, image := range images {
+		t.Run(name, func(t *testing.T) {
+			tag := contract.DeployedTagPrefix + "test-" + strings.ReplaceAll(name, " ", "-")
+			if err := w.handler(t, 0).tagImage(context.Background(), image, tag); err != nil {
+				t.Fatalf("tagImage() error = %v", err)
+			}
+			if tags := w.account.ImageTags(t, "app", image[strings.Index(image, "@")+1:]); !slices.Contains(tags, tag) {
+				t.Errorf("image has tags %v, want %s among them", tags, tag)
+			}
+		})
+	}
+}
+
+// TestUntaggedImageIsReported: the deployment succeeded but its image did
+// not get its deployed tag (here: it left the repository meanwhile). That
+// is not a failure, but the job's summary and the history must say so: the
+// lifecycle policy may expire the image and a rollback to it then fails.
+func TestUntaggedImageIsReported(t *testing.T) {
+	w := newWorld(t, 0)
+	job := w.newJob(t, w.v2)
+	h := w.handler(t, 0)
+	digest := w.v2[strings.Index(w.v2, "@")+1:]
+	// Delete the image once Lambda took it, before the tag is added.
+	h.deps.Images = &deletingImages{Images: h.deps.Images, delete: func() {
+		if _, err := w.account.ECR.BatchDeleteImage(context.Background(), &ecr.BatchDeleteImageInput{
+			RepositoryName: aws.String("app"), ImageIds: []ecrtypes.ImageIdentifier{{ImageDigest: aws.String(digest)}},
+		}); err != nil {
+			t.Error(err)
+		}
+	}}
+	result, err := invoke(t, h, job.Event(t))
+	if err != nil || result.Status != string(history.StatusSucceeded) {
+		t.Fatalf("result %+v, error %v; want SUCCEEDED", result, err)
+	}
+	calls := w.pipeline.Calls()
+	if len(calls) != 1 || !strings.Contains(calls[0].Summary, "Warning: the image did not get its deployed tag") {
+		t.Errorf("job results %+v; want a summary warning that the image is untagged", calls)
+	}
+	if rec := w.record(t, job.ID); rec.ImageTagged || rec.ImageTagError == "" {
+		t.Errorf("record: imageTagged %t, imageTagError %q; want the error recorded", rec.ImageTagged, rec.ImageTagError)
+	}
+}
+
+// deletingImages runs delete before the first ECR call.
+type deletingImages struct {
+	awsapi.Images
+	delete func()
+	once   sync.Once
+}
+
+func (d *deletingImages) BatchGetImage(ctx context.Context, in *ecr.BatchGetImageInput, opts ...func(*ecr.Options)) (*ecr.BatchGetImageOutput, error) {
+	d.once.Do(d.delete)
+	return d.Images.BatchGetImage(ctx, in, opts...)
 }

@@ -166,6 +166,8 @@ type Record struct {
 	RollingBack bool `dynamodbav:"rollingBack,omitempty"`
 	// ImageTagged is set once the deployed image carries its deployed tag.
 	ImageTagged bool `dynamodbav:"imageTagged,omitempty"`
+	// ImageTagError says why the deployed image could not be tagged.
+	ImageTagError string `dynamodbav:"imageTagError,omitempty"`
 	// Revision increases with every write; writes are conditional on it.
 	Revision int64 `dynamodbav:"revision"`
 }
