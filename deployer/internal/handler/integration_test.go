@@ -777,23 +777,7 @@ func TestUnansweredVerificationIsRetried(t *testing.T) {
 // deployment, so the continuation rolls it back.
 func TestAbandonedActionIsRolledBack(t *testing.T) {
 	w := newWorld(t, 30)
-	first := w.newJob(t, w.v2)
-	job := first
-	// 600 ms invocations with a 400 ms margin: every update (30 polls of
-	// 10 ms) outlasts one, so the deployment hands off often.
-	h := w.handler(t, 400*time.Millisecond)
-	for range 50 {
-		if _, err := invokeWithin(t, h, job.Event(t), 600*time.Millisecond); err != nil {
-			t.Fatal(err)
-		}
-		job = mustNext(t, w)
-		if w.record(t, first.ID).Targets[0].Phase == history.PhaseDone {
-			break
-		}
-	}
-	if got := w.account.CurrentImage(t, "api"); got != w.v2 {
-		t.Fatalf("api runs %s before the stop; want %s", got, w.v2)
-	}
+	job := w.deployAPIOnly(t, w.newJob(t, w.v2))
 	w.pipeline.StopAndAbandon(job)
 	result, err := invoke(t, w.handler(t, 0), job.Event(t))
 	if err != nil {
@@ -874,4 +858,63 @@ type deletingImages struct {
 func (d *deletingImages) BatchGetImage(ctx context.Context, in *ecr.BatchGetImageInput, opts ...func(*ecr.Options)) (*ecr.BatchGetImageOutput, error) {
 	d.once.Do(d.delete)
 	return d.Images.BatchGetImage(ctx, in, opts...)
+}
+
+// TestAbandonedDeploymentIsRolledBackByTheNext: CodePipeline ended a
+// deployment's action without invoking the deployer again: it timed out
+// (no reply for 20 minutes, "Quotas in AWS CodePipeline") or the execution
+// was stopped and the action abandoned ("Stop a pipeline execution in
+// CodePipeline"). The next deployment must not be refused for a day: it
+// asks CodePipeline, rolls the abandoned one back, and deploys.
+func TestAbandonedDeploymentIsRolledBackByTheNext(t *testing.T) {
+	ends := map[string]func(*testenv.CodePipeline, *testenv.Job){
+		"timed out":             (*testenv.CodePipeline).TimeOut,
+		"stopped and abandoned": (*testenv.CodePipeline).StopAndAbandon,
+	}
+	for name, end := range ends {
+		t.Run(name, func(t *testing.T) {
+			w := newWorld(t, 30)
+			v3 := w.account.PushImage(t, "app", "v3")
+			first := w.newJob(t, w.v2)
+			end(w.pipeline, w.deployAPIOnly(t, first))
+			w.lambda.SetPolls(0)
+			result, _ := w.drive(t, w.handler(t, 0), w.newJob(t, v3), time.Minute)
+			if result.Status != string(history.StatusSucceeded) {
+				t.Fatalf("next deployment: status %s, message %q; want SUCCEEDED", result.Status, result.Message)
+			}
+			if rec := w.record(t, first.ID); rec.Status != history.StatusRolledBack {
+				t.Errorf("abandoned deployment is %s (%s); want ROLLED_BACK", rec.Status, rec.Error)
+			}
+			for _, function := range []string{"api", "worker"} {
+				if got := w.account.CurrentImage(t, function); got != v3 {
+					t.Errorf("%s runs %s, want %s", function, got, v3)
+				}
+			}
+		})
+	}
+}
+
+// deployAPIOnly runs first and its continuations, handing off often (600 ms
+// invocations with a 400 ms margin: every update of 30 polls of 10 ms
+// outlasts one), until api, the first target, is deployed; it returns the
+// continuation job CodePipeline scheduled next. An invocation that fails
+// (it ran out of time saving) is delivered again, as Lambda retries it.
+func (w *world) deployAPIOnly(t *testing.T, first *testenv.Job) *testenv.Job {
+	t.Helper()
+	h := w.handler(t, 400*time.Millisecond)
+	job := first
+	for range 100 {
+		if _, err := invokeWithin(t, h, job.Event(t), 600*time.Millisecond); err != nil {
+			continue
+		}
+		job = mustNext(t, w)
+		if w.record(t, first.ID).Targets[0].Phase == history.PhaseDone {
+			if got := w.account.CurrentImage(t, "api"); got != w.v2 {
+				t.Fatalf("api runs %s once deployed; want %s", got, w.v2)
+			}
+			return job
+		}
+	}
+	t.Fatal("api was never deployed")
+	return nil
 }

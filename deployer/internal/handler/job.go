@@ -138,36 +138,53 @@ var errNotConfirmed = errors.New("the job is not confirmed by CodePipeline")
 // named execution, reading the input artifact at location. Anyone allowed to
 // invoke the deployer could otherwise send a job of their own making.
 func (h *Handler) verifyJob(ctx context.Context, executionID string, location events.CodePipelineS3Location) error {
+	actions, err := h.deployActionsInProgress(ctx, executionID)
+	if err != nil {
+		return err
+	}
+	for _, action := range actions {
+		if action.Input == nil {
+			continue
+		}
+		for _, input := range action.Input.InputArtifacts {
+			if input.S3location != nil && aws.ToString(input.S3location.Bucket) == location.BucketName && aws.ToString(input.S3location.Key) == location.ObjectKey {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("%w: pipeline %s has no %s action of stage %s in progress in execution %s reading s3://%s/%s", errNotConfirmed,
+		h.cfg.PipelineName, contract.DeployActionName, contract.DeployStageName, executionID, location.BucketName, location.ObjectKey)
+}
+
+// deployActionsInProgress lists the Deploy action executions of this
+// pipeline's execution that CodePipeline has InProgress. An error wrapping
+// errNotConfirmed is CodePipeline's definite answer that the execution is
+// not the pipeline's.
+func (h *Handler) deployActionsInProgress(ctx context.Context, executionID string) ([]cptypes.ActionExecutionDetail, error) {
 	in := &codepipeline.ListActionExecutionsInput{
 		PipelineName: aws.String(h.cfg.PipelineName),
 		Filter:       &cptypes.ActionExecutionFilter{PipelineExecutionId: aws.String(executionID)},
 	}
+	var actions []cptypes.ActionExecutionDetail
 	for {
 		out, err := h.deps.Pipeline.ListActionExecutions(ctx, in)
 		if definiteListingError(err) {
-			return fmt.Errorf("%w: ListActionExecutions of pipeline %s, execution %s: %w", errNotConfirmed, h.cfg.PipelineName, executionID, err)
+			return nil, fmt.Errorf("%w: ListActionExecutions of pipeline %s, execution %s: %w", errNotConfirmed, h.cfg.PipelineName, executionID, err)
 		}
 		if err != nil {
-			return fmt.Errorf("cannot confirm the job with CodePipeline (ListActionExecutions of pipeline %s, execution %s): %w", h.cfg.PipelineName, executionID, err)
+			return nil, fmt.Errorf("cannot ask CodePipeline (ListActionExecutions of pipeline %s, execution %s): %w", h.cfg.PipelineName, executionID, err)
 		}
 		for _, action := range out.ActionExecutionDetails {
-			if aws.ToString(action.StageName) != contract.DeployStageName || aws.ToString(action.ActionName) != contract.DeployActionName ||
-				action.Status != cptypes.ActionExecutionStatusInProgress || action.Input == nil {
-				continue
-			}
-			for _, input := range action.Input.InputArtifacts {
-				if input.S3location != nil && aws.ToString(input.S3location.Bucket) == location.BucketName && aws.ToString(input.S3location.Key) == location.ObjectKey {
-					return nil
-				}
+			if aws.ToString(action.StageName) == contract.DeployStageName && aws.ToString(action.ActionName) == contract.DeployActionName &&
+				action.Status == cptypes.ActionExecutionStatusInProgress {
+				actions = append(actions, action)
 			}
 		}
 		if out.NextToken == nil {
-			break
+			return actions, nil
 		}
 		in.NextToken = out.NextToken
 	}
-	return fmt.Errorf("%w: pipeline %s has no %s action of stage %s in progress in execution %s reading s3://%s/%s", errNotConfirmed,
-		h.cfg.PipelineName, contract.DeployActionName, contract.DeployStageName, executionID, location.BucketName, location.ObjectKey)
 }
 
 // definiteListingError recognises ListActionExecutions' answers that are
