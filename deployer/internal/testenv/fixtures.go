@@ -160,17 +160,22 @@ func (a *Account) PushImageIndex(t *testing.T, repository, label string) string 
 	platform := a.PushImage(t, repository, label)
 	attestation := a.PushImage(t, repository, label+"-attestation")
 	digestOf := func(uri string) string { return uri[strings.Index(uri, "@")+1:] }
-	index, err := json.Marshal(map[string]any{
-		"schemaVersion": 2,
-		"mediaType":     MediaTypeOCIIndex,
-		"manifests": []any{
-			map[string]any{"mediaType": MediaTypeOCIManifest, "size": 500, "digest": digestOf(platform),
-				"platform": map[string]any{"architecture": "amd64", "os": "linux"}},
-			map[string]any{"mediaType": MediaTypeOCIManifest, "size": 500, "digest": digestOf(attestation),
-				"platform":    map[string]any{"architecture": "unknown", "os": "unknown"},
-				"annotations": map[string]any{"vnd.docker.reference.type": "attestation-manifest", "vnd.docker.reference.digest": digestOf(platform)}},
-		},
-	})
+	type descriptor struct {
+		MediaType   string            `json:"mediaType"`
+		Size        int               `json:"size"`
+		Digest      string            `json:"digest"`
+		Platform    map[string]string `json:"platform"`
+		Annotations map[string]string `json:"annotations,omitempty"`
+	}
+	index, err := json.Marshal(struct {
+		SchemaVersion int          `json:"schemaVersion"`
+		MediaType     string       `json:"mediaType"`
+		Manifests     []descriptor `json:"manifests"`
+	}{2, MediaTypeOCIIndex, []descriptor{
+		{MediaType: MediaTypeOCIManifest, Size: 500, Digest: digestOf(platform), Platform: map[string]string{"architecture": "amd64", "os": "linux"}},
+		{MediaType: MediaTypeOCIManifest, Size: 500, Digest: digestOf(attestation), Platform: map[string]string{"architecture": "unknown", "os": "unknown"},
+			Annotations: map[string]string{"vnd.docker.reference.type": "attestation-manifest", "vnd.docker.reference.digest": digestOf(platform)}},
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
