@@ -134,15 +134,24 @@ type Session struct {
 	SourceIdentity string
 }
 
+// maxCachedLambdaClients bounds the client cache of a warm Lambda
+// environment: the session name is per deployment, so the keys never repeat
+// across deployments.
+const maxCachedLambdaClients = 32
+
 // LambdaFor returns a Lambda client that acts as roleARN in session, or as
 // the deployer's own role when roleARN is empty. Clients are cached per role
-// and session so that assumed-role credentials are reused until they expire.
+// and session so that assumed-role credentials are reused until they expire;
+// the cache is emptied when it is full.
 func (c *Clients) LambdaFor(roleARN string, session Session) Lambda {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	key := roleARN + "|" + session.Name + "|" + session.SourceIdentity
 	if client, ok := c.lambdaByRole[key]; ok {
 		return client
+	}
+	if len(c.lambdaByRole) >= maxCachedLambdaClients {
+		clear(c.lambdaByRole)
 	}
 	cfg := c.cfg.Copy()
 	if roleARN != "" {

@@ -1,6 +1,7 @@
 package awsapi
 
 import (
+	"fmt"
 	"reflect"
 	"slices"
 	"testing"
@@ -60,5 +61,20 @@ func TestArtifactReadsAreNotInTheRolePolicy(t *testing.T) {
 		if len(action) > 3 && action[:3] == "s3:" {
 			t.Errorf("contract grants %s; the deployer reads artifacts with the job's credentials", action)
 		}
+	}
+}
+
+// TestLambdaClientCacheIsBounded: the session name is per deployment, so a
+// warm deployer would otherwise keep a client for every deployment it ran.
+func TestLambdaClientCacheIsBounded(t *testing.T) {
+	c := &Clients{lambdaByRole: map[string]Lambda{}}
+	for i := range 10 * maxCachedLambdaClients {
+		first := c.LambdaFor("", Session{Name: fmt.Sprint("deployment-", i)})
+		if again := c.LambdaFor("", Session{Name: fmt.Sprint("deployment-", i)}); again != first {
+			t.Fatalf("deployment %d: a second client for the same session", i)
+		}
+	}
+	if n := len(c.lambdaByRole); n > maxCachedLambdaClients {
+		t.Errorf("%d cached clients, want at most %d", n, maxCachedLambdaClients)
 	}
 }

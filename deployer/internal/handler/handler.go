@@ -85,6 +85,10 @@ type mode int
 const (
 	pipelineJob mode = iota
 	directRequest
+	// abandonedDeployment is a pipeline deployment whose action CodePipeline
+	// ended without it (timed out, or stopped and abandoned), rolled back by
+	// a later deployment: there is no job to report to.
+	abandonedDeployment
 )
 
 // Handle is the Lambda handler. It returns an error only when the outcome

@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -38,7 +39,7 @@ const (
 )
 
 // world is the AWS side of a pipeline: moto behind stand-ins as strict as
-// AWS, with images v1 and v2 in ECR and two functions on v1, "api" (alias
+// AWS (CodePipeline, Lambda, S3, ECR), with images v1 and v2 in ECR and two functions on v1, "api" (alias
 // live at version 1) and "worker", which the targets item lists.
 type world struct {
 	account   *testenv.Account
@@ -75,6 +76,7 @@ func newWorld(t *testing.T, polls int) *world {
 	w.account.WriteTargets(t, table, contract.Target{FunctionName: "api", Alias: "live"}, contract.Target{FunctionName: "worker"})
 	w.artifacts = testenv.StartArtifactStore(t, func(key string) bool { return strings.HasPrefix(key, "ASIAARTIFACT") })
 	w.lambda = testenv.StartSlowLambda(t, polls)
+	testenv.StartStrictECR(t)
 	w.store = history.NewStore(w.account.DynamoDB, table)
 	return w
 }
@@ -693,4 +695,226 @@ func TestRollbackRequestOutOfTimeContinues(t *testing.T) {
 			t.Errorf("%s runs %s, want %s", function, got, w.v2)
 		}
 	}
+}
+
+// TestOtherCallersDoNotFailTheDeployment: a function whose last update
+// Failed still runs its previous code and takes a new update ("Lambda
+// function states"); another caller's update that starts after the
+// deployer read the status makes Lambda refuse UpdateFunctionCode or
+// PublishVersion with ResourceConflictException (their API references,
+// Errors). Neither is a reason to fail and roll back: the deployment waits.
+func TestOtherCallersDoNotFailTheDeployment(t *testing.T) {
+	cases := map[string]func(*testenv.SlowLambda){
+		"the last update of api failed":                       func(l *testenv.SlowLambda) { l.FailedLastUpdate("api") },
+		"another update of worker starts before ours":         func(l *testenv.SlowLambda) { l.ForeignUpdateBefore("worker", "UpdateFunctionCode") },
+		"another update of api starts before the publication": func(l *testenv.SlowLambda) { l.ForeignUpdateBefore("api", "PublishVersion") },
+	}
+	for name, inject := range cases {
+		t.Run(name, func(t *testing.T) {
+			w := newWorld(t, 2)
+			inject(w.lambda)
+			job := w.newJob(t, w.v2)
+			result, err := invoke(t, w.handler(t, time.Second), job.Event(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if result.Status != string(history.StatusSucceeded) {
+				t.Fatalf("status %s, message %q; want SUCCEEDED", result.Status, result.Message)
+			}
+			for _, function := range []string{"api", "worker"} {
+				if got := w.account.CurrentImage(t, function); got != w.v2 {
+					t.Errorf("%s runs %s, want %s", function, got, w.v2)
+				}
+			}
+		})
+	}
+}
+
+// TestUnansweredVerificationIsRetried: a throttle or a service error from
+// ListActionExecutions ("Common Errors", CodePipeline API reference) proves
+// nothing about the job. It must neither fail the pipeline's job ("Nothing
+// was deployed") nor, on a continuation, abandon a half-done deployment:
+// the invocation fails so that Lambda retries it, and the retry goes on.
+func TestUnansweredVerificationIsRetried(t *testing.T) {
+	for _, code := range []string{"ThrottlingException", "InternalFailure"} {
+		t.Run(code, func(t *testing.T) {
+			w := newWorld(t, 0)
+			job := w.newJob(t, w.v2)
+			// The SDK tries twice (AWS_MAX_ATTEMPTS) in each invocation.
+			w.pipeline.FailNextListings(code, code)
+			if _, err := invoke(t, w.handler(t, time.Hour), job.Event(t)); err == nil {
+				t.Fatal("first job: no error; want the invocation failed so that Lambda retries")
+			}
+			if calls := w.pipeline.Calls(); len(calls) != 0 {
+				t.Fatalf("first job: results %+v reported; want none", calls)
+			}
+			// The retry hands off after its first step (the margin is an hour).
+			result, err := invoke(t, w.handler(t, time.Hour), job.Event(t))
+			if err != nil || result.ContinuationToken == "" {
+				t.Fatalf("retried first job: result %+v, error %v; want a hand-off", result, err)
+			}
+			next := mustNext(t, w)
+			w.pipeline.FailNextListings(code, code)
+			if _, err := invoke(t, w.handler(t, 0), next.Event(t)); err == nil {
+				t.Fatal("continuation: no error; want the invocation failed so that Lambda retries")
+			}
+			for _, call := range w.pipeline.Calls() {
+				if call.JobID == next.ID {
+					t.Fatalf("continuation: result %+v reported; want none before the retry", call)
+				}
+			}
+			result, err = invoke(t, w.handler(t, 0), next.Event(t))
+			if err != nil || result.Status != string(history.StatusSucceeded) {
+				t.Fatalf("retried continuation: result %+v, error %v; want SUCCEEDED", result, err)
+			}
+		})
+	}
+}
+
+// TestAbandonedActionIsRolledBack: the execution was stopped and its Deploy
+// action abandoned ("Stop a pipeline execution in CodePipeline") after
+// CodePipeline scheduled the continuation job: nobody will finish the
+// deployment, so the continuation rolls it back.
+func TestAbandonedActionIsRolledBack(t *testing.T) {
+	w := newWorld(t, 30)
+	job := w.deployAPIOnly(t, w.newJob(t, w.v2))
+	w.pipeline.StopAndAbandon(job)
+	result, err := invoke(t, w.handler(t, 0), job.Event(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if result.Status != string(history.StatusRolledBack) {
+		t.Fatalf("status %s, message %q; want ROLLED_BACK", result.Status, result.Message)
+	}
+	if got := w.account.CurrentImage(t, "api"); got != w.v1 {
+		t.Errorf("api runs %s, want %s restored", got, w.v1)
+	}
+	if got := w.account.AliasVersion(t, "api", "live"); got != "1" {
+		t.Errorf("alias live of api points at version %s, want 1", got)
+	}
+}
+
+// TestDeployedTagOnAnImageIndex: docker buildx pushes an OCI image index by
+// default (provenance attestations); ECR returns its manifest to
+// BatchGetImage only when the caller accepts its media type, and retagging
+// puts that same manifest again under the new tag ("Retagging an image in
+// Amazon ECR"). Each kind of image gets its deployed tag.
+func TestDeployedTagOnAnImageIndex(t *testing.T) {
+	w := newWorld(t, 0)
+	images := map[string]string{
+		"OCI image index": w.account.PushImageIndex(t, "app", "v3"),
+		"OCI manifest":    w.v2,
+	}
+	for name, image := range images {
+		t.Run(name, func(t *testing.T) {
+			tag := contract.DeployedTagPrefix + "test-" + strings.ReplaceAll(name, " ", "-")
+			if err := w.handler(t, 0).tagImage(context.Background(), image, tag); err != nil {
+				t.Fatalf("tagImage() error = %v", err)
+			}
+			if tags := w.account.ImageTags(t, "app", image[strings.Index(image, "@")+1:]); !slices.Contains(tags, tag) {
+				t.Errorf("image has tags %v, want %s among them", tags, tag)
+			}
+		})
+	}
+}
+
+// TestUntaggedImageIsReported: the deployment succeeded but its image did
+// not get its deployed tag (here: it left the repository meanwhile). That
+// is not a failure, but the job's summary and the history must say so: the
+// lifecycle policy may expire the image and a rollback to it then fails.
+func TestUntaggedImageIsReported(t *testing.T) {
+	w := newWorld(t, 0)
+	job := w.newJob(t, w.v2)
+	h := w.handler(t, 0)
+	digest := w.v2[strings.Index(w.v2, "@")+1:]
+	// Delete the image once Lambda took it, before the tag is added.
+	h.deps.Images = &deletingImages{Images: h.deps.Images, delete: func() {
+		if _, err := w.account.ECR.BatchDeleteImage(context.Background(), &ecr.BatchDeleteImageInput{
+			RepositoryName: aws.String("app"), ImageIds: []ecrtypes.ImageIdentifier{{ImageDigest: aws.String(digest)}},
+		}); err != nil {
+			t.Error(err)
+		}
+	}}
+	result, err := invoke(t, h, job.Event(t))
+	if err != nil || result.Status != string(history.StatusSucceeded) {
+		t.Fatalf("result %+v, error %v; want SUCCEEDED", result, err)
+	}
+	calls := w.pipeline.Calls()
+	if len(calls) != 1 || !strings.Contains(calls[0].Summary, "Warning: the image did not get its deployed tag") {
+		t.Errorf("job results %+v; want a summary warning that the image is untagged", calls)
+	}
+	if rec := w.record(t, job.ID); rec.ImageTagged || rec.ImageTagError == "" {
+		t.Errorf("record: imageTagged %t, imageTagError %q; want the error recorded", rec.ImageTagged, rec.ImageTagError)
+	}
+}
+
+// deletingImages runs delete before the first ECR call.
+type deletingImages struct {
+	awsapi.Images
+	delete func()
+	once   sync.Once
+}
+
+func (d *deletingImages) BatchGetImage(ctx context.Context, in *ecr.BatchGetImageInput, opts ...func(*ecr.Options)) (*ecr.BatchGetImageOutput, error) {
+	d.once.Do(d.delete)
+	return d.Images.BatchGetImage(ctx, in, opts...)
+}
+
+// TestAbandonedDeploymentIsRolledBackByTheNext: CodePipeline ended a
+// deployment's action without invoking the deployer again: it timed out
+// (no reply for 20 minutes, "Quotas in AWS CodePipeline") or the execution
+// was stopped and the action abandoned ("Stop a pipeline execution in
+// CodePipeline"). The next deployment must not be refused for a day: it
+// asks CodePipeline, rolls the abandoned one back, and deploys.
+func TestAbandonedDeploymentIsRolledBackByTheNext(t *testing.T) {
+	ends := map[string]func(*testenv.CodePipeline, *testenv.Job){
+		"timed out":             (*testenv.CodePipeline).TimeOut,
+		"stopped and abandoned": (*testenv.CodePipeline).StopAndAbandon,
+	}
+	for name, end := range ends {
+		t.Run(name, func(t *testing.T) {
+			w := newWorld(t, 30)
+			v3 := w.account.PushImage(t, "app", "v3")
+			first := w.newJob(t, w.v2)
+			end(w.pipeline, w.deployAPIOnly(t, first))
+			w.lambda.SetPolls(0)
+			result, _ := w.drive(t, w.handler(t, 0), w.newJob(t, v3), time.Minute)
+			if result.Status != string(history.StatusSucceeded) {
+				t.Fatalf("next deployment: status %s, message %q; want SUCCEEDED", result.Status, result.Message)
+			}
+			if rec := w.record(t, first.ID); rec.Status != history.StatusRolledBack {
+				t.Errorf("abandoned deployment is %s (%s); want ROLLED_BACK", rec.Status, rec.Error)
+			}
+			for _, function := range []string{"api", "worker"} {
+				if got := w.account.CurrentImage(t, function); got != v3 {
+					t.Errorf("%s runs %s, want %s", function, got, v3)
+				}
+			}
+		})
+	}
+}
+
+// deployAPIOnly runs first and its continuations, handing off often (600 ms
+// invocations with a 400 ms margin: every update of 30 polls of 10 ms
+// outlasts one), until api, the first target, is deployed; it returns the
+// continuation job CodePipeline scheduled next. An invocation that fails
+// (it ran out of time saving) is delivered again, as Lambda retries it.
+func (w *world) deployAPIOnly(t *testing.T, first *testenv.Job) *testenv.Job {
+	t.Helper()
+	h := w.handler(t, 400*time.Millisecond)
+	job := first
+	for range 100 {
+		if _, err := invokeWithin(t, h, job.Event(t), 600*time.Millisecond); err != nil {
+			continue
+		}
+		job = mustNext(t, w)
+		if w.record(t, first.ID).Targets[0].Phase == history.PhaseDone {
+			if got := w.account.CurrentImage(t, "api"); got != w.v2 {
+				t.Fatalf("api runs %s once deployed; want %s", got, w.v2)
+			}
+			return job
+		}
+	}
+	t.Fatal("api was never deployed")
+	return nil
 }

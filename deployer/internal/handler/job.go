@@ -62,7 +62,13 @@ func (h *Handler) startJob(ctx context.Context, job events.CodePipelineJob) (*Re
 		return h.redelivered(ctx, job.ID, existing.Record, existing.ClaimLeaseExpiresAt)
 	}
 	if err := h.verifyJob(ctx, params.PipelineExecutionID, input.Location.S3Location); err != nil {
-		return h.reject(ctx, job.ID, err)
+		if errors.Is(err, errNotConfirmed) {
+			return h.reject(ctx, job.ID, err)
+		}
+		// CodePipeline did not answer (a throttle, a service error): nothing
+		// is claimed yet, so Lambda's retry of the invocation starts over.
+		h.log.Error("cannot confirm the job with CodePipeline yet: failing the invocation so that Lambda retries it", "jobId", job.ID, "error", err.Error())
+		return nil, err
 	}
 	targetsJSON, err := h.store.TargetsJSON(ctx)
 	if err != nil {
@@ -120,38 +126,76 @@ func inputArtifact(job events.CodePipelineJob) (events.CodePipelineInputArtifact
 	return input, nil
 }
 
+// errNotConfirmed means CodePipeline answered and the job is not the Deploy
+// action of this pipeline in progress in the execution it names. Any other
+// error of verifyJob means CodePipeline could not be asked (a throttle, a
+// service error: "Common Errors", CodePipeline API reference), which proves
+// nothing about the job.
+var errNotConfirmed = errors.New("the job is not confirmed by CodePipeline")
+
 // verifyJob confirms with CodePipeline (ListActionExecutions) that the
 // pipeline this deployer serves has its Deploy action in progress in the
 // named execution, reading the input artifact at location. Anyone allowed to
 // invoke the deployer could otherwise send a job of their own making.
 func (h *Handler) verifyJob(ctx context.Context, executionID string, location events.CodePipelineS3Location) error {
+	actions, err := h.deployActionsInProgress(ctx, executionID)
+	if err != nil {
+		return err
+	}
+	for _, action := range actions {
+		if action.Input == nil {
+			continue
+		}
+		for _, input := range action.Input.InputArtifacts {
+			if input.S3location != nil && aws.ToString(input.S3location.Bucket) == location.BucketName && aws.ToString(input.S3location.Key) == location.ObjectKey {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("%w: pipeline %s has no %s action of stage %s in progress in execution %s reading s3://%s/%s", errNotConfirmed,
+		h.cfg.PipelineName, contract.DeployActionName, contract.DeployStageName, executionID, location.BucketName, location.ObjectKey)
+}
+
+// deployActionsInProgress lists the Deploy action executions of this
+// pipeline's execution that CodePipeline has InProgress. An error wrapping
+// errNotConfirmed is CodePipeline's definite answer that the execution is
+// not the pipeline's.
+func (h *Handler) deployActionsInProgress(ctx context.Context, executionID string) ([]cptypes.ActionExecutionDetail, error) {
 	in := &codepipeline.ListActionExecutionsInput{
 		PipelineName: aws.String(h.cfg.PipelineName),
 		Filter:       &cptypes.ActionExecutionFilter{PipelineExecutionId: aws.String(executionID)},
 	}
+	var actions []cptypes.ActionExecutionDetail
 	for {
 		out, err := h.deps.Pipeline.ListActionExecutions(ctx, in)
+		if definiteListingError(err) {
+			return nil, fmt.Errorf("%w: ListActionExecutions of pipeline %s, execution %s: %w", errNotConfirmed, h.cfg.PipelineName, executionID, err)
+		}
 		if err != nil {
-			return fmt.Errorf("cannot confirm the job with CodePipeline (ListActionExecutions of pipeline %s, execution %s): %w", h.cfg.PipelineName, executionID, err)
+			return nil, fmt.Errorf("cannot ask CodePipeline (ListActionExecutions of pipeline %s, execution %s): %w", h.cfg.PipelineName, executionID, err)
 		}
 		for _, action := range out.ActionExecutionDetails {
-			if aws.ToString(action.StageName) != contract.DeployStageName || aws.ToString(action.ActionName) != contract.DeployActionName ||
-				action.Status != cptypes.ActionExecutionStatusInProgress || action.Input == nil {
-				continue
-			}
-			for _, input := range action.Input.InputArtifacts {
-				if input.S3location != nil && aws.ToString(input.S3location.Bucket) == location.BucketName && aws.ToString(input.S3location.Key) == location.ObjectKey {
-					return nil
-				}
+			if aws.ToString(action.StageName) == contract.DeployStageName && aws.ToString(action.ActionName) == contract.DeployActionName &&
+				action.Status == cptypes.ActionExecutionStatusInProgress {
+				actions = append(actions, action)
 			}
 		}
 		if out.NextToken == nil {
-			break
+			return actions, nil
 		}
 		in.NextToken = out.NextToken
 	}
-	return fmt.Errorf("the job is not confirmed by CodePipeline: pipeline %s has no %s action of stage %s in progress in execution %s reading s3://%s/%s",
-		h.cfg.PipelineName, contract.DeployActionName, contract.DeployStageName, executionID, location.BucketName, location.ObjectKey)
+}
+
+// definiteListingError recognises ListActionExecutions' answers that are
+// about the request, not CodePipeline's availability: no such pipeline, an
+// execution that is not the pipeline's, an invalid request
+// (ListActionExecutions API reference, Errors).
+func definiteListingError(err error) bool {
+	_, noPipeline := errors.AsType[*cptypes.PipelineNotFoundException](err)
+	_, noExecution := errors.AsType[*cptypes.PipelineExecutionNotFoundException](err)
+	_, invalid := errors.AsType[*cptypes.ValidationException](err)
+	return noPipeline || noExecution || invalid
 }
 
 // continuation is the token CodePipeline hands back on the next job. Nonce
@@ -179,8 +223,14 @@ func (h *Handler) continueJob(ctx context.Context, job events.CodePipelineJob) (
 		return h.reject(ctx, job.ID, errors.New("the continuation token was not issued by this deployer"))
 	}
 	rec, err := h.store.Get(ctx, token.DeploymentID, token.Timestamp)
-	if err != nil {
+	if history.IsNotFound(err) {
 		return h.reject(ctx, job.ID, fmt.Errorf("cannot continue the deployment: %w", err))
+	}
+	if err != nil {
+		// The deployment may be half done: never report "nothing was
+		// deployed" for it. Lambda's retry of the invocation continues it.
+		h.log.Error("cannot read the deployment to continue: failing the invocation so that Lambda retries it", "jobId", job.ID, "error", err.Error())
+		return nil, fmt.Errorf("cannot read deployment %s to continue it: %w", token.DeploymentID, err)
 	}
 	if rec.JobID == job.ID {
 		// This continuation job was delivered before.
@@ -193,8 +243,12 @@ func (h *Handler) continueJob(ctx context.Context, job events.CodePipelineJob) (
 	if err != nil {
 		return h.reject(ctx, job.ID, err)
 	}
-	if err := h.verifyJob(ctx, rec.PipelineExecutionID, input.Location.S3Location); err != nil {
-		return h.reject(ctx, job.ID, err)
+	verifyErr := h.verifyJob(ctx, rec.PipelineExecutionID, input.Location.S3Location)
+	if verifyErr != nil && !errors.Is(verifyErr, errNotConfirmed) {
+		// The token is saved until the continuation is recorded, so Lambda's
+		// retry of the invocation continues the deployment.
+		h.logFor(rec).Error("cannot confirm the continuation with CodePipeline yet: failing the invocation so that Lambda retries it", "error", verifyErr.Error())
+		return nil, verifyErr
 	}
 	rec.JobID = job.ID
 	rec.JobIDs = append(rec.JobIDs, job.ID)
@@ -206,6 +260,13 @@ func (h *Handler) continueJob(ctx context.Context, job events.CodePipelineJob) (
 			return h.stopOnSaveError(rec, err)
 		}
 		return nil, fmt.Errorf("cannot record the continuation of deployment %s: %w", rec.DeploymentID, err)
+	}
+	if verifyErr != nil {
+		// The token was ours, so the job was CodePipeline's, but its action
+		// is no longer in progress (the execution was stopped and the
+		// action abandoned, or it timed out): nobody will continue the
+		// deployment, so undo what it changed now.
+		return h.fail(ctx, rec, pipelineJob, fmt.Errorf("the Deploy action ended before the deployment finished: %w", verifyErr))
 	}
 	h.logFor(rec).Info("deployment continued", "jobs", len(rec.JobIDs))
 	return h.leaseAndRun(ctx, rec, pipelineJob)

@@ -40,6 +40,9 @@ func outcomeMessage(rec *history.Record) string {
 			}
 		}
 		b.WriteString(".")
+		if rec.ImageTagError != "" {
+			fmt.Fprintf(&b, " Warning: the image did not get its deployed tag (%s); the repository's lifecycle policy may expire it, and a rollback to it would then fail. Tag it by hand.", rec.ImageTagError)
+		}
 		return b.String()
 	case history.StatusInProgress:
 		return what + " is in progress."

@@ -38,7 +38,30 @@ func (h *Handler) start(ctx context.Context, rec *history.Record, mode mode) (*R
 // A target another deployment holds fails it; a lease that could not be
 // written in time is retried by the next invocation.
 func (h *Handler) leaseAndRun(ctx context.Context, rec *history.Record, mode mode) (*Result, error) {
-	err := h.store.LeaseTargets(ctx, rec.DeploymentID, rec.Targets)
+	stale, err := h.store.LeaseTargets(ctx, rec.DeploymentID, rec.Targets)
+	if busy, ok := errors.AsType[*history.TargetBusyError](err); ok {
+		// The holder may have been abandoned by CodePipeline: then nobody
+		// will finish it, and this deployment rolls it back first.
+		switch finished, takeErr := h.takeOverAbandoned(ctx, busy.Holder); {
+		case takeErr != nil:
+			h.logFor(rec).Warn("cannot tell whether the deployment holding a target was abandoned", "holder", busy.Holder, "error", takeErr.Error())
+		case finished:
+			stale, err = h.store.LeaseTargets(ctx, rec.DeploymentID, rec.Targets)
+		default:
+			return h.pause(ctx, rec, mode) // its rollback continues in this deployment's next invocation
+		}
+	}
+	for _, holder := range stale {
+		// Leases that expired unreleased: their holder stopped before
+		// finishing. This deployment holds the targets now; undo the
+		// holder's changes before making its own.
+		finished, takeErr := h.takeOverAbandoned(ctx, holder)
+		if takeErr != nil {
+			h.logFor(rec).Warn("cannot roll back the deployment whose expired lease was taken", "holder", holder, "error", takeErr.Error())
+		} else if !finished {
+			return h.pause(ctx, rec, mode)
+		}
+	}
 	switch {
 	case errors.Is(err, history.ErrTargetBusy):
 		return h.fail(ctx, rec, mode, fmt.Errorf("cannot take the targets: %w", err))
@@ -250,6 +273,10 @@ func (h *Handler) pause(ctx context.Context, rec *history.Record, mode mode) (*R
 	if err := h.store.Save(ctx, rec); err != nil {
 		return nil, fmt.Errorf("the %s ran out of time and its progress could not be recorded: %w", rec.Kind, err)
 	}
+	if mode == abandonedDeployment {
+		h.logFor(rec).Warn("out of time: the rollback of the abandoned deployment continues in the next invocation that finds it")
+		return resultOf(rec, "the rollback continues in a later invocation"), nil
+	}
 	message := fmt.Sprintf("%s %s is not finished and ran out of time; invoke the deployer again with the same request to continue it", rec.Kind, rec.DeploymentID)
 	h.logFor(rec).Warn("out of time: waiting to be invoked again")
 	return resultOf(rec, message), errors.New(message)
@@ -268,6 +295,11 @@ func (h *Handler) handOff(ctx context.Context, rec *history.Record) (*Result, er
 	rec.LeaseExpiresAt = 0
 	saveCtx, cancel := reportContext(ctx)
 	defer cancel()
+	// The continuation comes within CodePipeline's 20 minutes or never: the
+	// renewed leases outlast them and then free the targets.
+	if _, err := h.store.LeaseTargets(saveCtx, rec.DeploymentID, rec.Targets); err != nil {
+		h.logFor(rec).Warn("cannot renew the targets' leases before the hand-off", "error", err.Error())
+	}
 	if err := h.store.Save(saveCtx, rec); err != nil {
 		if errors.Is(err, history.ErrConflict) {
 			return h.stopOnSaveError(rec, err)
@@ -319,8 +351,11 @@ func (h *Handler) finished(ctx context.Context, rec *history.Record, mode mode) 
 	}
 	message := outcomeMessage(rec)
 	h.logFor(rec).Info("deployment finished", "status", rec.Status, "durationMs", rec.DurationMillis)
-	if mode == directRequest {
+	switch mode {
+	case directRequest:
 		return resultOf(rec, message), errorOf(rec)
+	case abandonedDeployment:
+		return resultOf(rec, message), nil // CodePipeline ended its job: nothing to report to
 	}
 	if err := h.reportOutcome(ctx, rec.JobID, rec, message); err != nil {
 		return nil, err

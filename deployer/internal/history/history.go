@@ -166,6 +166,8 @@ type Record struct {
 	RollingBack bool `dynamodbav:"rollingBack,omitempty"`
 	// ImageTagged is set once the deployed image carries its deployed tag.
 	ImageTagged bool `dynamodbav:"imageTagged,omitempty"`
+	// ImageTagError says why the deployed image could not be tagged.
+	ImageTagError string `dynamodbav:"imageTagError,omitempty"`
 	// Revision increases with every write; writes are conditional on it.
 	Revision int64 `dynamodbav:"revision"`
 }
@@ -270,6 +272,10 @@ func (s *Store) existing(ctx context.Context, deploymentID, owner string) (*Exis
 }
 
 var errNotFound = errors.New("no such deployment")
+
+// IsNotFound reports whether err means the deployment is not recorded (as
+// opposed to the table not answering).
+func IsNotFound(err error) bool { return errors.Is(err, errNotFound) }
 
 // Lookup returns what an earlier delivery of deploymentID recorded, or nil
 // when the ID was never claimed.

@@ -4,8 +4,13 @@ import (
 	"context"
 	"errors"
 	"os"
+	"slices"
 	"testing"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/deployer/internal/testenv"
@@ -119,28 +124,62 @@ func TestTargetLeases(t *testing.T) {
 	ctx := context.Background()
 	byName := []TargetRecord{{FunctionName: "api"}}
 	byARN := []TargetRecord{{FunctionName: "arn:aws:lambda:us-east-1:123456789012:function:api"}}
-	if err := store.LeaseTargets(ctx, "job-1", byName); err != nil {
+	if _, err := store.LeaseTargets(ctx, "job-1", byName); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.LeaseTargets(ctx, "job-1", byName); err != nil {
+	if _, err := store.LeaseTargets(ctx, "job-1", byName); err != nil {
 		t.Errorf("renewing its own lease: %v", err)
 	}
-	if err := store.LeaseTargets(ctx, "job-2", byARN); !errors.Is(err, ErrTargetBusy) {
-		t.Errorf("leasing a leased function by ARN: error %v, want ErrTargetBusy", err)
+	_, err := store.LeaseTargets(ctx, "job-2", byARN)
+	if busy, ok := errors.AsType[*TargetBusyError](err); !ok || !errors.Is(err, ErrTargetBusy) || busy.Holder != "job-1" {
+		t.Errorf("leasing a leased function by ARN: error %v, want ErrTargetBusy naming job-1", err)
 	}
-	if err := store.LeaseTargets(ctx, "job-2", []TargetRecord{{FunctionName: "api", RoleARN: "arn:aws:iam::444455556666:role/r"}}); err != nil {
+	if _, err := store.LeaseTargets(ctx, "job-2", []TargetRecord{{FunctionName: "api", RoleARN: "arn:aws:iam::444455556666:role/r"}}); err != nil {
 		t.Errorf("the same name in another account: %v", err)
 	}
 	if err := store.ReleaseTargets(ctx, "job-2", byName); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.LeaseTargets(ctx, "job-2", byName); !errors.Is(err, ErrTargetBusy) {
+	if _, err := store.LeaseTargets(ctx, "job-2", byName); !errors.Is(err, ErrTargetBusy) {
 		t.Errorf("another deployment's release freed job-1's lease: error %v", err)
 	}
 	if err := store.ReleaseTargets(ctx, "job-1", byName); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.LeaseTargets(ctx, "job-2", byARN); err != nil {
-		t.Errorf("leasing a released function: %v", err)
+	if stale, err := store.LeaseTargets(ctx, "job-2", byARN); err != nil || len(stale) != 0 {
+		t.Errorf("leasing a released function: stale holders %v, error %v; want none", stale, err)
+	}
+}
+
+// TestTargetLeaseOutlivesOnlyTheActionTimeout: CodePipeline times a Lambda
+// invoke action out after 20 minutes without a reply ("Quotas in AWS
+// CodePipeline"); a lease must not block the function much longer, and a
+// lease taken after its expiry names the holder that never released it.
+func TestTargetLeaseOutlivesOnlyTheActionTimeout(t *testing.T) {
+	if TargetLeaseDuration <= 20*time.Minute || TargetLeaseDuration > 30*time.Minute {
+		t.Errorf("TargetLeaseDuration = %s, want just over CodePipeline's 20-minute timeout", TargetLeaseDuration)
+	}
+	store := newStore(t)
+	ctx := context.Background()
+	targets := []TargetRecord{{FunctionName: "api"}}
+	if _, err := store.LeaseTargets(ctx, "job-1", targets); err != nil {
+		t.Fatal(err)
+	}
+	expire(t, store, leaseID(targets[0]), "job-1")
+	stale, err := store.LeaseTargets(ctx, "job-2", targets)
+	if err != nil || !slices.Equal(stale, []string{"job-1"}) {
+		t.Errorf("taking an expired lease: stale holders %v, error %v; want [job-1]", stale, err)
+	}
+}
+
+// expire moves a lease's expiry into the past, keeping its holder.
+func expire(t *testing.T, store *Store, id, holder string) {
+	t.Helper()
+	item, err := attributevalue.MarshalMap(targetLease{DeploymentID: id, Owner: holder, ExpiresAt: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.client.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(store.table), Item: item}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -15,11 +16,17 @@ import (
 	"github.com/cicd-platform/crossplane-cicd-pipeline/deployer/contract"
 )
 
-// TargetLeaseDuration bounds how long a deployment that never finishes (its
-// pipeline action was abandoned) keeps its targets: CodePipeline fails a
-// Lambda invoke action after 24 hours ("Quotas in AWS CodePipeline", length
-// of time before an action times out).
-const TargetLeaseDuration = 24 * time.Hour
+// TargetLeaseDuration is how long a lease lasts after the holder's last
+// invocation took or renewed it (every invocation and every hand-off does).
+// CodePipeline times a Lambda invoke action out when the function "has sent
+// no reply after 20 minutes" ("Quotas in AWS CodePipeline", length of time
+// before an action times out), and a stopped execution abandons it at once
+// ("Stop a pipeline execution in CodePipeline"): after either, nothing
+// invokes the holder again. 25 minutes outlast the 20 and a 15-minute
+// Lambda invocation. A later deployment that finds a lease busy asks
+// CodePipeline whether the holder's action is still in progress and, when
+// it is not, rolls the holder back and takes its targets.
+const TargetLeaseDuration = 25 * time.Minute
 
 // targetLease is the item that gives one deployment the right to change one
 // function: two deployments, or a deployment and a rollback request, never
@@ -34,18 +41,34 @@ type targetLease struct {
 // ErrTargetBusy means another deployment holds a target's lease.
 var ErrTargetBusy = errors.New("another deployment is changing the function")
 
+// TargetBusyError names the deployment that holds a target's lease.
+type TargetBusyError struct {
+	Function  string
+	Holder    string
+	ExpiresAt int64
+}
+
+func (e *TargetBusyError) Error() string {
+	return fmt.Sprintf("%s: %s (deployment %s holds it until %s)", e.Function, ErrTargetBusy, e.Holder,
+		time.UnixMilli(e.ExpiresAt).UTC().Format(time.RFC3339))
+}
+
+// Is makes errors.Is(err, ErrTargetBusy) hold.
+func (e *TargetBusyError) Is(target error) bool { return target == ErrTargetBusy }
+
 // LeaseTargets takes (or renews) the lease of every target for owner. A lease
 // is free when nobody holds it, owner holds it, or its holder released it or
-// let it expire.
-func (s *Store) LeaseTargets(ctx context.Context, owner string, targets []TargetRecord) error {
+// let it expire. It returns the deployments whose expired leases it took
+// without their having released them: they stopped before finishing.
+func (s *Store) LeaseTargets(ctx context.Context, owner string, targets []TargetRecord) (stale []string, err error) {
 	now := time.Now()
 	for _, target := range targets {
 		id := leaseID(target)
 		item, err := attributevalue.MarshalMap(targetLease{DeploymentID: id, Owner: owner, ExpiresAt: now.Add(TargetLeaseDuration).UnixMilli()})
 		if err != nil {
-			return fmt.Errorf("encoding the lease of %s: %w", target.FunctionName, err)
+			return stale, fmt.Errorf("encoding the lease of %s: %w", target.FunctionName, err)
 		}
-		_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		out, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
 			TableName:                aws.String(s.table),
 			Item:                     item,
 			ConditionExpression:      aws.String("attribute_not_exists(#id) OR #owner = :owner OR #expires < :now"),
@@ -54,19 +77,24 @@ func (s *Store) LeaseTargets(ctx context.Context, owner string, targets []Target
 				":owner": &types.AttributeValueMemberS{Value: owner},
 				":now":   &types.AttributeValueMemberN{Value: strconv.FormatInt(now.UnixMilli(), 10)},
 			},
+			ReturnValues:                        types.ReturnValueAllOld,
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		})
 		if failed, ok := errors.AsType[*types.ConditionalCheckFailedException](err); ok {
 			var holder targetLease
 			_ = attributevalue.UnmarshalMap(failed.Item, &holder)
-			return fmt.Errorf("%s: %w (deployment %s holds it until %s)", target.FunctionName, ErrTargetBusy,
-				holder.Owner, time.UnixMilli(holder.ExpiresAt).UTC().Format(time.RFC3339))
+			return stale, &TargetBusyError{Function: target.FunctionName, Holder: holder.Owner, ExpiresAt: holder.ExpiresAt}
 		}
 		if err != nil {
-			return fmt.Errorf("leasing %s in table %s: %w", target.FunctionName, s.table, err)
+			return stale, fmt.Errorf("leasing %s in table %s: %w", target.FunctionName, s.table, err)
+		}
+		var old targetLease
+		if out != nil && attributevalue.UnmarshalMap(out.Attributes, &old) == nil &&
+			old.Owner != "" && old.Owner != owner && old.ExpiresAt != 0 && !slices.Contains(stale, old.Owner) {
+			stale = append(stale, old.Owner)
 		}
 	}
-	return nil
+	return stale, nil
 }
 
 // ReleaseTargets gives up owner's leases, so the next deployment can start

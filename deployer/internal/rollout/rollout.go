@@ -98,11 +98,16 @@ func prepare(ctx context.Context, client awsapi.Lambda, target *history.TargetRe
 }
 
 // updateCode starts the code update once no other update is in progress
-// (Lambda refuses one meanwhile).
+// (Lambda refuses one meanwhile). A last update that Failed does not stop
+// it: Lambda aborted that update and the function runs its previous code
+// ("Lambda function states", Lambda Developer Guide).
 func updateCode(ctx context.Context, client awsapi.Lambda, target *history.TargetRecord) (Progress, error) {
-	busy, err := updating(ctx, client, target.FunctionName)
-	if err != nil || busy {
+	config, err := updateStatus(ctx, client, target.FunctionName)
+	if err != nil {
 		return Waiting, err
+	}
+	if config.LastUpdateStatus == types.LastUpdateStatusInProgress {
+		return Waiting, nil
 	}
 	out, err := client.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{
 		FunctionName: aws.String(target.FunctionName),
@@ -125,6 +130,12 @@ func updateCode(ctx context.Context, client awsapi.Lambda, target *history.Targe
 		target.NewCodeSha256 = aws.ToString(current.Configuration.CodeSha256)
 		target.Phase = history.PhaseUpdating
 		return Advanced, nil
+	}
+	if isConflict(err) && readErr == nil {
+		// Another caller's update started after the status read: Lambda
+		// refused ours. Wait for it and try again (the target stays
+		// PREPARED).
+		return Waiting, nil
 	}
 	// The target stays PREPARED, which a rollback restores.
 	return Advanced, fmt.Errorf("updating %s to image %s: %w", target.FunctionName, target.NewImage, err)
@@ -170,6 +181,11 @@ func publish(ctx context.Context, client awsapi.Lambda, target *history.TargetRe
 		in.CodeSha256 = aws.String(target.NewCodeSha256)
 	}
 	out, err := client.PublishVersion(ctx, in)
+	if isConflict(err) {
+		// Another caller's update started after the status read; once it
+		// is over, the CodeSha256 guard tells whether it changed the code.
+		return Waiting, nil
+	}
 	if err != nil {
 		return Advanced, fmt.Errorf("publishing a version of %s: %w", target.FunctionName, err)
 	}
@@ -196,8 +212,17 @@ func runsImage(code *types.FunctionCodeLocation, image string) bool {
 	return aws.ToString(code.ImageUri) == image || aws.ToString(code.ResolvedImageUri) == image
 }
 
+// isConflict recognises Lambda's refusal while an update of the function is
+// in progress (ResourceConflictException: "The operation cannot be
+// performed at this time. An update is in progress", UpdateFunctionCode and
+// PublishVersion API references, Errors).
+func isConflict(err error) bool {
+	_, conflict := errors.AsType[*types.ResourceConflictException](err)
+	return conflict
+}
+
 // updating returns whether an update of the function is in progress, or an
-// error when its last update failed.
+// error when its last update (this deployment's own, in publish) failed.
 func updating(ctx context.Context, client awsapi.Lambda, functionName string) (bool, error) {
 	config, err := updateStatus(ctx, client, functionName)
 	if err != nil {
@@ -283,7 +308,7 @@ func RestoreCode(ctx context.Context, client awsapi.Lambda, target *history.Targ
 			FunctionName: aws.String(target.FunctionName),
 			ImageUri:     aws.String(target.PreviousImage),
 		})
-		if _, conflict := errors.AsType[*types.ResourceConflictException](err); conflict {
+		if isConflict(err) {
 			return Waiting, nil // an update started meanwhile: try again after it
 		}
 		if err != nil {
@@ -300,6 +325,9 @@ func RestoreCode(ctx context.Context, client awsapi.Lambda, target *history.Targ
 		// The deployment created the alias; without a previous version to
 		// return to, point it at a version of the restored image.
 		out, err := client.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String(target.FunctionName)})
+		if isConflict(err) {
+			return Waiting, nil
+		}
 		if err != nil {
 			return Done, rollbackFailed(ctx, target, fmt.Errorf("publishing the restored image of %s: %w", target.FunctionName, err))
 		}

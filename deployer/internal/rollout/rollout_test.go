@@ -31,10 +31,14 @@ type scriptedLambda struct {
 	// UpdateFunctionCode answered with an error (an SDK retry's conflict).
 	updateTookEffect bool
 	createAliasError error
-	packageType      types.PackageType
-	publishedImage   string // what a published version runs; default: the current image
-	current          string
-	version          int
+	// updateConflicts and publishConflicts refuse that many calls with
+	// ResourceConflictException, as Lambda does while another caller's
+	// update is in progress, without changing the function.
+	updateConflicts, publishConflicts int
+	packageType                       types.PackageType
+	publishedImage                    string // what a published version runs; default: the current image
+	current                           string
+	version                           int
 }
 
 func (s *scriptedLambda) image() string {
@@ -76,6 +80,10 @@ func (s *scriptedLambda) GetFunctionConfiguration(context.Context, *lambda.GetFu
 
 func (s *scriptedLambda) UpdateFunctionCode(_ context.Context, in *lambda.UpdateFunctionCodeInput, _ ...func(*lambda.Options)) (*lambda.UpdateFunctionCodeOutput, error) {
 	s.calls = append(s.calls, "UpdateFunctionCode "+aws.ToString(in.ImageUri))
+	if s.updateConflicts > 0 {
+		s.updateConflicts--
+		return nil, &types.ResourceConflictException{Message: aws.String("The operation cannot be performed at this time. An update is in progress")}
+	}
 	if s.updateError == nil || s.updateTookEffect {
 		s.current = aws.ToString(in.ImageUri)
 	}
@@ -83,6 +91,11 @@ func (s *scriptedLambda) UpdateFunctionCode(_ context.Context, in *lambda.Update
 }
 
 func (s *scriptedLambda) PublishVersion(_ context.Context, in *lambda.PublishVersionInput, _ ...func(*lambda.Options)) (*lambda.PublishVersionOutput, error) {
+	if s.publishConflicts > 0 {
+		s.publishConflicts--
+		s.calls = append(s.calls, "PublishVersion conflict")
+		return nil, &types.ResourceConflictException{Message: aws.String("The operation cannot be performed at this time. An update is in progress")}
+	}
 	s.version++
 	s.calls = append(s.calls, fmt.Sprintf("PublishVersion code=%s -> %d", aws.ToString(in.CodeSha256), s.version))
 	return &lambda.PublishVersionOutput{Version: aws.String(fmt.Sprint(s.version))}, nil
@@ -175,11 +188,6 @@ func TestStepFailures(t *testing.T) {
 			wantPhase: history.PhasePrepared,
 			wantError: "updating api to image",
 		},
-		"a conflict and the function unchanged": {
-			client:    &scriptedLambda{updateError: &types.ResourceConflictException{Message: aws.String("update in progress")}},
-			wantPhase: history.PhasePrepared,
-			wantError: "ResourceConflictException",
-		},
 		"the update fails": {
 			client:    &scriptedLambda{updateStatuses: []types.LastUpdateStatus{types.LastUpdateStatusSuccessful, types.LastUpdateStatusFailed}},
 			wantPhase: history.PhaseUpdating,
@@ -222,6 +230,50 @@ func TestConflictOnARetriedUpdateIsNotUnchanged(t *testing.T) {
 	}
 	if target.Phase != history.PhaseUpdating || !target.Phase.MayHaveChanged() {
 		t.Errorf("phase = %s, want UPDATING", target.Phase)
+	}
+}
+
+// TestStepWaitsOutOtherCallers: Lambda refuses UpdateFunctionCode and
+// PublishVersion with ResourceConflictException while any update of the
+// function is in progress ("The operation cannot be performed at this time.
+// An update is in progress", UpdateFunctionCode and PublishVersion API
+// references, Errors), including another caller's that started after the
+// deployer read LastUpdateStatus. That is a reason to wait, not a failure.
+// A function whose last update Failed runs its previous code ("Lambda
+// function states": "Lambda aborted the update and the function's previous
+// code and configuration remain available"), so a new update may start.
+func TestStepWaitsOutOtherCallers(t *testing.T) {
+	cases := map[string]struct {
+		client       *scriptedLambda
+		wantProgress []Progress
+	}{
+		"another caller's update starts before ours": {
+			client:       &scriptedLambda{updateConflicts: 1},
+			wantProgress: []Progress{Advanced, Waiting, Advanced, Done},
+		},
+		"another caller's update starts before the publish": {
+			client:       &scriptedLambda{publishConflicts: 1},
+			wantProgress: []Progress{Advanced, Advanced, Waiting, Done},
+		},
+		"the function's last update (someone else's) failed": {
+			client:       &scriptedLambda{updateStatuses: []types.LastUpdateStatus{types.LastUpdateStatusFailed}},
+			wantProgress: []Progress{Advanced, Advanced, Done},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			target := &history.TargetRecord{FunctionName: "api", Phase: history.PhasePending, NewImage: newImage}
+			progress, err := stepUntilDone(t, tc.client, target)
+			if err != nil {
+				t.Fatalf("Step() error = %v; calls %v", err, tc.client.calls)
+			}
+			if diff := cmp.Diff(tc.wantProgress, progress); diff != "" {
+				t.Errorf("progress (-want +got):\n%s", diff)
+			}
+			if target.Phase != history.PhaseDone || target.NewVersion != "1" || tc.client.current != newImage {
+				t.Errorf("target %s at version %q, function runs %s; want DONE at version 1 running the new image", target.Phase, target.NewVersion, tc.client.current)
+			}
+		})
 	}
 }
 

@@ -7,9 +7,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 )
 
 // JobResult is one job-result call the deployer made to CodePipeline.
@@ -43,16 +46,34 @@ type Job struct {
 // JobNotFoundException (PutJobSuccessResult API reference, Errors). Its
 // ListActionExecutions reports the Deploy action of each execution
 // InProgress until the execution's last job has a final result.
+//
+// Like CodePipeline it also refuses a job ID that is not a job ID and texts
+// longer than their limits with ValidationException (PutJobSuccessResult,
+// PutJobFailureResult, ExecutionDetails and FailureDetails API references:
+// jobId pattern [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12},
+// continuationToken and summary 1-2048, message 1-5000,
+// externalExecutionId 1-1500 characters), answers ListActionExecutions of
+// an execution that is not the pipeline's with
+// PipelineExecutionNotFoundException (ListActionExecutions API reference),
+// and can throttle or fail ListActionExecutions like any AWS API ("Common
+// Errors": ThrottlingException, InternalFailure). An action ends without a
+// result as CodePipeline ends it: TimeOut (no reply for 20 minutes,
+// "Quotas in AWS CodePipeline") makes it Failed, StopAndAbandon ("Stop a
+// pipeline execution in CodePipeline") makes it Abandoned; either way its
+// job takes no result any more (InvalidJobStateException).
 type CodePipeline struct {
-	URL    string
-	mu     sync.Mutex
-	calls  []JobResult
-	jobs   map[string]*Job
-	done   map[string]bool   // job ID: has a result
-	ended  map[string]string // execution ID: Succeeded or Failed
-	next   []*Job            // continuation jobs not yet taken
-	failN  int               // fail the next failN result calls with a 500
-	server *httptest.Server
+	URL   string
+	mu    sync.Mutex
+	calls []JobResult
+	jobs  map[string]*Job
+	done  map[string]bool   // job ID: has a result
+	ended map[string]string // execution ID: Succeeded or Failed
+	next  []*Job            // continuation jobs not yet taken
+	failN int               // fail the next failN result calls with a 500
+	// listFailures are the error codes the next ListActionExecutions calls
+	// answer with, in order.
+	listFailures []string
+	server       *httptest.Server
 }
 
 // StartCodePipeline starts the stand-in on 127.0.0.1 for the test's
@@ -98,6 +119,38 @@ func (f *CodePipeline) FailNextResults(n int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.failN = n
+}
+
+// FailNextListings makes the next ListActionExecutions calls fail, one per
+// code: ThrottlingException (400) or InternalFailure (500).
+func (f *CodePipeline) FailNextListings(codes ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.listFailures = append(f.listFailures, codes...)
+}
+
+// TimeOut ends job's action as CodePipeline does when the function has not
+// replied for 20 minutes: Failed, and the job takes no result.
+func (f *CodePipeline) TimeOut(job *Job) {
+	f.endWithoutResult(job, "Failed")
+}
+
+// StopAndAbandon stops job's execution abandoning its in-progress action:
+// Abandoned, and the job takes no result.
+func (f *CodePipeline) StopAndAbandon(job *Job) {
+	f.endWithoutResult(job, "Abandoned")
+}
+
+func (f *CodePipeline) endWithoutResult(job *Job, status string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for id, issued := range f.jobs {
+		if issued.ExecutionID == job.ExecutionID {
+			f.done[id] = true
+		}
+	}
+	f.ended[job.ExecutionID] = status
+	f.next = slices.DeleteFunc(f.next, func(next *Job) bool { return next.ExecutionID == job.ExecutionID })
 }
 
 // Calls returns the recorded result calls, accepted or not, in order.
@@ -188,6 +241,11 @@ func (f *CodePipeline) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.calls = append(f.calls, call)
+	if problem := invalidResult(in.JobID, in.ContinuationToken, in.ExecutionDetails.Summary, in.FailureDetails.Message,
+		call.ExternalExecutionID, operation == "PutJobFailureResult"); problem != "" {
+		writeError(w, http.StatusBadRequest, "ValidationException", problem)
+		return
+	}
 	if f.failN > 0 {
 		f.failN--
 		writeError(w, http.StatusInternalServerError, "InternalFailure", "the stand-in fails this call on purpose")
@@ -219,7 +277,45 @@ func (f *CodePipeline) serve(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte("{}"))
 }
 
+var jobIDPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// invalidResult checks a job result against the API references' constraints.
+func invalidResult(jobID, token, summary, message, externalID string, failure bool) string {
+	lengths := []struct {
+		field      string
+		value      string
+		max        int
+		required   bool
+		applicable bool
+	}{
+		{"continuationToken", token, 2048, false, !failure},
+		{"executionDetails.summary", summary, 2048, false, !failure},
+		{"failureDetails.message", message, 5000, true, failure},
+		{"externalExecutionId", externalID, 1500, false, true},
+	}
+	if !jobIDPattern.MatchString(jobID) {
+		return "1 validation error detected: Value '" + jobID + "' at 'jobId' failed to satisfy constraint: Member must satisfy regular expression pattern"
+	}
+	for _, l := range lengths {
+		n := utf8.RuneCountInString(l.value)
+		if l.applicable && (n > l.max || (l.required && n == 0)) {
+			return fmt.Sprintf("1 validation error detected: Value at '%s' failed to satisfy constraint: Member must have length between 1 and %d (it has %d)", l.field, l.max, n)
+		}
+	}
+	return ""
+}
+
 func (f *CodePipeline) listActionExecutions(w http.ResponseWriter, body []byte) {
+	if len(f.listFailures) > 0 {
+		code := f.listFailures[0]
+		f.listFailures = f.listFailures[1:]
+		status := http.StatusBadRequest
+		if code == "InternalFailure" {
+			status = http.StatusInternalServerError
+		}
+		writeError(w, status, code, "the stand-in fails this call on purpose")
+		return
+	}
 	var in struct {
 		PipelineName string `json:"pipelineName"`
 		Filter       struct {
@@ -257,6 +353,10 @@ func (f *CodePipeline) listActionExecutions(w http.ResponseWriter, body []byte) 
 	}
 	if !known {
 		writeError(w, http.StatusBadRequest, "PipelineNotFoundException", "pipeline "+in.PipelineName+" does not exist")
+		return
+	}
+	if in.Filter.PipelineExecutionID != "" && len(details) == 0 {
+		writeError(w, http.StatusBadRequest, "PipelineExecutionNotFoundException", "execution "+in.Filter.PipelineExecutionID+" does not belong to pipeline "+in.PipelineName)
 		return
 	}
 	out, err := json.Marshal(map[string]any{"actionExecutionDetails": details})

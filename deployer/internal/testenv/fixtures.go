@@ -151,6 +151,48 @@ func (a *Account) PushImage(t *testing.T, repository, label string) string {
 	return fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s@%s", a.ID, Region, repository, aws.ToString(out.Image.ImageId.ImageDigest))
 }
 
+// PushImageIndex stores an OCI image index (as docker buildx pushes an
+// image with provenance attestations) that lists the image of label and an
+// attestation manifest, and returns the index's URI by digest, the sha256 of
+// the index's bytes as in a registry.
+func (a *Account) PushImageIndex(t *testing.T, repository, label string) string {
+	t.Helper()
+	platform := a.PushImage(t, repository, label)
+	attestation := a.PushImage(t, repository, label+"-attestation")
+	digestOf := func(uri string) string { return uri[strings.Index(uri, "@")+1:] }
+	type descriptor struct {
+		MediaType   string            `json:"mediaType"`
+		Size        int               `json:"size"`
+		Digest      string            `json:"digest"`
+		Platform    map[string]string `json:"platform"`
+		Annotations map[string]string `json:"annotations,omitempty"`
+	}
+	index, err := json.Marshal(struct {
+		SchemaVersion int          `json:"schemaVersion"`
+		MediaType     string       `json:"mediaType"`
+		Manifests     []descriptor `json:"manifests"`
+	}{2, MediaTypeOCIIndex, []descriptor{
+		{MediaType: MediaTypeOCIManifest, Size: 500, Digest: digestOf(platform), Platform: map[string]string{"architecture": "amd64", "os": "linux"}},
+		{MediaType: MediaTypeOCIManifest, Size: 500, Digest: digestOf(attestation), Platform: map[string]string{"architecture": "unknown", "os": "unknown"},
+			Annotations: map[string]string{"vnd.docker.reference.type": "attestation-manifest", "vnd.docker.reference.digest": digestOf(platform)}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(index)
+	digest := "sha256:" + hex.EncodeToString(sum[:])
+	out, err := a.ECR.PutImage(context.Background(), &ecr.PutImageInput{
+		RepositoryName: aws.String(repository),
+		ImageManifest:  aws.String(string(index)),
+		ImageTag:       aws.String(label + "-index"),
+		ImageDigest:    aws.String(digest),
+	})
+	if err != nil {
+		t.Fatalf("pushing image index %s:%s-index: %v", repository, label, err)
+	}
+	return fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s@%s", a.ID, Region, repository, aws.ToString(out.Image.ImageId.ImageDigest))
+}
+
 // CreateImageFunction creates a container-image Lambda function (and its
 // execution role, which moto requires to exist).
 func (a *Account) CreateImageFunction(t *testing.T, name, imageURI string) {

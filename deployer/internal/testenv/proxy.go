@@ -23,7 +23,10 @@ import (
 // are refused with ResourceConflictException ("The operation cannot be
 // performed at this time. An update is in progress", UpdateFunctionCode API
 // reference). It also enforces PublishVersion's CodeSha256 guard, which
-// moto ignores: a mismatch is PreconditionFailedException.
+// moto ignores: a mismatch is PreconditionFailedException. Two things moto
+// never does can be injected: a function whose last update Failed
+// (FailedLastUpdate), and another caller's update that starts just before
+// one of the deployer's calls (ForeignUpdateBefore).
 type SlowLambda struct {
 	// Polls is how many status reads an update takes (SetPolls changes it).
 	Polls int
@@ -33,7 +36,29 @@ type SlowLambda struct {
 
 	mu      sync.Mutex
 	pending map[string]int
+	failed  map[string]bool   // function: its last update Failed
+	foreign map[string]string // function: the call before which another caller's update starts
 	moto    string
+}
+
+// FailedLastUpdate makes function report LastUpdateStatus Failed until an
+// update of it is accepted: Lambda "aborted the update and the function's
+// previous code and configuration remain available" ("Lambda function
+// states", Lambda Developer Guide). The function's code is left as it is.
+func (p *SlowLambda) FailedLastUpdate(function string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.failed[function] = true
+}
+
+// ForeignUpdateBefore starts another caller's update of function (Polls
+// status reads long) when the next call of operation (UpdateFunctionCode or
+// PublishVersion) on it arrives, after the deployer last read the status:
+// Lambda refuses that call with ResourceConflictException.
+func (p *SlowLambda) ForeignUpdateBefore(function, operation string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.foreign[function] = operation
 }
 
 var functionPath = regexp.MustCompile(`^/2015-03-31/functions/([^/]+)(/code|/configuration|/versions)?$`)
@@ -45,7 +70,7 @@ func StartSlowLambda(t *testing.T, polls int) *SlowLambda {
 	if motoServer == nil {
 		t.Fatal(MissingMotoMessage)
 	}
-	proxy := &SlowLambda{Polls: polls, pending: map[string]int{}, moto: motoServer.Endpoint}
+	proxy := &SlowLambda{Polls: polls, pending: map[string]int{}, failed: map[string]bool{}, foreign: map[string]string{}, moto: motoServer.Endpoint}
 	target, err := url.Parse(motoServer.Endpoint)
 	if err != nil {
 		t.Fatal(err)
@@ -76,8 +101,20 @@ func (p *SlowLambda) serve(w http.ResponseWriter, r *http.Request, forward http.
 	if i := strings.LastIndex(name, ":function:"); i >= 0 {
 		name = name[i+len(":function:"):]
 	}
+	operation := ""
+	switch {
+	case r.Method == http.MethodPut && match[2] == "/code":
+		operation = "UpdateFunctionCode"
+	case r.Method == http.MethodPost && match[2] == "/versions":
+		operation = "PublishVersion"
+	}
 	p.mu.Lock()
+	if operation != "" && p.foreign[name] == operation {
+		delete(p.foreign, name)
+		p.pending[name] = max(p.Polls, 1)
+	}
 	left := p.pending[name]
+	failed := p.failed[name]
 	p.mu.Unlock()
 	switch {
 	case r.Method == http.MethodPut && match[2] == "/code":
@@ -90,6 +127,7 @@ func (p *SlowLambda) serve(w http.ResponseWriter, r *http.Request, forward http.
 		if recorder.Code == http.StatusOK {
 			p.mu.Lock()
 			p.pending[name] = p.Polls
+			delete(p.failed, name)
 			p.mu.Unlock()
 		}
 		copyResponse(w, recorder, nil)
@@ -131,6 +169,18 @@ func (p *SlowLambda) serve(w http.ResponseWriter, r *http.Request, forward http.
 				p.OnPoll(name, left)
 			}
 		}
+	case r.Method == http.MethodGet && failed && r.URL.Query().Get("Qualifier") == "":
+		recorder := httptest.NewRecorder()
+		forward.ServeHTTP(recorder, r)
+		copyResponse(w, recorder, func(body map[string]any) {
+			config := body
+			if c, ok := body["Configuration"].(map[string]any); ok {
+				config = c
+			}
+			config["LastUpdateStatus"] = "Failed"
+			config["LastUpdateStatusReason"] = "an earlier update failed"
+			config["LastUpdateStatusReasonCode"] = "ImageAccessDenied"
+		})
 	default:
 		forward.ServeHTTP(w, r)
 	}
