@@ -114,6 +114,9 @@ type Target struct {
 	RoleARN string `json:"roleArn,omitempty"`
 	// Alias, when set, is moved to the newly published version.
 	Alias string `json:"alias,omitempty"`
+	// ExternalID, when set, is passed to AssumeRole (sts:ExternalId) for
+	// RoleARN, whose trust policy requires it.
+	ExternalID string `json:"externalId,omitempty"`
 }
 
 // Table key attribute names and types of the deployment-history table.
