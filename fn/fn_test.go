@@ -511,6 +511,16 @@ func TestBadInput(t *testing.T) {
 			xr:     minimalXR(minimalSpec + "  deployer:\n    image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/deployer:v1\n    targets:\n      - functionName: arn:aws:lambda:us-east-1:444455556666:function:api\n        roleArn: arn:aws:iam::555566667777:role/deploy\n"),
 			want:   "spec.deployer.targets[*].roleArn must be a role in the function's account, and the function must be named by ARN",
 		},
+		"TargetExternalIDWithoutRole": {
+			reason: "An external ID is passed only when assuming a target's role.",
+			xr:     minimalXR(minimalSpec + "  deployer:\n    image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/deployer:v1\n    targets:\n      - functionName: api\n        externalId: deploy-2026\n"),
+			want:   "spec.deployer.targets[*].externalId is only valid with roleArn",
+		},
+		"DeployerImageInOtherRegion": {
+			reason: "Lambda runs the deployer's image only from an ECR repository in its own region.",
+			xr:     minimalXR(minimalSpec + "  deployer:\n    image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/deployer:v1\n    targets:\n      - functionName: api\n"),
+			want:   "spec.deployer.image must be in an ECR repository in spec.region",
+		},
 		"TargetInOtherRegion": {
 			reason: "Lambda cannot run an image from another region's repository.",
 			xr:     minimalXR(minimalSpec + "  deployer:\n    image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/deployer:v1\n    targets:\n      - functionName: arn:aws:lambda:eu-west-1:123456789012:function:api\n"),

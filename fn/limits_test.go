@@ -80,6 +80,7 @@ func maximalSpec() map[string]any {
 			"functionName": pad(fnARN+fmt.Sprintf("f%02d-", i), len(fnARN)+64, "x"),
 			"roleArn":      pad(roleARN+fmt.Sprintf("r%02d-", i), maxLen("deployer.targets.roleArn"), "y"),
 			"alias":        pad(fmt.Sprintf("a%02d", i), 128, "z"),
+			"externalId":   pad(fmt.Sprintf("x%02d-", i), maxLen("deployer.targets.externalId"), "e"),
 		})
 	}
 	commands := make([]any, 0, 50)
@@ -249,6 +250,7 @@ func TestAWSLimits(t *testing.T) {
 	for _, tg := range sameAccount["deployer"].(map[string]any)["targets"].([]any) {
 		m := tg.(map[string]any)
 		delete(m, "roleArn")
+		delete(m, "externalId")
 		_, fn, _ := strings.Cut(m["functionName"].(string), ":function:")
 		m["functionName"] = "arn:aws:lambda:eu-west-1:" + providerfake.Account + ":function:" + fn
 	}

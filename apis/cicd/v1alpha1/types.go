@@ -27,6 +27,7 @@ type XCicdPipeline struct {
 // +kubebuilder:validation:XValidation:rule="self.source.provider != 'GitHubEnterpriseServer' || has(self.source.connectionArn) || has(self.source.hostArn)",message="spec.source.provider GitHubEnterpriseServer needs spec.source.hostArn (the registered host) or an existing spec.source.connectionArn"
 // +kubebuilder:validation:XValidation:rule="self.source.provider == 'CodeCommit' || self.source.repository.matches('^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$')",message="spec.source.repository must be owner/name (for example acme/shop) when spec.source.provider is not CodeCommit"
 // +kubebuilder:validation:XValidation:rule="!has(self.deployer.targets) || !has(self.region) || self.deployer.targets.all(t, !t.functionName.startsWith('arn:') || t.functionName.split(':')[3] == self.region)",message="spec.deployer.targets must be functions in spec.region: Lambda runs an image only from an ECR repository in its own region"
+// +kubebuilder:validation:XValidation:rule="!has(self.deployer) || !has(self.deployer.image) || !has(self.region) || self.deployer.image.split('.')[3] == self.region",message="spec.deployer.image must be in an ECR repository in spec.region: Lambda runs an image only from its own region"
 // +kubebuilder:validation:XValidation:rule="self.source.provider != 'CodeCommit' || self.source.repository.matches('^[A-Za-z0-9_.-]{1,100}$')",message="spec.source.repository must be a CodeCommit repository name (letters, digits, '.', '_' and '-', at most 100) when spec.source.provider is CodeCommit"
 type XCicdPipelineSpec struct {
 	// EnvironmentSuffix names the environment (dev, staging, prod, pr-42...).
@@ -345,6 +346,7 @@ type Deployer struct {
 // DeployTarget is a Lambda function the Deploy stage updates.
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.roleArn) || (self.functionName.startsWith('arn:') && self.roleArn.split(':')[4] == self.functionName.split(':')[4])",message="spec.deployer.targets[*].roleArn must be a role in the function's account, and the function must be named by ARN"
+// +kubebuilder:validation:XValidation:rule="!has(self.externalId) || has(self.roleArn)",message="spec.deployer.targets[*].externalId is only valid with roleArn"
 type DeployTarget struct {
 	// FunctionName is the function's name (in this pipeline's account and
 	// region) or its ARN (in spec.region; in another account, set roleArn
@@ -367,6 +369,15 @@ type DeployTarget struct {
 	// +kubebuilder:validation:Pattern=`^[A-Za-z_-][A-Za-z0-9_-]{0,127}$`
 	// +optional
 	Alias string `json:"alias,omitempty"`
+	// ExternalID is passed when assuming roleArn, for a role whose trust
+	// policy requires it (sts:ExternalId), such as a cross-account role
+	// composed with spec.crossAccount.externalId. STS allows 2-1,224
+	// characters; 256 match spec.crossAccount.externalId.
+	// +kubebuilder:validation:MinLength=2
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9+=,.@:/_-]+$`
+	// +optional
+	ExternalID string `json:"externalId,omitempty"`
 }
 
 // Registry configures the ECR repository.

@@ -202,7 +202,7 @@ type dynamoNumber struct {
 func (c *composer) deployTargetsItem() error {
 	targets := contract.TargetsItem{Targets: make([]contract.Target, 0, len(c.in.Spec.Deployer.Targets))}
 	for _, t := range c.in.Spec.Deployer.Targets {
-		targets.Targets = append(targets.Targets, contract.Target{FunctionName: t.FunctionName, RoleARN: t.RoleARN, Alias: t.Alias})
+		targets.Targets = append(targets.Targets, contract.Target{FunctionName: t.FunctionName, RoleARN: t.RoleARN, Alias: t.Alias, ExternalID: t.ExternalID})
 	}
 	value, err := json.Marshal(targets)
 	if err != nil {

@@ -236,6 +236,14 @@ func TestBadClaimsAreRejected(t *testing.T) {
 			claim: claim(ok + "  deployer:\n    image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/deployer:v1\n    targets:\n      - functionName: api\n        roleArn: arn:aws:iam::555566667777:role/deploy\n"),
 			want:  []string{"spec.deployer.targets[*].roleArn must be a role in the function's account, and the function must be named by ARN"},
 		},
+		"TargetExternalIDWithoutRole": {
+			claim: claim(ok + "  deployer:\n    image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/deployer:v1\n    targets:\n      - functionName: api\n        externalId: deploy-2026\n"),
+			want:  []string{"spec.deployer.targets[*].externalId is only valid with roleArn"},
+		},
+		"DeployerImageInOtherRegion": {
+			claim: claim(ok + "  deployer:\n    image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/deployer:v1\n    targets:\n      - functionName: api\n"),
+			want:  []string{"spec.deployer.image must be in an ECR repository in spec.region: Lambda runs an image only from its own region"},
+		},
 		"TargetInOtherRegion": {
 			claim: claim(ok + "  deployer:\n    image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/deployer:v1\n    targets:\n      - functionName: arn:aws:lambda:eu-west-1:444455556666:function:api\n        roleArn: arn:aws:iam::444455556666:role/deploy\n"),
 			want:  []string{"spec.deployer.targets must be functions in spec.region: Lambda runs an image only from an ECR repository in its own region"},
