@@ -88,8 +88,11 @@ func (p Phase) MayHaveChanged() bool {
 type TargetRecord struct {
 	FunctionName string `dynamodbav:"functionName" json:"functionName"`
 	RoleARN      string `dynamodbav:"roleArn,omitempty" json:"roleArn,omitempty"`
-	Alias        string `dynamodbav:"alias,omitempty" json:"alias,omitempty"`
-	Phase        Phase  `dynamodbav:"phase" json:"phase"`
+	// ExternalID is passed to AssumeRole for RoleARN (contract.Target). A
+	// rollback request reuses the one its deployment ran with.
+	ExternalID string `dynamodbav:"externalId,omitempty" json:"externalId,omitempty"`
+	Alias      string `dynamodbav:"alias,omitempty" json:"alias,omitempty"`
+	Phase      Phase  `dynamodbav:"phase" json:"phase"`
 	// PreviousImage is the image the function ran before, by digest when
 	// Lambda reported one.
 	PreviousImage string `dynamodbav:"previousImage,omitempty" json:"previousImage,omitempty"`
