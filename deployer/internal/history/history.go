@@ -399,20 +399,23 @@ func (s *Store) RestoreCandidate(ctx context.Context) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	confirmed := func(rec *Record) (*Record, error) {
-		current, err := s.LatestRecord(ctx, rec.DeploymentID)
+	// confirmed reads rec again from the table; ok is false when it is no
+	// longer SUCCEEDED there.
+	confirmed := func(rec *Record) (current *Record, ok bool, err error) {
+		current, err = s.LatestRecord(ctx, rec.DeploymentID)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		if current.Status != StatusSucceeded {
-			return nil, nil
-		}
-		return current, nil
+		return current, current.Status == StatusSucceeded, nil
 	}
 	var live *Record
 	for len(succeeded) > 0 && live == nil {
-		if live, err = confirmed(succeeded[0]); err != nil {
+		current, ok, err := confirmed(succeeded[0])
+		if err != nil {
 			return nil, err
+		}
+		if ok {
+			live = current
 		}
 		succeeded = succeeded[1:]
 	}
@@ -427,11 +430,11 @@ func (s *Store) RestoreCandidate(ctx context.Context) (*Record, error) {
 		if rec.Timestamp >= current.Timestamp {
 			continue // newer than the state being walked back from: undone, or not before it
 		}
-		still, err := confirmed(rec)
+		still, ok, err := confirmed(rec)
 		if err != nil {
 			return nil, err
 		}
-		if still == nil {
+		if !ok {
 			continue
 		}
 		origin, err := s.origin(ctx, still)
