@@ -134,19 +134,30 @@ type Session struct {
 	SourceIdentity string
 }
 
+// Role is the role a target is deployed with: the deployer's own role when
+// ARN is empty, else a cross-account role assumed with ExternalID (when set)
+// as AssumeRole's ExternalId, which the role's trust policy may require
+// (condition key sts:ExternalId).
+type Role struct {
+	ARN        string
+	ExternalID string
+}
+
 // maxCachedLambdaClients bounds the client cache of a warm Lambda
 // environment: the session name is per deployment, so the keys never repeat
 // across deployments.
 const maxCachedLambdaClients = 32
 
-// LambdaFor returns a Lambda client that acts as roleARN in session, or as
-// the deployer's own role when roleARN is empty. Clients are cached per role
-// and session so that assumed-role credentials are reused until they expire;
-// the cache is emptied when it is full.
-func (c *Clients) LambdaFor(roleARN string, session Session) Lambda {
+// LambdaFor returns a Lambda client that acts as role in session. Clients are
+// cached per role (with its external ID) and session so that assumed-role
+// credentials are reused until they expire; the cache is emptied when it is
+// full.
+func (c *Clients) LambdaFor(role Role, session Session) Lambda {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	key := roleARN + "|" + session.Name + "|" + session.SourceIdentity
+	// "|" is in none of the parts' character sets (AssumeRole API reference),
+	// so different parts never make the same key.
+	key := role.ARN + "|" + role.ExternalID + "|" + session.Name + "|" + session.SourceIdentity
 	if client, ok := c.lambdaByRole[key]; ok {
 		return client
 	}
@@ -154,10 +165,13 @@ func (c *Clients) LambdaFor(roleARN string, session Session) Lambda {
 		clear(c.lambdaByRole)
 	}
 	cfg := c.cfg.Copy()
-	if roleARN != "" {
-		cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(c.roleAssumer, roleARN,
+	if role.ARN != "" {
+		cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(c.roleAssumer, role.ARN,
 			func(o *stscreds.AssumeRoleOptions) {
 				o.RoleSessionName = session.Name
+				if role.ExternalID != "" {
+					o.ExternalID = aws.String(role.ExternalID)
+				}
 				if session.SourceIdentity != "" {
 					o.SourceIdentity = aws.String(session.SourceIdentity)
 				}

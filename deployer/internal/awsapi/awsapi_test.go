@@ -1,11 +1,20 @@
 package awsapi
 
 import (
+	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"slices"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/deployer/contract"
@@ -69,12 +78,60 @@ func TestArtifactReadsAreNotInTheRolePolicy(t *testing.T) {
 func TestLambdaClientCacheIsBounded(t *testing.T) {
 	c := &Clients{lambdaByRole: map[string]Lambda{}}
 	for i := range 10 * maxCachedLambdaClients {
-		first := c.LambdaFor("", Session{Name: fmt.Sprint("deployment-", i)})
-		if again := c.LambdaFor("", Session{Name: fmt.Sprint("deployment-", i)}); again != first {
+		first := c.LambdaFor(Role{}, Session{Name: fmt.Sprint("deployment-", i)})
+		if again := c.LambdaFor(Role{}, Session{Name: fmt.Sprint("deployment-", i)}); again != first {
 			t.Fatalf("deployment %d: a second client for the same session", i)
 		}
 	}
 	if n := len(c.lambdaByRole); n > maxCachedLambdaClients {
 		t.Errorf("%d cached clients, want at most %d", n, maxCachedLambdaClients)
+	}
+}
+
+// TestLambdaForPassesTheExternalID: a target role whose trust policy requires
+// sts:ExternalId is assumed with the target's external ID (AssumeRole API
+// reference, ExternalId), and a role reached with two external IDs gets two
+// clients.
+func TestLambdaForPassesTheExternalID(t *testing.T) {
+	var mu sync.Mutex
+	var externalIDs []string
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == "/" { // STS query API
+			if err := r.ParseForm(); err != nil || r.Form.Get("Action") != "AssumeRole" {
+				http.Error(w, "not AssumeRole", http.StatusBadRequest)
+				return
+			}
+			mu.Lock()
+			externalIDs = append(externalIDs, r.Form.Get("ExternalId"))
+			mu.Unlock()
+			w.Header().Set("Content-Type", "text/xml")
+			fmt.Fprintf(w, `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult>`+
+				`<Credentials><AccessKeyId>ASIAEXAMPLE</AccessKeyId><SecretAccessKey>secret</SecretAccessKey><SessionToken>token</SessionToken>`+
+				`<Expiration>%s</Expiration></Credentials>`+
+				`<AssumedRoleUser><Arn>arn:aws:sts::444455556666:assumed-role/deploy-target/s</Arn><AssumedRoleId>AROAEXAMPLE:s</AssumedRoleId></AssumedRoleUser>`+
+				`</AssumeRoleResult></AssumeRoleResponse>`, time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"FunctionName":"api"}`)
+	}))
+	t.Cleanup(server.Close)
+	cfg := aws.Config{
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIAEXAMPLE", "secret", ""),
+		BaseEndpoint: aws.String(server.URL),
+		HTTPClient:   server.Client(),
+	}
+	c := &Clients{cfg: cfg, roleAssumer: sts.NewFromConfig(cfg), lambdaByRole: map[string]Lambda{}}
+	session := Session{Name: "deployer-orders-job-1", SourceIdentity: "cicd-orders"}
+	role := "arn:aws:iam::444455556666:role/deploy-target"
+	for _, externalID := range []string{"tenant-42", "tenant-43", ""} {
+		client := c.LambdaFor(Role{ARN: role, ExternalID: externalID}, session)
+		if _, err := client.GetFunctionConfiguration(context.Background(), &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("api")}); err != nil {
+			t.Fatalf("external ID %q: %v", externalID, err)
+		}
+	}
+	if diff := cmp.Diff([]string{"tenant-42", "tenant-43", ""}, externalIDs); diff != "" {
+		t.Errorf("ExternalId of the AssumeRole calls (-want +got):\n%s", diff)
 	}
 }

@@ -38,7 +38,7 @@ type Deps struct {
 	Images     awsapi.Images
 	// LambdaFor returns a client acting as roleARN in session, or as the
 	// deployer's role when roleARN is empty.
-	LambdaFor func(roleARN string, session awsapi.Session) awsapi.Lambda
+	LambdaFor func(role awsapi.Role, session awsapi.Session) awsapi.Lambda
 	// ArtifactsWith returns a client using the job's artifact credentials.
 	ArtifactsWith func(accessKeyID, secretAccessKey, sessionToken string) awsapi.Artifacts
 	// Metrics receives embedded-metric-format lines (stdout in Lambda, where

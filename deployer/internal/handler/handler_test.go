@@ -225,6 +225,32 @@ func TestParseTargets(t *testing.T) {
 			wantError: `targets[0].functionName "api:live" is not a Lambda function name or unqualified function ARN` + "\n" +
 				`targets[0].roleArn "admin" is not an IAM role ARN` + "\n" + `targets[0].alias "7" is not a Lambda alias name`,
 		},
+		// ExternalId of AssumeRole: 2-1224 characters of [\w+=,.@:\/-]
+		// (STS API reference).
+		"external ID": {
+			raw:  `{"targets":[{"functionName":"api","roleArn":"arn:aws:iam::444455556666:role/deploy-target","externalId":"tenant=42,env:prod/a.b@c-d_e+f"}]}`,
+			want: []contract.Target{{FunctionName: "api", RoleARN: "arn:aws:iam::444455556666:role/deploy-target", ExternalID: "tenant=42,env:prod/a.b@c-d_e+f"}},
+		},
+		"external ID of 1224 characters": {
+			raw:  `{"targets":[{"functionName":"api","roleArn":"arn:aws:iam::444455556666:role/deploy-target","externalId":"` + strings.Repeat("x", 1224) + `"}]}`,
+			want: []contract.Target{{FunctionName: "api", RoleARN: "arn:aws:iam::444455556666:role/deploy-target", ExternalID: strings.Repeat("x", 1224)}},
+		},
+		"external ID without a role": {
+			raw:       `{"targets":[{"functionName":"api","externalId":"tenant-42"}]}`,
+			wantError: "targets[0].externalId is set without a roleArn",
+		},
+		"external ID too short": {
+			raw:       `{"targets":[{"functionName":"api","roleArn":"arn:aws:iam::444455556666:role/deploy-target","externalId":"x"}]}`,
+			wantError: "targets[0].externalId is not an STS external ID",
+		},
+		"external ID too long": {
+			raw:       `{"targets":[{"functionName":"api","roleArn":"arn:aws:iam::444455556666:role/deploy-target","externalId":"` + strings.Repeat("x", 1225) + `"}]}`,
+			wantError: "targets[0].externalId is not an STS external ID",
+		},
+		"external ID with a space": {
+			raw:       `{"targets":[{"functionName":"api","roleArn":"arn:aws:iam::444455556666:role/deploy-target","externalId":"tenant 42"}]}`,
+			wantError: "targets[0].externalId is not an STS external ID",
+		},
 		"same name twice": {
 			raw:       `{"targets":[{"functionName":"api"},{"functionName":"api","alias":"live"}]}`,
 			wantError: "targets[1] deploys to api a second time",

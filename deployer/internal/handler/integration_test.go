@@ -918,3 +918,37 @@ func (w *world) deployAPIOnly(t *testing.T, first *testenv.Job) *testenv.Job {
 	t.Fatal("api was never deployed")
 	return nil
 }
+
+// TestTargetRoleIsAssumedWithItsExternalID: a cross-account target's
+// external ID reaches the client factory with its role, on every call of the
+// deployment, and stays in the history for a later rollback of the target.
+func TestTargetRoleIsAssumedWithItsExternalID(t *testing.T) {
+	w := newWorld(t, 0)
+	w.account.WriteTargets(t, table, contract.Target{FunctionName: "worker", RoleARN: remoteRole, ExternalID: "tenant-42"})
+	h := w.handler(t, 0)
+	clients, err := awsapi.NewClients(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	roles := map[awsapi.Role]int{}
+	h.deps.LambdaFor = func(role awsapi.Role, session awsapi.Session) awsapi.Lambda {
+		mu.Lock()
+		defer mu.Unlock()
+		roles[role]++
+		// moto's function lives in the default account: act as the
+		// deployer's own role there.
+		return clients.LambdaFor(awsapi.Role{}, session)
+	}
+	job := w.newJob(t, w.v2)
+	if result, err := invoke(t, h, job.Event(t)); err != nil || result.Status != string(history.StatusSucceeded) {
+		t.Fatalf("result %+v, error %v", result, err)
+	}
+	want := awsapi.Role{ARN: remoteRole, ExternalID: "tenant-42"}
+	if len(roles) != 1 || roles[want] == 0 {
+		t.Errorf("clients were asked for %v, want only %+v", roles, want)
+	}
+	if got := w.record(t, job.ID).Targets[0].ExternalID; got != "tenant-42" {
+		t.Errorf("the history records external ID %q, want tenant-42", got)
+	}
+}

@@ -99,7 +99,7 @@ func (h *Handler) startJob(ctx context.Context, job events.CodePipelineJob) (*Re
 	rec.ImageURI, rec.ImageDigest = image.URI, image.Digest
 	for _, target := range targets {
 		rec.Targets = append(rec.Targets, history.TargetRecord{
-			FunctionName: target.FunctionName, RoleARN: target.RoleARN, Alias: target.Alias,
+			FunctionName: target.FunctionName, RoleARN: target.RoleARN, ExternalID: target.ExternalID, Alias: target.Alias,
 			Phase: history.PhasePending, NewImage: image.URI,
 		})
 	}

@@ -15,8 +15,18 @@ import (
 var (
 	functionNamePattern = regexp.MustCompile(`^((arn:aws[a-zA-Z-]*:lambda:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:function:)|(\d{12}:function:))?[a-zA-Z0-9_-]{1,64}$`)
 	roleARNPattern      = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$`)
-	aliasPattern        = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,128}$`)
-	numericPattern      = regexp.MustCompile(`^[0-9]+$`)
+	// ExternalId of AssumeRole (STS API reference): 2-1224 characters of
+	// [\w+=,.@:\/-] (the length is checked apart: Go's regexp repeats at
+	// most 1000 times).
+	externalIDPattern = regexp.MustCompile(`^[\w+=,.@:/-]*$`)
+	aliasPattern      = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,128}$`)
+	numericPattern    = regexp.MustCompile(`^[0-9]+$`)
+)
+
+// Length bounds of AssumeRole's ExternalId (STS API reference).
+const (
+	minExternalID = 2
+	maxExternalID = 1224
 )
 
 // ParseUserParameters decodes the Deploy action's UserParameters, naming
@@ -59,6 +69,14 @@ func ValidateTargets(targets []contract.Target) error {
 		}
 		if target.RoleARN != "" && !roleARNPattern.MatchString(target.RoleARN) {
 			problems = append(problems, fmt.Errorf("targets[%d].roleArn %q is not an IAM role ARN", i, target.RoleARN))
+		}
+		if target.ExternalID != "" {
+			switch {
+			case target.RoleARN == "":
+				problems = append(problems, fmt.Errorf("targets[%d].externalId is set without a roleArn: an external ID is passed only when assuming a role", i))
+			case len(target.ExternalID) < minExternalID || len(target.ExternalID) > maxExternalID || !externalIDPattern.MatchString(target.ExternalID):
+				problems = append(problems, fmt.Errorf("targets[%d].externalId is not an STS external ID (2-1224 characters: letters, digits and _+=,.@:/-)", i))
+			}
 		}
 		if target.Alias != "" && (!aliasPattern.MatchString(target.Alias) || numericPattern.MatchString(target.Alias)) {
 			problems = append(problems, fmt.Errorf("targets[%d].alias %q is not a Lambda alias name (letters, digits, - and _, not only digits)", i, target.Alias))

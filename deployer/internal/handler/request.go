@@ -61,7 +61,7 @@ func (h *Handler) handleRollbackRequest(ctx context.Context, payload json.RawMes
 	rec.ImageURI, rec.ImageDigest, rec.Commit = source.ImageURI, source.ImageDigest, source.Commit
 	for _, target := range source.Targets {
 		rec.Targets = append(rec.Targets, history.TargetRecord{
-			FunctionName: target.FunctionName, RoleARN: target.RoleARN, Alias: target.Alias,
+			FunctionName: target.FunctionName, RoleARN: target.RoleARN, ExternalID: target.ExternalID, Alias: target.Alias,
 			Phase: history.PhasePending, NewImage: target.NewImage,
 		})
 	}

@@ -209,7 +209,7 @@ func (h *Handler) fail(ctx context.Context, rec *history.Record, mode mode, caus
 }
 
 func (h *Handler) lambdaFor(rec *history.Record, target *history.TargetRecord) awsapi.Lambda {
-	return h.deps.LambdaFor(target.RoleARN, sessionFor(rec))
+	return h.deps.LambdaFor(awsapi.Role{ARN: target.RoleARN, ExternalID: target.ExternalID}, sessionFor(rec))
 }
 
 // sessionFor names the assumed-role session after the pipeline and the

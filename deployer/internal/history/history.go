@@ -88,8 +88,11 @@ func (p Phase) MayHaveChanged() bool {
 type TargetRecord struct {
 	FunctionName string `dynamodbav:"functionName" json:"functionName"`
 	RoleARN      string `dynamodbav:"roleArn,omitempty" json:"roleArn,omitempty"`
-	Alias        string `dynamodbav:"alias,omitempty" json:"alias,omitempty"`
-	Phase        Phase  `dynamodbav:"phase" json:"phase"`
+	// ExternalID is passed to AssumeRole for RoleARN (contract.Target). A
+	// rollback request reuses the one its deployment ran with.
+	ExternalID string `dynamodbav:"externalId,omitempty" json:"externalId,omitempty"`
+	Alias      string `dynamodbav:"alias,omitempty" json:"alias,omitempty"`
+	Phase      Phase  `dynamodbav:"phase" json:"phase"`
 	// PreviousImage is the image the function ran before, by digest when
 	// Lambda reported one.
 	PreviousImage string `dynamodbav:"previousImage,omitempty" json:"previousImage,omitempty"`
@@ -374,10 +377,81 @@ func (s *Store) put(ctx context.Context, rec *Record, condition string, names ma
 }
 
 // RestoreCandidate returns what a rollback request restores by default: the
-// newest SUCCEEDED pipeline deployment older than the one that is live now
-// (the newest SUCCEEDED record of any kind) and of another image. Restoring
-// the live deployment itself would change nothing.
+// deployment that was live before the live one.
+//
+// The live state is what the newest SUCCEEDED record installed. Its origin
+// is the pipeline deployment whose images it runs: the record itself for a
+// pipeline deployment, the deployment it restored (followed through) for a
+// rollback. The deployment before the live one is the origin of the newest
+// SUCCEEDED record that started before the live state's origin; when that
+// runs the live image too (restoring it would change nothing), the walk goes
+// on from there. Walking from origins means a rollback is never undone by
+// default: after rollback R restored A (undoing B), the state before R's is
+// the one before A, not B; and after a later deployment C, the one before C
+// is A (what R installed), not B.
+//
+// StatusIndex is a global secondary index, whose reads are eventually
+// consistent only ("Read consistency", DynamoDB Developer Guide), so every
+// record the choice rests on is read again from the table with a consistent
+// read; one that is no longer SUCCEEDED there is skipped.
 func (s *Store) RestoreCandidate(ctx context.Context) (*Record, error) {
+	succeeded, err := s.succeededNewestFirst(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// confirmed reads rec again from the table; ok is false when it is no
+	// longer SUCCEEDED there.
+	confirmed := func(rec *Record) (current *Record, ok bool, err error) {
+		current, err = s.LatestRecord(ctx, rec.DeploymentID)
+		if err != nil {
+			return nil, false, err
+		}
+		return current, current.Status == StatusSucceeded, nil
+	}
+	var live *Record
+	for len(succeeded) > 0 && live == nil {
+		current, ok, err := confirmed(succeeded[0])
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			live = current
+		}
+		succeeded = succeeded[1:]
+	}
+	if live == nil {
+		return nil, fmt.Errorf("table %s has no SUCCEEDED deployment to restore", s.table)
+	}
+	current, err := s.origin(ctx, live)
+	if err != nil {
+		return nil, err
+	}
+	for _, rec := range succeeded {
+		if rec.Timestamp >= current.Timestamp {
+			continue // newer than the state being walked back from: undone, or not before it
+		}
+		still, ok, err := confirmed(rec)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		origin, err := s.origin(ctx, still)
+		if err != nil {
+			return nil, err
+		}
+		if origin.ImageURI != live.ImageURI {
+			return origin, nil
+		}
+		current = origin
+	}
+	return nil, fmt.Errorf("table %s has no SUCCEEDED deployment before the live one (%s, image %s) to restore", s.table, live.DeploymentID, live.ImageURI)
+}
+
+// succeededNewestFirst reads the SUCCEEDED records from StatusIndex, newest
+// start first.
+func (s *Store) succeededNewestFirst(ctx context.Context) ([]*Record, error) {
 	in := &dynamodb.QueryInput{
 		TableName:                aws.String(s.table),
 		IndexName:                aws.String(contract.StatusIndex),
@@ -388,7 +462,7 @@ func (s *Store) RestoreCandidate(ctx context.Context) (*Record, error) {
 		},
 		ScanIndexForward: aws.Bool(false),
 	}
-	var live *Record
+	var records []*Record
 	for {
 		out, err := s.client.Query(ctx, in)
 		if err != nil {
@@ -399,22 +473,40 @@ func (s *Store) RestoreCandidate(ctx context.Context) (*Record, error) {
 			if err := attributevalue.UnmarshalMap(item, &rec); err != nil {
 				return nil, fmt.Errorf("decoding a SUCCEEDED deployment: %w", err)
 			}
-			switch {
-			case live == nil:
-				live = &rec
-			case rec.Kind == KindPipeline && rec.ImageURI != live.ImageURI:
-				return &rec, nil
-			}
+			records = append(records, &rec)
 		}
 		if out.LastEvaluatedKey == nil {
-			break
+			return records, nil
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
-	if live == nil {
-		return nil, fmt.Errorf("table %s has no SUCCEEDED deployment to restore", s.table)
+}
+
+// maxRestoreChain bounds following rollbacks to the deployments they
+// restored, against a cycle in a damaged history.
+const maxRestoreChain = 100
+
+// origin returns the pipeline deployment whose images rec installed: rec
+// itself, or for a rollback the deployment it restored, followed through,
+// read with consistent reads.
+func (s *Store) origin(ctx context.Context, rec *Record) (*Record, error) {
+	for range maxRestoreChain {
+		if rec.Kind != KindRollback {
+			return rec, nil
+		}
+		if rec.RestoredDeploymentID == "" {
+			return nil, fmt.Errorf("rollback %s of table %s names no restored deployment", rec.DeploymentID, s.table)
+		}
+		restored, err := s.LatestRecord(ctx, rec.RestoredDeploymentID)
+		if err != nil {
+			return nil, fmt.Errorf("reading the deployment rollback %s restored: %w", rec.DeploymentID, err)
+		}
+		if restored.Timestamp >= rec.Timestamp {
+			return nil, fmt.Errorf("rollback %s of table %s restored %s, which started after it", rec.DeploymentID, s.table, restored.DeploymentID)
+		}
+		rec = restored
 	}
-	return nil, fmt.Errorf("table %s has no SUCCEEDED deployment older than the live one (%s, image %s) to restore", s.table, live.DeploymentID, live.ImageURI)
+	return nil, fmt.Errorf("table %s: rollbacks restore rollbacks more than %d times from %s", s.table, maxRestoreChain, rec.DeploymentID)
 }
 
 // LatestRecord returns the newest record of a deployment ID (not its claim).

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/deployer/internal/testenv"
@@ -100,7 +101,7 @@ func TestRestoreCandidateIsTheSucceededDeploymentBeforeTheLiveOne(t *testing.T) 
 		withImage(record("job-c", 4000, StatusRolledBack), "img-3", KindPipeline),
 		withImage(record("job-d", 2000, StatusSucceeded), "img-1", KindPipeline),
 		// The live one: a rollback request that restored img-2 again.
-		withImage(record("rollback-x", 5000, StatusSucceeded), "img-2", KindRollback),
+		restoring(withImage(record("rollback-x", 5000, StatusSucceeded), "img-2", KindRollback), "job-b"),
 	} {
 		if _, err := store.Claim(ctx, rec); err != nil {
 			t.Fatal(err)
@@ -116,6 +117,115 @@ func TestRestoreCandidateIsTheSucceededDeploymentBeforeTheLiveOne(t *testing.T) 
 	latest, err := store.LatestRecord(ctx, "job-c")
 	if err != nil || latest.Status != StatusRolledBack {
 		t.Errorf("LatestRecord(job-c) = %+v, %v", latest, err)
+	}
+}
+
+func restoring(rec *Record, deploymentID string) *Record {
+	rec.RestoredDeploymentID = deploymentID
+	return rec
+}
+
+// TestDefaultRollbackNeverUndoesARollback: "the deployment before the live
+// one" walks back from the deployment whose images are live, so a rollback
+// that undid B is never undone by the next default request, nor by the one
+// after a later deployment.
+func TestDefaultRollbackNeverUndoesARollback(t *testing.T) {
+	pipeline := func(id string, timestamp int64, image string) *Record {
+		rec := record(id, timestamp, StatusSucceeded)
+		rec.ImageURI = image
+		return rec
+	}
+	rollback := func(id string, timestamp int64, image, restored string) *Record {
+		rec := pipeline(id, timestamp, image)
+		rec.Kind, rec.RestoredDeploymentID = KindRollback, restored
+		return rec
+	}
+	history := []*Record{
+		pipeline("job-z", 500, "img-0"),
+		pipeline("job-a", 1000, "img-1"),
+		pipeline("job-b", 2000, "img-2"),
+		rollback("rollback-r", 3000, "img-1", "job-a"), // B undone: A is live
+	}
+	cases := map[string]struct {
+		more []*Record
+		want string
+	}{
+		"after the rollback": {want: "job-z"},
+		"after a deployment that followed the rollback": {
+			more: []*Record{pipeline("job-c", 4000, "img-3")},
+			want: "job-a",
+		},
+		"after a second default rollback": {
+			more: []*Record{rollback("rollback-s", 4000, "img-0", "job-z"), pipeline("job-y", 100, "img-9")},
+			want: "job-y",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			store := newStore(t)
+			ctx := context.Background()
+			for _, rec := range slices.Concat(history, tc.more) {
+				if _, err := store.Claim(ctx, rec); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := store.RestoreCandidate(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.DeploymentID != tc.want {
+				t.Errorf("RestoreCandidate() = %s (image %s), want %s", got.DeploymentID, got.ImageURI, tc.want)
+			}
+		})
+	}
+}
+
+// staleIndex answers queries of StatusIndex as a lagging global secondary
+// index may: a deployment whose record the table already holds as
+// ROLLED_BACK is still listed as SUCCEEDED.
+type staleIndex struct {
+	*dynamodb.Client
+	stale string
+}
+
+func (s *staleIndex) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	out, err := s.Client.Query(ctx, in, opts...)
+	if err != nil || in.IndexName == nil {
+		return out, err
+	}
+	rec := record(s.stale, 2500, StatusSucceeded)
+	rec.ImageURI = "img-stale"
+	item, err := attributevalue.MarshalMap(rec)
+	if err != nil {
+		return nil, err
+	}
+	out.Items = append([]map[string]types.AttributeValue{item}, out.Items...)
+	return out, nil
+}
+
+// TestRestoreCandidateConfirmsTheIndex: the index is eventually consistent,
+// so the choice is confirmed against the table.
+func TestRestoreCandidateConfirmsTheIndex(t *testing.T) {
+	testenv.RequireMoto(t)
+	account := testenv.DefaultAccount(t)
+	account.CreateHistoryTable(t, "history")
+	store := NewStore(&staleIndex{Client: account.DynamoDB, stale: "job-stale"}, "history")
+	ctx := context.Background()
+	older, live := record("job-a", 1000, StatusSucceeded), record("job-b", 2000, StatusSucceeded)
+	older.ImageURI, live.ImageURI = "img-1", "img-2"
+	stale := record("job-stale", 2500, StatusRolledBack)
+	stale.ImageURI = "img-stale"
+	for _, rec := range []*Record{older, live, stale} {
+		if _, err := store.Claim(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := store.RestoreCandidate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.DeploymentID != "job-a" {
+		t.Errorf("RestoreCandidate() = %s, want job-a: job-stale is ROLLED_BACK in the table, so job-b is live", got.DeploymentID)
 	}
 }
 

@@ -4,18 +4,25 @@
 package testenv
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
+	"regexp"
+	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
 
 // Region and DefaultAccountID are moto's defaults, used by every fixture.
@@ -97,32 +104,81 @@ func RequireMoto(t *testing.T) *Moto {
 	return motoServer
 }
 
-// StartMoto starts moto_server on a free 127.0.0.1 port and waits until it
+// StartMoto starts moto_server on a port of its own and waits until it
 // answers.
+//
+// moto_server binds port 0 and the endpoint is read from its own start-up
+// line, so the server the tests talk to is always this process. Choosing a
+// free port first and passing it (as this did before) left a window in which
+// another test binary's moto_server (go test runs packages in parallel, and
+// several worktrees run the same tests on one machine) could take the port:
+// this process then failed to bind, the other one answered the readiness
+// probe, and the two binaries shared one moto, resetting and creating each
+// other's tables ("Table already exists" right after a reset).
 func StartMoto() (*Moto, error) {
-	port, err := FreePort()
-	if err != nil {
-		return nil, err
-	}
 	// The process outlives this call: Stop ends it, not a context.
-	cmd := exec.CommandContext(context.Background(), "moto_server", "-H", "127.0.0.1", "-p", strconv.Itoa(port)) //nolint:gosec // a fixed program; the only variable argument is a port number
+	cmd := exec.CommandContext(context.Background(), "moto_server", "-H", "127.0.0.1", "-p", "0")
 	// Lambda checks that images exist in moto's ECR, as the real one does.
-	cmd.Env = append(os.Environ(), "MOTO_LAMBDA_STUB_ECR=false")
+	// moto's botocore fails every request when AWS_PROFILE names no profile
+	// (the tests' stand-in environment empties it).
+	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(v string) bool { return strings.HasPrefix(v, "AWS_PROFILE=") }), "MOTO_LAMBDA_STUB_ECR=false")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	output, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, fmt.Errorf("starting moto_server: %w", err)
+	}
 	if os.Getenv("DEPLOYER_TEST_MOTO_LOG") != "" {
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		cmd.Stdout = os.Stderr
 	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting moto_server: %w", err)
 	}
-	moto := &Moto{Endpoint: "http://127.0.0.1:" + strconv.Itoa(port), cmd: cmd}
+	moto := &Moto{cmd: cmd}
+	endpoint := make(chan string, 1)
+	go readMotoOutput(output, endpoint)
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
+	select {
+	case moto.Endpoint = <-endpoint:
+	case err := <-exited:
+		return nil, fmt.Errorf("moto_server exited before listening: %w", err)
+	case <-time.After(motoStartTimeout):
+		moto.Stop()
+		return nil, errors.New("moto_server did not report its address within " + motoStartTimeout.String())
+	}
 	if err := WaitForHTTP(moto.Endpoint+"/moto-api/", exited); err != nil {
 		moto.Stop()
 		return nil, fmt.Errorf("moto_server did not come up: %w", err)
 	}
 	return moto, nil
+}
+
+// motoStartTimeout is generous: a loaded machine starts Python slowly.
+const motoStartTimeout = time.Minute
+
+// motoListening is werkzeug's start-up line, printed once the socket is
+// bound, with the port the system chose for port 0.
+var motoListening = regexp.MustCompile(`Running on (http://127\.0\.0\.1:[0-9]+)`)
+
+// readMotoOutput sends the endpoint from moto_server's start-up line, then
+// keeps draining its output (it logs every request; a full pipe would block
+// it), copying it to stderr when DEPLOYER_TEST_MOTO_LOG is set.
+func readMotoOutput(output io.Reader, endpoint chan<- string) {
+	logs := io.Discard
+	if os.Getenv("DEPLOYER_TEST_MOTO_LOG") != "" {
+		logs = os.Stderr
+	}
+	scanner := bufio.NewScanner(output)
+	found := false
+	for scanner.Scan() {
+		line := scanner.Text()
+		fmt.Fprintln(logs, line)
+		if match := motoListening.FindStringSubmatch(line); match != nil && !found {
+			found = true
+			endpoint <- match[1]
+		}
+	}
+	_, _ = io.Copy(logs, output)
 }
 
 // Stop ends moto_server and its children.
@@ -132,7 +188,10 @@ func (m *Moto) Stop() {
 	}
 }
 
-// Reset clears moto's state, so every test starts from nothing.
+// Reset clears moto's state, so every test starts from nothing, and
+// confirms that it did: moto answers the reset once every backend is cleared,
+// so a table left afterwards means another process uses this moto_server,
+// and the test would not be deterministic.
 func (m *Moto) Reset() error {
 	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, m.Endpoint+"/moto-api/reset", nil)
 	if err != nil {
@@ -145,6 +204,23 @@ func (m *Moto) Reset() error {
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("resetting moto: HTTP %d", resp.StatusCode)
+	}
+	return m.confirmEmpty()
+}
+
+// confirmEmpty checks that moto's default account has no DynamoDB table,
+// the state every test creates first.
+func (m *Moto) confirmEmpty() error {
+	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithBaseEndpoint(m.Endpoint))
+	if err != nil {
+		return fmt.Errorf("checking moto's reset: %w", err)
+	}
+	out, err := dynamodb.NewFromConfig(cfg).ListTables(context.Background(), &dynamodb.ListTablesInput{})
+	if err != nil {
+		return fmt.Errorf("checking moto's reset: %w", err)
+	}
+	if len(out.TableNames) > 0 {
+		return fmt.Errorf("moto_server at %s still has tables %v after its reset: another process is using it", m.Endpoint, out.TableNames)
 	}
 	return nil
 }
