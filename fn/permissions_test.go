@@ -26,6 +26,7 @@ const (
 	docEventsTarget     = "https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-trigger-source-repo-changes-console.html"
 	docDeployerContract = "deployer/contract: the calls the deployer makes"
 	docLambdaImageXAcct = "https://docs.aws.amazon.com/lambda/latest/dg/images-create.html" // the caller of UpdateFunctionCode must be able to read the image
+	docLambdaECRXAcct   = "https://repost.aws/knowledge-center/lambda-ecr-image"            // "The user or role that created or updated the Lambda function must have ecr:BatchGetImage and ecr:GetDownloadUrlForLayer permissions on the ECR repository"
 )
 
 // call is one API call a service makes with its role, on a concrete
@@ -127,8 +128,11 @@ func expectedCalls(connectionARN string) map[string][]call {
 			calls(docDeployerContract, target+":live", contract.TargetActions...),
 			calls(docDeployerContract, "arn:aws:iam::444455556666:role/payments-deploy", contract.AssumeRoleActions...),
 		),
+		// The callers' deployers update crossAccount.functionNames to images
+		// of their own repositories (crossAccount.imageRepositoryArns), never
+		// this claim's.
 		"cross-account-role-policy": join(
-			calls(docLambdaImageXAcct, repo, contract.ImagePullActions...),
+			calls(docLambdaECRXAcct, "arn:aws:ecr:eu-west-1:444455556666:repository/payments-eu-k3m8q-images-prod", contract.ImagePullActions...),
 			calls(docDeployerContract, target, contract.TargetActions...),
 			calls(docDeployerContract, target+":live", contract.TargetActions...),
 		),

@@ -291,10 +291,7 @@ func (c *composer) sameAccountTargets(account string) []string {
 		if t.RoleARN != "" {
 			continue
 		}
-		fn := t.FunctionName
-		if !strings.HasPrefix(fn, "arn:") {
-			fn = c.arn("lambda", account, "function:"+fn)
-		}
+		fn := c.functionARN(account, t.FunctionName)
 		out = append(out, fn, fn+":*")
 	}
 	return out
@@ -337,22 +334,39 @@ func (c *composer) crossAccountTrust() iampolicy.Document {
 	return iampolicy.TrustPrincipals(principals, contract.AssumeRoleActions, cond)
 }
 
+// crossAccountPermissions let the callers' deployers update the named
+// functions of this account to images of the callers' own repositories:
+// Lambda requires the caller of UpdateFunctionCode to have
+// ecr:BatchGetImage and ecr:GetDownloadUrlForLayer on the image's
+// repository ("Lambda does not have permission to access the ECR image",
+// https://repost.aws/knowledge-center/lambda-ecr-image). The role never
+// pulls or logs in to ECR itself, and never reads this claim's repository:
+// the images it deploys are the callers'.
 func (c *composer) crossAccountPermissions() (iampolicy.Document, string) {
 	a := &arns{c: c}
 	account := a.account()
-	repo := a.of(ECRRepository, "the ECR repository's ARN")
 	if w := a.waiting(); w != "" {
 		return iampolicy.Document{}, w
 	}
-	// Lambda requires the caller of UpdateFunctionCode to be able to read
-	// the image; the role never pulls or logs in to ECR itself.
-	statements := []iampolicy.Statement{
-		iampolicy.Allow("ReadImages", contract.ImagePullActions, repo),
+	x := c.in.Spec.CrossAccount
+	fns := make([]string, 0, 2*len(x.FunctionNames))
+	for _, f := range x.FunctionNames {
+		fn := c.functionARN(account, f)
+		fns = append(fns, fn, fn+":*")
 	}
-	if fns := c.sameAccountTargets(account); len(fns) > 0 {
-		statements = append(statements, iampolicy.Allow("DeployTargets", contract.TargetActions, fns...))
+	return iampolicy.New(
+		iampolicy.Allow("ReadCallerImages", contract.ImagePullActions, x.ImageRepositoryARNs...),
+		iampolicy.Allow("DeployFunctions", contract.TargetActions, fns...),
+	), ""
+}
+
+// functionARN is the ARN of a function named by name (in this account and
+// region) or by ARN.
+func (c *composer) functionARN(account, nameOrARN string) string {
+	if strings.HasPrefix(nameOrARN, "arn:") {
+		return nameOrARN
 	}
-	return iampolicy.New(statements...), ""
+	return c.arn("lambda", account, "function:"+nameOrARN)
 }
 
 // union returns the actions of both lists, sorted, each once.
