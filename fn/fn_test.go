@@ -556,6 +556,11 @@ func TestBadInput(t *testing.T) {
 			xr:     minimalXR(minimalSpec + "  crossAccount:\n    trustedAccountIds: [\"444455556666\"]\n    organizationId: o-a1b2c3d4e5\n    functionNames: [\"arn:aws:lambda:eu-west-1:123456789012:function:api\"]\n    imageRepositoryArns: [\"arn:aws:ecr:us-east-1:444455556666:repository/shop\"]\n"),
 			want:   "spec.crossAccount.functionNames must be functions in spec.region",
 		},
+		"TopicKeyByAlias": {
+			reason: "An alias ARN in an IAM policy's Resource does not authorise the key's use, and alias/aws/sns cannot let alarms publish.",
+			xr:     minimalXR(minimalSpec + "  notifications:\n    kmsKeyArn: arn:aws:kms:us-east-1:123456789012:alias/aws/sns\n"),
+			want:   `spec.notifications.kmsKeyArn: Invalid value: "arn:aws:kms:us-east-1:123456789012:alias/aws/sns"`,
+		},
 		"UnknownField": {
 			reason: "A misspelt field is not silently ignored.",
 			xr:     minimalXR("\n  environmentSuffix: dev\n  enviromentSufix: prod\n  source:\n    repository: acme/shop\n"),

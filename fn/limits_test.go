@@ -145,7 +145,7 @@ func maximalSpec() map[string]any {
 		"registry":      map[string]any{"imagesToKeep": 1000},
 		"artifacts":     map[string]any{"retentionDays": 3650, "cacheRetentionDays": 365},
 		"logs":          map[string]any{"retentionDays": 3653},
-		"notifications": map[string]any{"emails": emails, "kmsKeyArn": pad("arn:aws:kms:eu-west-1:123456789012:key/", 2048, "k")},
+		"notifications": map[string]any{"emails": emails, "kmsKeyArn": pad("arn:aws:kms:eu-west-1:123456789012:key/", maxLen("notifications.kmsKeyArn"), "k")},
 		"alarms":        map[string]any{"lambdaErrors": map[string]any{"threshold": 100000, "periodSeconds": 3600, "evaluationPeriods": 24}},
 		"crossAccount": map[string]any{
 			"trustedAccountIds":    accounts,

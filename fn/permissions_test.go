@@ -17,6 +17,7 @@ const (
 	docCodeCommitSource = "https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-CodeCommit.html"
 	docLambdaInvoke     = "https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-Lambda.html"
 	docManualApproval   = "https://docs.aws.amazon.com/codepipeline/latest/userguide/approvals-service-role-permissions.html"
+	docSNSKeyPublisher  = "https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html" // a publisher to an encrypted topic needs kms:GenerateDataKey and kms:Decrypt on its key
 	docCodeBuildRole    = "https://docs.aws.amazon.com/codebuild/latest/userguide/setting-up-service-role.html"
 	docECRPush          = "https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-push-iam.html"
 	docECRPull          = "https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-pull-iam.html"
@@ -97,6 +98,7 @@ func expectedCalls(connectionARN string) map[string][]call {
 			calls(docConnectionSource, connectionARN, "codestar-connections:UseConnection", "codeconnections:UseConnection"),
 			calls(docLambdaInvoke, deployer, "lambda:InvokeFunction"),
 			calls(docManualApproval, topic, "sns:Publish"),
+			calls(docSNSKeyPublisher, "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab", "kms:Decrypt", "kms:GenerateDataKey"),
 		),
 		"codebuild-role-policy": join(
 			calls(docCodeBuildRole, logStream("/aws/codebuild/"+p+"build"+s), "logs:CreateLogStream", "logs:PutLogEvents"),

@@ -444,12 +444,20 @@ type Notifications struct {
 	Emails []string `json:"emails,omitempty"`
 
 	// KMSKeyARN, when set, encrypts the topic with this customer-managed
-	// KMS key (an ARN of a key or alias). Its key policy must let
-	// cloudwatch.amazonaws.com and events.amazonaws.com use it
-	// (kms:Decrypt, kms:GenerateDataKey*), or alarms and failure events
-	// cannot publish.
-	// +kubebuilder:validation:MaxLength=2048
-	// +kubebuilder:validation:Pattern=`^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/[A-Za-z0-9/_-]+$`
+	// KMS key, named by its key ARN: an alias ARN in an IAM policy's
+	// Resource applies to the alias, not to the key ("Use aliases to
+	// control access to KMS keys", KMS Developer Guide), so the
+	// CodePipeline role's grant on it would not authorise the key's use.
+	// Not an AWS managed key (alias/aws/sns): its key policy cannot be
+	// edited, so alarms and EventBridge could never publish ("Key
+	// management", SNS Developer Guide,
+	// https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html).
+	// Its key policy must let cloudwatch.amazonaws.com and
+	// events.amazonaws.com use it (kms:Decrypt, kms:GenerateDataKey*) and
+	// allow the account's IAM policies (the default key policy does), so
+	// that the CodePipeline role can publish approvals.
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:Pattern=`^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$`
 	// +optional
 	KMSKeyARN string `json:"kmsKeyArn,omitempty"`
 }

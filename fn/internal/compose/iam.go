@@ -153,6 +153,12 @@ func (c *composer) logStreams(account, group string) string {
 // that would outlive the claim.
 var streamActions = []string{"logs:CreateLogStream", "logs:PutLogEvents"}
 
+// topicKeyActions are what a publisher to a topic encrypted with a
+// customer-managed key needs on the key ("Allow a user to send messages to
+// a topic with SSE", SNS Developer Guide,
+// https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html).
+var topicKeyActions = []string{"kms:Decrypt", "kms:GenerateDataKey"}
+
 func (c *composer) testEnabled() bool { return enabled(c.in.Spec.Test.Enabled) }
 
 func (c *composer) codeBuildPermissions() (iampolicy.Document, string) {
@@ -244,6 +250,13 @@ func (c *composer) codePipelinePermissions() (iampolicy.Document, string) {
 	}
 	if approval != "" {
 		statements = append(statements, iampolicy.Allow("ApprovalNotifications", []string{"sns:Publish"}, approval))
+		// The Approval action publishes with this role, and a publisher to
+		// an encrypted topic needs these on its key ("Key management", SNS
+		// Developer Guide,
+		// https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html).
+		if key := c.in.Spec.Notifications.KMSKeyARN; key != "" {
+			statements = append(statements, iampolicy.Allow("ApprovalNotificationsKey", topicKeyActions, key))
+		}
 	}
 	return iampolicy.New(statements...), ""
 }

@@ -45,6 +45,17 @@ func TestAWSRulesRejectBadClaims(t *testing.T) {
 			claim: claim(trusted + repo + "    functionNames: [\"arn:aws:lambda:eu-west-1:123456789012:function:api\"]\n"),
 			want:  "spec.crossAccount.functionNames must be functions in spec.region",
 		},
+		"TopicKeyByKeyARN": {
+			claim: claim("  notifications:\n    kmsKeyArn: arn:aws:kms:us-east-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab\n"),
+		},
+		"TopicKeyByAlias": {
+			claim: claim("  notifications:\n    kmsKeyArn: arn:aws:kms:us-east-1:123456789012:alias/cicd\n"),
+			want:  `spec.notifications.kmsKeyArn: Invalid value: "arn:aws:kms:us-east-1:123456789012:alias/cicd"`,
+		},
+		"TopicKeyAWSManaged": {
+			claim: claim("  notifications:\n    kmsKeyArn: arn:aws:kms:us-east-1:123456789012:alias/aws/sns\n"),
+			want:  `spec.notifications.kmsKeyArn: Invalid value: "arn:aws:kms:us-east-1:123456789012:alias/aws/sns"`,
+		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
