@@ -20,6 +20,7 @@ const (
 	docSNSKeyPublisher  = "https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html" // a publisher to an encrypted topic needs kms:GenerateDataKey and kms:Decrypt on its key
 	docCodeBuildRole    = "https://docs.aws.amazon.com/codebuild/latest/userguide/setting-up-service-role.html"
 	docECRPush          = "https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-push-iam.html"
+	docECRPublicLogin   = "https://docs.aws.amazon.com/cli/latest/reference/ecr-public/get-login-password.html" // requires ecr-public:GetAuthorizationToken and sts:GetServiceBearerToken
 	docECRPull          = "https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-pull-iam.html"
 	docS3ListForMissing = "https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html" // without s3:ListBucket a missing key is 403, not 404
 	docReportGroups     = "https://docs.aws.amazon.com/codebuild/latest/userguide/test-permissions.html"
@@ -110,6 +111,8 @@ func expectedCalls(connectionARN string) map[string][]call {
 			calls(docECRPush, repo, "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload",
 				"ecr:GetDownloadUrlForLayer", "ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart"),
 			calls(docECRPush, "*", "ecr:GetAuthorizationToken"),
+			// The BuildKit image is on ECR Public, which the build logs in to.
+			calls(docECRPublicLogin, "*", "ecr-public:GetAuthorizationToken", "sts:GetServiceBearerToken"),
 		),
 		"codebuild-test-role-policy": join(
 			calls(docCodeBuildRole, logStream("/aws/codebuild/"+p+"test"+s), "logs:CreateLogStream", "logs:PutLogEvents"),

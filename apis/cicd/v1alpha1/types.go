@@ -220,9 +220,10 @@ type Build struct {
 	DockerfilePath string `json:"dockerfilePath,omitempty"`
 
 	// BuildKitImage is the BuildKit image the default buildspec runs buildx
-	// with: by default moby/buildkit from ECR Public, which CodeBuild pulls
-	// without Docker Hub's anonymous rate limit. Point it at a pull-through
-	// cache or a copy in a registry the build can reach to pin it further.
+	// with (privileged, beside the build's ECR push credentials). The
+	// default is a third-party mirror of moby/buildkit on ECR Public under
+	// a floating tag, pulled after logging in to ECR Public; pin it by
+	// digest, or point it at a copy you control.
 	// +kubebuilder:default="public.ecr.aws/vend/moby/buildkit:buildx-stable-1"
 	// +kubebuilder:validation:MaxLength=255
 	// +kubebuilder:validation:Pattern=`^[a-z0-9][a-z0-9.-]*\.[a-z0-9.-]+(:[0-9]+)?/[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$`

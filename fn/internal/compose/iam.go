@@ -170,7 +170,7 @@ func (c *composer) codeBuildPermissions() (iampolicy.Document, string) {
 	if w := a.waiting(); w != "" {
 		return iampolicy.Document{}, w
 	}
-	return iampolicy.New(
+	statements := []iampolicy.Statement{
 		iampolicy.Allow("Logs", streamActions, c.logStreams(account, c.buildLogGroup())),
 		iampolicy.Allow("ArtifactBucket", []string{"s3:GetBucketAcl", "s3:GetBucketLocation"}, artifacts),
 		iampolicy.Allow("Artifacts", []string{"s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"}, artifacts+"/*"),
@@ -184,7 +184,11 @@ func (c *composer) codeBuildPermissions() (iampolicy.Document, string) {
 		}, repo),
 		// GetAuthorizationToken has no resource-level permissions.
 		iampolicy.Allow("RegistryLogin", []string{"ecr:GetAuthorizationToken"}, "*"),
-	), ""
+	}
+	if c.buildKitFromECRPublic() {
+		statements = append(statements, iampolicy.Allow("ECRPublicLogin", ecrPublicLoginActions, "*"))
+	}
+	return iampolicy.New(statements...), ""
 }
 
 // testPermissions are the test project's: its logs, reading the source
