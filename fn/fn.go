@@ -217,8 +217,9 @@ func DecodeSpec(xr *composite.Unstructured) (*v1alpha1.XCicdPipelineSpec, error)
 }
 
 // CheckTargetAccounts rejects a deploy target in another account than the
-// pipeline's without a role to assume there: the deployer's own role cannot
-// update a function in another account. The XRD cannot check this, since
+// pipeline's without a role to assume there (the deployer's own role cannot
+// update a function in another account), and a cross-account role's
+// function in another account. The XRD cannot check this, since
 // the pipeline's account is known only once a composed resource reports an
 // ARN; until then (account "") nothing is checked.
 func CheckTargetAccounts(spec v1alpha1.XCicdPipelineSpec, account string) error {
@@ -232,6 +233,13 @@ func CheckTargetAccounts(spec v1alpha1.XCicdPipelineSpec, account string) error 
 		}
 		return errors.Errorf("spec.deployer.targets[%d].functionName: %s is in account %s, not the pipeline's account %s: set roleArn to a role in %s that the deployer may assume",
 			i, t.FunctionName, a, account, a)
+	}
+	// The cross-account role is in the pipeline's account and can update
+	// only that account's functions.
+	for i, f := range spec.CrossAccount.FunctionNames {
+		if a := observe.AccountFromARN(f); a != "" && a != account {
+			return errors.Errorf("spec.crossAccount.functionNames[%d]: %s is in account %s, not the pipeline's account %s, where the cross-account role is", i, f, a, account)
+		}
 	}
 	return nil
 }

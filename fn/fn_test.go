@@ -536,6 +536,31 @@ func TestBadInput(t *testing.T) {
 			xr:     minimalXR(minimalSpec + "  crossAccount:\n    trustedAccountIds: [\"444455556666\"]\n    trustedPrincipalArns: [\"arn:aws:iam::555566667777:role/deployer\"]\n"),
 			want:   "spec.crossAccount.trustedPrincipalArns must be in spec.crossAccount.trustedAccountIds",
 		},
+		"CrossAccountWithoutRepositories": {
+			reason: "The cross-account role must know the callers' repositories: Lambda requires the caller of UpdateFunctionCode to read the image.",
+			xr:     minimalXR(minimalSpec + "  crossAccount:\n    trustedAccountIds: [\"444455556666\"]\n    organizationId: o-a1b2c3d4e5\n    functionNames: [api]\n"),
+			want:   "spec.crossAccount.trustedAccountIds needs imageRepositoryArns (the callers' ECR repositories) and functionNames (the functions here they deploy)",
+		},
+		"CrossAccountRepositoryOutsideTrustedAccounts": {
+			reason: "The callers' repositories are in the trusted accounts.",
+			xr:     minimalXR(minimalSpec + "  crossAccount:\n    trustedAccountIds: [\"444455556666\"]\n    organizationId: o-a1b2c3d4e5\n    functionNames: [api]\n    imageRepositoryArns: [\"arn:aws:ecr:us-east-1:555566667777:repository/shop\"]\n"),
+			want:   "spec.crossAccount.imageRepositoryArns must be in spec.crossAccount.trustedAccountIds",
+		},
+		"CrossAccountRepositoryInOtherRegion": {
+			reason: "Lambda runs an image only from a repository in its own region.",
+			xr:     minimalXR(minimalSpec + "  crossAccount:\n    trustedAccountIds: [\"444455556666\"]\n    organizationId: o-a1b2c3d4e5\n    functionNames: [api]\n    imageRepositoryArns: [\"arn:aws:ecr:eu-west-1:444455556666:repository/shop\"]\n"),
+			want:   "spec.crossAccount.imageRepositoryArns must be in spec.region",
+		},
+		"CrossAccountFunctionInOtherRegion": {
+			reason: "The cross-account role's functions are in spec.region.",
+			xr:     minimalXR(minimalSpec + "  crossAccount:\n    trustedAccountIds: [\"444455556666\"]\n    organizationId: o-a1b2c3d4e5\n    functionNames: [\"arn:aws:lambda:eu-west-1:123456789012:function:api\"]\n    imageRepositoryArns: [\"arn:aws:ecr:us-east-1:444455556666:repository/shop\"]\n"),
+			want:   "spec.crossAccount.functionNames must be functions in spec.region",
+		},
+		"TopicKeyByAlias": {
+			reason: "An alias ARN in an IAM policy's Resource does not authorise the key's use, and alias/aws/sns cannot let alarms publish.",
+			xr:     minimalXR(minimalSpec + "  notifications:\n    kmsKeyArn: arn:aws:kms:us-east-1:123456789012:alias/aws/sns\n"),
+			want:   `spec.notifications.kmsKeyArn: Invalid value: "arn:aws:kms:us-east-1:123456789012:alias/aws/sns"`,
+		},
 		"UnknownField": {
 			reason: "A misspelt field is not silently ignored.",
 			xr:     minimalXR("\n  environmentSuffix: dev\n  enviromentSufix: prod\n  source:\n    repository: acme/shop\n"),

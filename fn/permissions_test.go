@@ -17,8 +17,10 @@ const (
 	docCodeCommitSource = "https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-CodeCommit.html"
 	docLambdaInvoke     = "https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-Lambda.html"
 	docManualApproval   = "https://docs.aws.amazon.com/codepipeline/latest/userguide/approvals-service-role-permissions.html"
+	docSNSKeyPublisher  = "https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html" // a publisher to an encrypted topic needs kms:GenerateDataKey and kms:Decrypt on its key
 	docCodeBuildRole    = "https://docs.aws.amazon.com/codebuild/latest/userguide/setting-up-service-role.html"
 	docECRPush          = "https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-push-iam.html"
+	docECRPublicLogin   = "https://docs.aws.amazon.com/cli/latest/reference/ecr-public/get-login-password.html" // requires ecr-public:GetAuthorizationToken and sts:GetServiceBearerToken
 	docECRPull          = "https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-pull-iam.html"
 	docS3ListForMissing = "https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html" // without s3:ListBucket a missing key is 403, not 404
 	docReportGroups     = "https://docs.aws.amazon.com/codebuild/latest/userguide/test-permissions.html"
@@ -26,6 +28,7 @@ const (
 	docEventsTarget     = "https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-trigger-source-repo-changes-console.html"
 	docDeployerContract = "deployer/contract: the calls the deployer makes"
 	docLambdaImageXAcct = "https://docs.aws.amazon.com/lambda/latest/dg/images-create.html" // the caller of UpdateFunctionCode must be able to read the image
+	docLambdaECRXAcct   = "https://repost.aws/knowledge-center/lambda-ecr-image"            // "The user or role that created or updated the Lambda function must have ecr:BatchGetImage and ecr:GetDownloadUrlForLayer permissions on the ECR repository"
 )
 
 // call is one API call a service makes with its role, on a concrete
@@ -96,6 +99,7 @@ func expectedCalls(connectionARN string) map[string][]call {
 			calls(docConnectionSource, connectionARN, "codestar-connections:UseConnection", "codeconnections:UseConnection"),
 			calls(docLambdaInvoke, deployer, "lambda:InvokeFunction"),
 			calls(docManualApproval, topic, "sns:Publish"),
+			calls(docSNSKeyPublisher, "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab", "kms:Decrypt", "kms:GenerateDataKey"),
 		),
 		"codebuild-role-policy": join(
 			calls(docCodeBuildRole, logStream("/aws/codebuild/"+p+"build"+s), "logs:CreateLogStream", "logs:PutLogEvents"),
@@ -107,6 +111,8 @@ func expectedCalls(connectionARN string) map[string][]call {
 			calls(docECRPush, repo, "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload",
 				"ecr:GetDownloadUrlForLayer", "ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart"),
 			calls(docECRPush, "*", "ecr:GetAuthorizationToken"),
+			// The BuildKit image is on ECR Public, which the build logs in to.
+			calls(docECRPublicLogin, "*", "ecr-public:GetAuthorizationToken", "sts:GetServiceBearerToken"),
 		),
 		"codebuild-test-role-policy": join(
 			calls(docCodeBuildRole, logStream("/aws/codebuild/"+p+"test"+s), "logs:CreateLogStream", "logs:PutLogEvents"),
@@ -127,8 +133,11 @@ func expectedCalls(connectionARN string) map[string][]call {
 			calls(docDeployerContract, target+":live", contract.TargetActions...),
 			calls(docDeployerContract, "arn:aws:iam::444455556666:role/payments-deploy", contract.AssumeRoleActions...),
 		),
+		// The callers' deployers update crossAccount.functionNames to images
+		// of their own repositories (crossAccount.imageRepositoryArns), never
+		// this claim's.
 		"cross-account-role-policy": join(
-			calls(docLambdaImageXAcct, repo, contract.ImagePullActions...),
+			calls(docLambdaECRXAcct, "arn:aws:ecr:eu-west-1:444455556666:repository/payments-eu-k3m8q-images-prod", contract.ImagePullActions...),
 			calls(docDeployerContract, target, contract.TargetActions...),
 			calls(docDeployerContract, target+":live", contract.TargetActions...),
 		),

@@ -151,6 +151,8 @@ const crossAccountSpec = `
   crossAccount:
     trustedAccountIds: ["777788889999"]
     organizationId: o-abcdefghij
+    imageRepositoryArns: ["arn:aws:ecr:eu-west-1:777788889999:repository/shop-images-dev"]
+    functionNames: [shop-api]
 `
 
 // TestCrossAccountTargets: a target in another account can pull the image
@@ -339,6 +341,8 @@ func TestCrossAccountRoleTrust(t *testing.T) {
     trustedPrincipalArns: ["arn:aws:iam::444455556666:role/pipeline-deployer"]
     organizationId: o-abcdefghij
     externalId: shop-deploy-2026
+    imageRepositoryArns: ["arn:aws:ecr:us-east-1:444455556666:repository/shop-images-dev"]
+    functionNames: [shop-api]
 `
 	_, rsp := converge(t, xrFromYAML(t, minimalXR(spec)), nil)
 	got, _, _ := unstructured.NestedString(desired(rsp)["cross-account-role"].Object, "spec", "forProvider", "assumeRolePolicy")
@@ -353,7 +357,7 @@ func TestCrossAccountRoleTrust(t *testing.T) {
 // runs); no Approval stage gates nothing when there is no Deploy stage; the
 // topic is encrypted with the claim's KMS key when it names one.
 func TestSmallerFixes(t *testing.T) {
-	_, rsp := converge(t, xrFromYAML(t, minimalXR(minimalSpec+"  notifications:\n    kmsKeyArn: arn:aws:kms:us-east-1:123456789012:alias/cicd\n")), nil)
+	_, rsp := converge(t, xrFromYAML(t, minimalXR(minimalSpec+"  notifications:\n    kmsKeyArn: arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab\n")), nil)
 	d := desired(rsp)
 	for _, lc := range []string{"artifact-bucket-lifecycle", "cache-bucket-lifecycle"} {
 		filter, _ := field(t, d[lc], "spec.forProvider.rule[0].filter[0]").(map[string]any)
@@ -364,7 +368,7 @@ func TestSmallerFixes(t *testing.T) {
 	if diff := cmp.Diff([]string{"Source", "Build", "Test"}, stageNames(t, d)); diff != "" {
 		t.Errorf("without a Deploy stage there is no Approval stage: -want, +got:\n%s", diff)
 	}
-	if got := field(t, d["notification-topic"], "spec.forProvider.kmsMasterKeyId"); got != "arn:aws:kms:us-east-1:123456789012:alias/cicd" {
+	if got := field(t, d["notification-topic"], "spec.forProvider.kmsMasterKeyId"); got != "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" {
 		t.Errorf("kmsMasterKeyId = %v", got)
 	}
 }

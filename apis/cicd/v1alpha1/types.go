@@ -28,6 +28,8 @@ type XCicdPipeline struct {
 // +kubebuilder:validation:XValidation:rule="self.source.provider == 'CodeCommit' || self.source.repository.matches('^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$')",message="spec.source.repository must be owner/name (for example acme/shop) when spec.source.provider is not CodeCommit"
 // +kubebuilder:validation:XValidation:rule="!has(self.deployer.targets) || !has(self.region) || self.deployer.targets.all(t, !t.functionName.startsWith('arn:') || t.functionName.split(':')[3] == self.region)",message="spec.deployer.targets must be functions in spec.region: Lambda runs an image only from an ECR repository in its own region"
 // +kubebuilder:validation:XValidation:rule="!has(self.deployer) || !has(self.deployer.image) || !has(self.region) || self.deployer.image.split('.')[3] == self.region",message="spec.deployer.image must be in an ECR repository in spec.region: Lambda runs an image only from its own region"
+// +kubebuilder:validation:XValidation:rule="!has(self.crossAccount) || !has(self.crossAccount.imageRepositoryArns) || !has(self.region) || self.crossAccount.imageRepositoryArns.all(r, r.split(':')[3] == self.region)",message="spec.crossAccount.imageRepositoryArns must be in spec.region: Lambda runs an image only from an ECR repository in its own region"
+// +kubebuilder:validation:XValidation:rule="!has(self.crossAccount) || !has(self.crossAccount.functionNames) || !has(self.region) || self.crossAccount.functionNames.all(f, !f.startsWith('arn:') || f.split(':')[3] == self.region)",message="spec.crossAccount.functionNames must be functions in spec.region"
 // +kubebuilder:validation:XValidation:rule="self.source.provider != 'CodeCommit' || self.source.repository.matches('^[A-Za-z0-9_.-]{1,100}$')",message="spec.source.repository must be a CodeCommit repository name (letters, digits, '.', '_' and '-', at most 100) when spec.source.provider is CodeCommit"
 type XCicdPipelineSpec struct {
 	// EnvironmentSuffix names the environment (dev, staging, prod, pr-42...).
@@ -218,9 +220,10 @@ type Build struct {
 	DockerfilePath string `json:"dockerfilePath,omitempty"`
 
 	// BuildKitImage is the BuildKit image the default buildspec runs buildx
-	// with: by default moby/buildkit from ECR Public, which CodeBuild pulls
-	// without Docker Hub's anonymous rate limit. Point it at a pull-through
-	// cache or a copy in a registry the build can reach to pin it further.
+	// with (privileged, beside the build's ECR push credentials). The
+	// default is a third-party mirror of moby/buildkit on ECR Public under
+	// a floating tag, pulled after logging in to ECR Public; pin it by
+	// digest, or point it at a copy you control.
 	// +kubebuilder:default="public.ecr.aws/vend/moby/buildkit:buildx-stable-1"
 	// +kubebuilder:validation:MaxLength=255
 	// +kubebuilder:validation:Pattern=`^[a-z0-9][a-z0-9.-]*\.[a-z0-9.-]+(:[0-9]+)?/[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$`
@@ -442,12 +445,20 @@ type Notifications struct {
 	Emails []string `json:"emails,omitempty"`
 
 	// KMSKeyARN, when set, encrypts the topic with this customer-managed
-	// KMS key (an ARN of a key or alias). Its key policy must let
-	// cloudwatch.amazonaws.com and events.amazonaws.com use it
-	// (kms:Decrypt, kms:GenerateDataKey*), or alarms and failure events
-	// cannot publish.
-	// +kubebuilder:validation:MaxLength=2048
-	// +kubebuilder:validation:Pattern=`^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/[A-Za-z0-9/_-]+$`
+	// KMS key, named by its key ARN: an alias ARN in an IAM policy's
+	// Resource applies to the alias, not to the key ("Use aliases to
+	// control access to KMS keys", KMS Developer Guide), so the
+	// CodePipeline role's grant on it would not authorise the key's use.
+	// Not an AWS managed key (alias/aws/sns): its key policy cannot be
+	// edited, so alarms and EventBridge could never publish ("Key
+	// management", SNS Developer Guide,
+	// https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html).
+	// Its key policy must let cloudwatch.amazonaws.com and
+	// events.amazonaws.com use it (kms:Decrypt, kms:GenerateDataKey*) and
+	// allow the account's IAM policies (the default key policy does), so
+	// that the CodePipeline role can publish approvals.
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:Pattern=`^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$`
 	// +optional
 	KMSKeyARN string `json:"kmsKeyArn,omitempty"`
 }
@@ -485,10 +496,15 @@ type LambdaErrorsAlarm struct {
 
 // CrossAccount configures the cross-account deployment role: a role in
 // this account that another account's pipeline deployer assumes (as its
-// deploy target's roleArn) to update this account's functions to images of
-// this pipeline's repository. It may read those images and update the
-// same-account targets of this claim, nothing else.
+// deploy target's roleArn) to update functionNames in this account to
+// images of that pipeline's own repository (one of imageRepositoryArns).
+// Lambda requires the caller of UpdateFunctionCode to be able to read the
+// image ("Lambda does not have permission to access the ECR image",
+// https://repost.aws/knowledge-center/lambda-ecr-image), so the role may
+// read imageRepositoryArns and update functionNames, nothing else.
 //
+// +kubebuilder:validation:XValidation:rule="!has(self.trustedAccountIds) || size(self.trustedAccountIds) == 0 || (has(self.imageRepositoryArns) && size(self.imageRepositoryArns) > 0 && has(self.functionNames) && size(self.functionNames) > 0)",message="spec.crossAccount.trustedAccountIds needs imageRepositoryArns (the callers' ECR repositories) and functionNames (the functions here they deploy)"
+// +kubebuilder:validation:XValidation:rule="!has(self.imageRepositoryArns) || self.imageRepositoryArns.all(r, has(self.trustedAccountIds) && r.split(':')[4] in self.trustedAccountIds)",message="spec.crossAccount.imageRepositoryArns must be in spec.crossAccount.trustedAccountIds"
 // +kubebuilder:validation:XValidation:rule="!has(self.trustedAccountIds) || size(self.trustedAccountIds) == 0 || (has(self.trustedPrincipalArns) && size(self.trustedPrincipalArns) > 0) || has(self.organizationId)",message="spec.crossAccount needs trustedPrincipalArns or organizationId to scope who may assume the role"
 // +kubebuilder:validation:XValidation:rule="!has(self.trustedPrincipalArns) || self.trustedPrincipalArns.all(p, has(self.trustedAccountIds) && p.split(':')[4] in self.trustedAccountIds)",message="spec.crossAccount.trustedPrincipalArns must be in spec.crossAccount.trustedAccountIds"
 type CrossAccount struct {
@@ -527,6 +543,28 @@ type CrossAccount struct {
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9+=,.@:/_-]+$`
 	// +optional
 	ExternalID string `json:"externalId,omitempty"`
+
+	// ImageRepositoryARNs are the ECR repositories, in the trusted accounts
+	// and spec.region, whose images the callers deploy here: their
+	// pipelines' own repositories (status.ecrRepositoryUri of their
+	// claims). Required with trustedAccountIds. At most 10 of at most 128
+	// characters, so that the role's policy fits IAM's 6,144 characters.
+	// +kubebuilder:validation:MaxItems=10
+	// +kubebuilder:validation:items:MaxLength=128
+	// +kubebuilder:validation:items:Pattern=`^arn:aws[a-z-]*:ecr:[a-z0-9-]+:[0-9]{12}:repository/[a-z0-9][a-z0-9._/-]*$`
+	// +listType=set
+	// +optional
+	ImageRepositoryARNs []string `json:"imageRepositoryArns,omitempty"`
+
+	// FunctionNames are the functions in this account and spec.region that
+	// the callers may update (and whose versions and aliases they may
+	// manage): names, or ARNs. Required with trustedAccountIds.
+	// +kubebuilder:validation:MaxItems=10
+	// +kubebuilder:validation:items:MaxLength=140
+	// +kubebuilder:validation:items:Pattern=`^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:)?[A-Za-z0-9_-]{1,64}$`
+	// +listType=set
+	// +optional
+	FunctionNames []string `json:"functionNames,omitempty"`
 }
 
 // XCicdPipelineStatus is what the pipeline reports back. Every field comes

@@ -2,6 +2,7 @@ package compose
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/crossplane/function-sdk-go/resource"
 	codebuild "github.com/upbound/provider-aws/v2/apis/cluster/codebuild/v1beta1"
@@ -23,6 +24,34 @@ const (
 	// exhaust.
 	EnvBuildKitImage = "BUILDKIT_IMAGE"
 )
+
+// ECR Public serves anonymous pulls with lower quotas than authenticated
+// ones ("Amazon ECR Public service quotas",
+// https://docs.aws.amazon.com/AmazonECR/latest/public/public-service-quotas.html),
+// and CodeBuild's addresses are shared, so the default buildspec logs in to
+// ECR Public before buildx pulls a BuildKit image from it. Its
+// authorization token comes only from us-east-1 ("Registry authentication
+// in Amazon ECR public",
+// https://docs.aws.amazon.com/AmazonECR/latest/public/public-registry-auth.html).
+const (
+	ecrPublicRegistry   = "public.ecr.aws"
+	ecrPublicAuthRegion = "us-east-1"
+)
+
+// ecrPublicLoginActions are what `aws ecr-public get-login-password` needs
+// ("This command requires the 'ecr-public:GetAuthorizationToken' and
+// 'sts:GetServiceBearerToken' permissions",
+// https://docs.aws.amazon.com/cli/latest/reference/ecr-public/get-login-password.html).
+// Neither has resource-level permissions ("Actions, resources, and
+// condition keys for Amazon Elastic Container Registry Public",
+// https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistrypublic.html).
+var ecrPublicLoginActions = []string{"ecr-public:GetAuthorizationToken", "sts:GetServiceBearerToken"}
+
+// buildKitFromECRPublic reports whether the build pulls BuildKit from ECR
+// Public, and so logs in to it.
+func (c *composer) buildKitFromECRPublic() bool {
+	return strings.HasPrefix(c.in.Spec.Build.BuildKitImage, ecrPublicRegistry+"/")
+}
 
 // buildCacheDir is where BuildKit keeps its layer cache between builds;
 // CodeBuild stores it in the cache bucket.
@@ -126,6 +155,7 @@ phases:
   pre_build:
     commands:
       - aws ecr get-login-password --region "$AWS_REGION" | docker login --username AWS --password-stdin "${` + EnvImageRepoURI + `%%/*}"
+      - case "$` + EnvBuildKitImage + `" in ` + ecrPublicRegistry + `/*) aws ecr-public get-login-password --region ` + ecrPublicAuthRegion + ` | docker login --username AWS --password-stdin ` + ecrPublicRegistry + ` ;; esac
       - IMAGE_TAG="` + contract.BuildTagPrefix + `$(echo "${CODEBUILD_RESOLVED_SOURCE_VERSION:-manual}" | cut -c1-12)-${CODEBUILD_BUILD_NUMBER}"
       - docker buildx create --name pipeline --driver docker-container --driver-opt "image=$` + EnvBuildKitImage + `" --use
   build:

@@ -153,6 +153,12 @@ func (c *composer) logStreams(account, group string) string {
 // that would outlive the claim.
 var streamActions = []string{"logs:CreateLogStream", "logs:PutLogEvents"}
 
+// topicKeyActions are what a publisher to a topic encrypted with a
+// customer-managed key needs on the key ("Allow a user to send messages to
+// a topic with SSE", SNS Developer Guide,
+// https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html).
+var topicKeyActions = []string{"kms:Decrypt", "kms:GenerateDataKey"}
+
 func (c *composer) testEnabled() bool { return enabled(c.in.Spec.Test.Enabled) }
 
 func (c *composer) codeBuildPermissions() (iampolicy.Document, string) {
@@ -164,7 +170,7 @@ func (c *composer) codeBuildPermissions() (iampolicy.Document, string) {
 	if w := a.waiting(); w != "" {
 		return iampolicy.Document{}, w
 	}
-	return iampolicy.New(
+	statements := []iampolicy.Statement{
 		iampolicy.Allow("Logs", streamActions, c.logStreams(account, c.buildLogGroup())),
 		iampolicy.Allow("ArtifactBucket", []string{"s3:GetBucketAcl", "s3:GetBucketLocation"}, artifacts),
 		iampolicy.Allow("Artifacts", []string{"s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"}, artifacts+"/*"),
@@ -178,7 +184,11 @@ func (c *composer) codeBuildPermissions() (iampolicy.Document, string) {
 		}, repo),
 		// GetAuthorizationToken has no resource-level permissions.
 		iampolicy.Allow("RegistryLogin", []string{"ecr:GetAuthorizationToken"}, "*"),
-	), ""
+	}
+	if c.buildKitFromECRPublic() {
+		statements = append(statements, iampolicy.Allow("ECRPublicLogin", ecrPublicLoginActions, "*"))
+	}
+	return iampolicy.New(statements...), ""
 }
 
 // testPermissions are the test project's: its logs, reading the source
@@ -244,6 +254,13 @@ func (c *composer) codePipelinePermissions() (iampolicy.Document, string) {
 	}
 	if approval != "" {
 		statements = append(statements, iampolicy.Allow("ApprovalNotifications", []string{"sns:Publish"}, approval))
+		// The Approval action publishes with this role, and a publisher to
+		// an encrypted topic needs these on its key ("Key management", SNS
+		// Developer Guide,
+		// https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html).
+		if key := c.in.Spec.Notifications.KMSKeyARN; key != "" {
+			statements = append(statements, iampolicy.Allow("ApprovalNotificationsKey", topicKeyActions, key))
+		}
 	}
 	return iampolicy.New(statements...), ""
 }
@@ -291,10 +308,7 @@ func (c *composer) sameAccountTargets(account string) []string {
 		if t.RoleARN != "" {
 			continue
 		}
-		fn := t.FunctionName
-		if !strings.HasPrefix(fn, "arn:") {
-			fn = c.arn("lambda", account, "function:"+fn)
-		}
+		fn := c.functionARN(account, t.FunctionName)
 		out = append(out, fn, fn+":*")
 	}
 	return out
@@ -337,22 +351,39 @@ func (c *composer) crossAccountTrust() iampolicy.Document {
 	return iampolicy.TrustPrincipals(principals, contract.AssumeRoleActions, cond)
 }
 
+// crossAccountPermissions let the callers' deployers update the named
+// functions of this account to images of the callers' own repositories:
+// Lambda requires the caller of UpdateFunctionCode to have
+// ecr:BatchGetImage and ecr:GetDownloadUrlForLayer on the image's
+// repository ("Lambda does not have permission to access the ECR image",
+// https://repost.aws/knowledge-center/lambda-ecr-image). The role never
+// pulls or logs in to ECR itself, and never reads this claim's repository:
+// the images it deploys are the callers'.
 func (c *composer) crossAccountPermissions() (iampolicy.Document, string) {
 	a := &arns{c: c}
 	account := a.account()
-	repo := a.of(ECRRepository, "the ECR repository's ARN")
 	if w := a.waiting(); w != "" {
 		return iampolicy.Document{}, w
 	}
-	// Lambda requires the caller of UpdateFunctionCode to be able to read
-	// the image; the role never pulls or logs in to ECR itself.
-	statements := []iampolicy.Statement{
-		iampolicy.Allow("ReadImages", contract.ImagePullActions, repo),
+	x := c.in.Spec.CrossAccount
+	fns := make([]string, 0, 2*len(x.FunctionNames))
+	for _, f := range x.FunctionNames {
+		fn := c.functionARN(account, f)
+		fns = append(fns, fn, fn+":*")
 	}
-	if fns := c.sameAccountTargets(account); len(fns) > 0 {
-		statements = append(statements, iampolicy.Allow("DeployTargets", contract.TargetActions, fns...))
+	return iampolicy.New(
+		iampolicy.Allow("ReadCallerImages", contract.ImagePullActions, x.ImageRepositoryARNs...),
+		iampolicy.Allow("DeployFunctions", contract.TargetActions, fns...),
+	), ""
+}
+
+// functionARN is the ARN of a function named by name (in this account and
+// region) or by ARN.
+func (c *composer) functionARN(account, nameOrARN string) string {
+	if strings.HasPrefix(nameOrARN, "arn:") {
+		return nameOrARN
 	}
-	return iampolicy.New(statements...), ""
+	return c.arn("lambda", account, "function:"+nameOrARN)
 }
 
 // union returns the actions of both lists, sorted, each once.

@@ -68,14 +68,39 @@ func (c *composer) topicPolicy() error {
 		c.wait(NotificationTopicPolicy, "the notification topic's ARN")
 		return nil
 	}
-	doc := iampolicy.New(iampolicy.Statement{
-		Sid:       "AllowAlarmsAndEventsToPublish",
-		Effect:    iampolicy.Allowed,
-		Principal: &iampolicy.Principal{Service: []string{"cloudwatch.amazonaws.com", "events.amazonaws.com"}},
-		Action:    []string{"sns:Publish"},
-		Resource:  []string{topicARN},
-		Condition: iampolicy.Condition{"StringEquals": {"aws:SourceAccount": {observe.AccountFromARN(topicARN)}}},
-	})
+	account := observe.AccountFromARN(topicARN)
+	// Each service may publish only from this pipeline's own alarms and
+	// rule: aws:SourceAccount and aws:SourceArn, as AWS's examples for
+	// alarms ("Why didn't I receive an SNS notification for my CloudWatch
+	// alarm trigger?",
+	// https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger)
+	// and EventBridge targets ("Using resource-based policies for Amazon
+	// EventBridge",
+	// https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html)
+	// condition them.
+	publish := func(sid, service string, sources ...string) iampolicy.Statement {
+		return iampolicy.Statement{
+			Sid:       sid,
+			Effect:    iampolicy.Allowed,
+			Principal: &iampolicy.Principal{Service: []string{service}},
+			Action:    []string{"sns:Publish"},
+			Resource:  []string{topicARN},
+			Condition: iampolicy.Condition{
+				"StringEquals": {"aws:SourceAccount": {account}},
+				"ArnEquals":    {"aws:SourceArn": sources},
+			},
+		}
+	}
+	var statements []iampolicy.Statement
+	if alarms := c.alarmNames(); len(alarms) > 0 {
+		arns := make([]string, 0, len(alarms))
+		for _, a := range alarms {
+			arns = append(arns, c.arn("cloudwatch", account, "alarm:"+a))
+		}
+		statements = append(statements, publish("AllowAlarmsToPublish", "cloudwatch.amazonaws.com", arns...))
+	}
+	statements = append(statements, publish("AllowFailedRuleToPublish", "events.amazonaws.com", c.arn("events", account, "rule/"+c.in.Names.FailedRule)))
+	doc := iampolicy.New(statements...)
 	policy, err := doc.JSON()
 	if err != nil {
 		return fmt.Errorf("cannot compose %s: %w", NotificationTopicPolicy, err)
@@ -89,6 +114,15 @@ func (c *composer) topicPolicy() error {
 		},
 	}}
 	return c.add(NotificationTopicPolicy, "", tp)
+}
+
+// alarmNames are the names of the composed alarms that notify the topic:
+// the deployer's, when there is one.
+func (c *composer) alarmNames() []string {
+	if c.in.Spec.Deployer.Image == "" {
+		return nil
+	}
+	return []string{c.in.Names.ErrorsAlarm, c.in.Names.RollbackAlarm}
 }
 
 // failureNotification sends the pipeline's failed executions to the topic.
