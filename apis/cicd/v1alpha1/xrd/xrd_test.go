@@ -170,16 +170,23 @@ func TestClaimsAndXRsAgree(t *testing.T) {
 	}
 }
 
-func TestBadClaimsAreRejected(t *testing.T) {
+// badClaim is a claim the XRD must reject (with old: an update of old), and
+// what the error must contain.
+type badClaim struct {
+	claim string
+	old   string
+	want  []string
+}
+
+// badClaims is the catalogue of claims the XRD rejects: at least one for
+// every CEL rule (TestEveryCELRuleHasABadClaim checks), with the rule's
+// whole message.
+func badClaims() map[string]badClaim {
 	claim := func(spec string) string {
 		return "apiVersion: cicd.platform.dev/v1alpha1\nkind: CicdPipeline\nmetadata:\n  name: shop\nspec:\n" + spec
 	}
 	const ok = "  environmentSuffix: dev\n  source:\n    repository: acme/shop\n"
-	cases := map[string]struct {
-		claim string
-		old   string
-		want  []string
-	}{
+	return map[string]badClaim{
 		"MissingSuffix": {
 			claim: claim("  source:\n    repository: acme/shop\n"),
 			want:  []string{"spec.environmentSuffix: Required value"},
@@ -208,13 +215,25 @@ func TestBadClaimsAreRejected(t *testing.T) {
 			claim: claim("  environmentSuffix: dev\n  source:\n    repository: shop\n"),
 			want:  []string{"spec: Invalid value: spec.source.repository must be owner/name (for example acme/shop) when spec.source.provider is not CodeCommit"},
 		},
+		"CodeCommitRepositoryNotAName": {
+			claim: claim("  environmentSuffix: dev\n  source:\n    provider: CodeCommit\n    repository: acme/shop\n"),
+			want:  []string{"spec.source.repository must be a CodeCommit repository name (letters, digits, '.', '_' and '-', at most 100) when spec.source.provider is CodeCommit"},
+		},
+		"CodeCommitRepositoryTooLong": {
+			claim: claim("  environmentSuffix: dev\n  source:\n    provider: CodeCommit\n    repository: " + strings.Repeat("r", 101) + "\n"),
+			want:  []string{"spec.source.repository must be a CodeCommit repository name (letters, digits, '.', '_' and '-', at most 100) when spec.source.provider is CodeCommit"},
+		},
 		"ConnectionWithCodeCommit": {
 			claim: claim("  environmentSuffix: dev\n  source:\n    provider: CodeCommit\n    repository: shop\n    connectionArn: arn:aws:codeconnections:us-east-1:123456789012:connection/abc\n"),
-			want:  []string{"spec.source.connectionArn must not be set when spec.source.provider is CodeCommit"},
+			want:  []string{"spec.source.connectionArn must not be set when spec.source.provider is CodeCommit: CodeCommit needs no connection"},
 		},
 		"EnterpriseWithoutHost": {
 			claim: claim("  environmentSuffix: dev\n  source:\n    provider: GitHubEnterpriseServer\n    repository: acme/shop\n"),
-			want:  []string{"spec.source.provider GitHubEnterpriseServer needs spec.source.hostArn"},
+			want:  []string{"spec.source.provider GitHubEnterpriseServer needs spec.source.hostArn (the registered host) or an existing spec.source.connectionArn"},
+		},
+		"HostWithoutEnterprise": {
+			claim: claim("  environmentSuffix: dev\n  source:\n    provider: GitHub\n    repository: acme/shop\n    hostArn: " + hostARN + "\n"),
+			want:  []string{"spec.source.hostArn is only valid when spec.source.provider is GitHubEnterpriseServer"},
 		},
 		"TestCommandsAndBuildspec": {
 			claim: claim(ok + "  test:\n    commands: [make test]\n    buildspec: buildspec.yml\n"),
@@ -244,6 +263,14 @@ func TestBadClaimsAreRejected(t *testing.T) {
 			claim: claim(ok + "  tags:\n    aws:owner: me\n"),
 			want:  []string{"spec.tags keys must be at most 128 characters and must not start with 'aws:'"},
 		},
+		"TagKeyTooLong": {
+			claim: claim(ok + "  tags:\n    " + strings.Repeat("k", 129) + ": v\n"),
+			want:  []string{"spec.tags keys must be at most 128 characters and must not start with 'aws:'"},
+		},
+		"TagValueTooLong": {
+			claim: claim(ok + "  tags:\n    team: " + strings.Repeat("v", 257) + "\n"),
+			want:  []string{"spec.tags values must be at most 256 characters"},
+		},
 		"DeletionPolicyEnum": {
 			claim: claim(ok + "  deletionPolicy: Keep\n"),
 			want:  []string{`spec.deletionPolicy: Unsupported value: "Keep": supported values: "Delete", "Orphan"`},
@@ -260,10 +287,13 @@ func TestBadClaimsAreRejected(t *testing.T) {
 		"ChangedRegion": {
 			claim: claim(ok + "  region: eu-west-1\n"),
 			old:   claim(ok),
-			want:  []string{"spec.region is immutable"},
+			want:  []string{"spec.region is immutable: create a new claim for another region"},
 		},
 	}
-	for name, tc := range cases {
+}
+
+func TestBadClaimsAreRejected(t *testing.T) {
+	for name, tc := range badClaims() {
 		t.Run(name, func(t *testing.T) {
 			got := validate(t, tc.claim, tc.old)
 			if got == "" {
@@ -285,5 +315,80 @@ func TestMutableUpdatesAreAccepted(t *testing.T) {
 	updated := old + "  registry:\n    imagesToKeep: 20\n  tags:\n    team: shop\n"
 	if errs := validate(t, updated, old); errs != "" {
 		t.Errorf("a mutable update is rejected: %s", errs)
+	}
+}
+
+// hostARN is a registered GitHub Enterprise Server host, in the format
+// CodeConnections gives it.
+const hostARN = "arn:aws:codeconnections:us-east-1:123456789012:host/ghes-1a2b3c4d"
+
+// TestEveryCELRuleHasABadClaim reads every CEL rule of the generated XRD and
+// requires a claim in badClaims that the rule's whole message is expected
+// for: a rule without one could be dropped from the types unnoticed.
+func TestEveryCELRuleHasABadClaim(t *testing.T) {
+	var def map[string]any
+	if err := yaml.Unmarshal(xrd.Definition, &def); err != nil {
+		t.Fatal(err)
+	}
+	var messages []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if rules, ok := v["x-kubernetes-validations"].([]any); ok {
+				for _, r := range rules {
+					m, _ := r.(map[string]any)["message"].(string)
+					messages = append(messages, m)
+				}
+			}
+			for _, c := range v {
+				walk(c)
+			}
+		case []any:
+			for _, c := range v {
+				walk(c)
+			}
+		}
+	}
+	walk(def)
+	if len(messages) == 0 {
+		t.Fatal("found no CEL rules in the XRD; the walk is wrong")
+	}
+	claims := badClaims()
+	for _, m := range messages {
+		if m == "" {
+			t.Errorf("a CEL rule has no message; every rule needs one that names the field")
+			continue
+		}
+		covered := false
+		for _, c := range claims {
+			for _, w := range c.want {
+				covered = covered || strings.Contains(w, m)
+			}
+		}
+		if !covered {
+			t.Errorf("no bad claim in badClaims expects the CEL rule %q", m)
+		}
+	}
+}
+
+// TestRuleBoundariesAreAccepted: the permitted side of each CEL rule, at its
+// limit, passes.
+func TestRuleBoundariesAreAccepted(t *testing.T) {
+	cases := map[string]string{
+		"EnterpriseWithHost":       "  environmentSuffix: dev\n  source:\n    provider: GitHubEnterpriseServer\n    repository: acme/shop\n    hostArn: " + hostARN + "\n",
+		"EnterpriseWithConnection": "  environmentSuffix: dev\n  source:\n    provider: GitHubEnterpriseServer\n    repository: acme/shop\n    connectionArn: arn:aws:codeconnections:us-east-1:123456789012:connection/abc\n",
+		"CodeCommitName100":        "  environmentSuffix: dev\n  source:\n    provider: CodeCommit\n    repository: " + strings.Repeat("r", 100) + "\n",
+		"NestedRepositoryPath":     "  environmentSuffix: dev\n  source:\n    provider: GitLab\n    repository: group/subgroup/shop\n",
+		"TagKey128AndValue256":     "  environmentSuffix: dev\n  source:\n    repository: acme/shop\n  tags:\n    " + strings.Repeat("k", 128) + ": " + strings.Repeat("v", 256) + "\n",
+		"TestCommandsOnly":         "  environmentSuffix: dev\n  source:\n    repository: acme/shop\n  test:\n    commands: [make test]\n",
+		"TestBuildspecOnly":        "  environmentSuffix: dev\n  source:\n    repository: acme/shop\n  test:\n    buildspec: buildspec.yml\n",
+	}
+	for name, spec := range cases {
+		t.Run(name, func(t *testing.T) {
+			if errs := validate(t, "spec:\n"+spec, ""); errs != "" {
+				t.Errorf("rejected: %s", errs)
+			}
+		})
 	}
 }
