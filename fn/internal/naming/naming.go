@@ -136,12 +136,20 @@ func For(xrName, suffix string) (*Names, error) {
 		{names.CrossAccountRole, iamRole},
 	}
 	for _, c := range checks {
-		if over := len(c.name) - c.l.max; over > 0 {
-			return nil, &LengthError{Kind: c.l.kind, Name: c.name, Max: c.l.max, Over: over, Field: "metadata.name"}
-		}
-		if !c.l.pattern.MatchString(c.name) {
-			return nil, fmt.Errorf("metadata.name: the %s name %q has characters AWS does not allow (%s)", c.l.kind, c.name, c.l.pattern)
+		if err := c.l.check(c.name); err != nil {
+			return nil, err
 		}
 	}
 	return names, nil
+}
+
+// check returns an error naming the limit name breaks, or nil.
+func (l limit) check(name string) error {
+	if over := len(name) - l.max; over > 0 {
+		return &LengthError{Kind: l.kind, Name: name, Max: l.max, Over: over, Field: "metadata.name"}
+	}
+	if !l.pattern.MatchString(name) {
+		return fmt.Errorf("metadata.name: the %s name %q has characters AWS does not allow (%s)", l.kind, name, l.pattern)
+	}
+	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1/xrd"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/badclaims"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/crdschema"
 )
 
@@ -170,136 +171,20 @@ func TestClaimsAndXRsAgree(t *testing.T) {
 	}
 }
 
-// badClaim is a claim the XRD must reject (with old: an update of old), and
-// what the error must contain.
-type badClaim struct {
-	claim string
-	old   string
-	want  []string
-}
-
-// badClaims is the catalogue of claims the XRD rejects: at least one for
-// every CEL rule (TestEveryCELRuleHasABadClaim checks), with the rule's
-// whole message.
-func badClaims() map[string]badClaim {
+func TestBadClaimsAreRejected(t *testing.T) {
 	claim := func(spec string) string {
+		if spec == "" {
+			return ""
+		}
 		return "apiVersion: cicd.platform.dev/v1alpha1\nkind: CicdPipeline\nmetadata:\n  name: shop\nspec:\n" + spec
 	}
-	const ok = "  environmentSuffix: dev\n  source:\n    repository: acme/shop\n"
-	return map[string]badClaim{
-		"MissingSuffix": {
-			claim: claim("  source:\n    repository: acme/shop\n"),
-			want:  []string{"spec.environmentSuffix: Required value"},
-		},
-		"MissingSource": {
-			claim: claim("  environmentSuffix: dev\n"),
-			want:  []string{"spec.source: Required value"},
-		},
-		"SuffixPattern": {
-			claim: claim("  environmentSuffix: Prod_1\n  source:\n    repository: acme/shop\n"),
-			want:  []string{`spec.environmentSuffix: Invalid value: "Prod_1": spec.environmentSuffix in body should match '^[a-z0-9]([a-z0-9-]*[a-z0-9])?$'`},
-		},
-		"SuffixTooLong": {
-			claim: claim("  environmentSuffix: production-eu-1\n  source:\n    repository: acme/shop\n"),
-			want:  []string{"spec.environmentSuffix: Too long: may not be more than 12 bytes"},
-		},
-		"BadProviderEnum": {
-			claim: claim("  environmentSuffix: dev\n  source:\n    provider: Gitea\n    repository: acme/shop\n"),
-			want:  []string{`spec.source.provider: Unsupported value: "Gitea": supported values: "GitHub", "GitHubEnterpriseServer", "Bitbucket", "GitLab", "CodeCommit"`},
-		},
-		"BadComputeType": {
-			claim: claim(ok + "  build:\n    computeType: HUGE\n"),
-			want:  []string{`spec.build.computeType: Unsupported value: "HUGE"`},
-		},
-		"RepositoryNotOwnerName": {
-			claim: claim("  environmentSuffix: dev\n  source:\n    repository: shop\n"),
-			want:  []string{"spec: Invalid value: spec.source.repository must be owner/name (for example acme/shop) when spec.source.provider is not CodeCommit"},
-		},
-		"CodeCommitRepositoryNotAName": {
-			claim: claim("  environmentSuffix: dev\n  source:\n    provider: CodeCommit\n    repository: acme/shop\n"),
-			want:  []string{"spec.source.repository must be a CodeCommit repository name (letters, digits, '.', '_' and '-', at most 100) when spec.source.provider is CodeCommit"},
-		},
-		"CodeCommitRepositoryTooLong": {
-			claim: claim("  environmentSuffix: dev\n  source:\n    provider: CodeCommit\n    repository: " + strings.Repeat("r", 101) + "\n"),
-			want:  []string{"spec.source.repository must be a CodeCommit repository name (letters, digits, '.', '_' and '-', at most 100) when spec.source.provider is CodeCommit"},
-		},
-		"ConnectionWithCodeCommit": {
-			claim: claim("  environmentSuffix: dev\n  source:\n    provider: CodeCommit\n    repository: shop\n    connectionArn: arn:aws:codeconnections:us-east-1:123456789012:connection/abc\n"),
-			want:  []string{"spec.source.connectionArn must not be set when spec.source.provider is CodeCommit: CodeCommit needs no connection"},
-		},
-		"EnterpriseWithoutHost": {
-			claim: claim("  environmentSuffix: dev\n  source:\n    provider: GitHubEnterpriseServer\n    repository: acme/shop\n"),
-			want:  []string{"spec.source.provider GitHubEnterpriseServer needs spec.source.hostArn (the registered host) or an existing spec.source.connectionArn"},
-		},
-		"HostWithoutEnterprise": {
-			claim: claim("  environmentSuffix: dev\n  source:\n    provider: GitHub\n    repository: acme/shop\n    hostArn: " + hostARN + "\n"),
-			want:  []string{"spec.source.hostArn is only valid when spec.source.provider is GitHubEnterpriseServer"},
-		},
-		"TestCommandsAndBuildspec": {
-			claim: claim(ok + "  test:\n    commands: [make test]\n    buildspec: buildspec.yml\n"),
-			want:  []string{"spec.test.commands and spec.test.buildspec are mutually exclusive"},
-		},
-		"DeployerImageNotECR": {
-			claim: claim(ok + "  deployer:\n    image: docker.io/library/deployer:latest\n"),
-			want:  []string{"spec.deployer.image: Invalid value: \"docker.io/library/deployer:latest\""},
-		},
-		"DeployerImageWithoutTargets": {
-			claim: claim(ok + "  deployer:\n    image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/deployer:v1\n"),
-			want:  []string{"spec.deployer.targets must name at least one function when spec.deployer.image is set"},
-		},
-		"BadAccountID": {
-			claim: claim(ok + "  crossAccount:\n    trustedAccountIds: [\"1234\"]\n"),
-			want:  []string{`spec.crossAccount.trustedAccountIds[0]: Invalid value: "1234"`},
-		},
-		"BadEmail": {
-			claim: claim(ok + "  notifications:\n    emails: [oncall]\n"),
-			want:  []string{`spec.notifications.emails[0]: Invalid value: "oncall"`},
-		},
-		"RetentionOutOfRange": {
-			claim: claim(ok + "  artifacts:\n    retentionDays: 0\n"),
-			want:  []string{"spec.artifacts.retentionDays: Invalid value: 0: spec.artifacts.retentionDays in body should be greater than or equal to 1"},
-		},
-		"ReservedTag": {
-			claim: claim(ok + "  tags:\n    aws:owner: me\n"),
-			want:  []string{"spec.tags keys must be at most 128 characters and must not start with 'aws:'"},
-		},
-		"TagKeyTooLong": {
-			claim: claim(ok + "  tags:\n    " + strings.Repeat("k", 129) + ": v\n"),
-			want:  []string{"spec.tags keys must be at most 128 characters and must not start with 'aws:'"},
-		},
-		"TagValueTooLong": {
-			claim: claim(ok + "  tags:\n    team: " + strings.Repeat("v", 257) + "\n"),
-			want:  []string{"spec.tags values must be at most 256 characters"},
-		},
-		"DeletionPolicyEnum": {
-			claim: claim(ok + "  deletionPolicy: Keep\n"),
-			want:  []string{`spec.deletionPolicy: Unsupported value: "Keep": supported values: "Delete", "Orphan"`},
-		},
-		"UnknownField": {
-			claim: claim(ok + "  enviromentSuffix: prod\n"),
-			want:  []string{"spec.enviromentSuffix: Invalid value: \"\": field not declared in schema"},
-		},
-		"ChangedSuffix": {
-			claim: claim("  environmentSuffix: prod\n  source:\n    repository: acme/shop\n"),
-			old:   claim(ok),
-			want:  []string{"spec.environmentSuffix is immutable: create a new claim for a new environment"},
-		},
-		"ChangedRegion": {
-			claim: claim(ok + "  region: eu-west-1\n"),
-			old:   claim(ok),
-			want:  []string{"spec.region is immutable: create a new claim for another region"},
-		},
-	}
-}
-
-func TestBadClaimsAreRejected(t *testing.T) {
-	for name, tc := range badClaims() {
+	for name, tc := range badclaims.Catalogue() {
 		t.Run(name, func(t *testing.T) {
-			got := validate(t, tc.claim, tc.old)
+			got := validate(t, claim(tc.Spec), claim(tc.Old))
 			if got == "" {
-				t.Fatalf("the claim is accepted; want an error containing %q", tc.want)
+				t.Fatalf("the claim is accepted; want an error containing %q", tc.Want)
 			}
-			for _, w := range tc.want {
+			for _, w := range tc.Want {
 				if !strings.Contains(got, w) {
 					t.Errorf("want an error containing\n  %s\ngot\n  %s", w, got)
 				}
@@ -318,12 +203,8 @@ func TestMutableUpdatesAreAccepted(t *testing.T) {
 	}
 }
 
-// hostARN is a registered GitHub Enterprise Server host, in the format
-// CodeConnections gives it.
-const hostARN = "arn:aws:codeconnections:us-east-1:123456789012:host/ghes-1a2b3c4d"
-
 // TestEveryCELRuleHasABadClaim reads every CEL rule of the generated XRD and
-// requires a claim in badClaims that the rule's whole message is expected
+// requires a claim in the badclaims catalogue that the rule's whole message is expected
 // for: a rule without one could be dropped from the types unnoticed.
 func TestEveryCELRuleHasABadClaim(t *testing.T) {
 	var def map[string]any
@@ -354,7 +235,7 @@ func TestEveryCELRuleHasABadClaim(t *testing.T) {
 	if len(messages) == 0 {
 		t.Fatal("found no CEL rules in the XRD; the walk is wrong")
 	}
-	claims := badClaims()
+	claims := badclaims.Catalogue()
 	for _, m := range messages {
 		if m == "" {
 			t.Errorf("a CEL rule has no message; every rule needs one that names the field")
@@ -362,12 +243,12 @@ func TestEveryCELRuleHasABadClaim(t *testing.T) {
 		}
 		covered := false
 		for _, c := range claims {
-			for _, w := range c.want {
+			for _, w := range c.Want {
 				covered = covered || strings.Contains(w, m)
 			}
 		}
 		if !covered {
-			t.Errorf("no bad claim in badClaims expects the CEL rule %q", m)
+			t.Errorf("no claim in the badclaims catalogue expects the CEL rule %q", m)
 		}
 	}
 }
@@ -376,7 +257,7 @@ func TestEveryCELRuleHasABadClaim(t *testing.T) {
 // limit, passes.
 func TestRuleBoundariesAreAccepted(t *testing.T) {
 	cases := map[string]string{
-		"EnterpriseWithHost":       "  environmentSuffix: dev\n  source:\n    provider: GitHubEnterpriseServer\n    repository: acme/shop\n    hostArn: " + hostARN + "\n",
+		"EnterpriseWithHost":       "  environmentSuffix: dev\n  source:\n    provider: GitHubEnterpriseServer\n    repository: acme/shop\n    hostArn: " + badclaims.HostARN + "\n",
 		"EnterpriseWithConnection": "  environmentSuffix: dev\n  source:\n    provider: GitHubEnterpriseServer\n    repository: acme/shop\n    connectionArn: arn:aws:codeconnections:us-east-1:123456789012:connection/abc\n",
 		"CodeCommitName100":        "  environmentSuffix: dev\n  source:\n    provider: CodeCommit\n    repository: " + strings.Repeat("r", 100) + "\n",
 		"NestedRepositoryPath":     "  environmentSuffix: dev\n  source:\n    provider: GitLab\n    repository: group/subgroup/shop\n",
