@@ -27,5 +27,7 @@ func atProvider(k *Kind, id providerfake.Identity) map[string]any {
 }
 
 func sortRefs(refs []refField) {
-	slices.SortFunc(refs, func(a, b refField) int { return strings.Compare(a.Field, b.Field) })
+	slices.SortFunc(refs, func(a, b refField) int {
+		return strings.Compare(strings.Join(append(slices.Clone(a.Path), a.Field), "."), strings.Join(append(slices.Clone(b.Path), b.Field), "."))
+	})
 }
