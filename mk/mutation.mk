@@ -1,0 +1,32 @@
+# Mutation testing: go-gremlins changes the product code one small mutation
+# at a time (a condition negated, a boundary moved, an operator swapped) and
+# runs the package's tests against each; a mutant the tests do not notice
+# ("lived") is a behaviour no test pins down. See docs/testing.md.
+#
+#   make mutation                               every package below
+#   make mutation MUTATION_PACKAGES=./fn        one package
+#   make mutation MUTATION_THRESHOLD=90         a stricter gate
+
+GREMLINS_VERSION := v0.6.0
+GREMLINS := $(BIN)/gremlins
+
+$(GREMLINS): tools/gremlins/go.mod tools/gremlins/go.sum
+	@mkdir -p $(BIN)
+	cd tools/gremlins && go build -trimpath -o $@ github.com/go-gremlins/gremlins/cmd/gremlins
+
+# Percent of covered mutants (killed + lived) that must be killed, per package.
+MUTATION_THRESHOLD ?= 85
+# Each package's own tests run against its own mutants. deployer/internal/
+# testenv is test support (moto); its mutants are not product behaviour.
+MUTATION_PACKAGES ?= ./fn ./fn/internal/compose ./fn/internal/iampolicy ./fn/internal/naming ./fn/internal/observe \
+	./deployer ./deployer/contract ./deployer/internal/artifact ./deployer/internal/awsapi \
+	./deployer/internal/handler ./deployer/internal/history ./deployer/internal/rollout
+MUTATION_WORKERS ?= 2
+MUTATION_TIMEOUT_COEFFICIENT ?= 3
+MUTATION_OUT := $(OUT)/mutation
+
+.PHONY: mutation
+mutation: $(GREMLINS) $(LAMBDA_RIE) ## Mutation testing (go-gremlins) with a per-package efficacy threshold.
+	@GREMLINS=$(GREMLINS) MUTATION_PACKAGES="$(MUTATION_PACKAGES)" MUTATION_THRESHOLD=$(MUTATION_THRESHOLD) \
+		MUTATION_WORKERS=$(MUTATION_WORKERS) MUTATION_TIMEOUT_COEFFICIENT=$(MUTATION_TIMEOUT_COEFFICIENT) \
+		MUTATION_OUT=$(MUTATION_OUT) mk/mutation.sh
