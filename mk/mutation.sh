@@ -1,47 +1,73 @@
 #!/usr/bin/env bash
-# Runs go-gremlins over each package of MUTATION_PACKAGES, one at a time
-# (each package's own tests against its own mutants keeps a run to minutes),
-# prints efficacy per package and fails if any package with covered mutants
-# is below MUTATION_THRESHOLD percent (killed / (killed + lived)).
+# Runs go-gremlins once per argument ("PATH [gremlins flags...]"), then
+# reports efficacy per package (killed / (killed + lived)) and fails if a
+# package with covered mutants is below MUTATION_THRESHOLD percent.
 #
-# Environment: GREMLINS (the binary), MUTATION_PACKAGES, MUTATION_THRESHOLD,
-# MUTATION_WORKERS, MUTATION_TIMEOUT_COEFFICIENT, MUTATION_OUT (logs).
+# Environment: GREMLINS (the binary), MUTATION_THRESHOLD, MUTATION_WORKERS,
+# MUTATION_TIMEOUT_COEFFICIENT, MUTATION_OUT (logs and summary).
 set -euo pipefail
 
-: "${GREMLINS:?}" "${MUTATION_PACKAGES:?}" "${MUTATION_THRESHOLD:?}" "${MUTATION_OUT:?}"
+: "${GREMLINS:?}" "${MUTATION_THRESHOLD:?}" "${MUTATION_OUT:?}"
+[ $# -gt 0 ] || { echo "usage: mutation.sh 'PATH [gremlins flags]'..." >&2; exit 2; }
 mkdir -p "$MUTATION_OUT"
-summary="$MUTATION_OUT/summary.txt"
-printf '%-40s %7s %6s %12s %9s\n' package killed lived "not covered" efficacy >"$summary"
-failed=()
-for pkg in $MUTATION_PACKAGES; do
-  log="$MUTATION_OUT/$(echo "${pkg#./}" | tr '/' '_').log"
-  echo "mutation: $pkg (log: $log)" >&2
+here=$(cd "$(dirname "$0")" && pwd)
+real_go=$(command -v go)
+statuses="$MUTATION_OUT/statuses.txt"
+: >"$statuses"
+for run in "$@"; do
+  read -r -a words <<<"$run"
+  path=${words[0]}
+  log="$MUTATION_OUT/$(echo "${path#./}" | tr '/' '_').log"
+  echo "mutation: gremlins unleash ${words[*]:1} $path (log: $log)" >&2
   # gremlins' own exit status is not used: the threshold is checked below,
-  # the same way for every package.
-  "$GREMLINS" unleash --workers "${MUTATION_WORKERS:-2}" --test-cpu 1 \
-    --timeout-coefficient "${MUTATION_TIMEOUT_COEFFICIENT:-3}" \
-    -S lt "$pkg" >"$log" 2>&1 || true
-  counts=$(sed -n 's/^Killed: \([0-9]*\), Lived: \([0-9]*\), Not covered: \([0-9]*\).*/\1 \2 \3/p' "$log" | tail -n 1)
-  if [ -z "$counts" ]; then
-    echo "mutation: no result for $pkg; see $log" >&2
+  # per package, the same way for every run.
+  # --integration runs the tests under path only (mk/mutation-go/go).
+  # No --test-cpu: gremlins v0.6.0 passes it to go test as one argument
+  # ("-cpu 1"), which the test binary rejects, so every mutant would count
+  # as killed.
+  scope=
+  if [[ " ${words[*]:1} " == *" --integration "* ]]; then scope="$path/..."; fi
+  MUTATION_REAL_GO=$real_go MUTATION_SCOPE=$scope PATH="$here/mutation-go:$PATH" \
+    "$GREMLINS" unleash --workers "${MUTATION_WORKERS:-2}" \
+    --timeout-coefficient "${MUTATION_TIMEOUT_COEFFICIENT:-10}" \
+    "${words[@]:1}" "$path" >"$log" 2>&1 || true
+  if ! grep -q '^Mutation testing completed' "$log"; then
+    echo "mutation: gremlins did not complete for $path:" >&2
     tail -n 20 "$log" >&2
-    failed+=("$pkg (no result)")
-    continue
+    exit 1
   fi
-  read -r killed lived uncovered <<<"$counts"
-  if [ $((killed + lived)) -eq 0 ]; then
-    printf '%-40s %7s %6s %12s %9s\n' "$pkg" "$killed" "$lived" "$uncovered" "n/a" >>"$summary"
-    continue
-  fi
-  efficacy=$(awk -v k="$killed" -v l="$lived" 'BEGIN { printf "%.1f", 100 * k / (k + l) }')
-  printf '%-40s %7s %6s %12s %8s%%\n' "$pkg" "$killed" "$lived" "$uncovered" "$efficacy" >>"$summary"
-  if awk -v e="$efficacy" -v t="$MUTATION_THRESHOLD" 'BEGIN { exit !(e < t) }'; then
-    failed+=("$pkg ($efficacy% < $MUTATION_THRESHOLD%)")
-  fi
+  # "  KILLED CONDITIONALS_NEGATION at internal/naming/naming.go:90:7"
+  awk -v root="${path#./}" '$1 ~ /^(KILLED|LIVED|TIMED|NOT)$/ {
+      status = $1; if (status == "TIMED") status = "TIMED_OUT"; if (status == "NOT") status = "NOT_COVERED"
+      file = $NF; sub(/:[0-9]+:[0-9]+$/, "", file)
+      dir = file; if (!sub(/\/[^\/]*$/, "", dir)) dir = ""
+      pkg = root; if (dir != "") pkg = root "/" dir
+      print pkg, status, file
+    }' "$log" >>"$statuses"
 done
+
+summary="$MUTATION_OUT/summary.txt"
+awk -v threshold="$MUTATION_THRESHOLD" '
+  { n[$1, $2]++; pkgs[$1] = 1 }
+  END {
+    printf "%-34s %7s %6s %10s %12s %9s\n", "package", "killed", "lived", "timed out", "not covered", "efficacy"
+    bad = 0
+    for (p in pkgs) order[++count] = p
+    for (i = 1; i <= count; i++) for (j = i + 1; j <= count; j++) if (order[j] < order[i]) { t = order[i]; order[i] = order[j]; order[j] = t }
+    for (i = 1; i <= count; i++) {
+      p = order[i]; k = n[p, "KILLED"] + 0; l = n[p, "LIVED"] + 0
+      eff = "n/a"
+      if (k + l > 0) {
+        e = 100 * k / (k + l); eff = sprintf("%.1f%%", e)
+        if (e < threshold) { eff = eff " < " threshold "%"; bad = 1 }
+      }
+      printf "%-34s %7d %6d %10d %12d %9s\n", p, k, l, n[p, "TIMED_OUT"] + 0, n[p, "NOT_COVERED"] + 0, eff
+    }
+    exit bad
+  }' "$statuses" >"$summary" && ok=1 || ok=0
 cat "$summary"
-if [ ${#failed[@]} -gt 0 ]; then
-  echo "mutation: below the threshold of $MUTATION_THRESHOLD% killed (surviving mutants are LIVED in the logs):" >&2
-  printf '  %s\n' "${failed[@]}" >&2
+echo "surviving mutants (LIVED) and where: grep -h LIVED $MUTATION_OUT/*.log" >&2
+if [ "$ok" != 1 ]; then
+  echo "mutation: a package is below the threshold of $MUTATION_THRESHOLD% of covered mutants killed" >&2
   exit 1
 fi
