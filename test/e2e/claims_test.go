@@ -92,31 +92,35 @@ func applyClaimPending(t *testing.T, claim *unstructured.Unstructured) claimRun 
 	if _, err := env.client.Apply(env.ctx, claim); err != nil {
 		t.Fatalf("cannot apply claim: %v", err)
 	}
-	t.Cleanup(func() {
-		// Delete claims before their namespace goes, so that composed
-		// resources do not outlive the test (the controller manager's
-		// garbage collector removes them with the XR).
-		ctx := context.Background()
-		if err := deleteObject(ctx, claimGVK, run.Namespace, run.Name); err != nil {
-			t.Errorf("cannot delete claim %s/%s: %v", run.Namespace, run.Name, err)
+	t.Cleanup(func() { deleteClaimAndWait(t, run) })
+	return run
+}
+
+// deleteClaimAndWait deletes a claim and waits until it and everything
+// composed for it are gone. Claims go before their namespace, so that
+// composed resources do not outlive the test (the controller manager's
+// garbage collector removes them with the XR).
+func deleteClaimAndWait(t *testing.T, run claimRun) {
+	t.Helper()
+	ctx := context.Background()
+	if err := deleteObject(ctx, claimGVK, run.Namespace, run.Name); err != nil {
+		t.Errorf("cannot delete claim %s/%s: %v", run.Namespace, run.Name, err)
+		return
+	}
+	deadline := time.Now().Add(deleteTimeout)
+	for {
+		_, getErr := env.client.Get(ctx, claimGVK, run.Namespace, run.Name)
+		left, err := composedResources(ctx, run)
+		if err == nil && len(left) == 0 && kerrors.IsNotFound(getErr) {
 			return
 		}
-		deadline := time.Now().Add(deleteTimeout)
-		for {
-			_, getErr := env.client.Get(ctx, claimGVK, run.Namespace, run.Name)
-			left, err := composedResources(ctx, run)
-			if err == nil && len(left) == 0 && kerrors.IsNotFound(getErr) {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Errorf("teardown: claim %s/%s (get: %v) or its resources %v (list: %v) still exist %s after deletion",
-					run.Namespace, run.Name, getErr, componentNames(left), err, deleteTimeout)
-				return
-			}
-			time.Sleep(500 * time.Millisecond)
+		if time.Now().After(deadline) {
+			t.Errorf("teardown: claim %s/%s (get: %v) or its resources %v (list: %v) still exist %s after deletion",
+				run.Namespace, run.Name, getErr, componentNames(left), err, deleteTimeout)
+			return
 		}
-	})
-	return run
+		time.Sleep(500 * time.Millisecond)
+	}
 }
 
 // waitClaimReady waits until the claim is Ready, records the time from apply

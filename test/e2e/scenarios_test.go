@@ -306,7 +306,7 @@ func TestRejectedClaims(t *testing.T) {
 		if _, err := env.client.Apply(env.ctx, claim); err != nil {
 			t.Fatalf("claim rejected at apply, want it accepted by the schema: %v", err)
 		}
-		t.Cleanup(func() { _ = deleteObject(context.Background(), claimGVK, run.Namespace, run.Name) })
+		t.Cleanup(func() { deleteClaimAndWait(t, run) })
 		// The claim is where its user looks: Crossplane copies Ready and
 		// the function's claim-targeted conditions to it, not the XR's
 		// Synced, so the function must say why in a condition of its own.
