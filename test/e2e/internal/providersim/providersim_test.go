@@ -184,3 +184,16 @@ func TestNestedReferencesFromRealCRDs(t *testing.T) {
 		})
 	}
 }
+
+// TestAtProviderWithoutNestedReferences: references inside nested blocks
+// are not reported in atProvider, only the values they resolved to.
+func TestAtProviderWithoutNestedReferences(t *testing.T) {
+	k := &Kind{atProviderFields: map[string]bool{"cache": true}}
+	got := atProvider(k, providerfake.Identity{ForProvider: map[string]any{"cache": []any{map[string]any{
+		"type": "S3", "location": "shop-cache", "locationRef": map[string]any{"name": "b"}, "locationSelector": map[string]any{},
+	}}}})
+	want := map[string]any{"cache": []any{map[string]any{"type": "S3", "location": "shop-cache"}}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("atProvider (-want +got):\n%s", diff)
+	}
+}
