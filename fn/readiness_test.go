@@ -28,7 +28,8 @@ func TestReadinessInputs(t *testing.T) {
 		wantReady    fnv1.Ready
 		// wantCond is condition type -> status/reason.
 		wantCond map[string]string
-		// wantComposedMessage must be in ResourcesComposed's message.
+		// wantComposedMessage is ResourcesComposed's whole message, which
+		// names the waiting resources in name order.
 		wantComposedMessage string
 	}{
 		"AllReady": {
@@ -47,7 +48,8 @@ func TestReadinessInputs(t *testing.T) {
 			},
 			wantReady:           fnv1.Ready_READY_FALSE,
 			wantCond:            map[string]string{"ResourcesComposed": "False/WaitingForObservedValues"},
-			wantComposedMessage: "pipeline-failed-target waits for the notification topic's ARN",
+			wantComposedMessage: "codepipeline-role-policy waits for the notification topic's ARN; codepipeline-role-policy-attachment waits for codepipeline-role-policy; " +
+				"notification-topic-policy waits for the notification topic's ARN; pipeline-failed-target waits for the notification topic's ARN",
 		},
 		"PreservedResource": {
 			reason: "A resource kept as observed because a value it needs is unknown keeps the XR not Ready, though it and every other composed resource are Ready.",
@@ -56,7 +58,10 @@ func TestReadinessInputs(t *testing.T) {
 			},
 			wantReady:           fnv1.Ready_READY_FALSE,
 			wantCond:            map[string]string{"ResourcesComposed": "False/WaitingForObservedValues"},
-			wantComposedMessage: "pipeline-failed-target is kept as observed until the notification topic's ARN is known again",
+			wantComposedMessage: "codepipeline-role-policy is kept as observed until the notification topic's ARN is known again; " +
+				"codepipeline-role-policy-attachment is kept as observed until codepipeline-role-policy is known again; " +
+				"notification-topic-policy is kept as observed until the notification topic's ARN is known again; " +
+				"pipeline-failed-target is kept as observed until the notification topic's ARN is known again",
 		},
 		"ResourceNotReady": {
 			reason: "A composed resource whose Ready condition is False keeps the XR not Ready.",
@@ -175,8 +180,10 @@ func TestReadinessInputs(t *testing.T) {
 					t.Errorf("%s\ncondition %s: want %s, got %s", tc.reason, typ, want, got)
 				}
 			}
-			if tc.wantComposedMessage != "" && !strings.Contains(conds["ResourcesComposed"].message, tc.wantComposedMessage) {
-				t.Errorf("%s\nResourcesComposed message %q does not contain %q", tc.reason, conds["ResourcesComposed"].message, tc.wantComposedMessage)
+			if tc.wantComposedMessage != "" {
+				if diff := cmp.Diff(tc.wantComposedMessage, conds["ResourcesComposed"].message); diff != "" {
+					t.Errorf("%s\nResourcesComposed message: -want, +got:\n%s", tc.reason, diff)
+				}
 			}
 		})
 	}
