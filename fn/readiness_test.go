@@ -46,8 +46,8 @@ func TestReadinessInputs(t *testing.T) {
 					delete(o, n)
 				}
 			},
-			wantReady:           fnv1.Ready_READY_FALSE,
-			wantCond:            map[string]string{"ResourcesComposed": "False/WaitingForObservedValues"},
+			wantReady: fnv1.Ready_READY_FALSE,
+			wantCond:  map[string]string{"ResourcesComposed": "False/WaitingForObservedValues"},
 			wantComposedMessage: "codepipeline-role-policy waits for the notification topic's ARN; codepipeline-role-policy-attachment waits for codepipeline-role-policy; " +
 				"notification-topic-policy waits for the notification topic's ARN; pipeline-failed-target waits for the notification topic's ARN",
 		},
@@ -56,8 +56,8 @@ func TestReadinessInputs(t *testing.T) {
 			change: func(t *testing.T, o map[string]*unstructured.Unstructured) {
 				unstructured.RemoveNestedField(o[topic].Object, "status", "atProvider", "arn")
 			},
-			wantReady:           fnv1.Ready_READY_FALSE,
-			wantCond:            map[string]string{"ResourcesComposed": "False/WaitingForObservedValues"},
+			wantReady: fnv1.Ready_READY_FALSE,
+			wantCond:  map[string]string{"ResourcesComposed": "False/WaitingForObservedValues"},
 			wantComposedMessage: "codepipeline-role-policy is kept as observed until the notification topic's ARN is known again; " +
 				"codepipeline-role-policy-attachment is kept as observed until codepipeline-role-policy is known again; " +
 				"notification-topic-policy is kept as observed until the notification topic's ARN is known again; " +
