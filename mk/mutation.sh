@@ -10,6 +10,7 @@ set -euo pipefail
 : "${GREMLINS:?}" "${MUTATION_THRESHOLD:?}" "${MUTATION_OUT:?}"
 [ $# -gt 0 ] || { echo "usage: mutation.sh 'PATH [gremlins flags]'..." >&2; exit 2; }
 mkdir -p "$MUTATION_OUT"
+rm -f "$MUTATION_OUT"/*.log
 here=$(cd "$(dirname "$0")" && pwd)
 real_go=$(command -v go)
 statuses="$MUTATION_OUT/statuses.txt"
@@ -31,7 +32,8 @@ for run in "$@"; do
     "$GREMLINS" unleash --workers "${MUTATION_WORKERS:-2}" \
     --timeout-coefficient "${MUTATION_TIMEOUT_COEFFICIENT:-10}" \
     "${words[@]:1}" "$path" >"$log" 2>&1 || true
-  if ! grep -q '^Mutation testing completed' "$log"; then
+  # "No results to report." is a package without mutants.
+  if ! grep -qE '^(Mutation testing completed|No results to report)' "$log"; then
     echo "mutation: gremlins did not complete for $path:" >&2
     tail -n 20 "$log" >&2
     exit 1
