@@ -1,6 +1,7 @@
 package main
 
 import (
+	"maps"
 	"regexp"
 	"sort"
 	"strings"
@@ -72,19 +73,11 @@ var codeCommitSelectorTargets = map[string]string{
 // unexpected.
 func TestSelectorsSelectTheRightComponent(t *testing.T) {
 	full := map[string]string{}
-	for k, v := range selectorTargets {
-		full[k] = v
-	}
-	for k, v := range fullSelectorTargets {
-		full[k] = v
-	}
+	maps.Copy(full, selectorTargets)
+	maps.Copy(full, fullSelectorTargets)
 	codeCommit := map[string]string{}
-	for k, v := range selectorTargets {
-		codeCommit[k] = v
-	}
-	for k, v := range codeCommitSelectorTargets {
-		codeCommit[k] = v
-	}
+	maps.Copy(codeCommit, selectorTargets)
+	maps.Copy(codeCommit, codeCommitSelectorTargets)
 	examples := map[string]struct {
 		xr   *structpb.Struct
 		want map[string]string

@@ -547,7 +547,8 @@ func (s *Simulator) resolveOne(ref refField, holder map[string]any, controller t
 		values = append(values, v)
 		refs = append(refs, map[string]any{"name": c.GetName()})
 	}
-	var value, refValue any = values[0], refs[0]
+	var value, refValue any
+	value, refValue = values[0], refs[0]
 	if ref.List {
 		value, refValue = values, refs
 	}
