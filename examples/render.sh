@@ -14,19 +14,13 @@ fn=${1:?usage: render.sh FUNCTION_BINARY XR_FILE [OBSERVED_RESOURCES]}
 xr=${2:?usage: render.sh FUNCTION_BINARY XR_FILE [OBSERVED_RESOURCES]}
 observed=${3:-}
 
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# The first free port from 9443 up, so a function left running elsewhere
-# is never rendered against by mistake.
-port=9443
-while port_in_use "$port"; do
-  port=$((port + 1))
-  [ "$port" -lt 9543 ] || { echo "render.sh: no free port in 9443-9542" >&2; exit 1; }
-done
-
 log=$(mktemp)
-# No metrics server: a local render opens no port beyond the loopback one.
-"$fn" --insecure --address "127.0.0.1:$port" --metrics-address= >"$log" 2>&1 &
+# Port 0: the kernel gives the function a free port atomically, so no other
+# process can hold the port it is rendered against (choosing a free port
+# first and starting the function second leaves a window in which another
+# process can take it). No metrics server: a local render opens no port
+# beyond this loopback one.
+"$fn" --insecure --address 127.0.0.1:0 --metrics-address= >"$log" 2>&1 &
 pid=$!
 cleanup() {
   kill "$pid" 2>/dev/null || true
@@ -35,8 +29,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The function logs the address it listens on ("Serving function").
+address=
 for _ in $(seq 1 100); do
-  port_in_use "$port" && break
+  address=$(sed -n 's/.*"msg":"Serving function".*"address":"\([^"]*\)".*/\1/p' "$log" | head -n 1)
+  [ -n "$address" ] && break
   if ! kill -0 "$pid" 2>/dev/null; then
     echo "render.sh: the function exited before it listened:" >&2
     cat "$log" >&2
@@ -44,7 +41,18 @@ for _ in $(seq 1 100); do
   fi
   sleep 0.1
 done
-port_in_use "$port" || { echo "render.sh: the function did not listen on 127.0.0.1:$port" >&2; cat "$log" >&2; exit 1; }
+[ -n "$address" ] || { echo "render.sh: the function did not report its address within 10 s:" >&2; cat "$log" >&2; exit 1; }
+port=${address##*:}
+
+# Where /proc exists, check that the listening socket is the function's own.
+if [ -d "/proc/$pid/fd" ]; then
+  inode=$(awk -v port="$(printf '%04X' "$port")" \
+    '$2 == "0100007F:" port && $4 == "0A" { print $10; exit }' /proc/net/tcp)
+  if [ -z "$inode" ] || ! ls -l "/proc/$pid/fd" 2>/dev/null | grep -q "socket:\[$inode\]"; then
+    echo "render.sh: 127.0.0.1:$port is not served by the function this script started (pid $pid)" >&2
+    exit 1
+  fi
+fi
 
 args=(composition render "$xr" "$root/package/composition.yaml" "$root/examples/functions.yaml"
   --xrd "$root/package/definition.yaml"

@@ -11,6 +11,7 @@ import (
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
@@ -97,6 +98,13 @@ func converge(t *testing.T, xr *structpb.Struct, tweak func(name string, u *unst
 		next := map[string]*unstructured.Unstructured{}
 		for name, u := range d {
 			o := providerfake.Observe(xrName, name, u)
+			// The fake is shared with the e2e simulator: like the API server
+			// (and the simulator), keep only the status fields the
+			// provider's CRD declares, then check the rest against it, so
+			// the function is never tested on fields the provider cannot
+			// report.
+			pruneAtProvider(t, o)
+			validateObserved(t, name, o)
 			if tweak != nil {
 				tweak(name, o)
 			}
@@ -178,4 +186,66 @@ func validateComposed(t *testing.T, d map[string]*unstructured.Unstructured) {
 // byName returns the resource names of a response, for readable diffs.
 func resourceNames(rsp *fnv1.RunFunctionResponse) []string {
 	return sortedNames(desired(rsp))
+}
+
+// validateObserved checks an observed resource, status included, against
+// the real provider-aws CRD of its kind: the function must read only fields
+// the provider can report.
+func validateObserved(t *testing.T, name string, u *unstructured.Unstructured) {
+	t.Helper()
+	obj := u.DeepCopy().Object
+	v := providerValidator(t, u)
+	v.Default(obj)
+	if errs := v.Validate(obj, nil); len(errs) > 0 {
+		t.Errorf("observed %s (%s) is not what the provider could report: %s", name, u.GroupVersionKind(), crdschema.Summary(errs))
+	}
+}
+
+// pruneAtProvider drops the status.atProvider fields, at any depth, that the
+// provider's CRD does not declare, as the API server prunes them.
+func pruneAtProvider(t *testing.T, u *unstructured.Unstructured) {
+	t.Helper()
+	sch, err := providercrds.Schema(u.GroupVersionKind())
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, found, _ := unstructured.NestedMap(u.Object, "status", "atProvider")
+	if !found {
+		return
+	}
+	atSchema := sch.Properties["status"].Properties["atProvider"]
+	prune(at, &atSchema)
+	if err := unstructured.SetNestedMap(u.Object, at, "status", "atProvider"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// prune removes from v what the structural schema s does not declare.
+func prune(v any, s *apiextensionsv1.JSONSchemaProps) {
+	if s == nil || (s.XPreserveUnknownFields != nil && *s.XPreserveUnknownFields) {
+		return
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		if s.AdditionalProperties != nil {
+			for _, item := range v {
+				prune(item, s.AdditionalProperties.Schema)
+			}
+			return
+		}
+		for k, item := range v {
+			ps, ok := s.Properties[k]
+			if !ok {
+				delete(v, k)
+				continue
+			}
+			prune(item, &ps)
+		}
+	case []any:
+		if s.Items != nil {
+			for _, item := range v {
+				prune(item, s.Items.Schema)
+			}
+		}
+	}
 }

@@ -19,6 +19,7 @@ import (
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials/insecure"
 )
 
@@ -138,6 +139,12 @@ func TestServeFinishesInFlightCalls(t *testing.T) {
 
 	<-fn.entered
 	cancel()
+	// Release the call only once the server has acted on the stop: the
+	// client leaves READY when a graceful stop sends GOAWAY and equally when
+	// a hard stop closes the connection. Released any earlier, the call
+	// could finish before a hard stop reached it, and the test would pass
+	// by luck of timing.
+	waitNotReady(t, conn)
 	close(fn.release)
 
 	r := <-called
@@ -149,5 +156,17 @@ func TestServeFinishesInFlightCalls(t *testing.T) {
 	}
 	if err := <-served; err != nil {
 		t.Errorf("serve() = %v, want nil after a graceful stop", err)
+	}
+}
+
+// waitNotReady waits until the client connection leaves READY.
+func waitNotReady(t *testing.T, conn *grpc.ClientConn) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	for s := conn.GetState(); s == connectivity.Ready; s = conn.GetState() {
+		if !conn.WaitForStateChange(ctx, s) {
+			t.Fatalf("the connection stayed %s after the server was asked to stop", s)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
@@ -70,23 +71,56 @@ func loadClaim(t *testing.T, example, namespace string) *unstructured.Unstructur
 	return c
 }
 
-// applyClaim creates the claim's namespace and applies it.
+// applyClaim creates the claim's namespace and applies it; an administrator
+// then completes the handshake of its CodeStar connection, which AWS (and
+// the simulator) creates PENDING.
 func applyClaim(t *testing.T, claim *unstructured.Unstructured) claimRun {
+	t.Helper()
+	run := applyClaimPending(t, claim)
+	env.sim.CompleteHandshake(run.Namespace, run.Name)
+	return run
+}
+
+// applyClaimPending applies the claim and leaves its connection PENDING.
+// When the test ends the claim is deleted and the test waits until it and
+// everything composed for it are gone, so that no teardown overlaps the
+// next test.
+func applyClaimPending(t *testing.T, claim *unstructured.Unstructured) claimRun {
 	t.Helper()
 	createNamespace(t, claim.GetNamespace())
 	run := claimRun{Namespace: claim.GetNamespace(), Name: claim.GetName(), Applied: time.Now()}
 	if _, err := env.client.Apply(env.ctx, claim); err != nil {
 		t.Fatalf("cannot apply claim: %v", err)
 	}
-	t.Cleanup(func() {
-		// Delete claims before their namespace goes, so that composed
-		// resources do not outlive the test (the controller manager's
-		// garbage collector removes them with the XR).
-		if err := deleteObject(context.Background(), claimGVK, run.Namespace, run.Name); err != nil {
-			t.Logf("cannot delete claim %s/%s: %v", run.Namespace, run.Name, err)
-		}
-	})
+	t.Cleanup(func() { deleteClaimAndWait(t, run) })
 	return run
+}
+
+// deleteClaimAndWait deletes a claim and waits until it and everything
+// composed for it are gone. Claims go before their namespace, so that
+// composed resources do not outlive the test (the controller manager's
+// garbage collector removes them with the XR).
+func deleteClaimAndWait(t *testing.T, run claimRun) {
+	t.Helper()
+	ctx := context.Background()
+	if err := deleteObject(ctx, claimGVK, run.Namespace, run.Name); err != nil {
+		t.Errorf("cannot delete claim %s/%s: %v", run.Namespace, run.Name, err)
+		return
+	}
+	deadline := time.Now().Add(deleteTimeout)
+	for {
+		_, getErr := env.client.Get(ctx, claimGVK, run.Namespace, run.Name)
+		left, err := composedResources(ctx, run)
+		if err == nil && len(left) == 0 && kerrors.IsNotFound(getErr) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("teardown: claim %s/%s (get: %v) or its resources %v (list: %v) still exist %s after deletion",
+				run.Namespace, run.Name, getErr, componentNames(left), err, deleteTimeout)
+			return
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 }
 
 // waitClaimReady waits until the claim is Ready, records the time from apply
@@ -250,6 +284,15 @@ func checkContains(t *testing.T, mrs map[string]*unstructured.Unstructured, comp
 // externalName is the AWS name the function gave a resource.
 func externalName(u *unstructured.Unstructured) string {
 	return u.GetAnnotations()[annotationExtName]
+}
+
+// awsName is the name the provider creates the resource under: the external
+// name, or, without one, the object's name (as crossplane-runtime sets it).
+func awsName(u *unstructured.Unstructured) string {
+	if n := externalName(u); n != "" {
+		return n
+	}
+	return u.GetName()
 }
 
 // wantOutputs computes the claim's status outputs from the composed

@@ -141,6 +141,22 @@ func TestUpdateInPlace(t *testing.T) {
 		if subs != 1 {
 			return fmt.Errorf("%d e-mail subscriptions, want 1", subs)
 		}
+		// Applied on the provider's side: AWS has the new policy, and the
+		// provider reports the generation it applied.
+		lp := mrs["ecr-lifecycle-policy"]
+		ext, ok := env.sim.External(lp.GroupVersionKind().GroupKind(), awsName(lp))
+		if !ok {
+			return fmt.Errorf("the lifecycle policy %s is not in AWS", awsName(lp))
+		}
+		if p, _ := ext.ForProvider["policy"].(string); !strings.Contains(p, `"countNumber":3`) || ext.Generation != lp.GetGeneration() {
+			return fmt.Errorf("AWS has generation %d of the lifecycle policy (%s), want %d", ext.Generation, p, lp.GetGeneration())
+		}
+		for _, n := range []string{"ecr-lifecycle-policy", "ecr-repository"} {
+			u := mrs[n]
+			if g, _, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration"); g != u.GetGeneration() {
+				return fmt.Errorf("%s: status.observedGeneration %d, generation %d", n, g, u.GetGeneration())
+			}
+		}
 		after = mrs
 		return nil
 	})
@@ -188,6 +204,9 @@ func TestManagedResourceNotSynced(t *testing.T) {
 		claim := waitCondition(t, run, "ResourcesSynced", "False", "deployment-table", providerError)
 		_, _, msg, _ := condition(claim, "ResourcesSynced")
 		t.Logf("claim says: %s", msg)
+		// The function's decision: a failed update leaves the table as last
+		// applied, working, so the claim stays Ready and says what failed.
+		checkConditions(t, claim, map[string]string{"Ready": "True"})
 
 		recovery := since(run)
 		release()
@@ -210,10 +229,8 @@ func TestManagedResourceNotSynced(t *testing.T) {
 // not Ready until then.
 func TestConnectionPending(t *testing.T) {
 	requirePlatform(t)
-	claim := loadClaim(t, "claim-minimal.yaml", "e2e-pending")
-	release := env.sim.Hold(providersim.Fault{Kind: "Connection", ClaimNamespace: claim.GetNamespace(), ConnectionPending: true})
-	defer release()
-	run := applyClaim(t, claim)
+	// No handshake yet: the connection stays PENDING, as AWS creates it.
+	run := applyClaimPending(t, loadClaim(t, "claim-minimal.yaml", "e2e-pending"))
 
 	pending, _, msg := waitFalseConditionMentioning(t, run, "PENDING")
 	t.Logf("claim says: %s", msg)
@@ -230,7 +247,7 @@ func TestConnectionPending(t *testing.T) {
 	})
 
 	recovery := since(run)
-	release()
+	env.sim.CompleteHandshake(run.Namespace, run.Name)
 	waitClaimReady(t, recovery, "connection PENDING -> AVAILABLE -> Ready")
 }
 
@@ -289,7 +306,7 @@ func TestRejectedClaims(t *testing.T) {
 		if _, err := env.client.Apply(env.ctx, claim); err != nil {
 			t.Fatalf("claim rejected at apply, want it accepted by the schema: %v", err)
 		}
-		t.Cleanup(func() { _ = deleteObject(context.Background(), claimGVK, run.Namespace, run.Name) })
+		t.Cleanup(func() { deleteClaimAndWait(t, run) })
 		// The claim is where its user looks: Crossplane copies Ready and
 		// the function's claim-targeted conditions to it, not the XR's
 		// Synced, so the function must say why in a condition of its own.
@@ -308,10 +325,21 @@ func TestRejectedClaims(t *testing.T) {
 	})
 }
 
-// Scenario 6: deleting the claim deletes everything composed.
+// Scenario 6: deleting the claim deletes everything composed, and the AWS
+// resources with it (deletionPolicy Delete) or not (Orphan).
 func TestDeleteClaim(t *testing.T) {
 	requirePlatform(t)
-	run := applyClaim(t, loadClaim(t, "claim-minimal.yaml", "e2e-delete"))
+	for policy, wantKept := range map[string]bool{"Delete": false, "Orphan": true} {
+		t.Run(policy, func(t *testing.T) {
+			claim := loadClaim(t, "claim-minimal.yaml", "e2e-delete-"+strings.ToLower(policy))
+			mustSet(t, claim, policy, "spec", "deletionPolicy")
+			testDeleteClaim(t, claim, policy, wantKept)
+		})
+	}
+}
+
+func testDeleteClaim(t *testing.T, c *unstructured.Unstructured, policy string, wantKept bool) {
+	run := applyClaim(t, c)
 	claim := waitClaimReady(t, run, "delete: apply -> Ready")
 	mrs := mustComposed(t, run)
 	xrName := nestedString(claim, "spec", "resourceRef", "name")
@@ -336,7 +364,16 @@ func TestDeleteClaim(t *testing.T) {
 	if len(left) != 0 {
 		t.Errorf("left behind after deleting the claim: %v", componentNames(left))
 	}
-	env.recordf("%-44s %s", "delete: delete -> everything gone:", time.Since(began).Round(time.Millisecond))
+	env.recordf("%-44s %s", "delete ("+policy+"): delete -> everything gone:", time.Since(began).Round(time.Millisecond))
+	for _, n := range componentNames(mrs) {
+		u := mrs[n]
+		if nestedString(u, "spec", "deletionPolicy") != policy {
+			t.Errorf("%s: spec.deletionPolicy %q, want %q", n, nestedString(u, "spec", "deletionPolicy"), policy)
+		}
+		if _, kept := env.sim.External(u.GroupVersionKind().GroupKind(), awsName(u)); kept != wantKept {
+			t.Errorf("%s (%s %s): AWS resource kept = %t after deleting the claim with deletionPolicy %s, want %t", n, u.GetKind(), awsName(u), kept, policy, wantKept)
+		}
+	}
 }
 
 // Scenario 7: the same claim in two namespaces composes two sets of

@@ -129,9 +129,7 @@ func For(xrName, suffix string) (*Names, error) {
 			err = fmt.Errorf("metadata.name: the %s name for purpose %q cannot fit AWS's limit of %d even shortened (%s); shorten spec.environmentSuffix", l.kind, purpose, l.max, full)
 			return ""
 		}
-		if !l.pattern.MatchString(name) {
-			err = fmt.Errorf("metadata.name: the %s name %q has characters AWS does not allow (%s)", l.kind, name, l.pattern)
-		}
+		err = l.check(name)
 		return name
 	}
 	names := &Names{
@@ -167,4 +165,15 @@ func For(xrName, suffix string) (*Names, error) {
 	names.TestLogGroup = "/aws/codebuild/" + names.TestProject
 	names.DeployerLogGroup = "/aws/lambda/" + names.DeployerLambda
 	return names, nil
+}
+
+// check returns an error naming the limit name breaks, or nil.
+func (l limit) check(name string) error {
+	if len(name) > l.max {
+		return fmt.Errorf("metadata.name: the %s name %q is %d characters, over AWS's limit of %d", l.kind, name, len(name), l.max)
+	}
+	if !l.pattern.MatchString(name) {
+		return fmt.Errorf("metadata.name: the %s name %q has characters AWS does not allow (%s)", l.kind, name, l.pattern)
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package naming
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -83,5 +84,48 @@ func TestLongNamesFit(t *testing.T) {
 		if !strings.HasSuffix(name, "-production12") {
 			t.Errorf("%s lost its environment suffix", name)
 		}
+	}
+}
+
+// TestLimits checks each kind's limit on its own: For never reaches most of
+// them, because the connection's 32 characters bind first.
+func TestLimits(t *testing.T) {
+	cases := map[string]struct {
+		l   limit
+		max int
+		// lowerOnly: AWS allows only lowercase letters, digits and '-'.
+		lowerOnly bool
+	}{
+		"S3Bucket":       {l: s3Bucket, max: 63, lowerOnly: true},
+		"ECRRepository":  {l: ecrRepo, max: 256, lowerOnly: true},
+		"CodeBuild":      {l: codebuild, max: 150},
+		"CodePipeline":   {l: pipeline, max: 100},
+		"Connection":     {l: connection, max: 32},
+		"LambdaFunction": {l: lambdaFn, max: 64},
+		"DynamoDBTable":  {l: dynamoTable, max: 255},
+		"SNSTopic":       {l: snsTopic, max: 256},
+		"Alarm":          {l: alarm, max: 255},
+		"EventRule":      {l: eventRule, max: 64},
+		"IAMRole":        {l: iamRole, max: 64},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if err := tc.l.check(strings.Repeat("a", tc.max)); err != nil {
+				t.Errorf("a name of %d characters must fit: %v", tc.max, err)
+			}
+			err := tc.l.check(strings.Repeat("a", tc.max+1))
+			if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("over AWS's limit of %d", tc.max)) {
+				t.Errorf("a name of %d characters must be over %d, got %v", tc.max+1, tc.max, err)
+			}
+			for _, bad := range []string{"a b", "a/b", "a:b"} {
+				if tc.l.check(bad) == nil {
+					t.Errorf("%q must be rejected", bad)
+				}
+			}
+			upperErr := tc.l.check("Shop_1")
+			if tc.lowerOnly != (upperErr != nil) {
+				t.Errorf("\"Shop_1\": rejected %t, want %t", upperErr != nil, tc.lowerOnly)
+			}
+		})
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1/xrd"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/badclaims"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/crdschema"
 )
 
@@ -172,136 +173,18 @@ func TestClaimsAndXRsAgree(t *testing.T) {
 
 func TestBadClaimsAreRejected(t *testing.T) {
 	claim := func(spec string) string {
+		if spec == "" {
+			return ""
+		}
 		return "apiVersion: cicd.platform.dev/v1alpha1\nkind: CicdPipeline\nmetadata:\n  name: shop\nspec:\n" + spec
 	}
-	const ok = "  environmentSuffix: dev\n  source:\n    repository: acme/shop\n"
-	cases := map[string]struct {
-		claim string
-		old   string
-		want  []string
-	}{
-		"MissingSuffix": {
-			claim: claim("  source:\n    repository: acme/shop\n"),
-			want:  []string{"spec.environmentSuffix: Required value"},
-		},
-		"MissingSource": {
-			claim: claim("  environmentSuffix: dev\n"),
-			want:  []string{"spec.source: Required value"},
-		},
-		"SuffixPattern": {
-			claim: claim("  environmentSuffix: Prod_1\n  source:\n    repository: acme/shop\n"),
-			want:  []string{`spec.environmentSuffix: Invalid value: "Prod_1": spec.environmentSuffix in body should match '^[a-z0-9]([a-z0-9-]*[a-z0-9])?$'`},
-		},
-		"SuffixTooLong": {
-			claim: claim("  environmentSuffix: production-eu-1\n  source:\n    repository: acme/shop\n"),
-			want:  []string{"spec.environmentSuffix: Too long: may not be more than 12 bytes"},
-		},
-		"BadProviderEnum": {
-			claim: claim("  environmentSuffix: dev\n  source:\n    provider: Gitea\n    repository: acme/shop\n"),
-			want:  []string{`spec.source.provider: Unsupported value: "Gitea": supported values: "GitHub", "GitHubEnterpriseServer", "Bitbucket", "GitLab", "CodeCommit"`},
-		},
-		"BadComputeType": {
-			claim: claim(ok + "  build:\n    computeType: HUGE\n"),
-			want:  []string{`spec.build.computeType: Unsupported value: "HUGE"`},
-		},
-		"RepositoryNotOwnerName": {
-			claim: claim("  environmentSuffix: dev\n  source:\n    repository: shop\n"),
-			want:  []string{"spec: Invalid value: spec.source.repository must be owner/name (for example acme/shop) when spec.source.provider is not CodeCommit"},
-		},
-		"ConnectionWithCodeCommit": {
-			claim: claim("  environmentSuffix: dev\n  source:\n    provider: CodeCommit\n    repository: shop\n    connectionArn: arn:aws:codeconnections:us-east-1:123456789012:connection/abc\n"),
-			want:  []string{"spec.source.connectionArn must not be set when spec.source.provider is CodeCommit"},
-		},
-		"EnterpriseWithoutHost": {
-			claim: claim("  environmentSuffix: dev\n  source:\n    provider: GitHubEnterpriseServer\n    repository: acme/shop\n"),
-			want:  []string{"spec.source.provider GitHubEnterpriseServer needs spec.source.hostArn"},
-		},
-		"TestCommandsAndBuildspec": {
-			claim: claim(ok + "  test:\n    commands: [make test]\n    buildspec: buildspec.yml\n"),
-			want:  []string{"spec.test.commands and spec.test.buildspec are mutually exclusive"},
-		},
-		"DeployerImageNotECR": {
-			claim: claim(ok + "  deployer:\n    image: docker.io/library/deployer:latest\n"),
-			want:  []string{"spec.deployer.image: Invalid value: \"docker.io/library/deployer:latest\""},
-		},
-		"DeployerImageWithoutTargets": {
-			claim: claim(ok + "  deployer:\n    image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/deployer:v1\n"),
-			want:  []string{"spec.deployer.targets must name at least one function when spec.deployer.image is set"},
-		},
-		"TargetRoleInOtherAccount": {
-			claim: claim(ok + "  deployer:\n    image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/deployer:v1\n    targets:\n      - functionName: arn:aws:lambda:us-east-1:444455556666:function:api\n        roleArn: arn:aws:iam::555566667777:role/deploy\n"),
-			want:  []string{"spec.deployer.targets[*].roleArn must be a role in the function's account, and the function must be named by ARN"},
-		},
-		"TargetRoleWithPlainName": {
-			claim: claim(ok + "  deployer:\n    image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/deployer:v1\n    targets:\n      - functionName: api\n        roleArn: arn:aws:iam::555566667777:role/deploy\n"),
-			want:  []string{"spec.deployer.targets[*].roleArn must be a role in the function's account, and the function must be named by ARN"},
-		},
-		"TargetExternalIDWithoutRole": {
-			claim: claim(ok + "  deployer:\n    image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/deployer:v1\n    targets:\n      - functionName: api\n        externalId: deploy-2026\n"),
-			want:  []string{"spec.deployer.targets[*].externalId is only valid with roleArn"},
-		},
-		"DeployerImageInOtherRegion": {
-			claim: claim(ok + "  deployer:\n    image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/deployer:v1\n    targets:\n      - functionName: api\n"),
-			want:  []string{"spec.deployer.image must be in an ECR repository in spec.region: Lambda runs an image only from its own region"},
-		},
-		"TargetInOtherRegion": {
-			claim: claim(ok + "  deployer:\n    image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/deployer:v1\n    targets:\n      - functionName: arn:aws:lambda:eu-west-1:444455556666:function:api\n        roleArn: arn:aws:iam::444455556666:role/deploy\n"),
-			want:  []string{"spec.deployer.targets must be functions in spec.region: Lambda runs an image only from an ECR repository in its own region"},
-		},
-		"BuildKitImplicitDockerHub": {
-			claim: claim(ok + "  build:\n    buildkitImage: moby/buildkit:buildx-stable-1\n"),
-			want:  []string{`spec.build.buildkitImage: Invalid value: "moby/buildkit:buildx-stable-1"`},
-		},
-		"CrossAccountUnscoped": {
-			claim: claim(ok + "  crossAccount:\n    trustedAccountIds: [\"444455556666\"]\n"),
-			want:  []string{"spec.crossAccount needs trustedPrincipalArns or organizationId to scope who may assume the role"},
-		},
-		"CrossAccountPrincipalOutsideAccounts": {
-			claim: claim(ok + "  crossAccount:\n    trustedAccountIds: [\"444455556666\"]\n    trustedPrincipalArns: [\"arn:aws:iam::555566667777:role/deployer\"]\n"),
-			want:  []string{"spec.crossAccount.trustedPrincipalArns must be in spec.crossAccount.trustedAccountIds"},
-		},
-		"BadAccountID": {
-			claim: claim(ok + "  crossAccount:\n    trustedAccountIds: [\"1234\"]\n"),
-			want:  []string{`spec.crossAccount.trustedAccountIds[0]: Invalid value: "1234"`},
-		},
-		"BadEmail": {
-			claim: claim(ok + "  notifications:\n    emails: [oncall]\n"),
-			want:  []string{`spec.notifications.emails[0]: Invalid value: "oncall"`},
-		},
-		"RetentionOutOfRange": {
-			claim: claim(ok + "  artifacts:\n    retentionDays: 0\n"),
-			want:  []string{"spec.artifacts.retentionDays: Invalid value: 0: spec.artifacts.retentionDays in body should be greater than or equal to 1"},
-		},
-		"ReservedTag": {
-			claim: claim(ok + "  tags:\n    aws:owner: me\n"),
-			want:  []string{"spec.tags keys must be at most 128 characters and must not start with 'aws:'"},
-		},
-		"DeletionPolicyEnum": {
-			claim: claim(ok + "  deletionPolicy: Keep\n"),
-			want:  []string{`spec.deletionPolicy: Unsupported value: "Keep": supported values: "Delete", "Orphan"`},
-		},
-		"UnknownField": {
-			claim: claim(ok + "  enviromentSuffix: prod\n"),
-			want:  []string{"spec.enviromentSuffix: Invalid value: \"\": field not declared in schema"},
-		},
-		"ChangedSuffix": {
-			claim: claim("  environmentSuffix: prod\n  source:\n    repository: acme/shop\n"),
-			old:   claim(ok),
-			want:  []string{"spec.environmentSuffix is immutable: create a new claim for a new environment"},
-		},
-		"ChangedRegion": {
-			claim: claim(ok + "  region: eu-west-1\n"),
-			old:   claim(ok),
-			want:  []string{"spec.region is immutable"},
-		},
-	}
-	for name, tc := range cases {
+	for name, tc := range badclaims.Catalogue() {
 		t.Run(name, func(t *testing.T) {
-			got := validate(t, tc.claim, tc.old)
+			got := validate(t, claim(tc.Spec), claim(tc.Old))
 			if got == "" {
-				t.Fatalf("the claim is accepted; want an error containing %q", tc.want)
+				t.Fatalf("the claim is accepted; want an error containing %q", tc.Want)
 			}
-			for _, w := range tc.want {
+			for _, w := range tc.Want {
 				if !strings.Contains(got, w) {
 					t.Errorf("want an error containing\n  %s\ngot\n  %s", w, got)
 				}
@@ -317,5 +200,76 @@ func TestMutableUpdatesAreAccepted(t *testing.T) {
 	updated := old + "  registry:\n    imagesToKeep: 20\n  tags:\n    team: shop\n"
 	if errs := validate(t, updated, old); errs != "" {
 		t.Errorf("a mutable update is rejected: %s", errs)
+	}
+}
+
+// TestEveryCELRuleHasABadClaim reads every CEL rule of the generated XRD and
+// requires a claim in the badclaims catalogue that the rule's whole message is expected
+// for: a rule without one could be dropped from the types unnoticed.
+func TestEveryCELRuleHasABadClaim(t *testing.T) {
+	var def map[string]any
+	if err := yaml.Unmarshal(xrd.Definition, &def); err != nil {
+		t.Fatal(err)
+	}
+	var messages []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if rules, ok := v["x-kubernetes-validations"].([]any); ok {
+				for _, r := range rules {
+					m, _ := r.(map[string]any)["message"].(string)
+					messages = append(messages, m)
+				}
+			}
+			for _, c := range v {
+				walk(c)
+			}
+		case []any:
+			for _, c := range v {
+				walk(c)
+			}
+		}
+	}
+	walk(def)
+	if len(messages) == 0 {
+		t.Fatal("found no CEL rules in the XRD; the walk is wrong")
+	}
+	claims := badclaims.Catalogue()
+	for _, m := range messages {
+		if m == "" {
+			t.Errorf("a CEL rule has no message; every rule needs one that names the field")
+			continue
+		}
+		covered := false
+		for _, c := range claims {
+			for _, w := range c.Want {
+				covered = covered || strings.Contains(w, m)
+			}
+		}
+		if !covered {
+			t.Errorf("no claim in the badclaims catalogue expects the CEL rule %q", m)
+		}
+	}
+}
+
+// TestRuleBoundariesAreAccepted: the permitted side of each CEL rule, at its
+// limit, passes.
+func TestRuleBoundariesAreAccepted(t *testing.T) {
+	cases := map[string]string{
+		"EnterpriseWithHost":       "  environmentSuffix: dev\n  source:\n    provider: GitHubEnterpriseServer\n    repository: acme/shop\n    hostArn: " + badclaims.HostARN + "\n",
+		"EnterpriseWithConnection": "  environmentSuffix: dev\n  source:\n    provider: GitHubEnterpriseServer\n    repository: acme/shop\n    connectionArn: arn:aws:codeconnections:us-east-1:123456789012:connection/abc\n",
+		"CodeCommitName100":        "  environmentSuffix: dev\n  source:\n    provider: CodeCommit\n    repository: " + strings.Repeat("r", 100) + "\n",
+		"NestedRepositoryPath":     "  environmentSuffix: dev\n  source:\n    provider: GitLab\n    repository: group/subgroup/shop\n",
+		"TagKey128AndValue256":     "  environmentSuffix: dev\n  source:\n    repository: acme/shop\n  tags:\n    " + strings.Repeat("k", 128) + ": " + strings.Repeat("v", 256) + "\n",
+		"TestCommandsOnly":         "  environmentSuffix: dev\n  source:\n    repository: acme/shop\n  test:\n    commands: [make test]\n",
+		"TestBuildspecOnly":        "  environmentSuffix: dev\n  source:\n    repository: acme/shop\n  test:\n    buildspec: buildspec.yml\n",
+	}
+	for name, spec := range cases {
+		t.Run(name, func(t *testing.T) {
+			if errs := validate(t, "spec:\n"+spec, ""); errs != "" {
+				t.Errorf("rejected: %s", errs)
+			}
+		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -21,14 +22,18 @@ type Kind struct {
 	// simulator writes only those (the API server would prune the rest, and
 	// the difference would make every status write look like a change).
 	atProviderFields map[string]bool
-	// refs are the top-level spec.forProvider fields that the provider fills
-	// from a reference or selector.
+	// refs are the spec.forProvider fields, at any depth, that the provider
+	// fills from a reference or selector.
 	refs []refField
 }
 
 // refField is a forProvider field that the provider resolves from
 // <field>Ref(s) or <field>Selector.
 type refField struct {
+	// Path to the object that holds the field, below spec.forProvider;
+	// empty for a top-level field. Lists of objects (upjet's nested
+	// blocks) are stepped through: the field is resolved in every item.
+	Path   []string
 	Field  string // e.g. roleArn
 	List   bool   // resolved from <field>Refs into a list
 	Target schema.GroupKind
@@ -107,30 +112,44 @@ func kindFromCRD(crd *apiextensionsv1.CustomResourceDefinition, version string) 
 	for name := range root["status"].Properties["atProvider"].Properties {
 		k.atProviderFields[name] = true
 	}
-	forProvider := root["spec"].Properties["forProvider"].Properties
-	for name := range forProvider {
+	k.refs = refsIn(crd.Spec.Group+"/"+k.GVK.Kind, root["spec"].Properties["forProvider"].Properties, nil)
+	sortRefs(k.refs)
+	return k, nil
+}
+
+// refsIn finds the reference fields among props, and in the objects (and
+// lists of objects) below them, at path.
+func refsIn(kindKey string, props map[string]apiextensionsv1.JSONSchemaProps, path []string) []refField {
+	var out []refField
+	for name, p := range props {
+		switch {
+		case p.Type == "object" && len(p.Properties) > 0 && !strings.HasSuffix(name, "Selector") && !strings.HasSuffix(name, "Ref"):
+			out = append(out, refsIn(kindKey, p.Properties, append(slices.Clone(path), name))...)
+		case p.Type == "array" && p.Items != nil && p.Items.Schema != nil && len(p.Items.Schema.Properties) > 0 && !strings.HasSuffix(name, "Refs"):
+			out = append(out, refsIn(kindKey, p.Items.Schema.Properties, append(slices.Clone(path), name))...)
+		}
 		field, ok := strings.CutSuffix(name, "Selector")
 		if !ok {
 			continue
 		}
-		ref, list := forProvider[field+"Ref"], false
-		if refs, ok := forProvider[field+"Refs"]; ok {
+		ref, list := props[field+"Ref"], false
+		if refs, ok := props[field+"Refs"]; ok {
 			ref, list = refs, true
 		}
 		m := refDescription.FindStringSubmatch(strings.Join(strings.Fields(ref.Description), " "))
 		if m == nil {
 			continue // a reference the CRD does not describe; leave it alone
 		}
-		key := crd.Spec.Group + "/" + k.GVK.Kind + "." + field
+		key := kindKey + "." + field
 		lower := strings.ToLower(field)
 		arn := arnValuedFields[key] || ((strings.HasSuffix(lower, "arn") || strings.HasSuffix(lower, "arns")) && !externalNameValuedArnFields[key])
-		k.refs = append(k.refs, refField{
+		out = append(out, refField{
+			Path:   path,
 			Field:  field,
 			List:   list,
 			Target: schema.GroupKind{Group: m[2] + ".aws.upbound.io", Kind: m[1]},
 			ARN:    arn,
 		})
 	}
-	sortRefs(k.refs)
-	return k, nil
+	return out
 }

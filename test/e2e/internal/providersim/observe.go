@@ -20,12 +20,37 @@ func atProvider(k *Kind, id providerfake.Identity) map[string]any {
 	}
 	for key, v := range id.ForProvider {
 		if k.atProviderFields[key] && !providerfake.IsReference(key) {
-			out[key] = v
+			out[key] = withoutReferences(v)
 		}
 	}
 	return out
 }
 
+// withoutReferences drops reference and selector fields at any depth: the
+// provider reports the resolved values in atProvider, never the references
+// (the schema has no place for them, and the API server would prune them).
+func withoutReferences(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for key, item := range v {
+			if !providerfake.IsReference(key) {
+				out[key] = withoutReferences(item)
+			}
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, item := range v {
+			out[i] = withoutReferences(item)
+		}
+		return out
+	}
+	return v
+}
+
 func sortRefs(refs []refField) {
-	slices.SortFunc(refs, func(a, b refField) int { return strings.Compare(a.Field, b.Field) })
+	slices.SortFunc(refs, func(a, b refField) int {
+		return strings.Compare(strings.Join(append(slices.Clone(a.Path), a.Field), "."), strings.Join(append(slices.Clone(b.Path), b.Field), "."))
+	})
 }

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
 
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/providercrds"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/providerfake"
 )
 
@@ -143,5 +144,56 @@ func TestFaultMatches(t *testing.T) {
 				t.Errorf("matches = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestNestedReferencesFromRealCRDs reads the provider-aws CRDs the pipeline
+// relies on: the references inside nested blocks (the build cache and the
+// artifact store locations) must be found, or the simulator would leave
+// them unresolved while the provider resolves them.
+func TestNestedReferencesFromRealCRDs(t *testing.T) {
+	cases := map[string]struct {
+		gk   schema.GroupKind
+		want refField
+	}{
+		"BuildCache": {
+			gk:   schema.GroupKind{Group: "codebuild.aws.upbound.io", Kind: "Project"},
+			want: refField{Path: []string{"cache"}, Field: "location", Target: schema.GroupKind{Group: "s3.aws.upbound.io", Kind: "Bucket"}},
+		},
+		"ArtifactStore": {
+			gk:   schema.GroupKind{Group: "codepipeline.aws.upbound.io", Kind: "Codepipeline"},
+			want: refField{Path: []string{"artifactStore"}, Field: "location", Target: schema.GroupKind{Group: "s3.aws.upbound.io", Kind: "Bucket"}},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			file, err := providercrds.File(tc.gk)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kinds, err := LoadKinds(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range kinds[0].refs {
+				if cmp.Equal(r, tc.want) {
+					return
+				}
+			}
+			t.Errorf("%s: no reference %+v among %+v", tc.gk, tc.want, kinds[0].refs)
+		})
+	}
+}
+
+// TestAtProviderWithoutNestedReferences: references inside nested blocks
+// are not reported in atProvider, only the values they resolved to.
+func TestAtProviderWithoutNestedReferences(t *testing.T) {
+	k := &Kind{atProviderFields: map[string]bool{"cache": true}}
+	got := atProvider(k, providerfake.Identity{ForProvider: map[string]any{"cache": []any{map[string]any{
+		"type": "S3", "location": "shop-cache", "locationRef": map[string]any{"name": "b"}, "locationSelector": map[string]any{},
+	}}}})
+	want := map[string]any{"cache": []any{map[string]any{"type": "S3", "location": "shop-cache"}}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("atProvider (-want +got):\n%s", diff)
 	}
 }

@@ -95,7 +95,26 @@ type Simulator struct {
 	faults  map[int]Fault
 	nextID  int
 	written map[types.UID]string // hash of the last status written, per object
+	// handshakes are the claims whose CodeStar connections an administrator
+	// has approved (Kind is unused).
+	handshakes []Fault
+	// external is what exists in "AWS", by externalKey.
+	external map[string]External
 }
+
+// External is a resource as it exists in AWS: what the provider last
+// applied, and from which generation of the managed resource.
+type External struct {
+	Kind        schema.GroupKind
+	Name        string
+	ForProvider map[string]any
+	Generation  int64
+}
+
+func externalKey(gk schema.GroupKind, name string) string { return gk.String() + "/" + name }
+
+// connectionKind is the kind AWS creates PENDING.
+var connectionKind = schema.GroupKind{Group: "codestarconnections.aws.upbound.io", Kind: "Connection"}
 
 type objectKey struct {
 	GVR  schema.GroupVersionResource
@@ -108,14 +127,15 @@ func New(client dynamic.Interface, kinds []*Kind, cfg Config) *Simulator {
 		cfg.Logf = func(string, ...any) {}
 	}
 	s := &Simulator{
-		cfg:     cfg,
-		client:  client,
-		kinds:   map[schema.GroupVersionResource]*Kind{},
-		byGroup: map[schema.GroupKind]*Kind{},
-		factory: dynamicinformer.NewDynamicSharedInformerFactory(client, resync),
-		queue:   workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[objectKey]()),
-		faults:  map[int]Fault{},
-		written: map[types.UID]string{},
+		cfg:      cfg,
+		client:   client,
+		kinds:    map[schema.GroupVersionResource]*Kind{},
+		byGroup:  map[schema.GroupKind]*Kind{},
+		factory:  dynamicinformer.NewDynamicSharedInformerFactory(client, resync),
+		queue:    workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[objectKey]()),
+		faults:   map[int]Fault{},
+		written:  map[types.UID]string{},
+		external: map[string]External{},
 	}
 	for _, k := range kinds {
 		s.kinds[k.Resource] = k
@@ -174,6 +194,49 @@ func (s *Simulator) Hold(f Fault) (release func()) {
 		s.mu.Unlock()
 		s.requeueKind(f.Kind)
 	}
+}
+
+// CompleteHandshake approves the CodeStar connections of a claim (every
+// claim if claimName is empty) as an administrator does in the AWS console:
+// AWS creates every connection PENDING, and only this makes it AVAILABLE.
+func (s *Simulator) CompleteHandshake(claimNamespace, claimName string) {
+	s.mu.Lock()
+	s.handshakes = append(s.handshakes, Fault{Kind: connectionKind.Kind, ClaimNamespace: claimNamespace, ClaimName: claimName})
+	s.mu.Unlock()
+	s.requeueKind(connectionKind.Kind)
+}
+
+// External returns the AWS resource of a kind with an external name, and
+// whether it exists.
+func (s *Simulator) External(gk schema.GroupKind, name string) (External, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.external[externalKey(gk, name)]
+	return e, ok
+}
+
+func (s *Simulator) handshakeDone(u *unstructured.Unstructured) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, h := range s.handshakes {
+		if h.matches(u) {
+			return true
+		}
+	}
+	return false
+}
+
+// deletes reports whether deleting the managed resource deletes the
+// external resource: deletionPolicy Delete (the default), and management
+// policies that allow it ("*" or Delete; an empty list means "*").
+// https://docs.crossplane.io/latest/managed-resources/managed-resources/#managementpolicies
+func deletes(u *unstructured.Unstructured) bool {
+	policy, _, _ := unstructured.NestedString(u.Object, "spec", "deletionPolicy")
+	if policy == "Orphan" {
+		return false
+	}
+	policies, found, _ := unstructured.NestedStringSlice(u.Object, "spec", "managementPolicies")
+	return !found || len(policies) == 0 || slices.Contains(policies, "*") || slices.Contains(policies, "Delete")
 }
 
 func (s *Simulator) requeueKind(kind string) {
@@ -236,10 +299,16 @@ func (s *Simulator) reconcile(ctx context.Context, key objectKey) error {
 	u := cached.DeepCopy()
 	ri := s.client.Resource(key.GVR)
 
-	// Deletion: AWS deletes at once, then the finalizer goes.
+	// Deletion: AWS deletes at once unless the policies orphan the
+	// external resource, then the finalizer goes.
 	if u.GetDeletionTimestamp() != nil {
 		if !slices.Contains(u.GetFinalizers(), finalizer) {
 			return nil
+		}
+		if deletes(u) {
+			s.mu.Lock()
+			delete(s.external, externalKey(k.GVK.GroupKind(), externalNameOf(u)))
+			s.mu.Unlock()
 		}
 		u.SetFinalizers(slices.DeleteFunc(u.GetFinalizers(), func(f string) bool { return f == finalizer }))
 		_, err := ri.Update(ctx, u, metav1.UpdateOptions{FieldManager: fieldManager})
@@ -275,6 +344,13 @@ func (s *Simulator) reconcile(ctx context.Context, key objectKey) error {
 	}
 	s.mu.Lock()
 	s.written[u.GetUID()] = hash
+	if refErr == nil {
+		// Created or updated in AWS with these parameters.
+		forProvider, _, _ := unstructured.NestedMap(u.Object, "spec", "forProvider")
+		s.external[externalKey(k.GVK.GroupKind(), externalNameOf(u))] = External{
+			Kind: k.GVK.GroupKind(), Name: externalNameOf(u), ForProvider: forProvider, Generation: u.GetGeneration(),
+		}
+	}
 	s.mu.Unlock()
 	return nil
 }
@@ -314,7 +390,10 @@ func (s *Simulator) desiredStatus(k *Kind, u *unstructured.Unstructured, refErr 
 		status["atProvider"] = atProvider(k, providerfake.Identity{
 			Group: k.GVK.Group, Kind: k.GVK.Kind, ExternalName: externalName,
 			Region: region, Account: s.cfg.Account, UID: string(u.GetUID()),
-			ForProvider: forProvider, ConnectionPending: fault.ConnectionPending,
+			ForProvider: forProvider,
+			// AWS creates connections PENDING until someone completes the
+			// handshake in the console.
+			ConnectionPending: fault.ConnectionPending || (k.GVK.GroupKind() == connectionKind && !s.handshakeDone(u)),
 		})
 	}
 	status["conditions"] = []any{ready, synced}
@@ -368,84 +447,117 @@ func withTransitionTimes(status map[string]any, u *unstructured.Unstructured) ma
 	return status
 }
 
-// resolveReferences fills each top-level reference field from its selector
-// (or existing reference) the way crossplane-runtime's API resolver does:
-// matching objects of the target kind by labels and, with matchControllerRef,
-// by the same controller. It returns the updated object and whether it
-// changed, or an error if a selected target is missing or not yet observed.
+// resolveReferences fills each reference field, at any depth of
+// spec.forProvider, from its selector (or existing reference) the way
+// crossplane-runtime's API resolver does: matching objects of the target
+// kind by labels and, with matchControllerRef, by the same controller. It
+// returns the updated object and whether it changed, or an error if a
+// selected target is missing, ambiguous or not yet observed.
 func (s *Simulator) resolveReferences(k *Kind, u *unstructured.Unstructured) (*unstructured.Unstructured, bool, error) {
 	out := u.DeepCopy()
-	forProvider, found, _ := unstructured.NestedMap(out.Object, "spec", "forProvider")
+	spec, _ := out.Object["spec"].(map[string]any)
+	forProvider, found := spec["forProvider"].(map[string]any)
 	if !found {
 		return u, false, nil
 	}
 	changed := false
 	var errs []error
 	for _, ref := range k.refs {
-		selector, hasSelector := forProvider[ref.Field+"Selector"].(map[string]any)
-		refKey := ref.Field + "Ref"
-		if ref.List {
-			refKey = ref.Field + "Refs"
-		}
-		_, hasRef := forProvider[refKey]
-		if _, hasValue := forProvider[ref.Field]; hasValue && !hasSelector {
-			continue // set directly: nothing to resolve
-		}
-		if !hasSelector && !hasRef {
-			continue
-		}
-		target := s.byGroup[ref.Target]
-		if target == nil {
-			errs = append(errs, fmt.Errorf("%s: no %s kind %s installed", ref.Field, ref.Target.Group, ref.Target.Kind))
-			continue
-		}
-		var candidates []*unstructured.Unstructured
-		if hasRef && !hasSelector {
-			candidates = s.byRefs(target, forProvider[refKey], ref.List)
-		} else {
-			candidates = s.bySelector(target, selector, controllerUID(u))
-		}
-		if len(candidates) == 0 {
-			errs = append(errs, fmt.Errorf("%s: no %s matches the selector", ref.Field, ref.Target.Kind))
-			continue
-		}
-		if !ref.List {
-			candidates = candidates[:1]
-		}
-		values := make([]any, 0, len(candidates))
-		refs := make([]any, 0, len(candidates))
-		for _, c := range candidates {
-			v := externalNameOf(c)
-			if ref.ARN {
-				v, _, _ = unstructured.NestedString(c.Object, "status", "atProvider", "arn")
+		for _, holder := range holders(forProvider, ref.Path) {
+			c, err := s.resolveOne(ref, holder, controllerUID(u))
+			changed = changed || c
+			if err != nil {
+				errs = append(errs, err)
 			}
-			if v == "" {
-				errs = append(errs, fmt.Errorf("%s: referenced %s %s is not observed yet", ref.Field, ref.Target.Kind, c.GetName()))
-				continue
-			}
-			values = append(values, v)
-			refs = append(refs, map[string]any{"name": c.GetName()})
-		}
-		if len(values) != len(candidates) {
-			continue
-		}
-		var value, refValue any
-		value, refValue = values[0], refs[0]
-		if ref.List {
-			value, refValue = values, refs
-		}
-		if !jsonEqual(forProvider[ref.Field], value) || !jsonEqual(forProvider[refKey], refValue) {
-			forProvider[ref.Field] = value
-			forProvider[refKey] = refValue
-			changed = true
-		}
-	}
-	if changed {
-		if err := unstructured.SetNestedMap(out.Object, forProvider, "spec", "forProvider"); err != nil {
-			return u, false, fmt.Errorf("cannot set resolved references: %w", err)
 		}
 	}
 	return out, changed, errors.Join(errs...)
+}
+
+// holders returns the objects at path below obj, stepping through lists;
+// they are the objects themselves, so changes to them change obj.
+func holders(obj map[string]any, path []string) []map[string]any {
+	if len(path) == 0 {
+		return []map[string]any{obj}
+	}
+	var out []map[string]any
+	switch v := obj[path[0]].(type) {
+	case map[string]any:
+		out = append(out, holders(v, path[1:])...)
+	case []any:
+		for _, item := range v {
+			if m, ok := item.(map[string]any); ok {
+				out = append(out, holders(m, path[1:])...)
+			}
+		}
+	}
+	return out
+}
+
+// resolveOne resolves one reference field in holder, reporting whether it
+// changed holder.
+func (s *Simulator) resolveOne(ref refField, holder map[string]any, controller types.UID) (bool, error) {
+	field := strings.Join(append(slices.Clone(ref.Path), ref.Field), ".")
+	selector, hasSelector := holder[ref.Field+"Selector"].(map[string]any)
+	refKey := ref.Field + "Ref"
+	if ref.List {
+		refKey = ref.Field + "Refs"
+	}
+	_, hasRef := holder[refKey]
+	if _, hasValue := holder[ref.Field]; hasValue && !hasSelector {
+		return false, nil // set directly: nothing to resolve
+	}
+	if !hasSelector && !hasRef {
+		return false, nil
+	}
+	target := s.byGroup[ref.Target]
+	if target == nil {
+		return false, fmt.Errorf("%s: no %s kind %s installed", field, ref.Target.Group, ref.Target.Kind)
+	}
+	var candidates []*unstructured.Unstructured
+	if hasRef && !hasSelector {
+		candidates = s.byRefs(target, holder[refKey], ref.List)
+	} else {
+		candidates = s.bySelector(target, selector, controller)
+	}
+	if len(candidates) == 0 {
+		return false, fmt.Errorf("%s: no %s matches the selector", field, ref.Target.Kind)
+	}
+	// crossplane-runtime's resolver takes the first match of a single-valued
+	// selector, in whatever order the API server lists them: the result is
+	// arbitrary. The simulator is stricter and refuses, so that a selector
+	// that is not specific enough fails here rather than at random in AWS.
+	if !ref.List && len(candidates) > 1 {
+		names := make([]string, 0, len(candidates))
+		for _, c := range candidates {
+			names = append(names, c.GetName())
+		}
+		return false, fmt.Errorf("%s: the selector matches %d %s objects (%s), want exactly one", field, len(candidates), ref.Target.Kind, strings.Join(names, ", "))
+	}
+	values := make([]any, 0, len(candidates))
+	refs := make([]any, 0, len(candidates))
+	for _, c := range candidates {
+		v := externalNameOf(c)
+		if ref.ARN {
+			v, _, _ = unstructured.NestedString(c.Object, "status", "atProvider", "arn")
+		}
+		if v == "" {
+			return false, fmt.Errorf("%s: referenced %s %s is not observed yet", field, ref.Target.Kind, c.GetName())
+		}
+		values = append(values, v)
+		refs = append(refs, map[string]any{"name": c.GetName()})
+	}
+	var value, refValue any
+	value, refValue = values[0], refs[0]
+	if ref.List {
+		value, refValue = values, refs
+	}
+	if jsonEqual(holder[ref.Field], value) && jsonEqual(holder[refKey], refValue) {
+		return false, nil
+	}
+	holder[ref.Field] = value
+	holder[refKey] = refValue
+	return true, nil
 }
 
 func (s *Simulator) bySelector(target *Kind, selector map[string]any, controller types.UID) []*unstructured.Unstructured {

@@ -1,0 +1,243 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/compose"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/providerfake"
+)
+
+// TestReadinessInputs isolates each input of the XR's Ready decision: every
+// case starts from a pipeline whose resources are all observed Ready, with
+// the connection AVAILABLE (the XR is then Ready), and changes one thing. The
+// case also checks which composed resources the function reports not ready,
+// so an XR not Ready for another reason than the one under test fails it.
+func TestReadinessInputs(t *testing.T) {
+	topic := string(compose.NotificationTopic)
+	cases := map[string]struct {
+		reason string
+		spec   string
+		change func(t *testing.T, observed map[string]*unstructured.Unstructured)
+		// wantNotReady are the composed resources reported not ready.
+		wantNotReady []string
+		wantReady    fnv1.Ready
+		// wantCond is condition type -> status/reason.
+		wantCond map[string]string
+		// wantComposedMessage is ResourcesComposed's whole message, which
+		// names the waiting resources in name order.
+		wantComposedMessage string
+	}{
+		"AllReady": {
+			reason:    "Every resource Ready, nothing waiting, the connection AVAILABLE: the XR is Ready.",
+			change:    func(*testing.T, map[string]*unstructured.Unstructured) {},
+			wantReady: fnv1.Ready_READY_TRUE,
+			wantCond:  map[string]string{"ResourcesComposed": "True/AllComposed", "ResourcesSynced": "True/Synced", "SourceConnected": "True/Available"},
+		},
+		"PendingResource": {
+			reason: "A resource that waits for a value and does not exist yet keeps the XR not Ready, though every composed resource is Ready.",
+			change: func(t *testing.T, o map[string]*unstructured.Unstructured) {
+				unstructured.RemoveNestedField(o[topic].Object, "status", "atProvider", "arn")
+				for _, n := range waitingForTopic {
+					delete(o, n)
+				}
+			},
+			wantReady:           fnv1.Ready_READY_FALSE,
+			wantCond:            map[string]string{"ResourcesComposed": "False/WaitingForObservedValues"},
+			wantComposedMessage: "notification-topic-policy waits for the notification topic's ARN; pipeline-failed-target waits for the notification topic's ARN",
+		},
+		"PreservedResource": {
+			reason: "A resource kept as observed because a value it needs is unknown keeps the XR not Ready, though it and every other composed resource are Ready.",
+			change: func(t *testing.T, o map[string]*unstructured.Unstructured) {
+				unstructured.RemoveNestedField(o[topic].Object, "status", "atProvider", "arn")
+			},
+			wantReady: fnv1.Ready_READY_FALSE,
+			wantCond:  map[string]string{"ResourcesComposed": "False/WaitingForObservedValues"},
+			wantComposedMessage: "notification-topic-policy is kept as observed until the notification topic's ARN is known again; " +
+				"pipeline-failed-target is kept as observed until the notification topic's ARN is known again",
+		},
+		"ResourceNotReady": {
+			reason: "A composed resource whose Ready condition is False keeps the XR not Ready.",
+			change: func(t *testing.T, o map[string]*unstructured.Unstructured) {
+				providerfake.SetCondition(o[string(compose.DeploymentTable)], "Ready", "False", "Creating", "")
+			},
+			wantNotReady: []string{string(compose.DeploymentTable)},
+			wantReady:    fnv1.Ready_READY_FALSE,
+		},
+		"ResourceWithoutReadyCondition": {
+			reason: "A composed resource that reports no Ready condition (the provider has not observed it yet) is not Ready.",
+			change: func(t *testing.T, o map[string]*unstructured.Unstructured) {
+				u := o[string(compose.DeploymentTable)]
+				conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+				kept := []any{}
+				for _, c := range conds {
+					if c.(map[string]any)["type"] != "Ready" {
+						kept = append(kept, c)
+					}
+				}
+				if len(kept) != len(conds)-1 {
+					t.Fatalf("the observed table has no Ready condition to remove: %v", conds)
+				}
+				_ = unstructured.SetNestedSlice(u.Object, kept, "status", "conditions")
+			},
+			wantNotReady: []string{string(compose.DeploymentTable)},
+			wantReady:    fnv1.Ready_READY_FALSE,
+		},
+		"ResourceNotObserved": {
+			reason: "A composed resource Crossplane has not observed (not created yet) is not Ready.",
+			change: func(t *testing.T, o map[string]*unstructured.Unstructured) {
+				delete(o, string(compose.DeploymentTable))
+			},
+			wantNotReady: []string{string(compose.DeploymentTable)},
+			wantReady:    fnv1.Ready_READY_FALSE,
+		},
+		"SyncedFalse": {
+			// Crossplane keeps Ready and Synced apart: a resource whose
+			// last update failed still exists and works as last applied.
+			// The failure reaches the claim through ResourcesSynced.
+			reason: "A Ready resource whose Synced condition is False leaves the XR Ready and makes ResourcesSynced False.",
+			change: func(t *testing.T, o map[string]*unstructured.Unstructured) {
+				providerfake.SetCondition(o[string(compose.BuildProject)], "Synced", "False", "ReconcileError", "AccessDenied")
+			},
+			wantReady: fnv1.Ready_READY_TRUE,
+			wantCond:  map[string]string{"ResourcesSynced": "False/ComposedResourceNotSynced", "ResourcesComposed": "True/AllComposed"},
+		},
+		"ConnectionPending": {
+			reason: "A connection that is Ready but PENDING (the handshake is not done) keeps the XR not Ready.",
+			change: func(t *testing.T, o map[string]*unstructured.Unstructured) {
+				setConnectionStatus(t, o, "PENDING")
+			},
+			wantReady: fnv1.Ready_READY_FALSE,
+			wantCond:  map[string]string{"SourceConnected": "False/ConnectionPending"},
+		},
+		"ConnectionError": {
+			reason: "A connection in ERROR keeps the XR not Ready.",
+			change: func(t *testing.T, o map[string]*unstructured.Unstructured) {
+				setConnectionStatus(t, o, "ERROR")
+			},
+			wantReady: fnv1.Ready_READY_FALSE,
+			wantCond:  map[string]string{"SourceConnected": "False/ConnectionError"},
+		},
+		"ConnectionStatusUnknown": {
+			reason: "A connection that reports no status yet keeps the XR not Ready.",
+			change: func(t *testing.T, o map[string]*unstructured.Unstructured) {
+				unstructured.RemoveNestedField(o[string(compose.Connection)].Object, "status", "atProvider", "connectionStatus")
+			},
+			wantReady: fnv1.Ready_READY_FALSE,
+			wantCond:  map[string]string{"SourceConnected": "False/Creating"},
+		},
+		"ExistingConnection": {
+			reason:    "With an existing connection there is no connection to wait for: the XR is Ready.",
+			spec:      "\n  environmentSuffix: dev\n  source:\n    repository: acme/shop\n    connectionArn: arn:aws:codeconnections:us-east-1:123456789012:connection/abc\n",
+			change:    func(*testing.T, map[string]*unstructured.Unstructured) {},
+			wantReady: fnv1.Ready_READY_TRUE,
+			wantCond:  map[string]string{"SourceConnected": "True/ExistingConnection"},
+		},
+		"CodeCommit": {
+			reason:    "A CodeCommit source needs no connection: the XR is Ready.",
+			spec:      "\n  environmentSuffix: dev\n  source:\n    provider: CodeCommit\n    repository: shop\n",
+			change:    func(*testing.T, map[string]*unstructured.Unstructured) {},
+			wantReady: fnv1.Ready_READY_TRUE,
+			wantCond:  map[string]string{"SourceConnected": "True/CodeCommit"},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			spec := minimalSpec
+			if tc.spec != "" {
+				spec = tc.spec
+			}
+			xr := xrFromYAML(t, minimalXR(spec))
+			observed, base := converge(t, xr, nil)
+			if got := base.GetDesired().GetComposite().GetReady(); got != fnv1.Ready_READY_TRUE {
+				t.Fatalf("before the change the XR must be Ready, got %v", got)
+			}
+			tc.change(t, observed)
+			rsp := run(t, newRequest(xr, observed))
+
+			notReady := []string{}
+			for _, n := range resourceNames(rsp) {
+				if rsp.GetDesired().GetResources()[n].GetReady() != fnv1.Ready_READY_TRUE {
+					notReady = append(notReady, n)
+				}
+			}
+			if diff := cmp.Diff(append([]string{}, tc.wantNotReady...), notReady); diff != "" {
+				t.Errorf("%s\ncomposed resources not ready: -want, +got:\n%s", tc.reason, diff)
+			}
+			if got := rsp.GetDesired().GetComposite().GetReady(); got != tc.wantReady {
+				t.Errorf("%s\nXR ready: want %v, got %v", tc.reason, tc.wantReady, got)
+			}
+			conds := conditionsOf(rsp)
+			for typ, want := range tc.wantCond {
+				if got := conds[typ].statusReason; got != want {
+					t.Errorf("%s\ncondition %s: want %s, got %s", tc.reason, typ, want, got)
+				}
+			}
+			if tc.wantComposedMessage != "" {
+				if diff := cmp.Diff(tc.wantComposedMessage, conds["ResourcesComposed"].message); diff != "" {
+					t.Errorf("%s\nResourcesComposed message: -want, +got:\n%s", tc.reason, diff)
+				}
+			}
+		})
+	}
+}
+
+// TestReadinessPendingAndPreservedApart checks that the pending and
+// preserved cases of TestReadinessInputs are what they claim: only pending,
+// or only preserved, resources.
+func TestReadinessPendingAndPreservedApart(t *testing.T) {
+	xr := xrFromYAML(t, minimalXR(minimalSpec))
+	observed, _ := converge(t, xr, nil)
+	unstructured.RemoveNestedField(observed[string(compose.NotificationTopic)].Object, "status", "atProvider", "arn")
+
+	msg := conditionsOf(run(t, newRequest(xr, observed)))["ResourcesComposed"].message
+	if strings.Contains(msg, " waits for ") {
+		t.Errorf("with every waiting resource observed, none may be pending: %s", msg)
+	}
+	for _, n := range waitingForTopic {
+		delete(observed, n)
+	}
+	msg = conditionsOf(run(t, newRequest(xr, observed)))["ResourcesComposed"].message
+	if strings.Contains(msg, "kept as observed") {
+		t.Errorf("with no waiting resource observed, none may be kept as observed: %s", msg)
+	}
+}
+
+// waitingForTopic are the resources of the minimal claim that wait,
+// directly or through another, for the notification topic's ARN: kept as
+// observed when they exist, pending when they do not. (Without a Deploy
+// stage there is no Approval stage, so the CodePipeline role publishes
+// nothing to the topic.)
+var waitingForTopic = []string{
+	string(compose.FailedTarget), string(compose.NotificationTopicPolicy),
+}
+
+type condition struct {
+	statusReason string
+	message      string
+}
+
+// conditionsOf returns the response's conditions by type, with the status
+// as True/False/Unknown and the reason as "status/reason".
+func conditionsOf(rsp *fnv1.RunFunctionResponse) map[string]condition {
+	out := map[string]condition{}
+	for _, c := range rsp.GetConditions() {
+		status := strings.TrimPrefix(c.GetStatus().String(), "STATUS_CONDITION_")
+		out[c.GetType()] = condition{
+			statusReason: strings.ToUpper(status[:1]) + strings.ToLower(status[1:]) + "/" + c.GetReason(),
+			message:      c.GetMessage(),
+		}
+	}
+	return out
+}
+
+func setConnectionStatus(t *testing.T, o map[string]*unstructured.Unstructured, status string) {
+	t.Helper()
+	if err := unstructured.SetNestedField(o[string(compose.Connection)].Object, status, "status", "atProvider", "connectionStatus"); err != nil {
+		t.Fatal(err)
+	}
+}
