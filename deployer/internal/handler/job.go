@@ -108,6 +108,9 @@ func (h *Handler) startJob(ctx context.Context, job events.CodePipelineJob) (*Re
 			Phase: history.PhasePending, NewImage: image.URI,
 		})
 	}
+	if err := h.checkAliases(work, rec); err != nil {
+		return h.reject(ctx, job.ID, err)
+	}
 	existing, err = h.store.Claim(work, rec)
 	if err != nil {
 		return h.reject(ctx, job.ID, fmt.Errorf("cannot record the deployment: %w", err))

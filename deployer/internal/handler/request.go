@@ -67,6 +67,10 @@ func (h *Handler) handleRollbackRequest(ctx context.Context, payload json.RawMes
 			Phase: history.PhasePending, NewImage: target.NewImage,
 		})
 	}
+	if err := h.checkAliases(work, rec); err != nil {
+		h.log.Error("rollback request refused", "error", err.Error())
+		return nil, fmt.Errorf("nothing was rolled back: %w", err)
+	}
 	claimed, err := h.store.Claim(work, rec)
 	if err != nil {
 		return nil, fmt.Errorf("nothing was rolled back: cannot record the rollback: %w", err)

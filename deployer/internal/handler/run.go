@@ -215,6 +215,18 @@ func (h *Handler) fail(ctx context.Context, rec *history.Record, mode mode, caus
 	return h.run(ctx, rec, mode)
 }
 
+// checkAliases refuses, before anything changes, a deployment with a target
+// whose alias it could not move whole (rollout.CheckAlias: weighted routing).
+func (h *Handler) checkAliases(ctx context.Context, rec *history.Record) error {
+	for i := range rec.Targets {
+		target := &rec.Targets[i]
+		if err := rollout.CheckAlias(ctx, h.lambdaFor(rec, target), target); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (h *Handler) lambdaFor(rec *history.Record, target *history.TargetRecord) awsapi.Lambda {
 	return h.deps.LambdaFor(awsapi.Role{ARN: target.RoleARN, ExternalID: target.ExternalID}, sessionFor(rec))
 }
