@@ -44,7 +44,7 @@ func StartHanging(t *testing.T, service string, hang func(r *http.Request, body 
 		t.Fatal(err)
 	}
 	proxy := &Hanging{}
-	forward := httputil.NewSingleHostReverseProxy(target)
+	forward := httputil.NewSingleHostReverseProxy(target) //nolint:gosec // G704: the upstream is the test's own stand-in
 	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		if hang(r, body) {
