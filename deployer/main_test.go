@@ -27,19 +27,8 @@ func TestMain(m *testing.M) { os.Exit(testenv.RunWithMoto(m)) }
 // invokes it over HTTP.
 func TestDeployerUnderTheLambdaRuntimeEmulator(t *testing.T) {
 	testenv.RequireMoto(t)
-	rie := filepath.Join(repoRoot(t), "bin", "aws-lambda-rie")
-	if _, err := os.Stat(rie); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is missing: make test builds it (make lambda-rie)", rie)
-		}
-		t.Skipf("%s is missing: run make lambda-rie (make test builds it)", rie)
-	}
-	binary := filepath.Join(t.TempDir(), "bootstrap")
-	build := exec.Command("go", "build", "-trimpath", "-tags", "lambda.norpc", "-o", binary, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the deployer: %v\n%s", err, out)
-	}
+	rie := emulator(t)
+	binary := buildDeployer(t)
 
 	pipeline := testenv.StartCodePipeline(t)
 	account := testenv.DefaultAccount(t)
@@ -63,7 +52,7 @@ func TestDeployerUnderTheLambdaRuntimeEmulator(t *testing.T) {
 		contract.EnvDeadlineMargin:    "18s",
 		"DEPLOYER_POLL_INTERVAL":      "2s",
 		"AWS_LAMBDA_FUNCTION_TIMEOUT": "30",
-	})
+	}, testenv.FreePort)
 
 	// drive invokes the job and every continuation job CodePipeline
 	// schedules after it, and returns the last result and the jobs it ran.
@@ -157,50 +146,175 @@ func TestDeployerUnderTheLambdaRuntimeEmulator(t *testing.T) {
 
 // startEmulator runs binary under the emulator on 127.0.0.1 and returns the
 // invocation URL.
-func startEmulator(t *testing.T, rie, binary string, env map[string]string) string {
+//
+// The emulator cannot be given port 0 for its invocation address: it binds
+// it with net/http's ListenAndServe and never reports the port chosen. So
+// the port is picked beforehand (pickPort, testenv.FreePort) and may be
+// taken meanwhile by another process (go test runs packages in parallel,
+// and several worktrees run these tests on one machine): then this
+// emulator fails to bind and exits, or the other process answers first.
+// The same holds for the Runtime API's port, which the emulator hands to
+// the function as given (port 0 would reach the function as port 0). Before
+// the emulator is used, both listeners are confirmed to be its own
+// (testenv.ListensOn); otherwise it is stopped and started again on new
+// ports.
+func startEmulator(t *testing.T, rie, binary string, env map[string]string, pickPort func() (int, error)) string {
 	t.Helper()
-	invokePort, err := testenv.FreePort()
+	const attempts = 5
+	for range attempts {
+		port, err := pickPort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		runtimePort, err := pickPort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		address := "127.0.0.1:" + strconv.Itoa(port)
+		cmd := exec.Command(rie,
+			"--runtime-interface-emulator-address", address,
+			"--runtime-api-address", "127.0.0.1:"+strconv.Itoa(runtimePort),
+			binary)
+		cmd.Dir = t.TempDir()
+		cmd.Env = os.Environ()
+		for key, value := range env {
+			cmd.Env = append(cmd.Env, key+"="+value)
+		}
+		cmd.Stdout, cmd.Stderr = t.Output(), t.Output()
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("starting the emulator: %v", err)
+		}
+		exited := make(chan struct{})
+		var waitErr error
+		go func() { waitErr = cmd.Wait(); close(exited) }()
+		stop := func() {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+		}
+		if err := waitForListener(address, exited, &waitErr); err != nil {
+			stop()
+			t.Logf("the emulator did not come up on %s (retrying on another port): %v", address, err)
+			continue
+		}
+		ours, err := ownsPorts(cmd.Process.Pid, exited, port, runtimePort)
+		if err != nil {
+			stop()
+			t.Fatalf("cannot tell whether the emulator listens on ports %d and %d: %v", port, runtimePort, err)
+		}
+		if !ours {
+			stop()
+			t.Logf("another process holds port %d or %d: retrying on other ports", port, runtimePort)
+			continue
+		}
+		t.Cleanup(stop)
+		return "http://" + address + "/2015-03-31/functions/function/invocations"
+	}
+	t.Fatalf("the emulator did not get a port of its own in %d attempts", attempts)
+	return ""
+}
+
+// emulator returns the emulator's path; it skips the test when it was not
+// built, or fails it in CI.
+func emulator(t *testing.T) string {
+	t.Helper()
+	rie := filepath.Join(repoRoot(t), "bin", "aws-lambda-rie")
+	if _, err := os.Stat(rie); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is missing: make test builds it (make lambda-rie)", rie)
+		}
+		t.Skipf("%s is missing: run make lambda-rie (make test builds it)", rie)
+	}
+	return rie
+}
+
+// buildDeployer builds the deployer as the image does.
+func buildDeployer(t *testing.T) string {
+	t.Helper()
+	binary := filepath.Join(t.TempDir(), "bootstrap")
+	build := exec.Command("go", "build", "-trimpath", "-tags", "lambda.norpc", "-o", binary, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the deployer: %v\n%s", err, out)
+	}
+	return binary
+}
+
+// TestEmulatorGetsAPortOfItsOwn: the port picked for the emulator was taken
+// by another process meanwhile (here a listener of the test's own that
+// accepts connections, as another test binary's emulator would). The
+// deployer must be invoked on a port the emulator holds, not on the other
+// process.
+func TestEmulatorGetsAPortOfItsOwn(t *testing.T) {
+	testenv.RequireMoto(t)
+	rie := emulator(t)
+	binary := buildDeployer(t)
+	var config net.ListenConfig
+	taken, err := config.Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	runtimePort, err := testenv.FreePort()
-	if err != nil {
-		t.Fatal(err)
+	other := &http.Server{ReadHeaderTimeout: time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte(`{"from":"another process"}`))
+	})}
+	go func() { _ = other.Serve(taken) }()
+	t.Cleanup(func() { _ = other.Close() })
+	takenPort := taken.Addr().(*net.TCPAddr).Port
+	picks := 0
+	pick := func() (int, error) {
+		picks++
+		if picks == 1 {
+			return takenPort, nil
+		}
+		return testenv.FreePort()
 	}
-	address := "127.0.0.1:" + strconv.Itoa(invokePort)
-	cmd := exec.Command(rie,
-		"--runtime-interface-emulator-address", address,
-		"--runtime-api-address", "127.0.0.1:"+strconv.Itoa(runtimePort),
-		binary)
-	cmd.Dir = t.TempDir()
-	cmd.Env = os.Environ()
-	for key, value := range env {
-		cmd.Env = append(cmd.Env, key+"="+value)
+	invokeURL := startEmulator(t, rie, binary, map[string]string{
+		contract.EnvDeploymentTable: "e2e-deployments",
+		contract.EnvPipelineName:    "e2e-pipeline",
+	}, pick)
+	if strings.Contains(invokeURL, ":"+strconv.Itoa(takenPort)+"/") {
+		t.Fatalf("the emulator's URL %s is the other process's port", invokeURL)
 	}
-	cmd.Stdout, cmd.Stderr = t.Output(), t.Output()
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting the emulator: %v", err)
+	body := post(t, invokeURL, []byte(`{"hello":"world"}`))
+	if !strings.Contains(string(body), "unrecognised event") {
+		t.Errorf("response %q, want the deployer's error about the unrecognised event", body)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-exited
-	})
-	if err := waitForListener(address, exited); err != nil {
-		t.Fatalf("the emulator did not come up: %v", err)
+}
+
+// ownsPorts waits briefly until process pid listens on every port (the
+// emulator binds its Runtime API as it starts, beside its invocation
+// address), and reports whether it does.
+func ownsPorts(pid int, exited <-chan struct{}, ports ...int) (bool, error) {
+	for range 50 {
+		select {
+		case <-exited:
+			return false, nil // it failed to bind, for one
+		default:
+		}
+		all := true
+		for _, port := range ports {
+			ours, err := testenv.ListensOn(pid, port)
+			if err != nil {
+				return false, err
+			}
+			all = all && ours
+		}
+		if all {
+			return true, nil
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	return "http://" + address + "/2015-03-31/functions/function/invocations"
+	return false, nil
 }
 
 // waitForListener waits until address accepts connections: any HTTP request
 // to the emulator would invoke the function.
-func waitForListener(address string, exited <-chan error) error {
+// exited is closed once the emulator exited, with its error in waitErr.
+func waitForListener(address string, exited <-chan struct{}, waitErr *error) error {
 	for range 300 {
 		select {
-		case err := <-exited:
-			return errors.Join(errors.New("the emulator exited"), err)
+		case <-exited:
+			return errors.Join(errors.New("the emulator exited"), *waitErr)
 		default:
 		}
 		conn, err := net.DialTimeout("tcp", address, time.Second)

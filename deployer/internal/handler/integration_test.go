@@ -121,6 +121,12 @@ func invokeWithin(t *testing.T, h *Handler, payload []byte, timeout time.Duratio
 	return h.Handle(ctx, json.RawMessage(payload))
 }
 
+// handOffAtOnce is a deadline margin that makes an invocation of invoke hand
+// off before its first deployment step (less time is left than the margin),
+// while the calls before the deployment runs still have their step context
+// (the 10 minutes less half the margin).
+const handOffAtOnce = 15 * time.Minute
+
 func invoke(t *testing.T, h *Handler, payload []byte) (*Result, error) {
 	t.Helper()
 	return invokeWithin(t, h, payload, 10*time.Minute)
@@ -218,9 +224,10 @@ func TestPipelineJobDeploysToTwoTargets(t *testing.T) {
 func TestContinuationsRunAsNewJobs(t *testing.T) {
 	w := newWorld(t, 30)
 	job := w.newJob(t, w.v2)
-	// 600 ms invocations with a 400 ms margin and 10 ms polls: every update
-	// (30 polls) outlasts one.
-	result, jobs := w.drive(t, w.handler(t, 400*time.Millisecond), job, 600*time.Millisecond)
+	// 1 s invocations with an 800 ms margin and 10 ms polls: every update
+	// (30 polls) outlasts the 200 ms of steps of one, and 400 ms are left
+	// to record and report the hand-off.
+	result, jobs := w.drive(t, w.handler(t, 800*time.Millisecond), job, time.Second)
 	if result.Status != string(history.StatusSucceeded) {
 		t.Fatalf("status %s, message %q", result.Status, result.Message)
 	}
@@ -268,7 +275,7 @@ func TestStillUpdatingNearTheDeadlineHandsOff(t *testing.T) {
 // report failed; the retried delivery must report the token, not hang.
 func TestInterruptedHandOffSendsTheTokenAgain(t *testing.T) {
 	w := newWorld(t, 3)
-	h := w.handler(t, time.Hour) // hand off after the first step
+	h := w.handler(t, handOffAtOnce) // hand off after the first step
 	job := w.newJob(t, w.v2)
 	w.pipeline.FailNextResults(2) // the SDK tries twice (AWS_MAX_ATTEMPTS)
 	if _, err := invoke(t, h, job.Event(t)); err == nil || !strings.Contains(err.Error(), "reporting job") {
@@ -303,7 +310,9 @@ func TestFailedTargetRollsBackAcrossContinuations(t *testing.T) {
 	w.account.WriteTargets(t, table, contract.Target{FunctionName: "api", Alias: "live"}, contract.Target{FunctionName: "worker"},
 		contract.Target{FunctionName: "missing"})
 	job := w.newJob(t, w.v2)
-	result, jobs := w.drive(t, w.handler(t, 400*time.Millisecond), job, 600*time.Millisecond)
+	// 1 s invocations with an 800 ms margin: 200 ms of steps each, and a
+	// 400 ms reserve to record and report the hand-off.
+	result, jobs := w.drive(t, w.handler(t, 800*time.Millisecond), job, time.Second)
 	if result.Status != string(history.StatusRolledBack) {
 		t.Fatalf("status %s, want ROLLED_BACK; message %q", result.Status, result.Message)
 	}
@@ -398,7 +407,7 @@ func TestForgedJobsAreRefused(t *testing.T) {
 func TestRedeliveryDuringALiveLeaseIsIgnored(t *testing.T) {
 	w := newWorld(t, 0)
 	job := w.newJob(t, w.v2)
-	if _, err := invoke(t, w.handler(t, time.Hour), job.Event(t)); err != nil {
+	if _, err := invoke(t, w.handler(t, handOffAtOnce), job.Event(t)); err != nil {
 		t.Fatal(err)
 	}
 	mustNext(t, w)
@@ -424,7 +433,7 @@ func TestRedeliveryDuringALiveLeaseIsIgnored(t *testing.T) {
 func TestRedeliveryAfterAnExpiredLeaseRollsBack(t *testing.T) {
 	w := newWorld(t, 0)
 	job := w.newJob(t, w.v2)
-	if _, err := invoke(t, w.handler(t, time.Hour), job.Event(t)); err != nil {
+	if _, err := invoke(t, w.handler(t, handOffAtOnce), job.Event(t)); err != nil {
 		t.Fatal(err)
 	}
 	next := mustNext(t, w)
@@ -459,7 +468,7 @@ func TestRedeliveryAfterAnExpiredLeaseRollsBack(t *testing.T) {
 func TestContinuationTokenMustBeTheIssuedOne(t *testing.T) {
 	w := newWorld(t, 0)
 	job := w.newJob(t, w.v2)
-	if _, err := invoke(t, w.handler(t, time.Hour), job.Event(t)); err != nil {
+	if _, err := invoke(t, w.handler(t, handOffAtOnce), job.Event(t)); err != nil {
 		t.Fatal(err)
 	}
 	issued := mustNext(t, w)
@@ -555,7 +564,7 @@ func TestConcurrentChangeIsNotPublished(t *testing.T) {
 func TestSecondDeploymentWaitsForTheTargetsLease(t *testing.T) {
 	w := newWorld(t, 0)
 	first := w.newJob(t, w.v2)
-	if _, err := invoke(t, w.handler(t, time.Hour), first.Event(t)); err != nil {
+	if _, err := invoke(t, w.handler(t, handOffAtOnce), first.Event(t)); err != nil {
 		t.Fatal(err)
 	}
 	second := w.newJob(t, w.v2)
@@ -677,8 +686,8 @@ func TestRollbackRequestOutOfTimeContinues(t *testing.T) {
 	}
 	w.lambda.SetPolls(1000)
 	request := []byte(`{"action":"rollback","requestId":"slow"}`)
-	h := w.handler(t, 200*time.Millisecond)
-	_, err := invokeWithin(t, h, request, 600*time.Millisecond)
+	h := w.handler(t, 400*time.Millisecond)
+	_, err := invokeWithin(t, h, request, time.Second)
 	if err == nil || !strings.Contains(err.Error(), "invoke the deployer again with the same request") {
 		t.Fatalf("first invocation: error %v, want it to ask to be invoked again", err)
 	}
@@ -742,14 +751,14 @@ func TestUnansweredVerificationIsRetried(t *testing.T) {
 			job := w.newJob(t, w.v2)
 			// The SDK tries twice (AWS_MAX_ATTEMPTS) in each invocation.
 			w.pipeline.FailNextListings(code, code)
-			if _, err := invoke(t, w.handler(t, time.Hour), job.Event(t)); err == nil {
+			if _, err := invoke(t, w.handler(t, handOffAtOnce), job.Event(t)); err == nil {
 				t.Fatal("first job: no error; want the invocation failed so that Lambda retries")
 			}
 			if calls := w.pipeline.Calls(); len(calls) != 0 {
 				t.Fatalf("first job: results %+v reported; want none", calls)
 			}
 			// The retry hands off after its first step (the margin is an hour).
-			result, err := invoke(t, w.handler(t, time.Hour), job.Event(t))
+			result, err := invoke(t, w.handler(t, handOffAtOnce), job.Event(t))
 			if err != nil || result.ContinuationToken == "" {
 				t.Fatalf("retried first job: result %+v, error %v; want a hand-off", result, err)
 			}

@@ -51,17 +51,22 @@ func (h *Handler) startJob(ctx context.Context, job events.CodePipelineJob) (*Re
 	if err != nil {
 		return h.reject(ctx, job.ID, err)
 	}
+	// Every call before the deployment runs ends with the step context, so
+	// the job is reported (or the invocation fails for Lambda to retry)
+	// before the deadline even when a service does not answer.
+	work, cancel := h.workContext(ctx)
+	defer cancel()
 	// The history before anything is read: a repeated delivery never reads
 	// the artifact (a later build may have replaced it) and never deploys
 	// again.
-	existing, err := h.store.Lookup(ctx, job.ID)
+	existing, err := h.store.Lookup(work, job.ID)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the history of job %s: %w", job.ID, err)
 	}
 	if existing != nil {
 		return h.redelivered(ctx, job.ID, existing.Record, existing.ClaimLeaseExpiresAt)
 	}
-	if err := h.verifyJob(ctx, params.PipelineExecutionID, input.Location.S3Location); err != nil {
+	if err := h.verifyJob(work, params.PipelineExecutionID, input.Location.S3Location); err != nil {
 		if errors.Is(err, errNotConfirmed) {
 			return h.reject(ctx, job.ID, err)
 		}
@@ -70,7 +75,7 @@ func (h *Handler) startJob(ctx context.Context, job events.CodePipelineJob) (*Re
 		h.log.Error("cannot confirm the job with CodePipeline yet: failing the invocation so that Lambda retries it", "jobId", job.ID, "error", err.Error())
 		return nil, err
 	}
-	targetsJSON, err := h.store.TargetsJSON(ctx)
+	targetsJSON, err := h.store.TargetsJSON(work)
 	if err != nil {
 		return h.reject(ctx, job.ID, err)
 	}
@@ -83,7 +88,7 @@ func (h *Handler) startJob(ctx context.Context, job events.CodePipelineJob) (*Re
 		return h.reject(ctx, job.ID, errors.New("the job carries no artifact credentials to read the input artifact with"))
 	}
 	location := input.Location.S3Location
-	image, err := artifact.ReadImage(ctx, h.deps.ArtifactsWith(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken), location.BucketName, location.ObjectKey)
+	image, err := artifact.ReadImage(work, h.deps.ArtifactsWith(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken), location.BucketName, location.ObjectKey)
 	if err != nil {
 		return h.reject(ctx, job.ID, err)
 	}
@@ -103,7 +108,10 @@ func (h *Handler) startJob(ctx context.Context, job events.CodePipelineJob) (*Re
 			Phase: history.PhasePending, NewImage: image.URI,
 		})
 	}
-	existing, err = h.store.Claim(ctx, rec)
+	if err := h.checkAliases(work, rec); err != nil {
+		return h.reject(ctx, job.ID, err)
+	}
+	existing, err = h.store.Claim(work, rec)
 	if err != nil {
 		return h.reject(ctx, job.ID, fmt.Errorf("cannot record the deployment: %w", err))
 	}
@@ -222,7 +230,9 @@ func (h *Handler) continueJob(ctx context.Context, job events.CodePipelineJob) (
 	if err := json.Unmarshal([]byte(job.Data.ContinuationToken), &token); err != nil || token.DeploymentID == "" || token.Nonce == "" {
 		return h.reject(ctx, job.ID, errors.New("the continuation token was not issued by this deployer"))
 	}
-	rec, err := h.store.Get(ctx, token.DeploymentID, token.Timestamp)
+	work, cancel := h.workContext(ctx)
+	defer cancel()
+	rec, err := h.store.Get(work, token.DeploymentID, token.Timestamp)
 	if history.IsNotFound(err) {
 		return h.reject(ctx, job.ID, fmt.Errorf("cannot continue the deployment: %w", err))
 	}
@@ -243,7 +253,7 @@ func (h *Handler) continueJob(ctx context.Context, job events.CodePipelineJob) (
 	if err != nil {
 		return h.reject(ctx, job.ID, err)
 	}
-	verifyErr := h.verifyJob(ctx, rec.PipelineExecutionID, input.Location.S3Location)
+	verifyErr := h.verifyJob(work, rec.PipelineExecutionID, input.Location.S3Location)
 	if verifyErr != nil && !errors.Is(verifyErr, errNotConfirmed) {
 		// The token is saved until the continuation is recorded, so Lambda's
 		// retry of the invocation continues the deployment.
@@ -255,7 +265,7 @@ func (h *Handler) continueJob(ctx context.Context, job events.CodePipelineJob) (
 	rec.ContinuationToken = ""
 	rec.AwaitingContinuation = false
 	rec.LeaseExpiresAt = leaseUntil(ctx)
-	if err := h.store.Save(ctx, rec); err != nil {
+	if err := h.store.Save(work, rec); err != nil {
 		if errors.Is(err, history.ErrConflict) {
 			return h.stopOnSaveError(rec, err)
 		}
@@ -303,7 +313,9 @@ func (h *Handler) redelivered(ctx context.Context, jobID string, rec *history.Re
 	// The invocation that owned the deployment is past its deadline: take it
 	// over and roll back what it changed.
 	rec.LeaseExpiresAt = leaseUntil(ctx)
-	if err := h.store.Save(ctx, rec); err != nil {
+	work, cancel := h.workContext(ctx)
+	defer cancel()
+	if err := h.store.Save(work, rec); err != nil {
 		if errors.Is(err, history.ErrConflict) {
 			return h.stopOnSaveError(rec, err)
 		}

@@ -33,7 +33,9 @@ func (h *Handler) handleRollbackRequest(ctx context.Context, payload json.RawMes
 		return nil, errors.New("the rollback request has no requestId and the invocation no Lambda request ID")
 	}
 	deploymentID := "rollback-" + requestID
-	existing, err := h.store.Lookup(ctx, deploymentID)
+	work, cancel := h.workContext(ctx)
+	defer cancel()
+	existing, err := h.store.Lookup(work, deploymentID)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the history of rollback request %s: %w", requestID, err)
 	}
@@ -43,12 +45,12 @@ func (h *Handler) handleRollbackRequest(ctx context.Context, payload json.RawMes
 
 	var source *history.Record
 	if req.DeploymentID != "" {
-		source, err = h.store.LatestRecord(ctx, req.DeploymentID)
+		source, err = h.store.LatestRecord(work, req.DeploymentID)
 		if err == nil && source.Status != history.StatusSucceeded {
 			err = fmt.Errorf("deployment %s is %s; only a SUCCEEDED deployment can be restored", source.DeploymentID, source.Status)
 		}
 	} else {
-		source, err = h.store.RestoreCandidate(ctx)
+		source, err = h.store.RestoreCandidate(work)
 	}
 	if err != nil {
 		h.log.Error("rollback request refused", "error", err.Error())
@@ -65,7 +67,11 @@ func (h *Handler) handleRollbackRequest(ctx context.Context, payload json.RawMes
 			Phase: history.PhasePending, NewImage: target.NewImage,
 		})
 	}
-	claimed, err := h.store.Claim(ctx, rec)
+	if err := h.checkAliases(work, rec); err != nil {
+		h.log.Error("rollback request refused", "error", err.Error())
+		return nil, fmt.Errorf("nothing was rolled back: %w", err)
+	}
+	claimed, err := h.store.Claim(work, rec)
 	if err != nil {
 		return nil, fmt.Errorf("nothing was rolled back: cannot record the rollback: %w", err)
 	}
@@ -88,7 +94,9 @@ func (h *Handler) repeatedRequest(ctx context.Context, requestID string, existin
 		return resultOf(rec, outcomeMessage(rec)), errorOf(rec)
 	}
 	rec.LeaseExpiresAt = leaseUntil(ctx)
-	if err := h.store.Save(ctx, rec); err != nil {
+	work, cancel := h.workContext(ctx)
+	defer cancel()
+	if err := h.store.Save(work, rec); err != nil {
 		if errors.Is(err, history.ErrConflict) {
 			return nil, fmt.Errorf("rollback request %s is already running", requestID)
 		}

@@ -38,7 +38,9 @@ func (h *Handler) start(ctx context.Context, rec *history.Record, mode mode) (*R
 // A target another deployment holds fails it; a lease that could not be
 // written in time is retried by the next invocation.
 func (h *Handler) leaseAndRun(ctx context.Context, rec *history.Record, mode mode) (*Result, error) {
-	stale, err := h.store.LeaseTargets(ctx, rec.DeploymentID, rec.Targets)
+	work, cancel := h.workContext(ctx)
+	defer cancel()
+	stale, err := h.store.LeaseTargets(work, rec.DeploymentID, rec.Targets)
 	if busy, ok := errors.AsType[*history.TargetBusyError](err); ok {
 		// The holder may have been abandoned by CodePipeline: then nobody
 		// will finish it, and this deployment rolls it back first.
@@ -46,7 +48,7 @@ func (h *Handler) leaseAndRun(ctx context.Context, rec *history.Record, mode mod
 		case takeErr != nil:
 			h.logFor(rec).Warn("cannot tell whether the deployment holding a target was abandoned", "holder", busy.Holder, "error", takeErr.Error())
 		case finished:
-			stale, err = h.store.LeaseTargets(ctx, rec.DeploymentID, rec.Targets)
+			stale, err = h.store.LeaseTargets(work, rec.DeploymentID, rec.Targets)
 		default:
 			return h.pause(ctx, rec, mode) // its rollback continues in this deployment's next invocation
 		}
@@ -65,7 +67,7 @@ func (h *Handler) leaseAndRun(ctx context.Context, rec *history.Record, mode mod
 	switch {
 	case errors.Is(err, history.ErrTargetBusy):
 		return h.fail(ctx, rec, mode, fmt.Errorf("cannot take the targets: %w", err))
-	case err != nil && ctx.Err() != nil:
+	case err != nil && work.Err() != nil:
 		return h.pause(ctx, rec, mode)
 	case err != nil:
 		return h.fail(ctx, rec, mode, fmt.Errorf("cannot take the targets: %w", err))
@@ -100,9 +102,12 @@ func (h *Handler) run(ctx context.Context, rec *history.Record, mode mode) (*Res
 			h.startRollback(rec, err)
 		}
 		if progress != rollout.Waiting || err != nil {
-			if err := h.store.Save(ctx, rec); err != nil {
+			if err := h.store.Save(work, rec); err != nil {
 				if errors.Is(err, history.ErrConflict) {
 					return h.stopOnSaveError(rec, err)
+				}
+				if work.Err() != nil {
+					return h.pause(ctx, rec, mode) // the hand-off records the step
 				}
 				h.logFor(rec).Error("cannot record the deployment's progress", "error", err.Error())
 				h.startRollback(rec, fmt.Errorf("cannot record the deployment's progress: %w", err))
@@ -199,13 +204,27 @@ func (h *Handler) startRollback(rec *history.Record, cause error) {
 // fail starts the rollback of a deployment and runs it.
 func (h *Handler) fail(ctx context.Context, rec *history.Record, mode mode, cause error) (*Result, error) {
 	h.startRollback(rec, cause)
-	if err := h.store.Save(ctx, rec); err != nil {
+	work, cancel := h.workContext(ctx)
+	defer cancel()
+	if err := h.store.Save(work, rec); err != nil {
 		if errors.Is(err, history.ErrConflict) {
 			return h.stopOnSaveError(rec, err)
 		}
 		h.logFor(rec).Error("cannot record the failure", "error", err.Error())
 	}
 	return h.run(ctx, rec, mode)
+}
+
+// checkAliases refuses, before anything changes, a deployment with a target
+// whose alias it could not move whole (rollout.CheckAlias: weighted routing).
+func (h *Handler) checkAliases(ctx context.Context, rec *history.Record) error {
+	for i := range rec.Targets {
+		target := &rec.Targets[i]
+		if err := rollout.CheckAlias(ctx, h.lambdaFor(rec, target), target); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (h *Handler) lambdaFor(rec *history.Record, target *history.TargetRecord) awsapi.Lambda {
@@ -256,10 +275,31 @@ func (h *Handler) workContext(ctx context.Context) (context.Context, context.Can
 	return context.WithDeadline(ctx, deadline.Add(-h.cfg.DeadlineMargin/2))
 }
 
-// reportContext outlives the invocation's own cancellation (the work context
-// ending): reporting the outcome is what must not be cut short.
+// reportContext outlives the work context, whose end leaves the reserve to
+// record the state and report the job, but not the invocation: Lambda stops
+// the function at its deadline ("Configure Lambda function timeout", Lambda
+// Developer Guide), so nothing is left running for a later invocation to
+// find. Without a deadline (never in Lambda) it allows reportTimeout.
 func reportContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	bounded := context.WithoutCancel(ctx)
+	if deadline, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(bounded, deadline)
+	}
+	return context.WithTimeout(bounded, reportTimeout)
+}
+
+// reportTimeout bounds reporting when the invocation has no deadline.
+const reportTimeout = 30 * time.Second
+
+// bestEffortContext bounds a call the report does not depend on (renewing or
+// releasing leases, which expire by themselves) to half of what is left of
+// ctx, so that it cannot take the reserve from the record and the report.
+func bestEffortContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, time.Until(deadline)/2)
 }
 
 // pause ends the invocation before its deadline with the deployment saved.
@@ -297,7 +337,10 @@ func (h *Handler) handOff(ctx context.Context, rec *history.Record) (*Result, er
 	defer cancel()
 	// The continuation comes within CodePipeline's 20 minutes or never: the
 	// renewed leases outlast them and then free the targets.
-	if _, err := h.store.LeaseTargets(saveCtx, rec.DeploymentID, rec.Targets); err != nil {
+	renewCtx, cancelRenew := bestEffortContext(saveCtx)
+	_, err = h.store.LeaseTargets(renewCtx, rec.DeploymentID, rec.Targets)
+	cancelRenew()
+	if err != nil {
 		h.logFor(rec).Warn("cannot renew the targets' leases before the hand-off", "error", err.Error())
 	}
 	if err := h.store.Save(saveCtx, rec); err != nil {
@@ -313,7 +356,9 @@ func (h *Handler) handOff(ctx context.Context, rec *history.Record) (*Result, er
 }
 
 func (h *Handler) succeed(ctx context.Context, rec *history.Record, mode mode) (*Result, error) {
-	h.tagDeployedImage(ctx, rec)
+	work, cancel := h.workContext(ctx)
+	h.tagDeployedImage(work, rec)
+	cancel()
 	finish(rec, history.StatusSucceeded)
 	return h.finished(ctx, rec, mode)
 }
@@ -346,7 +391,10 @@ func (h *Handler) finished(ctx context.Context, rec *history.Record, mode mode) 
 		}
 		h.logFor(rec).Error("the deployment finished but could not be recorded", "status", rec.Status, "error", err.Error())
 	}
-	if err := h.store.ReleaseTargets(saveCtx, rec.DeploymentID, rec.Targets); err != nil {
+	releaseCtx, cancelRelease := bestEffortContext(saveCtx)
+	err := h.store.ReleaseTargets(releaseCtx, rec.DeploymentID, rec.Targets)
+	cancelRelease()
+	if err != nil {
 		h.logFor(rec).Error("cannot release the targets' leases; they expire by themselves", "error", err.Error())
 	}
 	message := outcomeMessage(rec)

@@ -20,7 +20,9 @@ import (
 // invocation. An error means it could not be told, and the holder is left
 // alone.
 func (h *Handler) takeOverAbandoned(ctx context.Context, holderID string) (finished bool, err error) {
-	existing, err := h.store.Lookup(ctx, holderID)
+	work, cancel := h.workContext(ctx)
+	defer cancel()
+	existing, err := h.store.Lookup(work, holderID)
 	if err != nil {
 		return false, err
 	}
@@ -30,7 +32,7 @@ func (h *Handler) takeOverAbandoned(ctx context.Context, holderID string) (finis
 	holder := existing.Record
 	if holder.Status.Terminal() {
 		// Finished without releasing its leases (the release failed).
-		return true, h.store.ReleaseTargets(ctx, holder.DeploymentID, holder.Targets)
+		return true, h.store.ReleaseTargets(work, holder.DeploymentID, holder.Targets)
 	}
 	if holder.Kind != history.KindPipeline {
 		return false, fmt.Errorf("deployment %s is a %s, which a person continues", holder.DeploymentID, holder.Kind)
@@ -38,7 +40,7 @@ func (h *Handler) takeOverAbandoned(ctx context.Context, holderID string) (finis
 	if time.Now().UnixMilli() < holder.LeaseExpiresAt {
 		return false, fmt.Errorf("an invocation is working on deployment %s", holder.DeploymentID)
 	}
-	actions, err := h.deployActionsInProgress(ctx, holder.PipelineExecutionID)
+	actions, err := h.deployActionsInProgress(work, holder.PipelineExecutionID)
 	if err != nil && !errors.Is(err, errNotConfirmed) {
 		return false, err
 	}
@@ -46,7 +48,7 @@ func (h *Handler) takeOverAbandoned(ctx context.Context, holderID string) (finis
 		return false, fmt.Errorf("the Deploy action of deployment %s is still in progress", holder.DeploymentID)
 	}
 	holder.LeaseExpiresAt = leaseUntil(ctx)
-	if err := h.store.Save(ctx, holder); err != nil {
+	if err := h.store.Save(work, holder); err != nil {
 		return false, fmt.Errorf("cannot take over deployment %s: %w", holder.DeploymentID, err)
 	}
 	h.logFor(holder).Warn("CodePipeline ended this deployment's action before it finished (timed out, or stopped and abandoned): rolling it back")

@@ -12,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -82,19 +84,71 @@ func prepare(ctx context.Context, client awsapi.Lambda, target *history.TargetRe
 	if resolved := aws.ToString(out.Code.ResolvedImageUri); digestReference.MatchString(resolved) {
 		target.PreviousImage = resolved
 	}
-	if target.Alias != "" {
-		alias, err := client.GetAlias(ctx, &lambda.GetAliasInput{FunctionName: aws.String(target.FunctionName), Name: aws.String(target.Alias)})
-		switch _, notFound := errors.AsType[*types.ResourceNotFoundException](err); {
-		case notFound:
-			// The alias is created when the new version is published.
-		case err != nil:
-			return fmt.Errorf("reading alias %s of %s: %w", target.Alias, target.FunctionName, err)
-		default:
-			target.PreviousVersion = aws.ToString(alias.FunctionVersion)
-		}
+	previousVersion, err := aliasVersion(ctx, client, target)
+	if err != nil {
+		return err
 	}
+	target.PreviousVersion = previousVersion
 	target.Phase = history.PhasePrepared
 	return nil
+}
+
+// CheckAlias refuses a target whose alias the deployer cannot move whole
+// (see aliasVersion). It reads and changes nothing else, so a deployment
+// checks every target with it before it changes any.
+func CheckAlias(ctx context.Context, client awsapi.Lambda, target *history.TargetRecord) error {
+	_, err := aliasVersion(ctx, client, target)
+	return err
+}
+
+// aliasVersion returns the version target's alias points at, "" when the
+// target has no alias or the alias does not exist yet (it is created when
+// the new version is published). An alias with weighted routing
+// (RoutingConfig.AdditionalVersionWeights, "AliasRoutingConfiguration",
+// Lambda API reference; "Implement Lambda canary deployments using a
+// weighted alias", Lambda Developer Guide) is refused: the deployer moves
+// only the alias's FunctionVersion, so the weighted share of the traffic
+// would stay on the other version, and the UpdateAlias reference does not
+// document that an empty AdditionalVersionWeights clears the routing.
+func aliasVersion(ctx context.Context, client awsapi.Lambda, target *history.TargetRecord) (string, error) {
+	if target.Alias == "" {
+		return "", nil
+	}
+	alias, err := client.GetAlias(ctx, &lambda.GetAliasInput{FunctionName: aws.String(target.FunctionName), Name: aws.String(target.Alias)})
+	if _, notFound := errors.AsType[*types.ResourceNotFoundException](err); notFound {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading alias %s of %s: %w", target.Alias, target.FunctionName, err)
+	}
+	version := aws.ToString(alias.FunctionVersion)
+	if alias.RoutingConfig != nil && len(alias.RoutingConfig.AdditionalVersionWeights) > 0 {
+		return "", &WeightedAliasError{Function: target.FunctionName, Alias: target.Alias, Version: version, Weights: alias.RoutingConfig.AdditionalVersionWeights}
+	}
+	return version, nil
+}
+
+// WeightedAliasError refuses an alias that splits its traffic between
+// versions.
+type WeightedAliasError struct {
+	Function, Alias, Version string
+	Weights                  map[string]float64
+}
+
+func (e *WeightedAliasError) Error() string {
+	versions := make([]string, 0, len(e.Weights))
+	for version := range e.Weights {
+		versions = append(versions, version)
+	}
+	slices.Sort(versions)
+	shares := make([]string, 0, len(versions))
+	for _, version := range versions {
+		shares = append(shares, fmt.Sprintf("%g%% to version %s", 100*e.Weights[version], version))
+	}
+	return fmt.Sprintf("alias %s of function %s has weighted routing (RoutingConfig.AdditionalVersionWeights: %s, the rest to version %s); "+
+		"the deployer moves only the alias's version, so that share of the traffic would stay on another version: "+
+		"finish or remove the traffic shift on the alias, then run the pipeline again",
+		e.Alias, e.Function, strings.Join(shares, ", "), e.Version)
 }
 
 // updateCode starts the code update once no other update is in progress

@@ -26,6 +26,7 @@ type scriptedLambda struct {
 	// updateStatuses are the successive LastUpdateStatus answers.
 	updateStatuses []types.LastUpdateStatus
 	aliasVersion   string // empty: the alias does not exist
+	aliasWeights   map[string]float64
 	updateError    error
 	// updateTookEffect makes the function run the new image even when
 	// UpdateFunctionCode answered with an error (an SDK retry's conflict).
@@ -106,7 +107,11 @@ func (s *scriptedLambda) GetAlias(context.Context, *lambda.GetAliasInput, ...fun
 	if s.aliasVersion == "" {
 		return nil, &types.ResourceNotFoundException{Message: aws.String("no alias")}
 	}
-	return &lambda.GetAliasOutput{FunctionVersion: aws.String(s.aliasVersion)}, nil
+	out := &lambda.GetAliasOutput{FunctionVersion: aws.String(s.aliasVersion)}
+	if s.aliasWeights != nil {
+		out.RoutingConfig = &types.AliasRoutingConfiguration{AdditionalVersionWeights: s.aliasWeights}
+	}
+	return out, nil
 }
 
 func (s *scriptedLambda) CreateAlias(_ context.Context, in *lambda.CreateAliasInput, _ ...func(*lambda.Options)) (*lambda.CreateAliasOutput, error) {
@@ -366,5 +371,30 @@ func TestRestoreCutShortByTheDeadlineIsRetried(t *testing.T) {
 	}
 	if target.Phase != history.PhaseDone || target.Rollback != history.RollbackAliasRestored || target.Error != "" {
 		t.Errorf("target after the cut-short step: phase %s, rollback %s, error %q; want it unchanged", target.Phase, target.Rollback, target.Error)
+	}
+}
+
+// TestWeightedAliasIsRefused: an alias that sends a share of its traffic to
+// another version ("AliasRoutingConfiguration", Lambda API reference) is
+// refused before anything changes, with a message naming it and the split.
+func TestWeightedAliasIsRefused(t *testing.T) {
+	client := &scriptedLambda{aliasVersion: "3", aliasWeights: map[string]float64{"4": 0.1}}
+	target := &history.TargetRecord{FunctionName: "api", Alias: "live", Phase: history.PhasePending, NewImage: newImage}
+	want := "alias live of function api has weighted routing (RoutingConfig.AdditionalVersionWeights: 10% to version 4, the rest to version 3)"
+	if err := CheckAlias(context.Background(), client, target); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("CheckAlias() error = %v, want it to contain %q", err, want)
+	}
+	if _, err := Step(context.Background(), client, target); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Step() error = %v, want it to contain %q", err, want)
+	}
+	if target.Phase != history.PhasePending {
+		t.Errorf("phase = %s, want PENDING (nothing changed)", target.Phase)
+	}
+	if diff := cmp.Diff([]string{"GetAlias", "GetFunction", "GetAlias"}, client.calls); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+	unweighted := &scriptedLambda{aliasVersion: "3", aliasWeights: map[string]float64{}}
+	if err := CheckAlias(context.Background(), unweighted, target); err != nil {
+		t.Errorf("CheckAlias() of an alias with an empty routing configuration: %v", err)
 	}
 }

@@ -26,7 +26,9 @@ import (
 // moto ignores: a mismatch is PreconditionFailedException. Two things moto
 // never does can be injected: a function whose last update Failed
 // (FailedLastUpdate), and another caller's update that starts just before
-// one of the deployer's calls (ForeignUpdateBefore).
+// one of the deployer's calls (ForeignUpdateBefore). Aliases are moto's,
+// which keeps and reports an alias's RoutingConfig (weighted routing) as
+// Lambda does.
 type SlowLambda struct {
 	// Polls is how many status reads an update takes (SetPolls changes it).
 	Polls int
