@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
+	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/platform"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/crdschema"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/providercrds"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/providerfake"
@@ -48,6 +49,9 @@ func newRequest(xr *structpb.Struct, observed map[string]*unstructured.Unstructu
 	req := &fnv1.RunFunctionRequest{
 		Meta:     &fnv1.RequestMeta{Tag: "test"},
 		Observed: &fnv1.State{Composite: &fnv1.Resource{Resource: xr}, Resources: map[string]*fnv1.Resource{}},
+		// Crossplane has answered the function's requirement: no
+		// platform-defaults EnvironmentConfig exists.
+		RequiredResources: map[string]*fnv1.Resources{platform.RequirementName: {}},
 	}
 	for name, u := range observed {
 		s, err := structpb.NewStruct(u.Object)
