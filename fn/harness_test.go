@@ -63,6 +63,17 @@ func newRequest(xr *structpb.Struct, observed map[string]*unstructured.Unstructu
 	return req
 }
 
+// withConfigs answers the function's requirement with these
+// EnvironmentConfigs.
+func withConfigs(req *fnv1.RunFunctionRequest, configs ...*structpb.Struct) *fnv1.RunFunctionRequest {
+	items := make([]*fnv1.Resource, 0, len(configs))
+	for _, c := range configs {
+		items = append(items, &fnv1.Resource{Resource: c})
+	}
+	req.RequiredResources = map[string]*fnv1.Resources{platform.RequirementName: {Items: items}}
+	return req
+}
+
 func run(t *testing.T, req *fnv1.RunFunctionRequest) *fnv1.RunFunctionResponse {
 	t.Helper()
 	rsp, err := NewFunction(logging.NewNopLogger()).RunFunction(context.Background(), req)
@@ -87,10 +98,16 @@ func desired(rsp *fnv1.RunFunctionResponse) map[string]*unstructured.Unstructure
 // the final observed resources and response.
 func converge(t *testing.T, xr *structpb.Struct, tweak func(name string, u *unstructured.Unstructured)) (map[string]*unstructured.Unstructured, *fnv1.RunFunctionResponse) {
 	t.Helper()
+	return convergeWith(t, xr, nil, tweak)
+}
+
+// convergeWith is converge with these platform-defaults EnvironmentConfigs.
+func convergeWith(t *testing.T, xr *structpb.Struct, configs []*structpb.Struct, tweak func(name string, u *unstructured.Unstructured)) (map[string]*unstructured.Unstructured, *fnv1.RunFunctionResponse) {
+	t.Helper()
 	xrName, _ := xr.AsMap()["metadata"].(map[string]any)["name"].(string)
 	observed := map[string]*unstructured.Unstructured{}
 	for round := range 10 {
-		rsp := run(t, newRequest(xr, observed))
+		rsp := run(t, withConfigs(newRequest(xr, observed), configs...))
 		if fatal := fatalMessage(rsp); fatal != "" {
 			t.Fatalf("round %d: fatal result: %s", round, fatal)
 		}

@@ -50,16 +50,16 @@ type PlatformConfig struct {
 // PlatformDefaults are the values a platform can default, under the same
 // names as the claim's spec fields they default.
 type PlatformDefaults struct {
-	ProviderConfigName string              `json:"providerConfigName,omitempty"`
-	Region             string              `json:"region,omitempty"`
-	DeletionPolicy     string              `json:"deletionPolicy,omitempty"`
-	ManagementPolicies []string            `json:"managementPolicies,omitempty"`
-	Tags               map[string]string   `json:"tags,omitempty"`
-	Build              PlatformBuild       `json:"build,omitempty"`
-	Test               PlatformTest        `json:"test,omitempty"`
-	Logs               PlatformLogs        `json:"logs,omitempty"`
-	Notifications      PlatformNotify      `json:"notifications,omitempty"`
-	Deployer           PlatformDeployer    `json:"deployer,omitempty"`
+	ProviderConfigName string               `json:"providerConfigName,omitempty"`
+	Region             string               `json:"region,omitempty"`
+	DeletionPolicy     string               `json:"deletionPolicy,omitempty"`
+	ManagementPolicies []string             `json:"managementPolicies,omitempty"`
+	Tags               map[string]string    `json:"tags,omitempty"`
+	Build              PlatformBuild        `json:"build,omitempty"`
+	Test               PlatformTest         `json:"test,omitempty"`
+	Logs               PlatformLogs         `json:"logs,omitempty"`
+	Notifications      PlatformNotify       `json:"notifications,omitempty"`
+	Deployer           PlatformDeployer     `json:"deployer,omitempty"`
 	CrossAccount       PlatformCrossAccount `json:"crossAccount,omitempty"`
 }
 
