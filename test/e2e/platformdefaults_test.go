@@ -130,6 +130,6 @@ func TestPlatformDefaults(t *testing.T) {
 			t.Errorf("%s moved to region %s: a pipeline's region never changes", n, r)
 		}
 	}
-	claim = waitCondition(t, since(run), "PlatformDefaults", "True", "the region stays eu-west-1")
+	waitCondition(t, since(run), "PlatformDefaults", "True", "the region stays eu-west-1")
 	waitClaimReady(t, since(run), "platform: config changed -> claim Ready")
 }
