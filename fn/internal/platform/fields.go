@@ -191,7 +191,7 @@ func fieldValidator(path string) (*crdschema.Validator, error) {
 	if !ok {
 		return nil, fmt.Errorf("the XRD has no spec")
 	}
-	for _, name := range strings.Split(path, ".") {
+	for name := range strings.SplitSeq(path, ".") {
 		next, ok := props.Properties[name]
 		if !ok {
 			return nil, fmt.Errorf("the XRD has no spec.%s", path)

@@ -100,7 +100,7 @@ func merge(configs []Config) (*merged, error) {
 			return nil, configErrorf("EnvironmentConfig %s: data.enforced: %s is enforced, but no applicable config sets data.defaults.%s", by, f, f)
 		}
 	}
-	if r, ok := m.values[fieldRegion]; ok && m.allowed != nil && !slices.Contains(m.allowed, r.value.(string)) {
+	if r, ok := m.values[fieldRegion]; ok && m.allowed != nil && !slices.Contains(m.allowed, text(r.value)) {
 		return nil, configErrorf("EnvironmentConfig %s: data.defaults.region: %s is not among the allowed regions (%s)", strings.TrimPrefix(r.source, v1alpha1.SourcePlatformPrefix), r.value, strings.Join(m.allowed, ", "))
 	}
 	return m, nil
@@ -130,18 +130,18 @@ type Result struct {
 	Notes []string
 }
 
-// Violation is a claim value the platform does not allow.
-type Violation struct{ msg string }
+// ViolationError is a claim value the platform does not allow.
+type ViolationError struct{ msg string }
 
-func (v *Violation) Error() string { return v.msg }
+func (v *ViolationError) Error() string { return v.msg }
 
 func violationf(format string, args ...any) error {
-	return &Violation{msg: fmt.Sprintf(format, args...)}
+	return &ViolationError{msg: fmt.Sprintf(format, args...)}
 }
 
 // Resolve layers the claim over the platform's configs over the built-in
 // defaults. A claim value that changes an enforced field, or a region the
-// platform does not allow, is a *Violation; conflicting configs are a
+// platform does not allow, is a *ViolationError; conflicting configs are a
 // *ConfigError.
 func Resolve(in Input) (*Result, error) {
 	m, err := merge(in.Configs)
@@ -327,7 +327,7 @@ func (r *resolver) deployer(claimName string) {
 		return
 	}
 	suffix, _ := get(r.claim, "environmentSuffix")
-	name := strings.NewReplacer(placeholderClaim, claimName, placeholderEnvironment, text(suffix)).Replace(r.m.target.value.(string))
+	name := strings.NewReplacer(placeholderClaim, claimName, placeholderEnvironment, text(suffix)).Replace(text(r.m.target.value))
 	set(r.spec, fieldDeployerTargets, []any{map[string]any{"functionName": name}})
 	r.record(fieldDeployerTargets, name, r.m.target.source)
 }

@@ -9,7 +9,9 @@ import (
 // accepts rejects the claim that breaks it, with a message naming the field.
 func TestAWSRulesRejectBadClaims(t *testing.T) {
 	claim := func(spec string) string {
-		return "apiVersion: cicd.platform.dev/v1alpha1\nkind: CicdPipeline\nmetadata:\n  name: shop\nspec:\n  environmentSuffix: dev\n  source:\n    repository: acme/shop\n" + spec
+		// spec.region set: the region rules compare with it (without it
+		// the function checks them on the effective spec).
+		return "apiVersion: cicd.platform.dev/v1alpha1\nkind: CicdPipeline\nmetadata:\n  name: shop\nspec:\n  environmentSuffix: dev\n  region: us-east-1\n  source:\n    repository: acme/shop\n" + spec
 	}
 	const trusted = "  crossAccount:\n    trustedAccountIds: [\"444455556666\"]\n    trustedPrincipalArns: [\"arn:aws:iam::444455556666:role/deployer\"]\n"
 	const repo = "    imageRepositoryArns: [\"arn:aws:ecr:us-east-1:444455556666:repository/shop-images-dev\"]\n"

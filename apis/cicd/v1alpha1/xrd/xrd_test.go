@@ -229,7 +229,10 @@ func TestBadClaimsAreRejected(t *testing.T) {
 			want:  []string{"spec.deployer.targets must name at least one function when spec.deployer.image is set"},
 		},
 		"TargetRoleInOtherAccount": {
-			claim: claim(ok + "  deployer:\n    image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/deployer:v1\n    targets:\n      - functionName: arn:aws:lambda:us-east-1:444455556666:function:api\n        roleArn: arn:aws:iam::555566667777:role/deploy\n"),
+			// With spec.region set; without it the region is the platform's
+			// or the built-in one, and the function checks the rule on the
+			// effective spec.
+			claim: claim(ok + "  region: us-east-1\n  deployer:\n    image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/deployer:v1\n    targets:\n      - functionName: arn:aws:lambda:us-east-1:444455556666:function:api\n        roleArn: arn:aws:iam::555566667777:role/deploy\n"),
 			want:  []string{"spec.deployer.targets[*].roleArn must be a role in the function's account, and the function must be named by ARN"},
 		},
 		"TargetRoleWithPlainName": {
@@ -290,8 +293,11 @@ func TestBadClaimsAreRejected(t *testing.T) {
 			want:  []string{"spec.environmentSuffix is immutable: create a new claim for a new environment"},
 		},
 		"ChangedRegion": {
+			// A claim without spec.region has no schema default to compare
+			// with: the function refuses a region other than the one its
+			// resources are in (fn TestPlatformRegionPinned).
 			claim: claim(ok + "  region: eu-west-1\n"),
-			old:   claim(ok),
+			old:   claim(ok + "  region: us-east-1\n"),
 			want:  []string{"spec.region is immutable"},
 		},
 	}
