@@ -244,11 +244,14 @@ func TestBadClaimsAreRejected(t *testing.T) {
 			want:  []string{"spec.deployer.targets[*].externalId is only valid with roleArn"},
 		},
 		"DeployerImageInOtherRegion": {
-			claim: claim(ok + "  deployer:\n    image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/deployer:v1\n    targets:\n      - functionName: api\n"),
+			// With spec.region set; without it the region is the platform's
+			// or the built-in one, and the function checks the rule on the
+			// effective spec.
+			claim: claim(ok + "  region: us-east-1\n  deployer:\n    image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/deployer:v1\n    targets:\n      - functionName: api\n"),
 			want:  []string{"spec.deployer.image must be in an ECR repository in spec.region: Lambda runs an image only from its own region"},
 		},
 		"TargetInOtherRegion": {
-			claim: claim(ok + "  deployer:\n    image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/deployer:v1\n    targets:\n      - functionName: arn:aws:lambda:eu-west-1:444455556666:function:api\n        roleArn: arn:aws:iam::444455556666:role/deploy\n"),
+			claim: claim(ok + "  region: us-east-1\n  deployer:\n    image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/deployer:v1\n    targets:\n      - functionName: arn:aws:lambda:eu-west-1:444455556666:function:api\n        roleArn: arn:aws:iam::444455556666:role/deploy\n"),
 			want:  []string{"spec.deployer.targets must be functions in spec.region: Lambda runs an image only from an ECR repository in its own region"},
 		},
 		"BuildKitImplicitDockerHub": {
