@@ -4,7 +4,10 @@
 # `crossplane composition render` against it with a local Crossplane core as
 # the render engine, then stops the function.
 #
-# Usage: examples/render.sh FUNCTION_BINARY XR_FILE [OBSERVED_RESOURCES]
+# Usage: examples/render.sh FUNCTION_BINARY XR_FILE [OBSERVED_RESOURCES] [REQUIRED_RESOURCES]
+# REQUIRED_RESOURCES are what Crossplane would answer the function's
+# requirements with, such as the platform's EnvironmentConfigs; pass "" for
+# OBSERVED_RESOURCES to give them alone.
 # Environment: BIN (default ./bin) holds crossplane and crossplane-core.
 set -euo pipefail
 
@@ -13,6 +16,7 @@ bin=${BIN:-$root/bin}
 fn=${1:?usage: render.sh FUNCTION_BINARY XR_FILE [OBSERVED_RESOURCES]}
 xr=${2:?usage: render.sh FUNCTION_BINARY XR_FILE [OBSERVED_RESOURCES]}
 observed=${3:-}
+required=${4:-}
 
 log=$(mktemp)
 # Port 0: the kernel gives the function a free port atomically, so no other
@@ -61,5 +65,8 @@ args=(composition render "$xr" "$root/package/composition.yaml" "$root/examples/
   --include-function-results)
 if [ -n "$observed" ]; then
   args+=(--observed-resources "$observed")
+fi
+if [ -n "$required" ]; then
+  args+=(--required-resources "$required")
 fi
 "$bin/crossplane" "${args[@]}"

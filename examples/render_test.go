@@ -49,11 +49,11 @@ func buildFunction(t *testing.T) string {
 	return out
 }
 
-func render(t *testing.T, fn, xr, observed string) []byte {
+func render(t *testing.T, fn, xr, observed, required string) []byte {
 	t.Helper()
-	args := []string{fn, xr}
-	if observed != "" {
-		args = append(args, observed)
+	args := []string{fn, xr, observed}
+	if required != "" {
+		args = append(args, required)
 	}
 	cmd := exec.Command("./render.sh", args...)
 	cmd.Env = append(os.Environ(), "BIN="+filepath.Dir(tool(t, "crossplane")))
@@ -126,17 +126,27 @@ func TestRender(t *testing.T) {
 
 	cases := map[string]struct {
 		xr, observed string
-		wantReady    string
-		wantStatus   []string
+		// required answers the function's requirements (the platform's
+		// EnvironmentConfigs).
+		required   string
+		wantReady  string
+		wantStatus []string
+		// wantConditions are condition type -> status.
+		wantConditions map[string]string
+		// wantDeployerImage is the deployer Lambda's image ("" for none).
+		wantDeployerImage string
 	}{
 		"minimal":          {xr: "xr-minimal.yaml", wantReady: "False"},
 		"minimal-observed": {xr: "xr-minimal.yaml", observed: "observed/minimal.yaml", wantReady: "True", wantStatus: []string{"pipelineArn", "pipelineUrl", "ecrRepositoryUri", "deploymentTableName", "notificationTopicArn", "connectionArn", "connectionStatus"}},
 		"full":             {xr: "xr-full.yaml", wantReady: "False"},
+		// The five-line claim with the platform's EnvironmentConfig: the
+		// deployer and its Deploy stage come from the platform alone.
+		"minimal-platform": {xr: "xr-minimal.yaml", required: "platform-defaults.yaml", wantReady: "False", wantConditions: map[string]string{"PlatformDefaults": "True", "DeployStage": "True", "SpecValid": "True"}, wantDeployerImage: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/cicd-deployer:v1.0.0"},
 		"full-observed":    {xr: "xr-full.yaml", observed: "observed/full.yaml", wantReady: "True", wantStatus: []string{"pipelineArn", "pipelineUrl", "ecrRepositoryUri", "lambdaFunctionArn", "deploymentTableName", "notificationTopicArn", "connectionArn", "connectionStatus", "crossAccountRoleArn"}},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			out := normalize(t, render(t, fn, tc.xr, tc.observed))
+			out := normalize(t, render(t, fn, tc.xr, tc.observed, tc.required))
 
 			golden := filepath.Join("golden", name+".yaml")
 			if *update {
@@ -153,13 +163,17 @@ func TestRender(t *testing.T) {
 			}
 
 			// The same request renders byte-identically.
-			if again := normalize(t, render(t, fn, tc.xr, tc.observed)); !bytes.Equal(out, again) {
+			if again := normalize(t, render(t, fn, tc.xr, tc.observed, tc.required)); !bytes.Equal(out, again) {
 				t.Errorf("rendering %s twice gave different output", name)
 			}
 
 			var xr *unstructured.Unstructured
 			composed := 0
+			deployerImage := ""
 			for _, u := range documents(t, out) {
+				if u.GetKind() == "Function" && strings.HasPrefix(u.GetAPIVersion(), "lambda.") {
+					deployerImage, _, _ = unstructured.NestedString(u.Object, "spec", "forProvider", "imageUri")
+				}
 				switch {
 				case u.GetKind() == "XCicdPipeline":
 					xr = u
@@ -173,6 +187,14 @@ func TestRender(t *testing.T) {
 			}
 			if got := conditionStatus(xr, "Ready"); got != tc.wantReady {
 				t.Errorf("XR Ready: want %s, got %s", tc.wantReady, got)
+			}
+			if tc.wantDeployerImage != "" && deployerImage != tc.wantDeployerImage {
+				t.Errorf("deployer image: want %s, got %q", tc.wantDeployerImage, deployerImage)
+			}
+			for typ, want := range tc.wantConditions {
+				if got := conditionStatus(xr, typ); got != want {
+					t.Errorf("XR condition %s: want %s, got %s", typ, want, got)
+				}
 			}
 			for _, f := range tc.wantStatus {
 				if v, _, _ := unstructured.NestedString(xr.Object, "status", f); v == "" {

@@ -78,7 +78,13 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	}
 	log = log.WithValues("xr", oxr.Resource.GetName())
 
-	spec, err := DecodeSpec(oxr.Resource)
+	// Platform defaults (fn/platform.go): the claim over the platform's
+	// EnvironmentConfigs over the built-in defaults.
+	xr, effective, ok := resolvePlatform(req, rsp, oxr.Resource)
+	if !ok {
+		return rsp, nil
+	}
+	spec, err := DecodeSpec(xr)
 	if err != nil {
 		invalid(rsp, oxr.Resource.GetName(), err)
 		return rsp, nil
@@ -143,6 +149,11 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 			response.Fatal(rsp, errors.Wrapf(err, "cannot set status.%s", path))
 			return rsp, nil
 		}
+	}
+
+	if err := setEffective(dxr, effective); err != nil {
+		response.Fatal(rsp, err)
+		return rsp, nil
 	}
 
 	connected := reportConnection(rsp, *spec, names, observed)

@@ -430,7 +430,10 @@ func TestReadinessAndStatus(t *testing.T) {
 				if tc.wantStatus["connectionArn"] == observedConnectionARN {
 					tc.wantStatus["connectionArn"], _, _ = unstructured.NestedString(observed[string(compose.Connection)].Object, "status", "atProvider", "arn")
 				}
-				got := rsp.GetDesired().GetComposite().GetResource().AsMap()["status"]
+				got, _ := rsp.GetDesired().GetComposite().GetResource().AsMap()["status"].(map[string]any)
+				// The outputs; status.effective has its own tests
+				// (platform_test.go).
+				delete(got, "effective")
 				if diff := cmp.Diff(tc.wantStatus, got); diff != "" {
 					t.Errorf("%s\nstatus: -want, +got:\n%s", tc.reason, diff)
 				}
@@ -587,6 +590,15 @@ func TestBadInput(t *testing.T) {
 			}
 			// The reason also reaches the claim, as a condition: Crossplane
 			// puts a fatal result only on the XR.
+			// PlatformDefaults says which EnvironmentConfigs applied
+			// (none here), in case one of them made the spec invalid.
+			noPlatform := &fnv1.Condition{
+				Type:    string(TypePlatformDefaults),
+				Status:  fnv1.Status_STATUS_CONDITION_FALSE,
+				Reason:  "NoEnvironmentConfig",
+				Message: new("No EnvironmentConfig labelled cicd.platform.dev/defaults=true applies: the built-in defaults apply"),
+				Target:  fnv1.Target_TARGET_COMPOSITE_AND_CLAIM.Enum(),
+			}
 			want := &fnv1.Condition{
 				Type:    string(TypeSpecValid),
 				Status:  fnv1.Status_STATUS_CONDITION_FALSE,
@@ -594,7 +606,11 @@ func TestBadInput(t *testing.T) {
 				Message: new(got),
 				Target:  fnv1.Target_TARGET_COMPOSITE_AND_CLAIM.Enum(),
 			}
-			if diff := cmp.Diff([]*fnv1.Condition{want}, rsp.GetConditions(), protocmp.Transform()); diff != "" {
+			wantConds := []*fnv1.Condition{noPlatform, want}
+			if name == "NoSpec" {
+				wantConds = []*fnv1.Condition{want}
+			}
+			if diff := cmp.Diff(wantConds, rsp.GetConditions(), protocmp.Transform()); diff != "" {
 				t.Errorf("%s\nconditions: -want, +got:\n%s", tc.reason, diff)
 			}
 		})

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
+	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/platform"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/crdschema"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/providercrds"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/providerfake"
@@ -49,6 +50,9 @@ func newRequest(xr *structpb.Struct, observed map[string]*unstructured.Unstructu
 	req := &fnv1.RunFunctionRequest{
 		Meta:     &fnv1.RequestMeta{Tag: "test"},
 		Observed: &fnv1.State{Composite: &fnv1.Resource{Resource: xr}, Resources: map[string]*fnv1.Resource{}},
+		// Crossplane has answered the function's requirement: no
+		// platform-defaults EnvironmentConfig exists.
+		RequiredResources: map[string]*fnv1.Resources{platform.RequirementName: {}},
 	}
 	for name, u := range observed {
 		s, err := structpb.NewStruct(u.Object)
@@ -57,6 +61,17 @@ func newRequest(xr *structpb.Struct, observed map[string]*unstructured.Unstructu
 		}
 		req.Observed.Resources[name] = &fnv1.Resource{Resource: s}
 	}
+	return req
+}
+
+// withConfigs answers the function's requirement with these
+// EnvironmentConfigs.
+func withConfigs(req *fnv1.RunFunctionRequest, configs ...*structpb.Struct) *fnv1.RunFunctionRequest {
+	items := make([]*fnv1.Resource, 0, len(configs))
+	for _, c := range configs {
+		items = append(items, &fnv1.Resource{Resource: c})
+	}
+	req.RequiredResources = map[string]*fnv1.Resources{platform.RequirementName: {Items: items}}
 	return req
 }
 
@@ -84,10 +99,16 @@ func desired(rsp *fnv1.RunFunctionResponse) map[string]*unstructured.Unstructure
 // the final observed resources and response.
 func converge(t *testing.T, xr *structpb.Struct, tweak func(name string, u *unstructured.Unstructured)) (map[string]*unstructured.Unstructured, *fnv1.RunFunctionResponse) {
 	t.Helper()
+	return convergeWith(t, xr, nil, tweak)
+}
+
+// convergeWith is converge with these platform-defaults EnvironmentConfigs.
+func convergeWith(t *testing.T, xr *structpb.Struct, configs []*structpb.Struct, tweak func(name string, u *unstructured.Unstructured)) (map[string]*unstructured.Unstructured, *fnv1.RunFunctionResponse) {
+	t.Helper()
 	xrName, _ := xr.AsMap()["metadata"].(map[string]any)["name"].(string)
 	observed := map[string]*unstructured.Unstructured{}
 	for round := range 10 {
-		rsp := run(t, newRequest(xr, observed))
+		rsp := run(t, withConfigs(newRequest(xr, observed), configs...))
 		if fatal := fatalMessage(rsp); fatal != "" {
 			t.Fatalf("round %d: fatal result: %s", round, fatal)
 		}

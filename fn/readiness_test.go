@@ -216,18 +216,18 @@ var waitingForTopic = []string{
 	string(compose.FailedTarget), string(compose.NotificationTopicPolicy),
 }
 
-type condition struct {
+type conditionSummary struct {
 	statusReason string
 	message      string
 }
 
 // conditionsOf returns the response's conditions by type, with the status
 // as True/False/Unknown and the reason as "status/reason".
-func conditionsOf(rsp *fnv1.RunFunctionResponse) map[string]condition {
-	out := map[string]condition{}
+func conditionsOf(rsp *fnv1.RunFunctionResponse) map[string]conditionSummary {
+	out := map[string]conditionSummary{}
 	for _, c := range rsp.GetConditions() {
 		status := strings.TrimPrefix(c.GetStatus().String(), "STATUS_CONDITION_")
-		out[c.GetType()] = condition{
+		out[c.GetType()] = conditionSummary{
 			statusReason: strings.ToUpper(status[:1]) + strings.ToLower(status[1:]) + "/" + c.GetReason(),
 			message:      c.GetMessage(),
 		}

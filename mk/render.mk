@@ -4,6 +4,7 @@
 RENDER_FN := $(OUT)/render/function
 RENDER_XR ?= examples/xr-minimal.yaml
 RENDER_OBSERVED ?= examples/observed/minimal.yaml
+RENDER_PLATFORM ?= examples/platform-defaults.yaml
 
 # go build is itself incremental, so the function is always (re)built.
 .PHONY: $(RENDER_FN)
@@ -18,6 +19,10 @@ render: $(CROSSPLANE) $(CROSSPLANE_CORE) $(RENDER_FN) ## Render the example XR (
 .PHONY: render-observed
 render-observed: $(CROSSPLANE) $(CROSSPLANE_CORE) $(RENDER_FN) ## Render again with every resource observed Ready: outputs filled, XR Ready.
 	@BIN=$(BIN) examples/render.sh $(RENDER_FN) $(RENDER_XR) $(RENDER_OBSERVED)
+
+.PHONY: render-platform
+render-platform: $(CROSSPLANE) $(CROSSPLANE_CORE) $(RENDER_FN) ## Render the example XR (RENDER_XR) with the platform's EnvironmentConfig (RENDER_PLATFORM).
+	@BIN=$(BIN) examples/render.sh $(RENDER_FN) $(RENDER_XR) "" $(RENDER_PLATFORM)
 
 # The render golden tests (examples/render_test.go) run the real CLI and
 # render engine.

@@ -28,6 +28,10 @@ type Claim struct {
 // message.
 func Catalogue() map[string]Claim {
 	const ok = "  environmentSuffix: dev\n  source:\n    repository: acme/shop\n"
+	// The region rules compare with spec.region only when the claim sets it
+	// (the platform may default it); the function checks them on the
+	// effective spec either way.
+	//
 	// A cross-account role that trusts one account's deployer role.
 	const (
 		trusted = "  crossAccount:\n    trustedAccountIds: [\"444455556666\"]\n    trustedPrincipalArns: [\"arn:aws:iam::444455556666:role/deployer\"]\n"
@@ -134,8 +138,11 @@ func Catalogue() map[string]Claim {
 			Want:       []string{"spec.environmentSuffix is immutable: create a new claim for a new environment"},
 		},
 		"ChangedRegion": {
-			Spec:       ok + "  region: eu-west-1\n",
-			Old:        ok,
+			Spec: ok + "  region: eu-west-1\n",
+			// Without spec.region there is no schema default to compare
+			// with: the function refuses a region other than the one its
+			// resources are in (fn TestPlatformRegionPinned).
+			Old:        ok + "  region: us-east-1\n",
 			Transition: true,
 			Want:       []string{"spec.region is immutable: create a new claim for another region"},
 		},
@@ -152,7 +159,7 @@ func Catalogue() map[string]Claim {
 			Want: []string{"spec.crossAccount needs trustedPrincipalArns or organizationId to scope who may assume the role"},
 		},
 		"DeployerImageInOtherRegion": {
-			Spec: ok + "  deployer:\n    image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/deployer:v1\n    targets:\n      - functionName: api\n",
+			Spec: ok + "  region: us-east-1\n" + "  deployer:\n    image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/deployer:v1\n    targets:\n      - functionName: api\n",
 			Want: []string{"spec.deployer.image must be in an ECR repository in spec.region: Lambda runs an image only from its own region"},
 		},
 		"TargetExternalIDWithoutRole": {
@@ -160,7 +167,7 @@ func Catalogue() map[string]Claim {
 			Want: []string{"spec.deployer.targets[*].externalId is only valid with roleArn"},
 		},
 		"TargetInOtherRegion": {
-			Spec: ok + "  deployer:\n    image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/deployer:v1\n    targets:\n      - functionName: arn:aws:lambda:eu-west-1:444455556666:function:api\n        roleArn: arn:aws:iam::444455556666:role/deploy\n",
+			Spec: ok + "  region: us-east-1\n" + "  deployer:\n    image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/deployer:v1\n    targets:\n      - functionName: arn:aws:lambda:eu-west-1:444455556666:function:api\n        roleArn: arn:aws:iam::444455556666:role/deploy\n",
 			Want: []string{"spec.deployer.targets must be functions in spec.region: Lambda runs an image only from an ECR repository in its own region"},
 		},
 		"TargetRoleInOtherAccount": {
@@ -184,7 +191,7 @@ func Catalogue() map[string]Claim {
 			Want: []string{"spec.crossAccount.imageRepositoryArns must be in spec.crossAccount.trustedAccountIds"},
 		},
 		"CrossAccountRepositoryInOtherRegion": {
-			Spec: ok + trusted + fns + "    imageRepositoryArns: [\"arn:aws:ecr:eu-west-1:444455556666:repository/shop-images-dev\"]\n",
+			Spec: ok + "  region: us-east-1\n" + trusted + fns + "    imageRepositoryArns: [\"arn:aws:ecr:eu-west-1:444455556666:repository/shop-images-dev\"]\n",
 			Want: []string{"spec.crossAccount.imageRepositoryArns must be in spec.region: Lambda runs an image only from an ECR repository in its own region"},
 		},
 		"CrossAccountRepositoryNotAnARN": {
@@ -192,7 +199,7 @@ func Catalogue() map[string]Claim {
 			Want: []string{`spec.crossAccount.imageRepositoryArns[0]: Invalid value: "444455556666.dkr.ecr.us-east-1.amazonaws.com/shop"`},
 		},
 		"CrossAccountFunctionInOtherRegion": {
-			Spec: ok + trusted + repo + "    functionNames: [\"arn:aws:lambda:eu-west-1:123456789012:function:api\"]\n",
+			Spec: ok + "  region: us-east-1\n" + trusted + repo + "    functionNames: [\"arn:aws:lambda:eu-west-1:123456789012:function:api\"]\n",
 			Want: []string{"spec.crossAccount.functionNames must be functions in spec.region"},
 		},
 		"TopicKeyByAlias": {

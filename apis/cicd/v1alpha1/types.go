@@ -41,8 +41,10 @@ type XCicdPipelineSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.environmentSuffix is immutable: create a new claim for a new environment"
 	EnvironmentSuffix string `json:"environmentSuffix"`
 
-	// Region is the AWS region every resource is created in.
-	// +kubebuilder:default="us-east-1"
+	// Region is the AWS region every resource is created in. Default:
+	// the platform's (an EnvironmentConfig), else us-east-1. Once the
+	// pipeline's resources exist it stays in their region even if the
+	// platform's default changes.
 	// +kubebuilder:validation:Pattern=`^[a-z]{2}(-[a-z]+)+-[0-9]$`
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.region is immutable: create a new claim for another region"
 	// +optional
@@ -104,7 +106,8 @@ type XCicdPipelineSpec struct {
 	CrossAccount CrossAccount `json:"crossAccount,omitempty"`
 
 	// Tags are added to every AWS resource, beside the fixed tags that name
-	// the claim and the environment.
+	// the claim and the environment, and the platform's tags (a claim's tag
+	// wins on the same key unless the platform enforces it).
 	// +kubebuilder:validation:MaxProperties=40
 	// +kubebuilder:validation:XValidation:rule="self.all(k, k.size() <= 128 && !k.startsWith('aws:'))",message="spec.tags keys must be at most 128 characters and must not start with 'aws:'"
 	// +kubebuilder:validation:XValidation:rule="self.all(k, self[k].size() <= 256)",message="spec.tags values must be at most 256 characters"
@@ -112,23 +115,22 @@ type XCicdPipelineSpec struct {
 	Tags map[string]string `json:"tags,omitempty"`
 
 	// ProviderConfigName is the provider-aws ProviderConfig every managed
-	// resource uses.
-	// +kubebuilder:default="default"
+	// resource uses. Default: the platform's, else default.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	ProviderConfigName string `json:"providerConfigName,omitempty"`
 
-	// DeletionPolicy of every managed resource: Delete (the default) removes
-	// the AWS resources with the claim; Orphan keeps them.
-	// +kubebuilder:default="Delete"
+	// DeletionPolicy of every managed resource: Delete removes the AWS
+	// resources with the claim; Orphan keeps them. Default: the
+	// platform's, else Delete.
 	// +kubebuilder:validation:Enum=Delete;Orphan
 	// +optional
 	DeletionPolicy string `json:"deletionPolicy,omitempty"`
 
-	// ManagementPolicies of every managed resource; ["*"] (the default) lets
-	// Crossplane create, update and delete them, ["Observe"] only observes.
-	// +kubebuilder:default={"*"}
+	// ManagementPolicies of every managed resource; ["*"] lets Crossplane
+	// create, update and delete them, ["Observe"] only observes. Default:
+	// the platform's, else ["*"].
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:items:Enum="*";Create;Observe;Update;Delete;LateInitialize
 	// +listType=set
@@ -195,8 +197,8 @@ type Build struct {
 	// +optional
 	ComputeType ComputeType `json:"computeType,omitempty"`
 
-	// Image is the CodeBuild build environment image.
-	// +kubebuilder:default="aws/codebuild/standard:7.0"
+	// Image is the CodeBuild build environment image. Default: the
+	// platform's, else aws/codebuild/standard:7.0.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=255
 	// +optional
@@ -223,8 +225,8 @@ type Build struct {
 	// with (privileged, beside the build's ECR push credentials). The
 	// default is a third-party mirror of moby/buildkit on ECR Public under
 	// a floating tag, pulled after logging in to ECR Public; pin it by
-	// digest, or point it at a copy you control.
-	// +kubebuilder:default="public.ecr.aws/vend/moby/buildkit:buildx-stable-1"
+	// digest, or point it at a copy you control. Default: the platform's,
+	// else public.ecr.aws/vend/moby/buildkit:buildx-stable-1.
 	// +kubebuilder:validation:MaxLength=255
 	// +kubebuilder:validation:Pattern=`^[a-z0-9][a-z0-9.-]*\.[a-z0-9.-]+(:[0-9]+)?/[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$`
 	// +optional
@@ -252,8 +254,8 @@ type Test struct {
 	// +optional
 	ComputeType ComputeType `json:"computeType,omitempty"`
 
-	// Image is the CodeBuild test environment image.
-	// +kubebuilder:default="aws/codebuild/standard:7.0"
+	// Image is the CodeBuild test environment image. Default: the
+	// platform's, else aws/codebuild/standard:7.0.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=255
 	// +optional
@@ -308,7 +310,9 @@ type Approval struct {
 type Deployer struct {
 	// Image is the deployer's container image in ECR (built from deployer/,
 	// published once per account by the platform team), by tag or digest.
-	// Without it the Lambda and the Deploy stage are left out.
+	// Without it the Lambda and the Deploy stage are left out. Default:
+	// the platform's image for spec.region, when the claim or the
+	// platform names targets.
 	// +kubebuilder:validation:MaxLength=512
 	// +kubebuilder:validation:Pattern=`^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$`
 	// +optional
@@ -332,7 +336,8 @@ type Deployer struct {
 	// ReservedConcurrency of the deployer Lambda. Unset (the default), the
 	// deployer reserves nothing: each reservation takes from the account's
 	// concurrency, of which Lambda keeps 100 unreserved, so a reservation
-	// per claim would cap the number of claims per account.
+	// per claim would cap the number of claims per account. Default: the
+	// platform's, else none.
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=1000
 	// +optional
@@ -426,8 +431,8 @@ type Artifacts struct {
 // Logs configures the composed CloudWatch log groups.
 type Logs struct {
 	// RetentionDays after which log events expire: one of the values
-	// CloudWatch Logs accepts (PutRetentionPolicy).
-	// +kubebuilder:default=30
+	// CloudWatch Logs accepts (PutRetentionPolicy). Default: the
+	// platform's, else 30.
 	// +kubebuilder:validation:Enum=1;3;5;7;14;30;60;90;120;150;180;365;400;545;731;1096;1827;2192;2557;2922;3288;3653
 	// +optional
 	RetentionDays int64 `json:"retentionDays,omitempty"`
@@ -436,7 +441,7 @@ type Logs struct {
 // Notifications configures failure notifications.
 type Notifications struct {
 	// Emails subscribed to the notification topic. Each address receives a
-	// confirmation e-mail from AWS first.
+	// confirmation e-mail from AWS first. Default: the platform's.
 	// +kubebuilder:validation:MaxItems=20
 	// +kubebuilder:validation:items:MaxLength=254
 	// +kubebuilder:validation:items:Pattern=`^[^@\s]+@[^@\s]+\.[^@\s]+$`
@@ -510,7 +515,8 @@ type LambdaErrorsAlarm struct {
 type CrossAccount struct {
 	// TrustedAccountIDs may assume the deployment role to deploy this
 	// pipeline's images into this account's target functions. Without them
-	// no cross-account role is created.
+	// no cross-account role is created. Default (with functionNames): the
+	// platform's, as for organizationId.
 	// +kubebuilder:validation:MaxItems=20
 	// +kubebuilder:validation:items:Pattern=`^[0-9]{12}$`
 	// +listType=set
@@ -567,8 +573,9 @@ type CrossAccount struct {
 	FunctionNames []string `json:"functionNames,omitempty"`
 }
 
-// XCicdPipelineStatus is what the pipeline reports back. Every field comes
-// from the observed state of a composed resource, never from a guess.
+// XCicdPipelineStatus is what the pipeline reports back. Every output comes
+// from the observed state of a composed resource, never from a guess;
+// effective says which values the pipeline was composed with.
 type XCicdPipelineStatus struct {
 	// PipelineName is the CodePipeline's name.
 	// +optional
@@ -604,4 +611,12 @@ type XCicdPipelineStatus struct {
 	// CrossAccountRoleARN is the cross-account deployment role.
 	// +optional
 	CrossAccountRoleARN string `json:"crossAccountRoleArn,omitempty"`
+	// Effective are the resolved values of the fields a platform can
+	// default, each with its source: the claim, a platform
+	// EnvironmentConfig, the built-in default, or (for the region) the
+	// region the pipeline's resources are in.
+	// +listType=map
+	// +listMapKey=field
+	// +optional
+	Effective []EffectiveValue `json:"effective,omitempty"`
 }

@@ -7,7 +7,9 @@ import "testing"
 // that keep them.
 func TestAWSRulesAcceptGoodClaims(t *testing.T) {
 	claim := func(spec string) string {
-		return "apiVersion: cicd.platform.dev/v1alpha1\nkind: CicdPipeline\nmetadata:\n  name: shop\nspec:\n  environmentSuffix: dev\n  source:\n    repository: acme/shop\n" + spec
+		// spec.region set: the region rules compare with it (without it
+		// the function checks them on the effective spec).
+		return "apiVersion: cicd.platform.dev/v1alpha1\nkind: CicdPipeline\nmetadata:\n  name: shop\nspec:\n  environmentSuffix: dev\n  region: us-east-1\n  source:\n    repository: acme/shop\n" + spec
 	}
 	cases := map[string]string{
 		"CrossAccountComplete": claim("  crossAccount:\n    trustedAccountIds: [\"444455556666\"]\n    trustedPrincipalArns: [\"arn:aws:iam::444455556666:role/deployer\"]\n" +
