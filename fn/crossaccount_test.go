@@ -23,7 +23,7 @@ func TestCrossAccountFunctionsInPipelineAccount(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			spec := v1alpha1.XCicdPipelineSpec{CrossAccount: v1alpha1.CrossAccount{FunctionNames: tc.functions}}
+			spec := v1alpha1.XCicdPipelineSpec{PipelineParameters: v1alpha1.PipelineParameters{CrossAccount: v1alpha1.CrossAccount{FunctionNames: tc.functions}}}
 			acct := account
 			if name == "AccountNotYetObserved" {
 				acct = ""

@@ -19,3 +19,8 @@ const (
 
 // DefaultManagementPolicies is the built-in spec.managementPolicies.
 func DefaultManagementPolicies() []string { return []string{DefaultManagementPolicy} }
+
+// DefaultProviderConfigKind is the kind of provider config a namespaced
+// CicdPipeline's managed resources use when it names none: provider-aws's
+// own default for its namespaced managed resources.
+const DefaultProviderConfigKind = "ClusterProviderConfig"

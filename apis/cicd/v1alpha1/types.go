@@ -20,7 +20,31 @@ type XCicdPipeline struct {
 	Status XCicdPipelineStatus `json:"status,omitempty"`
 }
 
-// XCicdPipelineSpec is what an application team asks for.
+// XCicdPipelineSpec is what an application team asks for through a claim
+// (or a legacy XR): the pipeline's parameters and the cluster-scoped managed
+// resources' provider config and deletion policy.
+type XCicdPipelineSpec struct {
+	PipelineParameters `json:",inline"`
+
+	// ProviderConfigName is the provider-aws ProviderConfig every managed
+	// resource uses. Default: the platform's, else default.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	ProviderConfigName string `json:"providerConfigName,omitempty"`
+
+	// DeletionPolicy of every managed resource: Delete removes the AWS
+	// resources with the claim; Orphan keeps them. Default: the
+	// platform's, else Delete.
+	// +kubebuilder:validation:Enum=Delete;Orphan
+	// +optional
+	DeletionPolicy string `json:"deletionPolicy,omitempty"`
+}
+
+// PipelineParameters are the parameters of a pipeline that mean the same in
+// both APIs: the claim (and its cluster-scoped XR) and the namespaced
+// CicdPipeline of apis/namespaced/cicd/v1alpha1 embed them, so fields,
+// defaults, CEL rules and docs have one source.
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.source.connectionArn) || self.source.provider != 'CodeCommit'",message="spec.source.connectionArn must not be set when spec.source.provider is CodeCommit: CodeCommit needs no connection"
 // +kubebuilder:validation:XValidation:rule="!has(self.source.hostArn) || self.source.provider == 'GitHubEnterpriseServer'",message="spec.source.hostArn is only valid when spec.source.provider is GitHubEnterpriseServer"
@@ -31,7 +55,7 @@ type XCicdPipeline struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.crossAccount) || !has(self.crossAccount.imageRepositoryArns) || !has(self.region) || self.crossAccount.imageRepositoryArns.all(r, r.split(':')[3] == self.region)",message="spec.crossAccount.imageRepositoryArns must be in spec.region: Lambda runs an image only from an ECR repository in its own region"
 // +kubebuilder:validation:XValidation:rule="!has(self.crossAccount) || !has(self.crossAccount.functionNames) || !has(self.region) || self.crossAccount.functionNames.all(f, !f.startsWith('arn:') || f.split(':')[3] == self.region)",message="spec.crossAccount.functionNames must be functions in spec.region"
 // +kubebuilder:validation:XValidation:rule="self.source.provider != 'CodeCommit' || self.source.repository.matches('^[A-Za-z0-9_.-]{1,100}$')",message="spec.source.repository must be a CodeCommit repository name (letters, digits, '.', '_' and '-', at most 100) when spec.source.provider is CodeCommit"
-type XCicdPipelineSpec struct {
+type PipelineParameters struct {
 	// EnvironmentSuffix names the environment (dev, staging, prod, pr-42...).
 	// It ends every AWS resource name and cannot be changed afterwards:
 	// changing it would mean replacing every resource.
@@ -113,20 +137,6 @@ type XCicdPipelineSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self.all(k, self[k].size() <= 256)",message="spec.tags values must be at most 256 characters"
 	// +optional
 	Tags map[string]string `json:"tags,omitempty"`
-
-	// ProviderConfigName is the provider-aws ProviderConfig every managed
-	// resource uses. Default: the platform's, else default.
-	// +kubebuilder:validation:MinLength=1
-	// +kubebuilder:validation:MaxLength=253
-	// +optional
-	ProviderConfigName string `json:"providerConfigName,omitempty"`
-
-	// DeletionPolicy of every managed resource: Delete removes the AWS
-	// resources with the claim; Orphan keeps them. Default: the
-	// platform's, else Delete.
-	// +kubebuilder:validation:Enum=Delete;Orphan
-	// +optional
-	DeletionPolicy string `json:"deletionPolicy,omitempty"`
 
 	// ManagementPolicies of every managed resource; ["*"] lets Crossplane
 	// create, update and delete them, ["Observe"] only observes. Default:

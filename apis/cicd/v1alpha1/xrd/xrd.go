@@ -1,5 +1,8 @@
-// Package xrd holds the CompositeResourceDefinition generated from the Go
-// types in apis/cicd/v1alpha1, and turns controller-gen's CRD into it.
+// Package xrd holds the two CompositeResourceDefinitions generated from the
+// Go types: the claim API of apis/cicd/v1alpha1 (a legacy,
+// apiextensions.crossplane.io/v1 XRD) and the namespaced API of
+// apis/namespaced/cicd/v1alpha1 (apiextensions.crossplane.io/v2), and turns
+// controller-gen's CRDs into them.
 package xrd
 
 import (
@@ -11,6 +14,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1"
+	namespaced "github.com/cicd-platform/crossplane-cicd-pipeline/apis/namespaced/cicd/v1alpha1"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/crdschema"
 )
 
@@ -19,11 +23,20 @@ import (
 //go:embed definition.yaml
 var Definition []byte
 
+// NamespacedDefinition is the generated XRD of the namespaced API (also
+// committed as package/definition-namespaced.yaml).
+//
+//go:embed namespaced.yaml
+var NamespacedDefinition []byte
+
 // Name of the XRD, and of the Composition that is its default.
 const Name = v1alpha1.CompositePlural + "." + v1alpha1.Group
 
+// NamespacedName of the namespaced API's XRD, and of its Composition.
+const NamespacedName = namespaced.Plural + "." + namespaced.Group
+
 // CompositeResourceDefinition is the subset of Crossplane's
-// apiextensions.crossplane.io/v1 XRD that this API uses. It is declared here
+// apiextensions.crossplane.io/v1 and v2 XRDs that these APIs use. It is declared here
 // rather than imported so the function's module does not depend on
 // Crossplane core.
 type CompositeResourceDefinition struct {
@@ -40,9 +53,12 @@ type Metadata struct {
 
 // Spec of the XRD.
 type Spec struct {
-	Group                 string    `json:"group"`
-	Names                 Names     `json:"names"`
-	ClaimNames            Names     `json:"claimNames"`
+	Group string `json:"group"`
+	Names Names  `json:"names"`
+	// Scope is set only in a v2 XRD (Namespaced); a v1 XRD is cluster-scoped
+	// with claims.
+	Scope                 string    `json:"scope,omitempty"`
+	ClaimNames            *Names    `json:"claimNames,omitempty"`
 	DefaultCompositionRef NameRef   `json:"defaultCompositionRef"`
 	Versions              []Version `json:"versions"`
 }
@@ -80,12 +96,55 @@ var printerColumns = []apiextensionsv1.CustomResourceColumnDefinition{
 // the XRD: the same spec and status schema, served as a legacy
 // (apiextensions.crossplane.io/v1) XRD with claims.
 func FromCRD(crdYAML []byte) ([]byte, error) {
+	versions, err := versionsOf(crdYAML, v1alpha1.CompositeKind, v1alpha1.Version)
+	if err != nil {
+		return nil, err
+	}
+	return marshal(CompositeResourceDefinition{
+		APIVersion: "apiextensions.crossplane.io/v1",
+		Kind:       "CompositeResourceDefinition",
+		Metadata:   Metadata{Name: Name},
+		Spec: Spec{
+			Group:                 v1alpha1.Group,
+			Names:                 Names{Kind: v1alpha1.CompositeKind, Plural: v1alpha1.CompositePlural, Categories: []string{"crossplane", "composite", "cicd"}},
+			ClaimNames:            &Names{Kind: v1alpha1.ClaimKind, Plural: v1alpha1.ClaimPlural, Categories: []string{"crossplane", "claim", "cicd"}},
+			DefaultCompositionRef: NameRef{Name: Name},
+			Versions:              versions,
+		},
+	}, "apis/cicd/v1alpha1")
+}
+
+// FromNamespacedCRD converts the CRD controller-gen generates for the
+// namespaced CicdPipeline into its XRD: a Crossplane v2
+// (apiextensions.crossplane.io/v2) XRD with scope Namespaced and no claims.
+func FromNamespacedCRD(crdYAML []byte) ([]byte, error) {
+	versions, err := versionsOf(crdYAML, namespaced.Kind, namespaced.Version)
+	if err != nil {
+		return nil, err
+	}
+	return marshal(CompositeResourceDefinition{
+		APIVersion: "apiextensions.crossplane.io/v2",
+		Kind:       "CompositeResourceDefinition",
+		Metadata:   Metadata{Name: NamespacedName},
+		Spec: Spec{
+			Group:                 namespaced.Group,
+			Names:                 Names{Kind: namespaced.Kind, Plural: namespaced.Plural, Categories: []string{"crossplane", "composite", "cicd"}},
+			Scope:                 "Namespaced",
+			DefaultCompositionRef: NameRef{Name: NamespacedName},
+			Versions:              versions,
+		},
+	}, "apis/namespaced/cicd/v1alpha1")
+}
+
+// versionsOf returns the XRD version of the CRD of kind at version: its spec
+// and status schema, served and referenceable.
+func versionsOf(crdYAML []byte, kind, version string) ([]Version, error) {
 	crd := &apiextensionsv1.CustomResourceDefinition{}
 	if err := yaml.UnmarshalStrict(crdYAML, crd); err != nil {
 		return nil, fmt.Errorf("cannot parse the generated CRD: %w", err)
 	}
-	if crd.Spec.Names.Kind != v1alpha1.CompositeKind || len(crd.Spec.Versions) != 1 || crd.Spec.Versions[0].Name != v1alpha1.Version {
-		return nil, fmt.Errorf("expected the CRD of %s %s, got %s with %d versions", v1alpha1.CompositeKind, v1alpha1.Version, crd.Spec.Names.Kind, len(crd.Spec.Versions))
+	if crd.Spec.Names.Kind != kind || len(crd.Spec.Versions) != 1 || crd.Spec.Versions[0].Name != version {
+		return nil, fmt.Errorf("expected the CRD of %s %s, got %s with %d versions", kind, version, crd.Spec.Names.Kind, len(crd.Spec.Versions))
 	}
 	generated := crd.Spec.Versions[0].Schema.OpenAPIV3Schema
 	spec, ok := generated.Properties["spec"]
@@ -96,44 +155,44 @@ func FromCRD(crdYAML []byte) ([]byte, error) {
 	if !ok {
 		return nil, fmt.Errorf("the generated CRD has no status")
 	}
+	return []Version{{
+		Name:                     version,
+		Served:                   true,
+		Referenceable:            true,
+		AdditionalPrinterColumns: printerColumns,
+		Schema: apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{
+			Description: generated.Description,
+			Type:        "object",
+			Required:    []string{"spec"},
+			Properties: map[string]apiextensionsv1.JSONSchemaProps{
+				"spec":   spec,
+				"status": status,
+			},
+		}},
+	}}, nil
+}
 
-	x := CompositeResourceDefinition{
-		APIVersion: "apiextensions.crossplane.io/v1",
-		Kind:       "CompositeResourceDefinition",
-		Metadata:   Metadata{Name: Name},
-		Spec: Spec{
-			Group:                 v1alpha1.Group,
-			Names:                 Names{Kind: v1alpha1.CompositeKind, Plural: v1alpha1.CompositePlural, Categories: []string{"crossplane", "composite", "cicd"}},
-			ClaimNames:            Names{Kind: v1alpha1.ClaimKind, Plural: v1alpha1.ClaimPlural, Categories: []string{"crossplane", "claim", "cicd"}},
-			DefaultCompositionRef: NameRef{Name: Name},
-			Versions: []Version{{
-				Name:                     v1alpha1.Version,
-				Served:                   true,
-				Referenceable:            true,
-				AdditionalPrinterColumns: printerColumns,
-				Schema: apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{
-					Description: generated.Description,
-					Type:        "object",
-					Required:    []string{"spec"},
-					Properties: map[string]apiextensionsv1.JSONSchemaProps{
-						"spec":   spec,
-						"status": status,
-					},
-				}},
-			}},
-		},
-	}
+func marshal(x CompositeResourceDefinition, source string) ([]byte, error) {
 	out, err := yaml.Marshal(x)
 	if err != nil {
 		return nil, fmt.Errorf("cannot marshal the XRD: %w", err)
 	}
-	return append([]byte("# Generated by `make generate` from apis/cicd/v1alpha1. DO NOT EDIT.\n"), out...), nil
+	return append([]byte("# Generated by `make generate` from "+source+". DO NOT EDIT.\n"), out...), nil
 }
 
-// Schema returns the OpenAPI schema of the XR's single version.
-func Schema() (*apiextensionsv1.JSONSchemaProps, error) {
+// Schema returns the OpenAPI schema of the claim API's XR.
+func Schema() (*apiextensionsv1.JSONSchemaProps, error) { return schemaOf(Definition) }
+
+// NamespacedSchema returns the OpenAPI schema of the namespaced
+// CicdPipeline.
+func NamespacedSchema() (*apiextensionsv1.JSONSchemaProps, error) {
+	return schemaOf(NamespacedDefinition)
+}
+
+// schemaOf returns the OpenAPI schema of an XRD's single version.
+func schemaOf(definition []byte) (*apiextensionsv1.JSONSchemaProps, error) {
 	x := &CompositeResourceDefinition{}
-	if err := yaml.Unmarshal(Definition, x); err != nil {
+	if err := yaml.Unmarshal(definition, x); err != nil {
 		return nil, fmt.Errorf("cannot parse the embedded XRD: %w", err)
 	}
 	if len(x.Spec.Versions) != 1 || x.Spec.Versions[0].Schema.OpenAPIV3Schema == nil {
@@ -142,22 +201,22 @@ func Schema() (*apiextensionsv1.JSONSchemaProps, error) {
 	return x.Spec.Versions[0].Schema.OpenAPIV3Schema, nil
 }
 
-var (
-	validatorOnce sync.Once
-	validator     *crdschema.Validator
-	errValidator  error
-)
-
 // Validator returns a validator for XRs (and claims' spec) built from the
 // embedded XRD; it is built once, on first use.
-func Validator() (*crdschema.Validator, error) {
-	validatorOnce.Do(func() {
-		s, err := Schema()
-		if err != nil {
-			errValidator = err
-			return
-		}
-		validator, errValidator = crdschema.New(s)
-	})
-	return validator, errValidator
-}
+var Validator = sync.OnceValues(func() (*crdschema.Validator, error) {
+	s, err := Schema()
+	if err != nil {
+		return nil, err
+	}
+	return crdschema.New(s)
+})
+
+// NamespacedValidator returns a validator for namespaced CicdPipelines,
+// built from the embedded namespaced XRD once, on first use.
+var NamespacedValidator = sync.OnceValues(func() (*crdschema.Validator, error) {
+	s, err := NamespacedSchema()
+	if err != nil {
+		return nil, err
+	}
+	return crdschema.New(s)
+})

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1/xrd"
+	namespaced "github.com/cicd-platform/crossplane-cicd-pipeline/apis/namespaced/cicd/v1alpha1"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/badclaims"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/crdschema"
 )
@@ -68,7 +69,16 @@ func TestDefinitionIsFresh(t *testing.T) {
 // on the schema, as Crossplane serves it: structural, CEL rules that compile
 // and stay within the cost budget.
 func TestSchemaIsAcceptedByAPIServer(t *testing.T) {
-	s, err := xrd.Schema()
+	for name, schema := range map[string]func() (*apiextensionsv1.JSONSchemaProps, error){
+		"Claim": xrd.Schema, "Namespaced": xrd.NamespacedSchema,
+	} {
+		t.Run(name, func(t *testing.T) { acceptedByAPIServer(t, schema) })
+	}
+}
+
+func acceptedByAPIServer(t *testing.T, schema func() (*apiextensionsv1.JSONSchemaProps, error)) {
+	t.Helper()
+	s, err := schema()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,10 +104,16 @@ func TestSchemaIsAcceptedByAPIServer(t *testing.T) {
 	}
 }
 
-// spec validates a claim or XR manifest's spec as the API server does.
+// validate validates a claim or XR manifest's spec as the API server does,
+// with the XRD of the manifest's API: the namespaced one for
+// cicd.m.platform.dev, else the claim API's.
 func validate(t *testing.T, manifest, old string) string {
 	t.Helper()
-	v, err := xrd.Validator()
+	validator := xrd.Validator
+	if strings.Contains(manifest, "apiVersion: "+namespaced.APIVersion) {
+		validator = xrd.NamespacedValidator
+	}
+	v, err := validator()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,6 +125,7 @@ func validate(t *testing.T, manifest, old string) string {
 		spec, _ := obj["spec"].(map[string]any)
 		// Crossplane adds these to claims and XRs beside the XRD's schema.
 		delete(spec, "claimRef")
+		delete(spec, "crossplane")
 		out := map[string]any{}
 		if spec != nil {
 			out["spec"] = spec
