@@ -78,18 +78,29 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	}
 	log = log.WithValues("xr", oxr.Resource.GetName())
 
+	// The XR's API (fn/scope.go): a namespaced XR is read in the claim
+	// API's shape, and composes namespaced managed resources.
+	view, scope, err := scopeOf(oxr.Resource)
+	if err != nil {
+		invalid(rsp, oxr.Resource.GetName(), err)
+		return rsp, nil
+	}
+
 	// Platform defaults (fn/platform.go): the claim over the platform's
 	// EnvironmentConfigs over the built-in defaults.
-	xr, effective, ok := resolvePlatform(req, rsp, oxr.Resource)
+	xr, effective, ok := resolvePlatform(req, rsp, view)
 	if !ok {
 		return rsp, nil
+	}
+	if ns, isNamespaced := scope.Scope.(compose.NamespacedScope); isNamespaced {
+		namespacedEffective(effective, oxr.Resource, ns)
 	}
 	spec, err := DecodeSpec(xr)
 	if err != nil {
 		invalid(rsp, oxr.Resource.GetName(), err)
 		return rsp, nil
 	}
-	names, err := naming.For(oxr.Resource.GetName(), spec.EnvironmentSuffix)
+	names, err := naming.For(scope.NamePrefix, spec.EnvironmentSuffix)
 	if err != nil {
 		invalid(rsp, oxr.Resource.GetName(), err)
 		return rsp, nil
@@ -110,9 +121,10 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	result, err := compose.Compose(compose.Input{
 		Spec:      *spec,
 		Names:     names,
-		Composite: oxr.Resource.GetName(),
+		Composite: scope.Composite,
 		Claim:     claimOf(oxr.Resource),
 		Observed:  observed,
+		Scope:     scope.Scope,
 	})
 	if err != nil {
 		response.Fatal(rsp, errors.Wrap(err, "cannot compose the pipeline"))

@@ -131,7 +131,10 @@ func ObservedFields(id Identity) map[string]any {
 	}
 	obs := map[string]any{"region": region}
 
-	switch id.Group + "/" + id.Kind {
+	// provider-aws's namespaced kinds (*.aws.m.upbound.io) report exactly
+	// what their cluster-scoped twins do.
+	group := ClusterGroup(id.Group)
+	switch group + "/" + id.Kind {
 	case "ecr.aws.upbound.io/Repository":
 		obs["arn"] = arn("ecr", "repository/"+name)
 		obs["id"] = name
@@ -240,9 +243,19 @@ func ObservedFields(id Identity) map[string]any {
 		// A kind without a rule above still gets what every upjet resource
 		// has: an ID (and an ARN where the schema has one; see merge).
 		obs["id"] = name
-		obs["arn"] = arn(strings.TrimSuffix(id.Group, ".aws.upbound.io"), strings.ToLower(id.Kind)+"/"+name)
+		obs["arn"] = arn(strings.TrimSuffix(group, ".aws.upbound.io"), strings.ToLower(id.Kind)+"/"+name)
 	}
 	return obs
+}
+
+// ClusterGroup returns the cluster-scoped group of a provider-aws group:
+// s3.aws.m.upbound.io (namespaced) -> s3.aws.upbound.io; other groups are
+// returned as they are.
+func ClusterGroup(group string) string {
+	if service, ok := strings.CutSuffix(group, ".aws.m.upbound.io"); ok {
+		return service + ".aws.upbound.io"
+	}
+	return group
 }
 
 // IsReference reports whether a forProvider field is Crossplane's (a

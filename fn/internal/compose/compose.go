@@ -47,8 +47,9 @@ const (
 type Input struct {
 	Spec  v1alpha1.XCicdPipelineSpec
 	Names *naming.Names
-	// Composite is the XR's name; Claim is namespace/name of its claim, or
-	// empty for an XR created directly.
+	// Composite is the XR's name (namespace/name for a namespaced XR);
+	// Claim is namespace/name of its claim, or empty for an XR created
+	// directly.
 	Composite string
 	Claim     string
 	Observed  observe.Resources
@@ -178,7 +179,7 @@ func (c *composer) tags() map[string]*string {
 		t[k] = new(v)
 	}
 	t[TagManagedBy] = new("crossplane")
-	t[TagComposite] = new(c.in.Composite)
+	t[TagComposite] = new(tagValue(c.in.Composite))
 	t[TagEnvironment] = new(c.in.Spec.EnvironmentSuffix)
 	if c.in.Claim != "" {
 		t[TagClaim] = new(tagValue(c.in.Claim))
