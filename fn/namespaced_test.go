@@ -9,6 +9,8 @@ import (
 
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
@@ -187,4 +189,192 @@ func specOf(t *testing.T, file string) string {
 		}
 	}
 	return out.String()
+}
+
+// TestNamespacedDeletion: namespaced managed resources have no
+// deletionPolicy; a pipeline that must outlive its CicdPipeline is composed
+// with management policies without Delete, whether the team says so or the
+// platform's deletionPolicy Orphan does.
+func TestNamespacedDeletion(t *testing.T) {
+	orphanPlatform := envConfig(t, "acme", "", "  defaults:\n    deletionPolicy: Orphan\n")
+	cases := map[string]struct {
+		spec    string
+		configs []*structpb.Struct
+		want    []any
+	}{
+		"Default":                   {spec: minimalSpec, want: []any{"*"}},
+		"TeamOrphans":               {spec: minimalSpec + "  managementPolicies: [Observe, Create, Update, LateInitialize]\n", want: []any{"Observe", "Create", "Update", "LateInitialize"}},
+		"PlatformOrphan":            {spec: minimalSpec, configs: []*structpb.Struct{orphanPlatform}, want: []any{"Observe", "Create", "Update", "LateInitialize"}},
+		"PlatformOrphanObserveOnly": {spec: minimalSpec + "  managementPolicies: [Observe]\n", configs: []*structpb.Struct{orphanPlatform}, want: []any{"Observe"}},
+		"PlatformOrphanDropsDelete": {spec: minimalSpec + "  managementPolicies: [Observe, Create, Delete]\n", configs: []*structpb.Struct{orphanPlatform}, want: []any{"Observe", "Create"}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, rsp := convergeWith(t, xrFromYAML(t, namespacedXR("team-shop", tc.spec)), tc.configs, nil)
+			d := desired(rsp)
+			if len(d) == 0 {
+				t.Fatal("nothing composed")
+			}
+			for _, n := range sortedNames(d) {
+				got, _, _ := unstructured.NestedSlice(d[n].Object, "spec", "managementPolicies")
+				if diff := cmp.Diff(tc.want, got); diff != "" {
+					t.Errorf("%s: managementPolicies -want, +got:\n%s", n, diff)
+				}
+				if _, found, _ := unstructured.NestedFieldNoCopy(d[n].Object, "spec", "deletionPolicy"); found {
+					t.Errorf("%s: has a deletionPolicy", n)
+				}
+			}
+		})
+	}
+}
+
+// TestNamespacedProviderConfig: the provider config reference names its
+// kind; the platform defaults and enforces its name as it does a claim's
+// providerConfigName, and status.effective spells it as the namespaced API
+// does.
+func TestNamespacedProviderConfig(t *testing.T) {
+	platform := envConfig(t, "acme", "", "  defaults:\n    providerConfigName: team-account\n")
+	enforced := envConfig(t, "acme", "", "  defaults:\n    providerConfigName: team-account\n  enforced: [providerConfigName]\n")
+	cases := map[string]struct {
+		spec      string
+		configs   []*structpb.Struct
+		wantRef   map[string]any
+		wantEff   map[string]string
+		wantFatal string
+	}{
+		"Default": {spec: minimalSpec, wantRef: map[string]any{"kind": "ClusterProviderConfig", "name": "default"},
+			wantEff: map[string]string{"providerConfigRef.kind": "ClusterProviderConfig (default)", "providerConfigRef.name": "default (default)"}},
+		"NamespaceProviderConfig": {spec: minimalSpec + "  providerConfigRef:\n    kind: ProviderConfig\n    name: shop-aws\n", wantRef: map[string]any{"kind": "ProviderConfig", "name": "shop-aws"},
+			wantEff: map[string]string{"providerConfigRef.kind": "ProviderConfig (claim)", "providerConfigRef.name": "shop-aws (claim)"}},
+		"KindOnlyNameFromPlatform": {spec: minimalSpec + "  providerConfigRef:\n    kind: ProviderConfig\n", configs: []*structpb.Struct{platform}, wantRef: map[string]any{"kind": "ProviderConfig", "name": "team-account"},
+			wantEff: map[string]string{"providerConfigRef.kind": "ProviderConfig (claim)", "providerConfigRef.name": "team-account (platform:acme)"}},
+		"Enforced": {spec: minimalSpec + "  providerConfigRef:\n    name: other\n", configs: []*structpb.Struct{enforced},
+			wantFatal: "other is not allowed: the platform enforces team-account (EnvironmentConfig acme)"},
+		"DeletionPolicyRefused": {spec: minimalSpec + "  deletionPolicy: Orphan\n",
+			wantFatal: `invalid XCicdPipeline "shop": spec.deletionPolicy: Invalid value: "": field not declared in schema`},
+		"ProviderConfigNameRefused": {spec: minimalSpec + "  providerConfigName: default\n",
+			wantFatal: `spec.providerConfigName: Invalid value: "": field not declared in schema`},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if tc.wantFatal != "" {
+				rsp := run(t, withConfigs(newRequest(xrFromYAML(t, namespacedXR("team-shop", tc.spec)), nil), tc.configs...))
+				if got := fatalMessage(rsp); !strings.Contains(got, tc.wantFatal) {
+					t.Errorf("fatal result %q, want it to contain %q", got, tc.wantFatal)
+				}
+				if len(rsp.GetDesired().GetResources()) != 0 {
+					t.Error("a refused CicdPipeline composed resources")
+				}
+				return
+			}
+			_, rsp := convergeWith(t, xrFromYAML(t, namespacedXR("team-shop", tc.spec)), tc.configs, nil)
+			for n, u := range desired(rsp) {
+				got, _, _ := unstructured.NestedMap(u.Object, "spec", "providerConfigRef")
+				if diff := cmp.Diff(tc.wantRef, got); diff != "" {
+					t.Errorf("%s: providerConfigRef -want, +got:\n%s", n, diff)
+				}
+			}
+			eff := effective(rsp)
+			for f, want := range tc.wantEff {
+				if eff[f] != want {
+					t.Errorf("status.effective %s = %q, want %q", f, eff[f], want)
+				}
+			}
+			if _, ok := eff["providerConfigName"]; ok {
+				t.Error("status.effective names providerConfigName, which the namespaced API does not have")
+			}
+		})
+	}
+}
+
+// TestNamespacedNamesDoNotCollide: two teams' CicdPipelines of the same name
+// in two namespaces get disjoint AWS names (S3 bucket names are global, IAM
+// role names per account), and each pipeline's names are the same on every
+// reconcile.
+func TestNamespacedNamesDoNotCollide(t *testing.T) {
+	awsNames := func(ns string) map[string]string {
+		_, rsp := converge(t, xrFromYAML(t, namespacedXR(ns, minimalSpec)), nil)
+		out := map[string]string{}
+		for n, u := range desired(rsp) {
+			name := u.GetAnnotations()[compose.AnnotationExternalName]
+			if fp, _, _ := unstructured.NestedString(u.Object, "spec", "forProvider", "name"); fp != "" {
+				name = fp
+			}
+			if name != "" {
+				out[n] = name
+			}
+		}
+		return out
+	}
+	a, b := awsNames("team-a"), awsNames("team-b")
+	if len(a) < 10 {
+		t.Fatalf("found only %d AWS names: %v", len(a), a)
+	}
+	seen := map[string]string{}
+	for n, name := range a {
+		seen[name] = n
+	}
+	for n, name := range b {
+		if other, ok := seen[name]; ok {
+			t.Errorf("team-b's %s and team-a's %s are both named %s in AWS", n, other, name)
+		}
+	}
+	if diff := cmp.Diff(a, awsNames("team-a")); diff != "" {
+		t.Errorf("the names changed between reconciles: %s", diff)
+	}
+	if got, want := a[string(compose.ArtifactBucket)], namespacedPrefix("team-a", "shop")+"-artifacts-dev"; got != want {
+		t.Errorf("artifact bucket %q, want %q", got, want)
+	}
+}
+
+// TestNamespacedDeterministic: the same request gives a byte-identical
+// response.
+func TestNamespacedDeterministic(t *testing.T) {
+	xr := xrFile(t, "namespaced-full.yaml")
+	observed, _ := converge(t, xr, nil)
+	opts := proto.MarshalOptions{Deterministic: true}
+	first, err := opts.Marshal(run(t, newRequest(xr, observed)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		b, err := opts.Marshal(run(t, newRequest(xr, observed)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(b) != string(first) {
+			t.Fatalf("run %d gave a different response", i+1)
+		}
+	}
+}
+
+// TestNamespacedFirstRound: on a fresh namespaced CicdPipeline the function
+// composes what needs no observed value, in the namespaced groups only, and
+// reports the rest as waiting; the XR is not Ready.
+func TestNamespacedFirstRound(t *testing.T) {
+	rsp := run(t, newRequest(xrFile(t, "namespaced-minimal.yaml"), nil))
+	if f := fatalMessage(rsp); f != "" {
+		t.Fatal(f)
+	}
+	d := desired(rsp)
+	validateComposed(t, d)
+	for n, u := range d {
+		if !strings.HasSuffix(u.GroupVersionKind().Group, compose.NamespacedGroupSuffix) {
+			t.Errorf("%s is %s, not a namespaced provider-aws kind", n, u.GroupVersionKind())
+		}
+		if ns := u.GetNamespace(); ns != "" {
+			t.Errorf("%s names namespace %q: Crossplane puts it in the XR's", n, ns)
+		}
+		// Selectors must resolve in the XR's namespace: none names another.
+		b, _ := json.Marshal(u.Object["spec"])
+		if strings.Contains(string(b), `"namespace":`) {
+			t.Errorf("%s: a selector or reference names a namespace: %s", n, b)
+		}
+	}
+	if c := condition(rsp, string(TypeResourcesComposed)); c == nil || c.GetStatus() != fnv1.Status_STATUS_CONDITION_FALSE {
+		t.Errorf("ResourcesComposed = %v, want False while resources wait for observed ARNs", c)
+	}
+	if got := rsp.GetDesired().GetComposite().GetReady(); got == fnv1.Ready_READY_TRUE {
+		t.Error("a fresh CicdPipeline is Ready")
+	}
 }
