@@ -58,8 +58,17 @@ if [ -d "/proc/$pid/fd" ]; then
   fi
 fi
 
-args=(composition render "$xr" "$root/package/composition.yaml" "$root/examples/functions.yaml"
-  --xrd "$root/package/definition.yaml"
+# The namespaced CicdPipeline (cicd.m.platform.dev) has its own XRD and
+# Composition; every other XR is the claim API's.
+composition=$root/package/composition.yaml
+definition=$root/package/definition.yaml
+if grep -q '^apiVersion: cicd\.m\.platform\.dev/' "$xr"; then
+  composition=$root/package/composition-namespaced.yaml
+  definition=$root/package/definition-namespaced.yaml
+fi
+
+args=(composition render "$xr" "$composition" "$root/examples/functions.yaml"
+  --xrd "$definition"
   --crossplane-binary "$bin/crossplane-core"
   -a "render.crossplane.io/runtime-development-target=127.0.0.1:$port"
   --include-function-results)

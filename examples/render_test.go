@@ -135,6 +135,8 @@ func TestRender(t *testing.T) {
 		wantConditions map[string]string
 		// wantDeployerImage is the deployer Lambda's image ("" for none).
 		wantDeployerImage string
+		// namespaced XRs compose only namespaced managed resources.
+		namespaced bool
 	}{
 		"minimal":          {xr: "xr-minimal.yaml", wantReady: "False"},
 		"minimal-observed": {xr: "xr-minimal.yaml", observed: "observed/minimal.yaml", wantReady: "True", wantStatus: []string{"pipelineArn", "pipelineUrl", "ecrRepositoryUri", "deploymentTableName", "notificationTopicArn", "connectionArn", "connectionStatus"}},
@@ -143,6 +145,13 @@ func TestRender(t *testing.T) {
 		// deployer and its Deploy stage come from the platform alone.
 		"minimal-platform": {xr: "xr-minimal.yaml", required: "platform-defaults.yaml", wantReady: "False", wantConditions: map[string]string{"PlatformDefaults": "True", "DeployStage": "True", "SpecValid": "True"}, wantDeployerImage: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/cicd-deployer:v1.0.0"},
 		"full-observed":    {xr: "xr-full.yaml", observed: "observed/full.yaml", wantReady: "True", wantStatus: []string{"pipelineArn", "pipelineUrl", "ecrRepositoryUri", "lambdaFunctionArn", "deploymentTableName", "notificationTopicArn", "connectionArn", "connectionStatus", "crossAccountRoleArn"}},
+
+		// The namespaced CicdPipeline: its own XRD and Composition, the same
+		// function, namespaced managed resources (*.aws.m.upbound.io).
+		"namespaced-minimal":          {xr: "namespaced-minimal.yaml", wantReady: "False", namespaced: true},
+		"namespaced-minimal-observed": {xr: "namespaced-minimal.yaml", observed: "observed/namespaced-minimal.yaml", wantReady: "True", namespaced: true, wantStatus: []string{"pipelineArn", "pipelineUrl", "ecrRepositoryUri", "deploymentTableName", "notificationTopicArn", "connectionArn", "connectionStatus"}},
+		"namespaced-full":             {xr: "namespaced-full.yaml", wantReady: "False", namespaced: true},
+		"namespaced-full-observed":    {xr: "namespaced-full.yaml", observed: "observed/namespaced-full.yaml", wantReady: "True", namespaced: true, wantStatus: []string{"pipelineArn", "pipelineUrl", "ecrRepositoryUri", "lambdaFunctionArn", "deploymentTableName", "notificationTopicArn", "connectionArn", "connectionStatus", "crossAccountRoleArn"}},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -174,12 +183,17 @@ func TestRender(t *testing.T) {
 				if u.GetKind() == "Function" && strings.HasPrefix(u.GetAPIVersion(), "lambda.") {
 					deployerImage, _, _ = unstructured.NestedString(u.Object, "spec", "forProvider", "imageUri")
 				}
+				group := u.GroupVersionKind().Group
 				switch {
-				case u.GetKind() == "XCicdPipeline":
+				case u.GetKind() == "XCicdPipeline" || (u.GetKind() == "CicdPipeline" && strings.HasPrefix(group, "cicd.")):
 					xr = u
-				case strings.HasSuffix(u.GroupVersionKind().Group, ".aws.upbound.io"):
+				case strings.HasSuffix(group, ".aws.upbound.io") || strings.HasSuffix(group, ".aws.m.upbound.io"):
 					composed++
+					// Validated against the provider's CRD of its own scope.
 					validate(t, u)
+					if got := strings.HasSuffix(group, ".aws.m.upbound.io"); got != tc.namespaced {
+						t.Errorf("%s %s: namespaced kind %v, want %v", u.GetKind(), u.GetName(), got, tc.namespaced)
+					}
 				}
 			}
 			if xr == nil || composed == 0 {

@@ -106,6 +106,9 @@ func converge(t *testing.T, xr *structpb.Struct, tweak func(name string, u *unst
 func convergeWith(t *testing.T, xr *structpb.Struct, configs []*structpb.Struct, tweak func(name string, u *unstructured.Unstructured)) (map[string]*unstructured.Unstructured, *fnv1.RunFunctionResponse) {
 	t.Helper()
 	xrName, _ := xr.AsMap()["metadata"].(map[string]any)["name"].(string)
+	// Crossplane creates a namespaced XR's composed resources in its
+	// namespace.
+	xrNamespace, _ := xr.AsMap()["metadata"].(map[string]any)["namespace"].(string)
 	observed := map[string]*unstructured.Unstructured{}
 	for round := range 10 {
 		rsp := run(t, withConfigs(newRequest(xr, observed), configs...))
@@ -119,6 +122,9 @@ func convergeWith(t *testing.T, xr *structpb.Struct, configs []*structpb.Struct,
 		next := map[string]*unstructured.Unstructured{}
 		for name, u := range d {
 			o := providerfake.Observe(xrName, name, u)
+			if xrNamespace != "" {
+				o.SetNamespace(xrNamespace)
+			}
 			// The fake is shared with the e2e simulator: like the API server
 			// (and the simulator), keep only the status fields the
 			// provider's CRD declares, then check the rest against it, so

@@ -20,6 +20,10 @@ render: $(CROSSPLANE) $(CROSSPLANE_CORE) $(RENDER_FN) ## Render the example XR (
 render-observed: $(CROSSPLANE) $(CROSSPLANE_CORE) $(RENDER_FN) ## Render again with every resource observed Ready: outputs filled, XR Ready.
 	@BIN=$(BIN) examples/render.sh $(RENDER_FN) $(RENDER_XR) $(RENDER_OBSERVED)
 
+.PHONY: render-namespaced
+render-namespaced: $(CROSSPLANE) $(CROSSPLANE_CORE) $(RENDER_FN) ## Render the namespaced example CicdPipeline (Crossplane v2) into namespaced managed resources.
+	@BIN=$(BIN) examples/render.sh $(RENDER_FN) examples/namespaced-minimal.yaml
+
 .PHONY: render-platform
 render-platform: $(CROSSPLANE) $(CROSSPLANE_CORE) $(RENDER_FN) ## Render the example XR (RENDER_XR) with the platform's EnvironmentConfig (RENDER_PLATFORM).
 	@BIN=$(BIN) examples/render.sh $(RENDER_FN) $(RENDER_XR) "" $(RENDER_PLATFORM)

@@ -8,6 +8,7 @@ import (
 	"archive/tar"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -167,16 +168,35 @@ func TestBuiltConfigurationPackage(t *testing.T) {
 		k, _ := d["kind"].(string)
 		kinds[k] = append(kinds[k], d)
 	}
-	if len(kinds["Configuration"]) != 1 || len(kinds["CompositeResourceDefinition"]) != 1 || len(kinds["Composition"]) < 1 {
-		t.Fatalf("want one Configuration, one XRD and a Composition, found %v", sortedKinds(kinds))
+	if len(kinds["Configuration"]) != 1 || len(kinds["CompositeResourceDefinition"]) != 2 || len(kinds["Composition"]) != 2 {
+		t.Fatalf("want one Configuration, two XRDs (claim and namespaced API) and two Compositions, found %v", sortedKinds(kinds))
+	}
+	// Each XRD's default Composition is in the package and composes it.
+	compositions := map[string]map[string]any{}
+	for _, c := range kinds["Composition"] {
+		compositions[c["metadata"].(map[string]any)["name"].(string)] = c
+	}
+	for _, x := range kinds["CompositeResourceDefinition"] {
+		xs := x["spec"].(map[string]any)
+		ref, _ := xs["defaultCompositionRef"].(map[string]any)
+		c, ok := compositions[fmt.Sprint(ref["name"])]
+		if !ok {
+			t.Errorf("XRD %v: its default Composition %v is not in the package", x["metadata"], ref)
+			continue
+		}
+		ctr := c["spec"].(map[string]any)["compositeTypeRef"].(map[string]any)
+		if want := fmt.Sprint(xs["group"]) + "/v1alpha1"; ctr["apiVersion"] != want || ctr["kind"] != xs["names"].(map[string]any)["kind"] {
+			t.Errorf("Composition %v composes %v, want %s %v", ref["name"], ctr, want, xs["names"])
+		}
 	}
 	meta := kinds["Configuration"][0]
 	requireAnnotations(t, "Configuration", annotationsOf(t, meta), e.version)
 
 	spec, _ := meta["spec"].(map[string]any)
 	crossplane, _ := spec["crossplane"].(map[string]any)
-	if v, _ := crossplane["version"].(string); v == "" {
-		t.Error("no Crossplane version constraint")
+	// The namespaced API's XRD is apiextensions.crossplane.io/v2.
+	if v, _ := crossplane["version"].(string); v != ">=v2.0.0" {
+		t.Errorf("Crossplane version constraint %q, want >=v2.0.0", v)
 	}
 	deps := map[string]string{}
 	for _, d := range spec["dependsOn"].([]any) {
