@@ -111,13 +111,19 @@ func TestNamespacedComposesTheSameResources(t *testing.T) {
 					t.Errorf("%s: a namespaced managed resource has no deletionPolicy", n)
 				}
 				got := clusterForm(t, ns[n], "Delete")
-				gb, _ := json.Marshal(got.Object)
+				gb, err := json.Marshal(got.Object)
+				if err != nil {
+					t.Fatal(err)
+				}
 				if err := json.Unmarshal([]byte(sameIDs.Replace(string(gb))), &got.Object); err != nil {
 					t.Fatal(err)
 				}
 				// The composite tag names the namespaced XR by namespace/name.
 				want := cl[n].DeepCopy()
-				b, _ := json.Marshal(want.Object)
+				b, err := json.Marshal(want.Object)
+				if err != nil {
+					t.Fatal(err)
+				}
 				b = []byte(strings.ReplaceAll(string(b), `"`+compose.TagComposite+`":"`+namespacedPrefix("team-shop", "shop")+`"`, `"`+compose.TagComposite+`":"team-shop/shop"`))
 				if err := json.Unmarshal(b, &want.Object); err != nil {
 					t.Fatal(err)
@@ -366,7 +372,10 @@ func TestNamespacedFirstRound(t *testing.T) {
 			t.Errorf("%s names namespace %q: Crossplane puts it in the XR's", n, ns)
 		}
 		// Selectors must resolve in the XR's namespace: none names another.
-		b, _ := json.Marshal(u.Object["spec"])
+		b, err := json.Marshal(u.Object["spec"])
+		if err != nil {
+			t.Fatal(err)
+		}
 		if strings.Contains(string(b), `"namespace":`) {
 			t.Errorf("%s: a selector or reference names a namespace: %s", n, b)
 		}

@@ -1,6 +1,7 @@
 package xrd_test
 
 import (
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -95,10 +96,7 @@ func TestNamespacedSpecIsTheClaimsSpec(t *testing.T) {
 		}
 	}
 	strip := func(s apiextensionsv1.JSONSchemaProps, fields ...string) apiextensionsv1.JSONSchemaProps {
-		props := map[string]apiextensionsv1.JSONSchemaProps{}
-		for k, v := range s.Properties {
-			props[k] = v
-		}
+		props := maps.Clone(s.Properties)
 		for _, f := range fields {
 			delete(props, f)
 		}
