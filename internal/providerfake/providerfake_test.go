@@ -113,3 +113,18 @@ func TestObserve(t *testing.T) {
 		t.Errorf("want Ready and Synced, got %v", conds)
 	}
 }
+
+// TestNamespacedKindsReportLikeClusterOnes: provider-aws's namespaced kinds
+// (*.aws.m.upbound.io) report the same identifiers as their cluster twins.
+func TestNamespacedKindsReportLikeClusterOnes(t *testing.T) {
+	for _, k := range []struct{ group, kind string }{{"ecr", "Repository"}, {"iam", "RolePolicyAttachment"}, {"codestarconnections", "Connection"}, {"s3", "Bucket"}} {
+		cluster := ObservedFields(Identity{Group: k.group + ".aws.upbound.io", Kind: k.kind, ExternalName: "n", Region: "us-east-1", Account: Account, UID: "u", ForProvider: map[string]any{"role": "r"}})
+		namespaced := ObservedFields(Identity{Group: k.group + ".aws.m.upbound.io", Kind: k.kind, ExternalName: "n", Region: "us-east-1", Account: Account, UID: "u", ForProvider: map[string]any{"role": "r"}})
+		if diff := cmp.Diff(cluster, namespaced); diff != "" {
+			t.Errorf("%s %s: -cluster, +namespaced:\n%s", k.group, k.kind, diff)
+		}
+	}
+	if got := ClusterGroup("s3.aws.m.upbound.io"); got != "s3.aws.upbound.io" {
+		t.Errorf("ClusterGroup = %s", got)
+	}
+}

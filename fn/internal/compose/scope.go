@@ -7,10 +7,12 @@ import (
 // A Scope adapts a managed resource, built from provider-aws's cluster-scoped
 // typed structs, to the API it is composed as. The builders are the same for
 // every scope: provider-aws generates the cluster (*.aws.upbound.io) and
-// namespaced (*.aws.m.upbound.io) variants of a kind from one schema, so
-// their forProvider fields are identical; only the API group and the
-// resource-level fields (provider config reference, deletion policy) differ,
-// and those are the scope's business.
+// namespaced (*.aws.m.upbound.io) variants of a kind from one Terraform
+// schema, so their forProvider fields are the same parameters. What differs
+// is the scope's business: the API group, the resource-level fields
+// (provider config reference, deletion policy) and, at v1beta1, the shape
+// of Terraform's single-item blocks (a list of one in the cluster kinds, an
+// object in the namespaced ones); see NamespacedScope.
 type Scope interface {
 	// Finalize adapts a composed resource to the scope.
 	Finalize(u *composed.Unstructured) error
