@@ -19,6 +19,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -124,7 +125,7 @@ func run() error {
 		if work, err = os.MkdirTemp("", "perf-"); err != nil {
 			return err
 		}
-		defer os.RemoveAll(work) //nolint:errcheck // Best effort.
+		defer os.RemoveAll(work)
 	}
 
 	// The function's own responses: what the floor replays and what the
@@ -162,8 +163,8 @@ func run() error {
 			return err
 		}
 		if *showTmpl {
-			fmt.Println(tmpl)
-			return nil
+			_, err := fmt.Fprintln(os.Stdout, tmpl)
+			return err
 		}
 		input, err := goTemplatingInput(tmpl)
 		if err != nil {
@@ -179,8 +180,13 @@ func run() error {
 		if err != nil {
 			return fmt.Errorf("cannot record go-templating's responses: %w", err)
 		}
+		// The comparison is fair only if both do the same job.
 		for _, sc := range scenarios {
-			fmt.Fprintf(os.Stderr, "%s: %s\n", sc.name, compareDesired(recorded[sc.name], theirs[sc.name]))
+			msg, same := compareDesired(recorded[sc.name], theirs[sc.name])
+			if !same {
+				return fmt.Errorf("%s: %s", sc.name, msg)
+			}
+			fmt.Fprintf(os.Stderr, "%s: %s\n", sc.name, msg)
 		}
 		contenders = append(contenders, gotpl)
 	}
@@ -204,7 +210,9 @@ func run() error {
 	}
 
 	table := report(contenders, scenarios, samples, *rounds, *requests)
-	fmt.Print(table)
+	if _, err := fmt.Fprint(os.Stdout, table); err != nil {
+		return err
+	}
 	if *markdownTo != "" {
 		return os.WriteFile(*markdownTo, []byte(table), 0o600)
 	}
@@ -379,7 +387,7 @@ func freePort() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer l.Close() //nolint:errcheck // Only its port is wanted.
+	defer l.Close()
 	return l.Addr().String(), nil
 }
 
@@ -392,7 +400,7 @@ func cpuTime(pid int) (time.Duration, error) {
 	}
 	// The command name (field 2) may hold spaces; the fields after it
 	// start after its closing parenthesis.
-	i := strings.LastIndexByte(string(b), ')')
+	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
 		return 0, fmt.Errorf("cannot parse /proc/%d/stat", pid)
 	}
@@ -447,7 +455,7 @@ func report(cs []contender, scs []scenario, samples map[string][]sample, rounds,
 	fmt.Fprintf(&b, "%d interleaved rounds, %d requests of each scenario per function per round; %d CPUs (%s), %s, host %s, %s\n\n",
 		rounds, requests, runtime.NumCPU(), cpuModel(), runtime.Version(), host, time.Now().UTC().Format(time.RFC3339))
 	cpu := func(name, sc string) time.Duration {
-		var ds []time.Duration
+		ds := make([]time.Duration, 0, len(samples[name]))
 		for _, s := range samples[name] {
 			ds = append(ds, s.cpuPerReq[sc])
 		}
@@ -475,7 +483,7 @@ func report(cs []contender, scs []scenario, samples map[string][]sample, rounds,
 	b.WriteString("\n| function | cold start to first response (median; min-max) | peak RSS, VmHWM (max of rounds) | binary |\n")
 	b.WriteString("| --- | ---: | ---: | ---: |\n")
 	for _, c := range cs {
-		var cold []time.Duration
+		cold := make([]time.Duration, 0, len(samples[c.name]))
 		var rss int64
 		for _, s := range samples[c.name] {
 			cold = append(cold, s.coldStart)
@@ -504,8 +512,9 @@ func cpuModel() string {
 }
 
 // compareDesired says how many of the function's desired composed resources
-// the other response emits identically (content and readiness).
-func compareDesired(ours, theirs *fnv1.RunFunctionResponse) string {
+// the other response emits identically (content and readiness), and whether
+// it emits exactly those.
+func compareDesired(ours, theirs *fnv1.RunFunctionResponse) (string, bool) {
 	same := 0
 	var differ []string
 	for name, r := range ours.GetDesired().GetResources() {
@@ -524,13 +533,15 @@ func compareDesired(ours, theirs *fnv1.RunFunctionResponse) string {
 			continue
 		}
 		differ = append(differ, name)
-		if os.Getenv("PERF_DEBUG") != "" && len(differ) == 1 {
+		if len(differ) == 1 {
+			// The first difference in full, to see why.
 			a, _ := protojson.Marshal(r)
 			b, _ := protojson.Marshal(o)
-			fmt.Fprintf(os.Stderr, "ours:   %s\ntheirs: %s\n", a, b)
+			fmt.Fprintf(os.Stderr, "%s, the function's: %s\n%s, go-templating's: %s\n", name, a, name, b)
 		}
 	}
 	slices.Sort(differ)
+	n := len(ours.GetDesired().GetResources())
 	return fmt.Sprintf("go-templating emits %d of the function's %d composed resources identically (it emits %d); differ: %v",
-		same, len(ours.GetDesired().GetResources()), len(theirs.GetDesired().GetResources()), differ)
+		same, n, len(theirs.GetDesired().GetResources()), differ), same == n && len(theirs.GetDesired().GetResources()) == n
 }

@@ -61,7 +61,7 @@ func goTemplate(create, reconcile *fnv1.RunFunctionResponse, req *fnv1.RunFuncti
 	replacer := func(subs []sub) *strings.Replacer {
 		subs = slices.Clone(subs)
 		slices.SortStableFunc(subs, func(a, b sub) int { return cmp.Or(cmp.Compare(len(b.old), len(a.old)), cmp.Compare(a.old, b.old)) })
-		var args []string
+		args := make([]string, 0, 2*len(subs))
 		for _, s := range subs {
 			args = append(args, s.old, s.new)
 		}
