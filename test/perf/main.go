@@ -166,27 +166,9 @@ func run() error {
 			_, err := fmt.Fprintln(os.Stdout, tmpl)
 			return err
 		}
-		input, err := goTemplatingInput(tmpl)
+		gotpl, err := goTemplating(ctx, *gotplPath, tmpl, recorded, scenarios)
 		if err != nil {
 			return err
-		}
-		gotpl := contender{
-			name:  "go-templating",
-			path:  *gotplPath,
-			input: input,
-			args:  func(addr string) []string { return []string{"--insecure", "--address", addr} },
-		}
-		theirs, err := record(ctx, gotpl, scenarios)
-		if err != nil {
-			return fmt.Errorf("cannot record go-templating's responses: %w", err)
-		}
-		// The comparison is fair only if both do the same job.
-		for _, sc := range scenarios {
-			msg, same := compareDesired(recorded[sc.name], theirs[sc.name])
-			if !same {
-				return fmt.Errorf("%s: %s", sc.name, msg)
-			}
-			fmt.Fprintf(os.Stderr, "%s: %s\n", sc.name, msg)
 		}
 		contenders = append(contenders, gotpl)
 	}
@@ -217,6 +199,34 @@ func run() error {
 		return os.WriteFile(*markdownTo, []byte(table), 0o600)
 	}
 	return nil
+}
+
+// goTemplating is function-go-templating serving tmpl, once it has been
+// checked to emit what the function emits: the comparison is fair only if
+// both do the same job.
+func goTemplating(ctx context.Context, path, tmpl string, recorded map[string]*fnv1.RunFunctionResponse, scenarios []scenario) (contender, error) {
+	input, err := goTemplatingInput(tmpl)
+	if err != nil {
+		return contender{}, err
+	}
+	c := contender{
+		name:  "go-templating",
+		path:  path,
+		input: input,
+		args:  func(addr string) []string { return []string{"--insecure", "--address", addr} },
+	}
+	theirs, err := record(ctx, c, scenarios)
+	if err != nil {
+		return contender{}, fmt.Errorf("cannot record go-templating's responses: %w", err)
+	}
+	for _, sc := range scenarios {
+		msg, same := compareDesired(recorded[sc.name], theirs[sc.name])
+		if !same {
+			return contender{}, fmt.Errorf("%s: %s", sc.name, msg)
+		}
+		fmt.Fprintf(os.Stderr, "%s: %s\n", sc.name, msg)
+	}
+	return c, nil
 }
 
 func ourContender(path, name string) contender {
