@@ -10,7 +10,8 @@
 //     batch of sequential requests, divided by the batch's size;
 //   - latency: p50 and p99 of the calls, as the client sees them;
 //   - peak RSS: VmHWM (/proc/<pid>/status) at the end of a round;
-//   - cold start: from exec to the first successful response.
+//   - cold start: from exec to the first successful response (and, of it,
+//     from exec to the port accepting connections).
 //
 // Rounds are interleaved (each round starts every function afresh, in a
 // rotating order), so that a machine shared with other work loads each side
@@ -68,6 +69,9 @@ type scenario struct {
 
 // sample is what one round measured of one contender.
 type sample struct {
+	// listening is from exec to the port accepting connections, coldStart
+	// to the first response.
+	listening time.Duration
 	coldStart time.Duration
 	peakRSSKB int64
 	// per scenario
@@ -266,7 +270,7 @@ func measure(ctx context.Context, c contender, scenarios []scenario, warmup, req
 		return s, err
 	}
 	defer p.stop()
-	s.coldStart = p.coldStart
+	s.coldStart, s.listening = p.coldStart, p.listening
 
 	for _, sc := range scenarios {
 		for range warmup {
@@ -305,6 +309,7 @@ type process struct {
 	exited    chan struct{}
 	conn      *grpc.ClientConn
 	client    fnv1.FunctionRunnerServiceClient
+	listening time.Duration
 	coldStart time.Duration
 }
 
@@ -337,6 +342,7 @@ func start(ctx context.Context, c contender, first *fnv1.RunFunctionRequest) (*p
 		}
 		conn, err := (&net.Dialer{Timeout: 100 * time.Millisecond}).DialContext(ctx, "tcp", addr)
 		if err == nil {
+			p.listening = time.Since(t0)
 			_ = conn.Close()
 			break
 		}
@@ -490,20 +496,23 @@ func report(cs []contender, scs []scenario, samples map[string][]sample, rounds,
 				ms(percentile(lat, 0.50)), ms(percentile(lat, 0.99)))
 		}
 	}
-	b.WriteString("\n| function | cold start to first response (median; min-max) | peak RSS, VmHWM (max of rounds) | binary |\n")
-	b.WriteString("| --- | ---: | ---: | ---: |\n")
+	b.WriteString("\n| function | cold start to first response (median; min-max) | of which to listening (median) | peak RSS, VmHWM (max of rounds) | binary |\n")
+	b.WriteString("| --- | ---: | ---: | ---: | ---: |\n")
 	for _, c := range cs {
 		cold := make([]time.Duration, 0, len(samples[c.name]))
+		listening := make([]time.Duration, 0, len(samples[c.name]))
 		var rss int64
 		for _, s := range samples[c.name] {
 			cold = append(cold, s.coldStart)
+			listening = append(listening, s.listening)
 			rss = max(rss, s.peakRSSKB)
 		}
 		size := "-"
 		if fi, err := os.Stat(c.path); err == nil {
 			size = fmt.Sprintf("%.1f MB", float64(fi.Size())/1e6)
 		}
-		fmt.Fprintf(&b, "| %s | %.1f ms (%.1f-%.1f) | %.1f MB | %s |\n", c.name, ms(median(cold)), ms(slices.Min(cold)), ms(slices.Max(cold)), float64(rss)/1024, size)
+		fmt.Fprintf(&b, "| %s | %.1f ms (%.1f-%.1f) | %.1f ms | %.1f MB | %s |\n", c.name, ms(median(cold)), ms(slices.Min(cold)), ms(slices.Max(cold)),
+			ms(median(listening)), float64(rss)/1024, size)
 	}
 	return b.String()
 }
