@@ -55,12 +55,13 @@ const (
 type Function struct {
 	fnv1.UnimplementedFunctionRunnerServiceServer
 
-	log logging.Logger
+	log   logging.Logger
+	specs *specCache
 }
 
 // NewFunction returns the function.
 func NewFunction(log logging.Logger) *Function {
-	return &Function{log: log}
+	return &Function{log: log, specs: newSpecCache(specCacheSize)}
 }
 
 // RunFunction composes the pipeline's managed resources, decides readiness
@@ -84,7 +85,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	if !ok {
 		return rsp, nil
 	}
-	spec, err := DecodeSpec(xr)
+	spec, err := f.specs.DecodeSpec(xr)
 	if err != nil {
 		invalid(rsp, oxr.Resource.GetName(), err)
 		return rsp, nil
@@ -197,8 +198,19 @@ var crossplaneSpecFields = []string{
 // function ships (OpenAPI and CEL, the same rules kube-apiserver enforces on
 // claims), then decodes it into the API's Go types. The function checks
 // again because it also serves crossplane render and XRs written under older
-// versions of the XRD.
+// versions of the XRD. RunFunction goes through a specCache, which remembers
+// the outcome for specs it has checked.
 func DecodeSpec(xr *composite.Unstructured) (*v1alpha1.XCicdPipelineSpec, error) {
+	b, err := validSpecJSON(xr)
+	if err != nil {
+		return nil, err
+	}
+	return unmarshalSpec(b)
+}
+
+// validSpecJSON returns the XR's spec, defaulted, as JSON, or why it is
+// invalid. It depends on nothing but xr.Object["spec"].
+func validSpecJSON(xr *composite.Unstructured) ([]byte, error) {
 	raw, ok := xr.Object["spec"].(map[string]any)
 	if !ok {
 		return nil, fmt.Errorf("spec: Required value")
@@ -220,6 +232,11 @@ func DecodeSpec(xr *composite.Unstructured) (*v1alpha1.XCicdPipelineSpec, error)
 	if err != nil {
 		return nil, fmt.Errorf("cannot encode spec: %w", err)
 	}
+	return b, nil
+}
+
+// unmarshalSpec decodes a defaulted, valid spec into the API's Go types.
+func unmarshalSpec(b []byte) (*v1alpha1.XCicdPipelineSpec, error) {
 	out := &v1alpha1.XCicdPipelineSpec{}
 	if err := json.Unmarshal(b, out); err != nil {
 		return nil, fmt.Errorf("cannot decode spec: %w", err)

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"context"
 	"strings"
 	"testing"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/fieldpath"
-	"github.com/crossplane/function-sdk-go/logging"
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/proto"
@@ -633,22 +631,6 @@ func TestDeterministic(t *testing.T) {
 		}
 		if string(b) != string(first) {
 			t.Fatalf("run %d gave a different response", i)
-		}
-	}
-}
-
-// BenchmarkRunFunction measures one reconcile of the full example with every
-// resource observed: the function's hot path.
-func BenchmarkRunFunction(b *testing.B) {
-	t := &testing.T{}
-	xr := xrFile(t, "xr-full.yaml")
-	observed, _ := converge(t, xr, nil)
-	req := newRequest(xr, observed)
-	f := NewFunction(logging.NewNopLogger())
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := f.RunFunction(context.Background(), req); err != nil {
-			b.Fatal(err)
 		}
 	}
 }
