@@ -26,7 +26,8 @@ func TestMinimalClaim(t *testing.T) {
 	checkComponents(t, mrs, minimalComponents, 0)
 	checkAllHealthy(t, mrs, "us-east-1", "default", "Delete")
 	checkFields(t, mrs, []fieldCheck{
-		{"ecr-repository", []string{"spec", "forProvider", "imageTagMutability"}, "MUTABLE"},
+		// Build tags are unique, so tags are immutable by default.
+		{"ecr-repository", []string{"spec", "forProvider", "imageTagMutability"}, "IMMUTABLE"},
 		{"ecr-repository", []string{"spec", "forProvider", "forceDelete"}, true},
 		{"ecr-repository", []string{"spec", "forProvider", "tags", "environment"}, "dev"},
 		{"ecr-repository", []string{"spec", "forProvider", "tags", "managed-by"}, "crossplane"},
