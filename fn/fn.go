@@ -83,7 +83,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		invalid(rsp, oxr.Resource.GetName(), err)
 		return rsp, nil
 	}
-	names, err := naming.For(oxr.Resource.GetName(), spec.EnvironmentSuffix)
+	names, err := compose.AWSNames(oxr.Resource.GetName(), spec.EnvironmentSuffix)
 	if err != nil {
 		invalid(rsp, oxr.Resource.GetName(), err)
 		return rsp, nil
@@ -271,11 +271,11 @@ func Outputs(spec v1alpha1.XCicdPipelineSpec, o observe.Resources) map[string]st
 		out["pipelineUrl"] = fmt.Sprintf("https://%s.console.aws.amazon.com/codesuite/codepipeline/pipelines/%s/view?region=%s", region, name, region)
 	}
 	switch {
-	case spec.Source.ConnectionARN != "":
-		out["connectionArn"] = spec.Source.ConnectionARN
-	case spec.Source.Provider != v1alpha1.SourceCodeCommit:
+	case spec.Source.ComposesConnection():
 		out["connectionArn"] = o.ARN(compose.Connection)
 		out["connectionStatus"] = o.String(compose.Connection, "status.atProvider.connectionStatus")
+	case spec.Source.ConnectionARN != "":
+		out["connectionArn"] = spec.Source.ConnectionARN
 	}
 	for k, v := range out {
 		if v == "" {
@@ -296,14 +296,14 @@ func regionOf(arn string) string {
 
 // reportConnection sets SourceConnected and reports whether the Source stage
 // can reach the repository.
-func reportConnection(rsp *fnv1.RunFunctionResponse, spec v1alpha1.XCicdPipelineSpec, names *naming.Names, o observe.Resources) bool {
+func reportConnection(rsp *fnv1.RunFunctionResponse, spec v1alpha1.XCicdPipelineSpec, names naming.Names, o observe.Resources) bool {
 	s := spec.Source
 	switch {
 	case s.Provider == v1alpha1.SourceCodeCommit:
 		response.ConditionTrue(rsp, string(TypeSourceConnected), "CodeCommit").
 			WithMessage("CodeCommit sources need no connection").TargetCompositeAndClaim()
 		return true
-	case s.ConnectionARN != "":
+	case !s.ComposesConnection():
 		response.ConditionTrue(rsp, string(TypeSourceConnected), "ExistingConnection").
 			WithMessage(fmt.Sprintf("Using the existing connection %s; it must be AVAILABLE", s.ConnectionARN)).TargetCompositeAndClaim()
 		return true
@@ -317,16 +317,16 @@ func reportConnection(rsp *fnv1.RunFunctionResponse, spec v1alpha1.XCicdPipeline
 		msg := fmt.Sprintf("The CodeStar connection %s (%s) is PENDING: an administrator of the %s account must open "+
 			"https://console.aws.amazon.com/codesuite/settings/connections?region=%s, choose %s, choose \"Update pending connection\" "+
 			"and authorize AWS to access %s. The Source stage cannot run until the connection is AVAILABLE.",
-			names.Connection, o.ARN(compose.Connection), s.Provider, spec.Region, names.Connection, s.Repository)
+			names[compose.Connection], o.ARN(compose.Connection), s.Provider, spec.Region, names[compose.Connection], s.Repository)
 		response.ConditionFalse(rsp, string(TypeSourceConnected), "ConnectionPending").WithMessage(msg).TargetCompositeAndClaim()
 		response.Warning(rsp, errors.New(msg)).WithReason("ConnectionPending").TargetCompositeAndClaim()
 		return false
 	case "":
 		response.ConditionFalse(rsp, string(TypeSourceConnected), "Creating").
-			WithMessage(fmt.Sprintf("Waiting for the CodeStar connection %s to be created", names.Connection)).TargetCompositeAndClaim()
+			WithMessage(fmt.Sprintf("Waiting for the CodeStar connection %s to be created", names[compose.Connection])).TargetCompositeAndClaim()
 		return false
 	default:
-		msg := fmt.Sprintf("The CodeStar connection %s is %s; delete it in the AWS console or recreate the claim to get a new one", names.Connection, status)
+		msg := fmt.Sprintf("The CodeStar connection %s is %s; delete it in the AWS console or recreate the claim to get a new one", names[compose.Connection], status)
 		response.ConditionFalse(rsp, string(TypeSourceConnected), "Connection"+titleCase(status)).WithMessage(msg).TargetCompositeAndClaim()
 		response.Warning(rsp, errors.New(msg)).WithReason("ConnectionUnavailable").TargetCompositeAndClaim()
 		return false

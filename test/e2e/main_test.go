@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/yaml"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/test/e2e/internal/providersim"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/test/e2e/internal/stack"
@@ -27,19 +28,48 @@ const (
 	simulatedRegion  = "us-east-1"
 )
 
-// providerGroups are the provider-aws API groups the function composes
-// from. All their CRDs (cluster scope, from the provider module's
-// package/crds) are installed, not only the kinds composed today, so that a
-// kind the function starts to compose needs no change here.
-var providerGroups = []string{
-	"cloudwatch", "cloudwatchevents", "cloudwatchlogs", "codebuild", "codepipeline", "codestarconnections",
-	"dynamodb", "ecr", "iam", "lambda", "s3", "sns",
+// providerGroups are the provider-aws family members the Configuration
+// package depends on (package/crossplane.yaml spec.dependsOn, which
+// TestProviderDependencies in fn/internal/compose ties to the function's
+// component registry). All their CRDs (cluster scope, from the provider
+// module's package/crds) are installed, not only the kinds composed today,
+// so that a kind the function starts to compose needs no change here.
+func providerGroups(repoRoot string) ([]string, error) {
+	b, err := os.ReadFile(filepath.Join(repoRoot, "package", "crossplane.yaml"))
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the package metadata: %w", err)
+	}
+	var meta struct {
+		Spec struct {
+			DependsOn []struct {
+				Provider string `json:"provider"`
+			} `json:"dependsOn"`
+		} `json:"spec"`
+	}
+	if err := yaml.Unmarshal(b, &meta); err != nil {
+		return nil, fmt.Errorf("cannot parse package/crossplane.yaml: %w", err)
+	}
+	const prefix = "xpkg.upbound.io/upbound/provider-aws-"
+	var groups []string
+	for _, d := range meta.Spec.DependsOn {
+		if g, ok := strings.CutPrefix(d.Provider, prefix); ok {
+			groups = append(groups, g)
+		}
+	}
+	if len(groups) == 0 {
+		return nil, fmt.Errorf("package/crossplane.yaml depends on no %s* provider", prefix)
+	}
+	return groups, nil
 }
 
-// providerCRDFiles lists the CRD files of providerGroups.
-func providerCRDFiles(dir string) ([]string, error) {
+// providerCRDFiles lists the CRD files of the package's provider groups.
+func providerCRDFiles(repoRoot, dir string) ([]string, error) {
+	groups, err := providerGroups(repoRoot)
+	if err != nil {
+		return nil, err
+	}
 	var files []string
-	for _, g := range providerGroups {
+	for _, g := range groups {
 		matches, err := filepath.Glob(filepath.Join(dir, g+".aws.upbound.io_*.yaml"))
 		if err != nil {
 			return nil, fmt.Errorf("cannot list CRDs of %s: %w", g, err)
@@ -197,7 +227,7 @@ func run(m *testing.M) int {
 		return fail("%v", err)
 	}
 	crdBegan := time.Now()
-	files, err := providerCRDFiles(cfg.ProviderCRDs)
+	files, err := providerCRDFiles(cfg.RepoRoot, cfg.ProviderCRDs)
 	if err != nil {
 		return fail("%v", err)
 	}

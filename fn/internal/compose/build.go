@@ -82,7 +82,7 @@ func (c *composer) buildProject() error {
 	if spec == "" {
 		spec = defaultBuildspec()
 	}
-	p := c.project(CodeBuildRole, c.buildLogGroup(), fmt.Sprintf("Builds and pushes the image of %s", c.in.Names.Pipeline), b.TimeoutMinutes, spec, codebuild.EnvironmentParameters{
+	p := c.project(CodeBuildRole, c.buildLogGroup(), fmt.Sprintf("Builds and pushes the image of %s", c.in.Names[Pipeline]), b.TimeoutMinutes, spec, codebuild.EnvironmentParameters{
 		ComputeType: new(string(b.ComputeType)),
 		Image:       new(b.Image),
 		// Docker builds need a privileged container.
@@ -94,7 +94,7 @@ func (c *composer) buildProject() error {
 		},
 	})
 	p.Spec.ForProvider.Cache = &codebuild.CacheParameters{Type: new("S3"), LocationSelector: selector(CacheBucket)}
-	return c.add(BuildProject, c.in.Names.BuildProject, p)
+	return c.add(BuildProject, c.in.Names[BuildProject], p)
 }
 
 func (c *composer) testProject() error {
@@ -110,11 +110,11 @@ func (c *composer) testProject() error {
 	case spec == "":
 		spec = DefaultTestBuildspec
 	}
-	p := c.project(CodeBuildTestRole, c.testLogGroup(), fmt.Sprintf("Tests the source of %s", c.in.Names.Pipeline), t.TimeoutMinutes, spec, codebuild.EnvironmentParameters{
+	p := c.project(CodeBuildTestRole, c.testLogGroup(), fmt.Sprintf("Tests the source of %s", c.in.Names[Pipeline]), t.TimeoutMinutes, spec, codebuild.EnvironmentParameters{
 		ComputeType: new(string(t.ComputeType)),
 		Image:       new(t.Image),
 	})
-	return c.add(TestProject, c.in.Names.TestProject, p)
+	return c.add(TestProject, c.in.Names[TestProject], p)
 }
 
 // project is a CodeBuild project run by the pipeline: its source and

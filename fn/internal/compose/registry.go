@@ -29,7 +29,7 @@ func (c *composer) registry() error {
 			Tags:                       c.tags(),
 		},
 	}}
-	if err := c.add(ECRRepository, c.in.Names.Repository, repo); err != nil {
+	if err := c.add(ECRRepository, c.in.Names[ECRRepository], repo); err != nil {
 		return err
 	}
 

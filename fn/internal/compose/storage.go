@@ -31,13 +31,13 @@ func (c *composer) storage() error {
 	a := c.in.Spec.Artifacts
 	buckets := []bucket{
 		{
-			name: ArtifactBucket, awsName: c.in.Names.ArtifactBucket,
+			name: ArtifactBucket, awsName: c.in.Names[ArtifactBucket],
 			versioning: ArtifactBucketVersioning, encryption: ArtifactBucketEncryption,
 			lifecycle: ArtifactBucketLifecycle, publicAccessBlock: ArtifactBucketPublicAccessBlock,
 			policy: ArtifactBucketPolicy, expireDays: a.RetentionDays,
 		},
 		{
-			name: CacheBucket, awsName: c.in.Names.CacheBucket,
+			name: CacheBucket, awsName: c.in.Names[CacheBucket],
 			encryption: CacheBucketEncryption, lifecycle: CacheBucketLifecycle,
 			publicAccessBlock: CacheBucketPublicAccessBlock,
 			policy:            CacheBucketPolicy,
