@@ -45,7 +45,7 @@ const (
 
 // Input is what the builders compose from.
 type Input struct {
-	Spec  v1alpha1.XCicdPipelineSpec
+	Spec v1alpha1.XCicdPipelineSpec
 	// Names are the AWS names, from AWSNames.
 	Names naming.Names
 	// Composite is the XR's name; Claim is namespace/name of its claim, or
