@@ -14,10 +14,9 @@ import (
 	"github.com/cicd-platform/crossplane-cicd-pipeline/deployer/contract"
 )
 
-// Why the Deploy stage (and the deployer Lambda) can be missing.
-const (
-	ReasonNoDeployerImage = "spec.deployer.image is not set: the deployer Lambda and the Deploy stage are left out until the platform team's published deployer image is named there (see deployer/README.md)"
-)
+// noDeployerImage says why the Deploy stage (and the deployer Lambda) is
+// missing, and what to do.
+const noDeployerImage = "Set spec.deployer.image to the platform's published deployer image to compose the deployer Lambda and the Deploy stage (see deployer/README.md)"
 
 // table composes the deployment-history table the deployer writes: one item
 // per deployment keyed by (deploymentId, timestamp), on-demand billing,
@@ -54,7 +53,7 @@ func (c *composer) table() error {
 // are composed, and records why not.
 func (c *composer) deployerEnabled() bool {
 	if !c.in.Spec.ComposesDeployer() {
-		c.res.DeployStageReason = ReasonNoDeployerImage
+		c.res.DeployStageReason = noDeployerImage
 		return false
 	}
 	return true
