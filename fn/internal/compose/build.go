@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/crossplane/function-sdk-go/errors"
 	"github.com/crossplane/function-sdk-go/resource"
 	codebuild "github.com/upbound/provider-aws/v2/apis/cluster/codebuild/v1beta1"
 	"sigs.k8s.io/yaml"
@@ -186,7 +187,7 @@ func commandsBuildspec(commands []string) (string, error) {
 	}{Version: "0.2", Phases: map[string]phase{"build": {Commands: commands}}}
 	b, err := yaml.Marshal(doc)
 	if err != nil {
-		return "", fmt.Errorf("spec.test.commands: cannot render a buildspec: %w", err)
+		return "", errors.Wrap(err, "spec.test.commands: cannot render a buildspec")
 	}
 	return string(b), nil
 }

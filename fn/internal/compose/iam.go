@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/crossplane/function-sdk-go/errors"
 	"github.com/crossplane/function-sdk-go/resource"
 	iam "github.com/upbound/provider-aws/v2/apis/cluster/iam/v1beta1"
 
@@ -55,7 +56,7 @@ func (c *composer) roles() error {
 	for _, r := range c.pipelineRoles() {
 		trust, err := r.trust.JSON()
 		if err != nil {
-			return fmt.Errorf("cannot compose %s: %w", r.name, err)
+			return errors.Wrapf(err, "cannot compose %s", r.name)
 		}
 		role := &iam.Role{Spec: iam.RoleSpec{
 			ResourceSpec: c.resourceSpec(),
@@ -84,7 +85,7 @@ func (c *composer) policies() error {
 		}
 		body, err := doc.JSON()
 		if err != nil {
-			return fmt.Errorf("cannot compose %s: %w", PolicyOf(r.name), err)
+			return errors.Wrapf(err, "cannot compose %s", PolicyOf(r.name))
 		}
 		policy := &iam.Policy{Spec: iam.PolicySpec{
 			ResourceSpec: c.resourceSpec(),

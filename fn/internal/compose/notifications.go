@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/crossplane/function-sdk-go/errors"
 	"github.com/crossplane/function-sdk-go/resource"
 	cloudwatchevents "github.com/upbound/provider-aws/v2/apis/cluster/cloudwatchevents/v1beta1"
 	sns "github.com/upbound/provider-aws/v2/apis/cluster/sns/v1beta1"
@@ -103,7 +104,7 @@ func (c *composer) topicPolicy() error {
 	doc := iampolicy.New(statements...)
 	policy, err := doc.JSON()
 	if err != nil {
-		return fmt.Errorf("cannot compose %s: %w", NotificationTopicPolicy, err)
+		return errors.Wrapf(err, "cannot compose %s", NotificationTopicPolicy)
 	}
 	tp := &sns.TopicPolicy{Spec: sns.TopicPolicySpec{
 		ResourceSpec: c.resourceSpec(),
@@ -155,7 +156,7 @@ func (c *composer) failureNotification() error {
 func (c *composer) eventRule(name resource.Name, awsName, description string, pattern map[string]any) error {
 	b, err := json.Marshal(pattern)
 	if err != nil {
-		return fmt.Errorf("cannot render the event pattern of %s: %w", name, err)
+		return errors.Wrapf(err, "cannot render the event pattern of %s", name)
 	}
 	rule := &cloudwatchevents.Rule{Spec: cloudwatchevents.RuleSpec{
 		ResourceSpec: c.resourceSpec(),

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/function-sdk-go/errors"
 
 	ecr "github.com/upbound/provider-aws/v2/apis/cluster/ecr/v1beta1"
 

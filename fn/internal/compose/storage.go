@@ -3,8 +3,8 @@ package compose
 import (
 	"fmt"
 
-	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/fieldpath"
+	"github.com/crossplane/function-sdk-go/errors"
 	"github.com/crossplane/function-sdk-go/resource"
 	s3 "github.com/upbound/provider-aws/v2/apis/cluster/s3/v1beta1"
 
