@@ -16,15 +16,16 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"sigs.k8s.io/yaml"
 
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/providerfake"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/testhelp"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/test/e2e/internal/providersim"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/test/e2e/internal/stack"
 )
 
 const (
 	// account and region of the simulated AWS.
-	simulatedAccount = "123456789012"
+	simulatedAccount = providerfake.Account
 	simulatedRegion  = "us-east-1"
 )
 
@@ -35,29 +36,12 @@ const (
 // module's package/crds) are installed, not only the kinds composed today,
 // so that a kind the function starts to compose needs no change here.
 func providerGroups(repoRoot string) ([]string, error) {
-	b, err := os.ReadFile(filepath.Join(repoRoot, "package", "crossplane.yaml"))
+	groups, err := testhelp.PackageProviderGroups(repoRoot)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read the package metadata: %w", err)
-	}
-	var meta struct {
-		Spec struct {
-			DependsOn []struct {
-				Provider string `json:"provider"`
-			} `json:"dependsOn"`
-		} `json:"spec"`
-	}
-	if err := yaml.Unmarshal(b, &meta); err != nil {
-		return nil, fmt.Errorf("cannot parse package/crossplane.yaml: %w", err)
-	}
-	const prefix = "xpkg.upbound.io/upbound/provider-aws-"
-	var groups []string
-	for _, d := range meta.Spec.DependsOn {
-		if g, ok := strings.CutPrefix(d.Provider, prefix); ok {
-			groups = append(groups, g)
-		}
+		return nil, fmt.Errorf("cannot read the package's provider dependencies: %w", err)
 	}
 	if len(groups) == 0 {
-		return nil, fmt.Errorf("package/crossplane.yaml depends on no %s* provider", prefix)
+		return nil, fmt.Errorf("package/crossplane.yaml depends on no %s* provider", testhelp.ProviderPrefix)
 	}
 	return groups, nil
 }

@@ -1,8 +1,6 @@
 package compose
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -12,9 +10,9 @@ import (
 	ecr "github.com/upbound/provider-aws/v2/apis/cluster/ecr/v1beta1"
 	sns "github.com/upbound/provider-aws/v2/apis/cluster/sns/v1beta1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"sigs.k8s.io/yaml"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/providercrds"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/testhelp"
 )
 
 // TestLongNamesFit: claim names far beyond the old 18-character limit
@@ -87,29 +85,12 @@ func TestComponentKindsExist(t *testing.T) {
 // plane installs the CRDs of the same list). A package missing one would
 // install without that provider and its resources would never be created.
 func TestProviderDependencies(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "..", "..", "package", "crossplane.yaml"))
+	got, err := testhelp.PackageProviderGroups(testhelp.RepoRoot(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var meta struct {
-		Spec struct {
-			DependsOn []struct {
-				Provider string `json:"provider"`
-			} `json:"dependsOn"`
-		} `json:"spec"`
-	}
-	if err := yaml.Unmarshal(b, &meta); err != nil {
-		t.Fatal(err)
-	}
-	const prefix = "xpkg.upbound.io/upbound/provider-aws-"
-	var got []string
-	for _, d := range meta.Spec.DependsOn {
-		if d.Provider != "" {
-			got = append(got, strings.TrimPrefix(d.Provider, prefix))
-		}
-	}
 	if diff := cmp.Diff(ProviderGroups(), got); diff != "" {
-		t.Errorf("package/crossplane.yaml spec.dependsOn must list %s<group> for each provider group of Components, sorted (-registry, +package):\n%s", prefix, diff)
+		t.Errorf("package/crossplane.yaml spec.dependsOn must list %s<group> for each provider group of Components, sorted (-registry, +package):\n%s", testhelp.ProviderPrefix, diff)
 	}
 }
 
