@@ -270,8 +270,8 @@ func TestParameters(t *testing.T) {
 					t.Errorf("%s\n%s %s: -want, +got:\n%s", tc.reason, res, path, diff)
 				}
 			}
-			// Every composed resource carries the claim's provider config,
-			// policies and tags.
+			// Every composed resource carries a provider config and a
+			// deletion policy.
 			for n, u := range d {
 				if field(t, u, "spec.providerConfigRef.name") == nil || field(t, u, "spec.deletionPolicy") == nil {
 					t.Errorf("%s has no provider config or deletion policy", n)

@@ -67,8 +67,8 @@ type Rule struct {
 // Named reports whether the rule gives the resource an AWS name.
 func (r Rule) Named() bool { return r.Purpose != "" || r.Of != "" }
 
-// Prefix returns the name prefix for an XR name.
-func Prefix(xrName string) string {
+// prefix returns the name prefix for an XR name.
+func prefix(xrName string) string {
 	return strings.ReplaceAll(strings.ToLower(xrName), ".", "-")
 }
 
@@ -116,7 +116,7 @@ type Named struct {
 // 128, and the names they follow (projects, functions, roles) fit 150 or
 // fewer.
 func For(xrName, suffix string, rules []Named) (Names, error) {
-	p := Prefix(xrName)
+	p := prefix(xrName)
 	if p == "" {
 		return nil, errors.New("metadata.name: the composite resource has no name")
 	}

@@ -85,7 +85,7 @@ func TestSchemaIsAcceptedByAPIServer(t *testing.T) {
 	}
 }
 
-// spec validates a claim or XR manifest's spec as the API server does.
+// validate validates a claim or XR manifest's spec as the API server does.
 func validate(t *testing.T, manifest, old string) string {
 	t.Helper()
 	v, err := xrd.Validator()
