@@ -5,6 +5,7 @@ package testhelp
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -46,7 +47,7 @@ func Documents(tb testing.TB, b []byte) []*unstructured.Unstructured {
 	for {
 		obj := map[string]any{}
 		if err := d.Decode(&obj); err != nil {
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				return out
 			}
 			tb.Fatalf("cannot parse YAML: %v", err)
