@@ -148,8 +148,8 @@ func waitClaimReady(t *testing.T, run claimRun, label string) *unstructured.Unst
 	return claim
 }
 
-// composedResources returns the managed resources composed for a claim, by
-// component label.
+// composedResources returns the managed resources composed for a claim (by
+// its claim labels), keyed by component label.
 func composedResources(ctx context.Context, run claimRun) (map[string]*unstructured.Unstructured, error) {
 	out := map[string]*unstructured.Unstructured{}
 	selector := fmt.Sprintf("%s=%s,%s=%s", labelClaimNamespace, run.Namespace, labelClaimName, run.Name)

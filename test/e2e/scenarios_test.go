@@ -12,6 +12,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/test/e2e/internal/providersim"
 )
 
@@ -45,10 +46,10 @@ func TestMinimalClaim(t *testing.T) {
 	checkOutputs(t, claim, mrs, "us-east-1")
 	checkConditions(t, claim, map[string]string{
 		"Ready": "True", "Synced": "True",
-		"ResourcesSynced": "True", "ResourcesComposed": "True", "SourceConnected": "True",
+		string(v1alpha1.TypeResourcesSynced): "True", string(v1alpha1.TypeResourcesComposed): "True", string(v1alpha1.TypeSourceConnected): "True",
 		// The minimal claim names no deployer image: the Deploy stage is
 		// left out, and the claim says so.
-		"DeployStage": "False",
+		string(v1alpha1.TypeDeployStage): "False",
 	})
 	t.Logf("%d managed resources composed", len(mrs))
 }
@@ -95,7 +96,7 @@ func TestFullClaim(t *testing.T) {
 	checkOutputs(t, claim, mrs, "eu-west-1")
 	checkConditions(t, claim, map[string]string{
 		"Ready": "True", "Synced": "True",
-		"ResourcesSynced": "True", "ResourcesComposed": "True", "SourceConnected": "True", "DeployStage": "True",
+		string(v1alpha1.TypeResourcesSynced): "True", string(v1alpha1.TypeResourcesComposed): "True", string(v1alpha1.TypeSourceConnected): "True", string(v1alpha1.TypeDeployStage): "True",
 	})
 	t.Logf("%d managed resources composed", len(mrs))
 }
@@ -202,8 +203,8 @@ func TestManagedResourceNotSynced(t *testing.T) {
 		const providerError = "update failed: operation error DynamoDB: UpdateTable, api error AccessDeniedException: not authorized to perform dynamodb:UpdateTable"
 		release := env.sim.Hold(providersim.Fault{Kind: "Table", ClaimNamespace: run.Namespace, SyncError: providerError})
 		defer release()
-		claim := waitCondition(t, run, "ResourcesSynced", "False", "deployment-table", providerError)
-		_, _, msg, _ := condition(claim, "ResourcesSynced")
+		claim := waitCondition(t, run, string(v1alpha1.TypeResourcesSynced), "False", "deployment-table", providerError)
+		_, _, msg, _ := condition(claim, string(v1alpha1.TypeResourcesSynced))
 		t.Logf("claim says: %s", msg)
 		// The function's decision: a failed update leaves the table as last
 		// applied, working, so the claim stays Ready and says what failed.
@@ -211,7 +212,7 @@ func TestManagedResourceNotSynced(t *testing.T) {
 
 		recovery := since(run)
 		release()
-		waitCondition(t, run, "ResourcesSynced", "True")
+		waitCondition(t, run, string(v1alpha1.TypeResourcesSynced), "True")
 		waitClaimReady(t, recovery, "Synced=False: release -> Ready")
 	})
 
@@ -235,7 +236,10 @@ func TestConnectionPending(t *testing.T) {
 
 	pending, _, msg := waitFalseConditionMentioning(t, run, "PENDING")
 	t.Logf("claim says: %s", msg)
-	checkConditions(t, pending, map[string]string{"SourceConnected": "False", "Ready": "False"})
+	checkConditions(t, pending, map[string]string{string(v1alpha1.TypeSourceConnected): "False", "Ready": "False"})
+	if _, reason, _, _ := condition(pending, string(v1alpha1.TypeSourceConnected)); reason != string(v1alpha1.ReasonConnectionPending) {
+		t.Errorf("SourceConnected reason = %q, want %q", reason, v1alpha1.ReasonConnectionPending)
+	}
 	eventually(t, readyTimeout, "claim never reported connectionStatus PENDING", func(ctx context.Context) error {
 		u, err := env.client.Get(ctx, claimGVK, run.Namespace, run.Name)
 		if err != nil {
