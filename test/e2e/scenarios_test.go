@@ -302,11 +302,15 @@ func TestRejectedClaims(t *testing.T) {
 	}
 
 	t.Run("FailsFunctionChecks", func(t *testing.T) {
-		// Valid for the schema, but the names derived from it exceed AWS
-		// limits (the CodeStar connection's 32 characters): only the
-		// function knows.
+		// Valid for the schema, which checks the deployer image's region
+		// only against a spec.region the claim sets; the function checks
+		// it against the effective region (here the built-in us-east-1):
+		// only the function knows.
 		claim := loadClaim(t, "claim-minimal.yaml", "e2e-rejected")
-		claim.SetName("a-claim-name-long-enough-to-break-aws-limits")
+		mustSet(t, claim, map[string]any{
+			"image":   "123456789012.dkr.ecr.eu-west-1.amazonaws.com/deployer:v1",
+			"targets": []any{map[string]any{"functionName": "api"}},
+		}, "spec", "deployer")
 		run := claimRun{Namespace: claim.GetNamespace(), Name: claim.GetName(), Applied: time.Now()}
 		if _, err := env.client.Apply(env.ctx, claim); err != nil {
 			t.Fatalf("claim rejected at apply, want it accepted by the schema: %v", err)
@@ -315,7 +319,7 @@ func TestRejectedClaims(t *testing.T) {
 		// The claim is where its user looks: Crossplane copies Ready and
 		// the function's claim-targeted conditions to it, not the XR's
 		// Synced, so the function must say why in a condition of its own.
-		got, typ, msg := waitFalseConditionMentioning(t, run, "over AWS's limit")
+		got, typ, msg := waitFalseConditionMentioning(t, run, "spec.deployer.image must be in an ECR repository in spec.region")
 		t.Logf("claim says (%s): %s", typ, msg)
 		if s, _, _, _ := condition(got, "Ready"); s == "True" {
 			t.Errorf("claim is Ready although its function failed")
