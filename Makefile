@@ -50,6 +50,10 @@ TEST_PREREQS += $(CONTROLLER_GEN)
 test: $(TEST_PREREQS) ## Run every test (unit, golden, schema, deployer integration).
 	go test -count=1 ./...
 
+.PHONY: test-race
+test-race: ## Run the function's tests under the race detector (needs a C compiler).
+	CGO_ENABLED=1 go test -race -count=1 ./fn/...
+
 .PHONY: fmt
 fmt: ## Format the Go code.
 	gofmt -w $$(git ls-files '*.go')

@@ -13,13 +13,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/util/yaml"
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/crdschema"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/providercrds"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/testhelp"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden render outputs")
@@ -71,7 +70,7 @@ func render(t *testing.T, fn, xr, observed, required string) []byte {
 // else is kept in the order render printed it.
 func normalize(t *testing.T, b []byte) []byte {
 	t.Helper()
-	docs := documents(t, b)
+	docs := testhelp.Documents(t, b)
 	var results []*unstructured.Unstructured
 	var out bytes.Buffer
 	write := func(u *unstructured.Unstructured) {
@@ -98,25 +97,6 @@ func normalize(t *testing.T, b []byte) []byte {
 		write(u)
 	}
 	return out.Bytes()
-}
-
-// documents splits a multi-document YAML stream.
-func documents(t *testing.T, b []byte) []*unstructured.Unstructured {
-	t.Helper()
-	var out []*unstructured.Unstructured
-	d := yaml.NewYAMLOrJSONDecoder(bytes.NewReader(b), 4096)
-	for {
-		obj := map[string]any{}
-		if err := d.Decode(&obj); err != nil {
-			if err.Error() == "EOF" {
-				return out
-			}
-			t.Fatalf("cannot parse render output: %v", err)
-		}
-		if len(obj) > 0 {
-			out = append(out, &unstructured.Unstructured{Object: obj})
-		}
-	}
 }
 
 func TestRender(t *testing.T) {
@@ -157,19 +137,7 @@ func TestRender(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			out := normalize(t, render(t, fn, tc.xr, tc.observed, tc.required))
 
-			golden := filepath.Join("golden", name+".yaml")
-			if *update {
-				if err := os.WriteFile(golden, out, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./examples -update to create it)", err)
-			}
-			if diff := cmp.Diff(string(want), string(out)); diff != "" {
-				t.Errorf("render output differs from %s (go test ./examples -update rewrites it): -want, +got:\n%s", golden, diff)
-			}
+			testhelp.Golden(t, filepath.Join("golden", name+".yaml"), out, *update, "go test ./examples -update")
 
 			// The same request renders byte-identically.
 			if again := normalize(t, render(t, fn, tc.xr, tc.observed, tc.required)); !bytes.Equal(out, again) {
@@ -179,7 +147,7 @@ func TestRender(t *testing.T) {
 			var xr *unstructured.Unstructured
 			composed := 0
 			deployerImage := ""
-			for _, u := range documents(t, out) {
+			for _, u := range testhelp.Documents(t, out) {
 				if u.GetKind() == "Function" && strings.HasPrefix(u.GetAPIVersion(), "lambda.") {
 					deployerImage, _, _ = unstructured.NestedString(u.Object, "spec", "forProvider", "imageUri")
 				}

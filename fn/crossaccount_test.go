@@ -5,13 +5,14 @@ import (
 	"testing"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/providerfake"
 )
 
 // TestCrossAccountFunctionsInPipelineAccount: the cross-account role is in
 // the pipeline's account, so its functions must be too; the XRD cannot
 // check it, the function does once the account is observed.
 func TestCrossAccountFunctionsInPipelineAccount(t *testing.T) {
-	const account = "123456789012"
+	const account = providerfake.Account
 	cases := map[string]struct {
 		functions []string
 		want      string // empty: accepted

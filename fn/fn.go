@@ -25,27 +25,8 @@ import (
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/crdschema"
 )
 
-// Condition types the function sets on the XR and its claim.
-const (
-	// TypeResourcesSynced is False while a composed resource's Synced
-	// condition is False; the message names it and the provider's error.
-	TypeResourcesSynced xpv1.ConditionType = "ResourcesSynced"
-	// TypeResourcesComposed is False while resources wait for values only
-	// the provider can tell (ARNs of other resources).
-	TypeResourcesComposed xpv1.ConditionType = "ResourcesComposed"
-	// TypeSourceConnected is False until the Source stage can reach the
-	// repository: a composed CodeStar connection is PENDING until someone
-	// completes its handshake.
-	TypeSourceConnected xpv1.ConditionType = "SourceConnected"
-	// TypeDeployStage says whether the Deploy stage is composed, and why not.
-	TypeDeployStage xpv1.ConditionType = "DeployStage"
-	// TypeSpecValid is False when the spec breaks a rule (or its names do not
-	// fit AWS's limits). The fatal result alone would reach only the XR's
-	// Synced condition; this one also reaches the claim.
-	TypeSpecValid xpv1.ConditionType = "SpecValid"
-)
-
-// Connection states reported by CodeStar.
+// Connection states reported by CodeStar ("ConnectionStatus" in
+// https://docs.aws.amazon.com/codestar-connections/latest/APIReference/API_Connection.html).
 const (
 	connectionAvailable = "AVAILABLE"
 	connectionPending   = "PENDING"
@@ -55,12 +36,13 @@ const (
 type Function struct {
 	fnv1.UnimplementedFunctionRunnerServiceServer
 
-	log logging.Logger
+	log   logging.Logger
+	specs *specCache
 }
 
 // NewFunction returns the function.
 func NewFunction(log logging.Logger) *Function {
-	return &Function{log: log}
+	return &Function{log: log, specs: newSpecCache(specCacheSize)}
 }
 
 // RunFunction composes the pipeline's managed resources, decides readiness
@@ -95,17 +77,17 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	if ns, isNamespaced := scope.Scope.(compose.NamespacedScope); isNamespaced {
 		namespacedEffective(effective, oxr.Resource, ns)
 	}
-	spec, err := DecodeSpec(xr)
+	spec, err := f.specs.DecodeSpec(xr)
 	if err != nil {
 		invalid(rsp, oxr.Resource.GetName(), err)
 		return rsp, nil
 	}
-	names, err := naming.For(scope.NamePrefix, spec.EnvironmentSuffix)
+	names, err := compose.AWSNames(scope.NamePrefix, spec.EnvironmentSuffix)
 	if err != nil {
 		invalid(rsp, oxr.Resource.GetName(), err)
 		return rsp, nil
 	}
-	response.ConditionTrue(rsp, string(TypeSpecValid), "Valid").TargetCompositeAndClaim()
+	conditionTrue(rsp, v1alpha1.TypeSpecValid, v1alpha1.ReasonValidSpec).TargetCompositeAndClaim()
 
 	ocds, err := request.GetObservedComposedResources(req)
 	if err != nil {
@@ -193,7 +175,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 // claim.
 func invalid(rsp *fnv1.RunFunctionResponse, xr string, err error) {
 	err = errors.Wrapf(err, "invalid %s %q", v1alpha1.CompositeKind, xr)
-	response.ConditionFalse(rsp, string(TypeSpecValid), "InvalidSpec").WithMessage(err.Error()).TargetCompositeAndClaim()
+	conditionFalse(rsp, v1alpha1.TypeSpecValid, v1alpha1.ReasonInvalidSpec).WithMessage(capitalize(err.Error())).TargetCompositeAndClaim()
 	response.Fatal(rsp, err)
 }
 
@@ -209,8 +191,19 @@ var crossplaneSpecFields = []string{
 // function ships (OpenAPI and CEL, the same rules kube-apiserver enforces on
 // claims), then decodes it into the API's Go types. The function checks
 // again because it also serves crossplane render and XRs written under older
-// versions of the XRD.
+// versions of the XRD. RunFunction goes through a specCache, which remembers
+// the outcome for specs it has checked.
 func DecodeSpec(xr *composite.Unstructured) (*v1alpha1.XCicdPipelineSpec, error) {
+	b, err := validSpecJSON(xr)
+	if err != nil {
+		return nil, err
+	}
+	return unmarshalSpec(b)
+}
+
+// validSpecJSON returns the XR's spec, defaulted, as JSON, or why it is
+// invalid. It depends on nothing but xr.Object["spec"].
+func validSpecJSON(xr *composite.Unstructured) ([]byte, error) {
 	raw, ok := xr.Object["spec"].(map[string]any)
 	if !ok {
 		return nil, fmt.Errorf("spec: Required value")
@@ -232,6 +225,11 @@ func DecodeSpec(xr *composite.Unstructured) (*v1alpha1.XCicdPipelineSpec, error)
 	if err != nil {
 		return nil, fmt.Errorf("cannot encode spec: %w", err)
 	}
+	return b, nil
+}
+
+// unmarshalSpec decodes a defaulted, valid spec into the API's Go types.
+func unmarshalSpec(b []byte) (*v1alpha1.XCicdPipelineSpec, error) {
 	out := &v1alpha1.XCicdPipelineSpec{}
 	if err := json.Unmarshal(b, out); err != nil {
 		return nil, fmt.Errorf("cannot decode spec: %w", err)
@@ -294,11 +292,11 @@ func Outputs(spec v1alpha1.XCicdPipelineSpec, o observe.Resources) map[string]st
 		out["pipelineUrl"] = fmt.Sprintf("https://%s.console.aws.amazon.com/codesuite/codepipeline/pipelines/%s/view?region=%s", region, name, region)
 	}
 	switch {
-	case spec.Source.ConnectionARN != "":
-		out["connectionArn"] = spec.Source.ConnectionARN
-	case spec.Source.Provider != v1alpha1.SourceCodeCommit:
+	case spec.Source.ComposesConnection():
 		out["connectionArn"] = o.ARN(compose.Connection)
 		out["connectionStatus"] = o.String(compose.Connection, "status.atProvider.connectionStatus")
+	case spec.Source.ConnectionARN != "":
+		out["connectionArn"] = spec.Source.ConnectionARN
 	}
 	for k, v := range out {
 		if v == "" {
@@ -318,40 +316,44 @@ func regionOf(arn string) string {
 }
 
 // reportConnection sets SourceConnected and reports whether the Source stage
-// can reach the repository.
-func reportConnection(rsp *fnv1.RunFunctionResponse, spec v1alpha1.XCicdPipelineSpec, names *naming.Names, o observe.Resources) bool {
+// can reach the repository. A connection that needs someone's action also
+// gets a Warning event saying what to do.
+func reportConnection(rsp *fnv1.RunFunctionResponse, spec v1alpha1.XCicdPipelineSpec, names naming.Names, o observe.Resources) bool {
 	s := spec.Source
 	switch {
 	case s.Provider == v1alpha1.SourceCodeCommit:
-		response.ConditionTrue(rsp, string(TypeSourceConnected), "CodeCommit").
+		conditionTrue(rsp, v1alpha1.TypeSourceConnected, v1alpha1.ReasonCodeCommit).
 			WithMessage("CodeCommit sources need no connection").TargetCompositeAndClaim()
 		return true
-	case s.ConnectionARN != "":
-		response.ConditionTrue(rsp, string(TypeSourceConnected), "ExistingConnection").
+	case !s.ComposesConnection():
+		conditionTrue(rsp, v1alpha1.TypeSourceConnected, v1alpha1.ReasonExistingConnection).
 			WithMessage(fmt.Sprintf("Using the existing connection %s; it must be AVAILABLE", s.ConnectionARN)).TargetCompositeAndClaim()
 		return true
 	}
+	connection := names[compose.Connection]
 	status := o.String(compose.Connection, "status.atProvider.connectionStatus")
 	switch status {
 	case connectionAvailable:
-		response.ConditionTrue(rsp, string(TypeSourceConnected), "Available").TargetCompositeAndClaim()
+		conditionTrue(rsp, v1alpha1.TypeSourceConnected, v1alpha1.ReasonConnectionAvailable).TargetCompositeAndClaim()
 		return true
 	case connectionPending:
-		msg := fmt.Sprintf("The CodeStar connection %s (%s) is PENDING: an administrator of the %s account must open "+
+		conditionFalse(rsp, v1alpha1.TypeSourceConnected, v1alpha1.ReasonConnectionPending).
+			WithMessage(fmt.Sprintf("Complete the handshake of the PENDING CodeStar connection %s in the AWS console (see the claim's events); the Source stage cannot run until it is AVAILABLE", connection)).
+			TargetCompositeAndClaim()
+		walkthrough := fmt.Sprintf("The CodeStar connection %s (%s) is PENDING: an administrator of the %s account must open "+
 			"https://console.aws.amazon.com/codesuite/settings/connections?region=%s, choose %s, choose \"Update pending connection\" "+
-			"and authorize AWS to access %s. The Source stage cannot run until the connection is AVAILABLE.",
-			names.Connection, o.ARN(compose.Connection), s.Provider, spec.Region, names.Connection, s.Repository)
-		response.ConditionFalse(rsp, string(TypeSourceConnected), "ConnectionPending").WithMessage(msg).TargetCompositeAndClaim()
-		response.Warning(rsp, errors.New(msg)).WithReason("ConnectionPending").TargetCompositeAndClaim()
+			"and authorize AWS to access %s",
+			connection, o.ARN(compose.Connection), s.Provider, spec.Region, connection, s.Repository)
+		response.Warning(rsp, errors.New(walkthrough)).WithReason(string(v1alpha1.ReasonConnectionPending)).TargetCompositeAndClaim()
 		return false
 	case "":
-		response.ConditionFalse(rsp, string(TypeSourceConnected), "Creating").
-			WithMessage(fmt.Sprintf("Waiting for the CodeStar connection %s to be created", names.Connection)).TargetCompositeAndClaim()
+		conditionFalse(rsp, v1alpha1.TypeSourceConnected, v1alpha1.ReasonConnectionCreating).
+			WithMessage(fmt.Sprintf("Waiting for the CodeStar connection %s to be created", connection)).TargetCompositeAndClaim()
 		return false
 	default:
-		msg := fmt.Sprintf("The CodeStar connection %s is %s; delete it in the AWS console or recreate the claim to get a new one", names.Connection, status)
-		response.ConditionFalse(rsp, string(TypeSourceConnected), "Connection"+titleCase(status)).WithMessage(msg).TargetCompositeAndClaim()
-		response.Warning(rsp, errors.New(msg)).WithReason("ConnectionUnavailable").TargetCompositeAndClaim()
+		msg := fmt.Sprintf("The CodeStar connection %s is %s; delete it in the AWS console or recreate the claim to get a new one", connection, status)
+		conditionFalse(rsp, v1alpha1.TypeSourceConnected, v1alpha1.ReasonConnectionError).WithMessage(msg).TargetCompositeAndClaim()
+		response.Warning(rsp, errors.New(msg)).WithReason(string(v1alpha1.ReasonConnectionError)).TargetCompositeAndClaim()
 		return false
 	}
 }
@@ -374,13 +376,13 @@ func reportSynced(rsp *fnv1.RunFunctionResponse, result *compose.Result, o obser
 		what := fmt.Sprintf("%s (%s %s): %s", n, oc.Resource.GetKind(), oc.Resource.GetName(), c.Message)
 		failing = append(failing, what)
 		response.Warning(rsp, errors.Errorf("Composed resource %s is not synced: %s", what, c.Reason)).
-			WithReason("ComposedResourceNotSynced").TargetCompositeAndClaim()
+			WithReason(string(v1alpha1.ReasonComposedResourceNotSynced)).TargetCompositeAndClaim()
 	}
 	if len(failing) == 0 {
-		response.ConditionTrue(rsp, string(TypeResourcesSynced), "Synced").TargetCompositeAndClaim()
+		conditionTrue(rsp, v1alpha1.TypeResourcesSynced, v1alpha1.ReasonResourcesSynced).TargetCompositeAndClaim()
 		return
 	}
-	response.ConditionFalse(rsp, string(TypeResourcesSynced), "ComposedResourceNotSynced").
+	conditionFalse(rsp, v1alpha1.TypeResourcesSynced, v1alpha1.ReasonComposedResourceNotSynced).
 		WithMessage(strings.Join(failing, "; ")).TargetCompositeAndClaim()
 }
 
@@ -394,26 +396,36 @@ func reportPending(rsp *fnv1.RunFunctionResponse, result *compose.Result) {
 		waiting = append(waiting, fmt.Sprintf("%s is kept as observed until %s is known again", p.Name, p.Waiting))
 	}
 	if len(waiting) == 0 {
-		response.ConditionTrue(rsp, string(TypeResourcesComposed), "AllComposed").TargetCompositeAndClaim()
+		conditionTrue(rsp, v1alpha1.TypeResourcesComposed, v1alpha1.ReasonAllComposed).TargetCompositeAndClaim()
 		return
 	}
-	response.ConditionFalse(rsp, string(TypeResourcesComposed), "WaitingForObservedValues").
+	conditionFalse(rsp, v1alpha1.TypeResourcesComposed, v1alpha1.ReasonWaitingForObservedValues).
 		WithMessage(strings.Join(waiting, "; ")).TargetCompositeAndClaim()
 }
 
 // reportDeployStage sets DeployStage, saying why the stage is left out.
 func reportDeployStage(rsp *fnv1.RunFunctionResponse, result *compose.Result) {
 	if result.DeployStageReason != "" {
-		response.ConditionFalse(rsp, string(TypeDeployStage), "DeployerImageNotSet").
+		conditionFalse(rsp, v1alpha1.TypeDeployStage, v1alpha1.ReasonDeployerImageNotSet).
 			WithMessage(result.DeployStageReason).TargetCompositeAndClaim()
 		return
 	}
-	response.ConditionTrue(rsp, string(TypeDeployStage), "Composed").TargetCompositeAndClaim()
+	conditionTrue(rsp, v1alpha1.TypeDeployStage, v1alpha1.ReasonDeployStageComposed).TargetCompositeAndClaim()
 }
 
-func titleCase(s string) string {
+func conditionTrue(rsp *fnv1.RunFunctionResponse, typ xpv1.ConditionType, reason xpv1.ConditionReason) *response.ConditionOption {
+	return response.ConditionTrue(rsp, string(typ), string(reason))
+}
+
+func conditionFalse(rsp *fnv1.RunFunctionResponse, typ xpv1.ConditionType, reason xpv1.ConditionReason) *response.ConditionOption {
+	return response.ConditionFalse(rsp, string(typ), string(reason))
+}
+
+// capitalize starts a condition message with a capital, as Crossplane's
+// messages do; errors start lowercase, as Go's do.
+func capitalize(s string) string {
 	if s == "" {
 		return s
 	}
-	return strings.ToUpper(s[:1]) + strings.ToLower(s[1:])
+	return strings.ToUpper(s[:1]) + s[1:]
 }

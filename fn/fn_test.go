@@ -1,12 +1,11 @@
 package main
 
 import (
-	"context"
 	"strings"
 	"testing"
 
+	xpv1 "github.com/crossplane/crossplane-runtime/v2/apis/common/v1"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/fieldpath"
-	"github.com/crossplane/function-sdk-go/logging"
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/proto"
@@ -14,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
+	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/compose"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/providerfake"
 )
@@ -268,8 +268,8 @@ func TestParameters(t *testing.T) {
 					t.Errorf("%s\n%s %s: -want, +got:\n%s", tc.reason, res, path, diff)
 				}
 			}
-			// Every composed resource carries the claim's provider config,
-			// policies and tags.
+			// Every composed resource carries a provider config and a
+			// deletion policy.
 			for n, u := range d {
 				if field(t, u, "spec.providerConfigRef.name") == nil || field(t, u, "spec.deletionPolicy") == nil {
 					t.Errorf("%s has no provider config or deletion policy", n)
@@ -312,14 +312,14 @@ func TestGating(t *testing.T) {
 	}
 	var composed *fnv1.Condition
 	for _, c := range rsp.GetConditions() {
-		if c.GetType() == string(TypeResourcesComposed) {
+		if c.GetType() == string(v1alpha1.TypeResourcesComposed) {
 			composed = c
 		}
 	}
 	want := &fnv1.Condition{
-		Type:   string(TypeResourcesComposed),
+		Type:   string(v1alpha1.TypeResourcesComposed),
 		Status: fnv1.Status_STATUS_CONDITION_FALSE,
-		Reason: "WaitingForObservedValues",
+		Reason: string(v1alpha1.ReasonWaitingForObservedValues),
 		Message: new("build-project waits for the ECR repository's URL; codebuild-role-policy waits for the AWS account ID (from any observed ARN), the ECR repository's ARN, the artifact bucket's ARN, the cache bucket's ARN; " +
 			"codebuild-role-policy-attachment waits for codebuild-role-policy; " +
 			"codebuild-test-role-policy waits for the AWS account ID (from any observed ARN), the artifact bucket's ARN; " +
@@ -367,7 +367,7 @@ func TestReadinessAndStatus(t *testing.T) {
 		tweak      func(name string, u *unstructured.Unstructured)
 		wantReady  fnv1.Ready
 		wantStatus map[string]any
-		wantCond   map[string]string // type -> status/reason
+		wantCond   map[xpv1.ConditionType]string // type -> status/reason
 	}{
 		"AllReady": {
 			reason:    "With every resource Ready and the connection AVAILABLE, the XR is Ready and the outputs are filled from observed state.",
@@ -383,10 +383,10 @@ func TestReadinessAndStatus(t *testing.T) {
 				"pipelineName":         "shop-x7k2p-pipeline-dev",
 				"pipelineUrl":          "https://us-east-1.console.aws.amazon.com/codesuite/codepipeline/pipelines/shop-x7k2p-pipeline-dev/view?region=us-east-1",
 			},
-			wantCond: map[string]string{
-				"SourceConnected": "True/Available", "ResourcesSynced": "True/Synced",
-				"ResourcesComposed": "True/AllComposed", "DeployStage": "False/DeployerImageNotSet",
-				"SpecValid": "True/Valid",
+			wantCond: map[xpv1.ConditionType]string{
+				v1alpha1.TypeSourceConnected: trueBecause(v1alpha1.ReasonConnectionAvailable), v1alpha1.TypeResourcesSynced: trueBecause(v1alpha1.ReasonResourcesSynced),
+				v1alpha1.TypeResourcesComposed: trueBecause(v1alpha1.ReasonAllComposed), v1alpha1.TypeDeployStage: falseBecause(v1alpha1.ReasonDeployerImageNotSet),
+				v1alpha1.TypeSpecValid: trueBecause(v1alpha1.ReasonValidSpec),
 			},
 		},
 		"OneNotReady": {
@@ -406,7 +406,7 @@ func TestReadinessAndStatus(t *testing.T) {
 				}
 			},
 			wantReady: fnv1.Ready_READY_FALSE,
-			wantCond:  map[string]string{"SourceConnected": "False/ConnectionPending"},
+			wantCond:  map[xpv1.ConditionType]string{v1alpha1.TypeSourceConnected: falseBecause(v1alpha1.ReasonConnectionPending)},
 		},
 		"NotSynced": {
 			reason: "A resource whose Synced condition is False is named in ResourcesSynced with the provider's message.",
@@ -416,7 +416,7 @@ func TestReadinessAndStatus(t *testing.T) {
 				}
 			},
 			wantReady: fnv1.Ready_READY_TRUE,
-			wantCond:  map[string]string{"ResourcesSynced": "False/ComposedResourceNotSynced"},
+			wantCond:  map[xpv1.ConditionType]string{v1alpha1.TypeResourcesSynced: falseBecause(v1alpha1.ReasonComposedResourceNotSynced)},
 		},
 	}
 	for name, tc := range cases {
@@ -438,14 +438,10 @@ func TestReadinessAndStatus(t *testing.T) {
 					t.Errorf("%s\nstatus: -want, +got:\n%s", tc.reason, diff)
 				}
 			}
-			got := map[string]string{}
-			for _, c := range rsp.GetConditions() {
-				status := strings.TrimPrefix(c.GetStatus().String(), "STATUS_CONDITION_")
-				got[c.GetType()] = strings.ToUpper(status[:1]) + strings.ToLower(status[1:]) + "/" + c.GetReason()
-			}
+			got := conditionsOf(rsp)
 			for typ, want := range tc.wantCond {
-				if got[typ] != want {
-					t.Errorf("%s\ncondition %s: want %s, got %s", tc.reason, typ, want, got[typ])
+				if got[typ].statusReason != want {
+					t.Errorf("%s\ncondition %s: want %s, got %s", tc.reason, typ, want, got[typ].statusReason)
 				}
 			}
 		})
@@ -464,7 +460,7 @@ func TestNotSyncedMessage(t *testing.T) {
 	})
 	var msgs []string
 	for _, c := range rsp.GetConditions() {
-		if c.GetType() == string(TypeResourcesSynced) {
+		if c.GetType() == string(v1alpha1.TypeResourcesSynced) {
 			msgs = append(msgs, c.GetMessage())
 		}
 	}
@@ -593,17 +589,17 @@ func TestBadInput(t *testing.T) {
 			// PlatformDefaults says which EnvironmentConfigs applied
 			// (none here), in case one of them made the spec invalid.
 			noPlatform := &fnv1.Condition{
-				Type:    string(TypePlatformDefaults),
+				Type:    string(v1alpha1.TypePlatformDefaults),
 				Status:  fnv1.Status_STATUS_CONDITION_FALSE,
-				Reason:  "NoEnvironmentConfig",
+				Reason:  string(v1alpha1.ReasonNoEnvironmentConfig),
 				Message: new("No EnvironmentConfig labelled cicd.platform.dev/defaults=true applies: the built-in defaults apply"),
 				Target:  fnv1.Target_TARGET_COMPOSITE_AND_CLAIM.Enum(),
 			}
 			want := &fnv1.Condition{
-				Type:    string(TypeSpecValid),
+				Type:    string(v1alpha1.TypeSpecValid),
 				Status:  fnv1.Status_STATUS_CONDITION_FALSE,
-				Reason:  "InvalidSpec",
-				Message: new(got),
+				Reason:  string(v1alpha1.ReasonInvalidSpec),
+				Message: new(capitalize(got)),
 				Target:  fnv1.Target_TARGET_COMPOSITE_AND_CLAIM.Enum(),
 			}
 			wantConds := []*fnv1.Condition{noPlatform, want}
@@ -633,22 +629,6 @@ func TestDeterministic(t *testing.T) {
 		}
 		if string(b) != string(first) {
 			t.Fatalf("run %d gave a different response", i)
-		}
-	}
-}
-
-// BenchmarkRunFunction measures one reconcile of the full example with every
-// resource observed: the function's hot path.
-func BenchmarkRunFunction(b *testing.B) {
-	t := &testing.T{}
-	xr := xrFile(t, "xr-full.yaml")
-	observed, _ := converge(t, xr, nil)
-	req := newRequest(xr, observed)
-	f := NewFunction(logging.NewNopLogger())
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := f.RunFunction(context.Background(), req); err != nil {
-			b.Fatal(err)
 		}
 	}
 }

@@ -45,7 +45,7 @@ func xrFile(t *testing.T, name string) *structpb.Struct {
 	return xrFromYAML(t, string(b))
 }
 
-// request builds a RunFunctionRequest for the XR and observed resources.
+// newRequest builds a RunFunctionRequest for the XR and observed resources.
 func newRequest(xr *structpb.Struct, observed map[string]*unstructured.Unstructured) *fnv1.RunFunctionRequest {
 	req := &fnv1.RunFunctionRequest{
 		Meta:     &fnv1.RequestMeta{Tag: "test"},
@@ -210,7 +210,7 @@ func validateComposed(t *testing.T, d map[string]*unstructured.Unstructured) {
 	}
 }
 
-// byName returns the resource names of a response, for readable diffs.
+// resourceNames returns the resource names of a response, for readable diffs.
 func resourceNames(rsp *fnv1.RunFunctionResponse) []string {
 	return sortedNames(desired(rsp))
 }

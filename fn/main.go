@@ -33,6 +33,7 @@ import (
 	healthgrpc "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 
+	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1/xrd"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/version"
 )
 
@@ -64,6 +65,11 @@ func (c *CLI) Run() error {
 	creds, err := c.credentials()
 	if err != nil {
 		return err
+	}
+	// Built before serving, so the first request does not wait for it and a
+	// schema that cannot be loaded stops the function here, not per request.
+	if _, err := xrd.Validator(); err != nil {
+		return fmt.Errorf("cannot build the validator of the XRD's schema: %w", err)
 	}
 	lis, err := (&net.ListenConfig{}).Listen(context.Background(), c.Network, c.Address)
 	if err != nil {

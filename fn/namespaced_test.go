@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
+	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/compose"
 )
 
@@ -380,7 +381,7 @@ func TestNamespacedFirstRound(t *testing.T) {
 			t.Errorf("%s: a selector or reference names a namespace: %s", n, b)
 		}
 	}
-	if c := condition(rsp, string(TypeResourcesComposed)); c == nil || c.GetStatus() != fnv1.Status_STATUS_CONDITION_FALSE {
+	if c := condition(rsp, string(v1alpha1.TypeResourcesComposed)); c == nil || c.GetStatus() != fnv1.Status_STATUS_CONDITION_FALSE {
 		t.Errorf("ResourcesComposed = %v, want False while resources wait for observed ARNs", c)
 	}
 	if got := rsp.GetDesired().GetComposite().GetReady(); got == fnv1.Ready_READY_TRUE {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/deployer/contract"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/iampolicy"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/providerfake"
 )
 
 // Pages where AWS documents the calls each service makes with its role.
@@ -53,7 +54,7 @@ func calls(doc, resource string, actions ...string) []call {
 func expectedCalls(connectionARN string) map[string][]call {
 	const (
 		region  = "eu-west-1"
-		account = "123456789012"
+		account = providerfake.Account
 		p       = "payments-9fz4d-"
 		s       = "-prod"
 	)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	xpv1 "github.com/crossplane/crossplane-runtime/v2/apis/common/v1"
 	"github.com/crossplane/function-sdk-go/errors"
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 	"github.com/crossplane/function-sdk-go/request"
@@ -15,11 +14,6 @@ import (
 	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/platform"
 )
-
-// TypePlatformDefaults names the platform-defaults EnvironmentConfigs the
-// pipeline was composed with, in the order they were merged; False when
-// none applies or one is malformed.
-const TypePlatformDefaults xpv1.ConditionType = "PlatformDefaults"
 
 // resolvePlatform asks Crossplane for the platform-defaults
 // EnvironmentConfigs and returns the XR with its spec resolved (claim >
@@ -83,7 +77,7 @@ func resolvePlatform(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse
 // it.
 func badPlatform(rsp *fnv1.RunFunctionResponse, err error) {
 	err = errors.Wrap(err, "invalid platform defaults")
-	response.ConditionFalse(rsp, string(TypePlatformDefaults), "InvalidEnvironmentConfig").WithMessage(err.Error()).TargetCompositeAndClaim()
+	conditionFalse(rsp, v1alpha1.TypePlatformDefaults, v1alpha1.ReasonInvalidEnvironmentConfig).WithMessage(err.Error()).TargetCompositeAndClaim()
 	response.Fatal(rsp, err)
 }
 
@@ -107,10 +101,10 @@ func reportPlatform(rsp *fnv1.RunFunctionResponse, applied []platform.Config, en
 		msg.WriteString("; " + n)
 	}
 	if len(applied) == 0 {
-		response.ConditionFalse(rsp, string(TypePlatformDefaults), "NoEnvironmentConfig").WithMessage(msg.String()).TargetCompositeAndClaim()
+		conditionFalse(rsp, v1alpha1.TypePlatformDefaults, v1alpha1.ReasonNoEnvironmentConfig).WithMessage(msg.String()).TargetCompositeAndClaim()
 		return
 	}
-	response.ConditionTrue(rsp, string(TypePlatformDefaults), "Applied").WithMessage(msg.String()).TargetCompositeAndClaim()
+	conditionTrue(rsp, v1alpha1.TypePlatformDefaults, v1alpha1.ReasonPlatformDefaultsApplied).WithMessage(msg.String()).TargetCompositeAndClaim()
 }
 
 // setEffective writes status.effective.

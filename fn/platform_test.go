@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/compose"
 )
 
@@ -306,9 +307,9 @@ func TestPlatformEnforced(t *testing.T) {
 			if !strings.Contains(got, tc.want) {
 				t.Errorf("fatal result: want it to contain\n  %s\ngot\n  %s", tc.want, got)
 			}
-			c := condition(rsp, string(TypeSpecValid))
-			if c.GetStatus() != fnv1.Status_STATUS_CONDITION_FALSE || c.GetMessage() != got {
-				t.Errorf("SpecValid: want False with the fatal message, got %v", c)
+			c := condition(rsp, string(v1alpha1.TypeSpecValid))
+			if c.GetStatus() != fnv1.Status_STATUS_CONDITION_FALSE || c.GetMessage() != capitalize(got) {
+				t.Errorf("SpecValid: want False with the fatal message, capitalised, got %v", c)
 			}
 			if diff := cmp.Diff(req.GetDesired(), rsp.GetDesired(), protocmp.Transform()); diff != "" {
 				t.Errorf("the desired state must be unchanged: -want, +got:\n%s", diff)
@@ -351,7 +352,7 @@ func TestPlatformBadConfig(t *testing.T) {
 			if !strings.Contains(got, tc.want) {
 				t.Errorf("fatal result: want it to contain\n  %s\ngot\n  %s", tc.want, got)
 			}
-			c := condition(rsp, string(TypePlatformDefaults))
+			c := condition(rsp, string(v1alpha1.TypePlatformDefaults))
 			if c.GetStatus() != fnv1.Status_STATUS_CONDITION_FALSE || c.GetReason() != "InvalidEnvironmentConfig" || c.GetMessage() != got {
 				t.Errorf("PlatformDefaults: want False, InvalidEnvironmentConfig, with the fatal message; got %v", c)
 			}
@@ -367,7 +368,7 @@ func TestPlatformBadConfig(t *testing.T) {
 // composed as before.
 func TestPlatformNoConfig(t *testing.T) {
 	rsp := run(t, newRequest(xrFromYAML(t, minimalXR(minimalSpec)), nil))
-	c := condition(rsp, string(TypePlatformDefaults))
+	c := condition(rsp, string(v1alpha1.TypePlatformDefaults))
 	want := "No EnvironmentConfig labelled cicd.platform.dev/defaults=true applies: the built-in defaults apply"
 	if c.GetStatus() != fnv1.Status_STATUS_CONDITION_FALSE || c.GetReason() != "NoEnvironmentConfig" || c.GetMessage() != want {
 		t.Errorf("PlatformDefaults: want False NoEnvironmentConfig %q, got %v", want, c)
@@ -406,7 +407,7 @@ func TestPlatformTwoConfigs(t *testing.T) {
 			t.Errorf("status.effective[%s]: want %s, got %s", k, w, got[k])
 		}
 	}
-	c := condition(rsp, string(TypePlatformDefaults))
+	c := condition(rsp, string(v1alpha1.TypePlatformDefaults))
 	if !strings.HasPrefix(c.GetMessage(), "Applied EnvironmentConfig a-general, b-general, zz-prod, in this order") || c.GetStatus() != fnv1.Status_STATUS_CONDITION_TRUE {
 		t.Errorf("PlatformDefaults: got %v", c)
 	}
@@ -440,7 +441,7 @@ func TestPlatformRegionPinned(t *testing.T) {
 		t.Errorf("status.effective[region]: got %s", got)
 	}
 	wantNote := "the region stays eu-west-1, where the pipeline's resources are: the platform's default is now eu-central-1 (platform:acme), but a pipeline never moves"
-	if c := condition(rsp, string(TypePlatformDefaults)); !strings.Contains(c.GetMessage(), wantNote) {
+	if c := condition(rsp, string(v1alpha1.TypePlatformDefaults)); !strings.Contains(c.GetMessage(), wantNote) {
 		t.Errorf("PlatformDefaults: want it to say %q, got %q", wantNote, c.GetMessage())
 	}
 
@@ -471,10 +472,10 @@ func TestPlatformFiveLineClaim(t *testing.T) {
 	// Deploy stage would have nothing to deploy.
 	noTarget := envConfig(t, "acme", "", "  defaults:\n    region: eu-west-1\n    deployer:\n      images:\n        eu-west-1: "+deployerImageEU+"\n")
 	rsp = run(t, withConfigs(newRequest(xrFromYAML(t, minimalXR(minimalSpec)), nil), noTarget))
-	if c := condition(rsp, string(TypePlatformDefaults)); !strings.Contains(c.GetMessage(), "the platform's deployer image (platform:acme) is not used") {
+	if c := condition(rsp, string(v1alpha1.TypePlatformDefaults)); !strings.Contains(c.GetMessage(), "the platform's deployer image (platform:acme) is not used") {
 		t.Errorf("PlatformDefaults: got %q", c.GetMessage())
 	}
-	if c := condition(rsp, string(TypeDeployStage)); c.GetStatus() != fnv1.Status_STATUS_CONDITION_FALSE {
+	if c := condition(rsp, string(v1alpha1.TypeDeployStage)); c.GetStatus() != fnv1.Status_STATUS_CONDITION_FALSE {
 		t.Errorf("DeployStage: want False, got %v", c)
 	}
 }

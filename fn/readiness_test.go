@@ -4,10 +4,12 @@ import (
 	"strings"
 	"testing"
 
+	xpv1 "github.com/crossplane/crossplane-runtime/v2/apis/common/v1"
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/compose"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/providerfake"
 )
@@ -27,7 +29,7 @@ func TestReadinessInputs(t *testing.T) {
 		wantNotReady []string
 		wantReady    fnv1.Ready
 		// wantCond is condition type -> status/reason.
-		wantCond map[string]string
+		wantCond map[xpv1.ConditionType]string
 		// wantComposedMessage is ResourcesComposed's whole message, which
 		// names the waiting resources in name order.
 		wantComposedMessage string
@@ -36,7 +38,7 @@ func TestReadinessInputs(t *testing.T) {
 			reason:    "Every resource Ready, nothing waiting, the connection AVAILABLE: the XR is Ready.",
 			change:    func(*testing.T, map[string]*unstructured.Unstructured) {},
 			wantReady: fnv1.Ready_READY_TRUE,
-			wantCond:  map[string]string{"ResourcesComposed": "True/AllComposed", "ResourcesSynced": "True/Synced", "SourceConnected": "True/Available"},
+			wantCond:  map[xpv1.ConditionType]string{v1alpha1.TypeResourcesComposed: trueBecause(v1alpha1.ReasonAllComposed), v1alpha1.TypeResourcesSynced: trueBecause(v1alpha1.ReasonResourcesSynced), v1alpha1.TypeSourceConnected: trueBecause(v1alpha1.ReasonConnectionAvailable)},
 		},
 		"PendingResource": {
 			reason: "A resource that waits for a value and does not exist yet keeps the XR not Ready, though every composed resource is Ready.",
@@ -47,7 +49,7 @@ func TestReadinessInputs(t *testing.T) {
 				}
 			},
 			wantReady:           fnv1.Ready_READY_FALSE,
-			wantCond:            map[string]string{"ResourcesComposed": "False/WaitingForObservedValues"},
+			wantCond:            map[xpv1.ConditionType]string{v1alpha1.TypeResourcesComposed: falseBecause(v1alpha1.ReasonWaitingForObservedValues)},
 			wantComposedMessage: "notification-topic-policy waits for the notification topic's ARN; pipeline-failed-target waits for the notification topic's ARN",
 		},
 		"PreservedResource": {
@@ -56,7 +58,7 @@ func TestReadinessInputs(t *testing.T) {
 				unstructured.RemoveNestedField(o[topic].Object, "status", "atProvider", "arn")
 			},
 			wantReady: fnv1.Ready_READY_FALSE,
-			wantCond:  map[string]string{"ResourcesComposed": "False/WaitingForObservedValues"},
+			wantCond:  map[xpv1.ConditionType]string{v1alpha1.TypeResourcesComposed: falseBecause(v1alpha1.ReasonWaitingForObservedValues)},
 			wantComposedMessage: "notification-topic-policy is kept as observed until the notification topic's ARN is known again; " +
 				"pipeline-failed-target is kept as observed until the notification topic's ARN is known again",
 		},
@@ -104,7 +106,7 @@ func TestReadinessInputs(t *testing.T) {
 				providerfake.SetCondition(o[string(compose.BuildProject)], "Synced", "False", "ReconcileError", "AccessDenied")
 			},
 			wantReady: fnv1.Ready_READY_TRUE,
-			wantCond:  map[string]string{"ResourcesSynced": "False/ComposedResourceNotSynced", "ResourcesComposed": "True/AllComposed"},
+			wantCond:  map[xpv1.ConditionType]string{v1alpha1.TypeResourcesSynced: falseBecause(v1alpha1.ReasonComposedResourceNotSynced), v1alpha1.TypeResourcesComposed: trueBecause(v1alpha1.ReasonAllComposed)},
 		},
 		"ConnectionPending": {
 			reason: "A connection that is Ready but PENDING (the handshake is not done) keeps the XR not Ready.",
@@ -112,7 +114,7 @@ func TestReadinessInputs(t *testing.T) {
 				setConnectionStatus(t, o, "PENDING")
 			},
 			wantReady: fnv1.Ready_READY_FALSE,
-			wantCond:  map[string]string{"SourceConnected": "False/ConnectionPending"},
+			wantCond:  map[xpv1.ConditionType]string{v1alpha1.TypeSourceConnected: falseBecause(v1alpha1.ReasonConnectionPending)},
 		},
 		"ConnectionError": {
 			reason: "A connection in ERROR keeps the XR not Ready.",
@@ -120,7 +122,7 @@ func TestReadinessInputs(t *testing.T) {
 				setConnectionStatus(t, o, "ERROR")
 			},
 			wantReady: fnv1.Ready_READY_FALSE,
-			wantCond:  map[string]string{"SourceConnected": "False/ConnectionError"},
+			wantCond:  map[xpv1.ConditionType]string{v1alpha1.TypeSourceConnected: falseBecause(v1alpha1.ReasonConnectionError)},
 		},
 		"ConnectionStatusUnknown": {
 			reason: "A connection that reports no status yet keeps the XR not Ready.",
@@ -128,21 +130,21 @@ func TestReadinessInputs(t *testing.T) {
 				unstructured.RemoveNestedField(o[string(compose.Connection)].Object, "status", "atProvider", "connectionStatus")
 			},
 			wantReady: fnv1.Ready_READY_FALSE,
-			wantCond:  map[string]string{"SourceConnected": "False/Creating"},
+			wantCond:  map[xpv1.ConditionType]string{v1alpha1.TypeSourceConnected: falseBecause(v1alpha1.ReasonConnectionCreating)},
 		},
 		"ExistingConnection": {
 			reason:    "With an existing connection there is no connection to wait for: the XR is Ready.",
 			spec:      "\n  environmentSuffix: dev\n  source:\n    repository: acme/shop\n    connectionArn: arn:aws:codeconnections:us-east-1:123456789012:connection/abc\n",
 			change:    func(*testing.T, map[string]*unstructured.Unstructured) {},
 			wantReady: fnv1.Ready_READY_TRUE,
-			wantCond:  map[string]string{"SourceConnected": "True/ExistingConnection"},
+			wantCond:  map[xpv1.ConditionType]string{v1alpha1.TypeSourceConnected: trueBecause(v1alpha1.ReasonExistingConnection)},
 		},
 		"CodeCommit": {
 			reason:    "A CodeCommit source needs no connection: the XR is Ready.",
 			spec:      "\n  environmentSuffix: dev\n  source:\n    provider: CodeCommit\n    repository: shop\n",
 			change:    func(*testing.T, map[string]*unstructured.Unstructured) {},
 			wantReady: fnv1.Ready_READY_TRUE,
-			wantCond:  map[string]string{"SourceConnected": "True/CodeCommit"},
+			wantCond:  map[xpv1.ConditionType]string{v1alpha1.TypeSourceConnected: trueBecause(v1alpha1.ReasonCodeCommit)},
 		},
 	}
 	for name, tc := range cases {
@@ -178,7 +180,7 @@ func TestReadinessInputs(t *testing.T) {
 				}
 			}
 			if tc.wantComposedMessage != "" {
-				if diff := cmp.Diff(tc.wantComposedMessage, conds["ResourcesComposed"].message); diff != "" {
+				if diff := cmp.Diff(tc.wantComposedMessage, conds[v1alpha1.TypeResourcesComposed].message); diff != "" {
 					t.Errorf("%s\nResourcesComposed message: -want, +got:\n%s", tc.reason, diff)
 				}
 			}
@@ -194,14 +196,14 @@ func TestReadinessPendingAndPreservedApart(t *testing.T) {
 	observed, _ := converge(t, xr, nil)
 	unstructured.RemoveNestedField(observed[string(compose.NotificationTopic)].Object, "status", "atProvider", "arn")
 
-	msg := conditionsOf(run(t, newRequest(xr, observed)))["ResourcesComposed"].message
+	msg := conditionsOf(run(t, newRequest(xr, observed)))[v1alpha1.TypeResourcesComposed].message
 	if strings.Contains(msg, " waits for ") {
 		t.Errorf("with every waiting resource observed, none may be pending: %s", msg)
 	}
 	for _, n := range waitingForTopic {
 		delete(observed, n)
 	}
-	msg = conditionsOf(run(t, newRequest(xr, observed)))["ResourcesComposed"].message
+	msg = conditionsOf(run(t, newRequest(xr, observed)))[v1alpha1.TypeResourcesComposed].message
 	if strings.Contains(msg, "kept as observed") {
 		t.Errorf("with no waiting resource observed, none may be kept as observed: %s", msg)
 	}
@@ -223,11 +225,11 @@ type conditionSummary struct {
 
 // conditionsOf returns the response's conditions by type, with the status
 // as True/False/Unknown and the reason as "status/reason".
-func conditionsOf(rsp *fnv1.RunFunctionResponse) map[string]conditionSummary {
-	out := map[string]conditionSummary{}
+func conditionsOf(rsp *fnv1.RunFunctionResponse) map[xpv1.ConditionType]conditionSummary {
+	out := map[xpv1.ConditionType]conditionSummary{}
 	for _, c := range rsp.GetConditions() {
 		status := strings.TrimPrefix(c.GetStatus().String(), "STATUS_CONDITION_")
-		out[c.GetType()] = conditionSummary{
+		out[xpv1.ConditionType(c.GetType())] = conditionSummary{
 			statusReason: strings.ToUpper(status[:1]) + strings.ToLower(status[1:]) + "/" + c.GetReason(),
 			message:      c.GetMessage(),
 		}
@@ -239,5 +241,67 @@ func setConnectionStatus(t *testing.T, o map[string]*unstructured.Unstructured, 
 	t.Helper()
 	if err := unstructured.SetNestedField(o[string(compose.Connection)].Object, status, "status", "atProvider", "connectionStatus"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// trueBecause and falseBecause are a condition's status/reason, as
+// conditionsOf reports it.
+func trueBecause(reason xpv1.ConditionReason) string  { return "True/" + string(reason) }
+func falseBecause(reason xpv1.ConditionReason) string { return "False/" + string(reason) }
+
+// TestConnectionMessages: a connection waiting for someone's action gets a
+// short condition saying what to do, and a Warning event: for a PENDING
+// connection the console walk-through, which is too long for a condition.
+// A status AWS may add later gets the fixed ConnectionError reason, never
+// one made from the status.
+func TestConnectionMessages(t *testing.T) {
+	cases := map[string]struct {
+		status      string
+		wantMessage string
+		wantReason  xpv1.ConditionReason
+		wantWarning string // a substring of the Warning event's message
+	}{
+		"Pending": {
+			status:      "PENDING",
+			wantMessage: "Complete the handshake of the PENDING CodeStar connection shop-x7k2p-src-dev in the AWS console (see the claim's events); the Source stage cannot run until it is AVAILABLE",
+			wantReason:  v1alpha1.ReasonConnectionPending,
+			wantWarning: `https://console.aws.amazon.com/codesuite/settings/connections?region=us-east-1, choose shop-x7k2p-src-dev, choose "Update pending connection"`,
+		},
+		"Error": {
+			status:      "ERROR",
+			wantMessage: "The CodeStar connection shop-x7k2p-src-dev is ERROR; delete it in the AWS console or recreate the claim to get a new one",
+			wantReason:  v1alpha1.ReasonConnectionError,
+			wantWarning: "is ERROR",
+		},
+		"UnknownStatus": {
+			status:      "SUSPENDED",
+			wantMessage: "The CodeStar connection shop-x7k2p-src-dev is SUSPENDED; delete it in the AWS console or recreate the claim to get a new one",
+			wantReason:  v1alpha1.ReasonConnectionError,
+			wantWarning: "is SUSPENDED",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			xr := xrFromYAML(t, minimalXR(minimalSpec))
+			observed, _ := converge(t, xr, nil)
+			setConnectionStatus(t, observed, tc.status)
+			rsp := run(t, newRequest(xr, observed))
+			c := conditionsOf(rsp)[v1alpha1.TypeSourceConnected]
+			if diff := cmp.Diff(falseBecause(tc.wantReason), c.statusReason); diff != "" {
+				t.Errorf("SourceConnected status/reason: -want, +got:\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantMessage, c.message); diff != "" {
+				t.Errorf("SourceConnected message: -want, +got:\n%s", diff)
+			}
+			var warnings []string
+			for _, r := range rsp.GetResults() {
+				if r.GetSeverity() == fnv1.Severity_SEVERITY_WARNING && r.GetReason() == string(tc.wantReason) {
+					warnings = append(warnings, r.GetMessage())
+				}
+			}
+			if len(warnings) != 1 || !strings.Contains(warnings[0], tc.wantWarning) {
+				t.Errorf("want one Warning with reason %s containing %q, got %q", tc.wantReason, tc.wantWarning, warnings)
+			}
+		})
 	}
 }

@@ -99,8 +99,8 @@ func TestSelectorsSelectTheRightComponent(t *testing.T) {
 		_, rsp := converge(t, tc.xr, nil)
 		got := map[string]string{}
 		for name, u := range desired(rsp) {
-			if strings.HasPrefix(name, compose.EmailSubscriptionPrefix) {
-				name = compose.EmailSubscriptionPrefix + "*"
+			if strings.HasPrefix(name, string(compose.EmailSubscriptionPrefix)) {
+				name = string(compose.EmailSubscriptionPrefix) + "*"
 			}
 			forProvider, _, _ := unstructured.NestedMap(u.Object, "spec", "forProvider")
 			for _, sel := range selectors(forProvider, nil) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/compose"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/iampolicy"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/providerfake"
 )
 
 // TestTopicPolicySources: CloudWatch may publish to the topic only from
@@ -37,7 +38,7 @@ func TestTopicPolicySources(t *testing.T) {
 			if err := json.Unmarshal([]byte(field(t, u, "spec.forProvider.policy").(string)), &doc); err != nil {
 				t.Fatal(err)
 			}
-			const account = "123456789012"
+			const account = providerfake.Account
 			awsName := func(name resource.Name) string {
 				return d[string(name)].GetAnnotations()["crossplane.io/external-name"]
 			}

@@ -6,6 +6,7 @@ import (
 
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 
+	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/badclaims"
 )
 
@@ -35,7 +36,7 @@ func TestFunctionEnforcesTheXRDRules(t *testing.T) {
 			if n := len(rsp.GetDesired().GetResources()); n != 0 {
 				t.Errorf("the function composed %d resources for a rejected spec", n)
 			}
-			if got := conditionsOf(rsp)[string(TypeSpecValid)].statusReason; got != "False/InvalidSpec" {
+			if got := conditionsOf(rsp)[v1alpha1.TypeSpecValid].statusReason; got != falseBecause(v1alpha1.ReasonInvalidSpec) {
 				t.Errorf("SpecValid: want False/InvalidSpec, got %s", got)
 			}
 			if r := rsp.GetDesired().GetComposite().GetReady(); r == fnv1.Ready_READY_TRUE {

@@ -1,22 +1,8 @@
-# The deployer Lambda (deployer/): its static binary, the AWS Lambda Runtime
-# Interface Emulator its end-to-end test runs it under, and the guard that
+# The deployer Lambda (deployer/): the AWS Lambda Runtime Interface Emulator
+# its end-to-end test runs it under, and the guard that
 # keeps CI from passing without moto_server, which its integration tests need.
 
 LAMBDA_RIE := $(BIN)/aws-lambda-rie
-DEPLOYER_BINARY := $(OUT)/deployer/bootstrap
-# Lambda runs x86_64 (amd64) or arm64; the function's architecture must match.
-DEPLOYER_GOARCH ?= amd64
-DEPLOYER_SOURCES = $(shell find deployer -name '*.go' -not -name '*_test.go') go.mod go.sum
-
-.PHONY: deployer-binary
-deployer-binary: $(DEPLOYER_BINARY) ## Build the deployer Lambda's static binary into _output/deployer/bootstrap.
-
-# "bootstrap" is the provided.al2023 runtime's name for the handler binary;
-# the container image runs it as its entrypoint. lambda.norpc leaves out the
-# legacy go1.x RPC mode.
-$(DEPLOYER_BINARY): $(DEPLOYER_SOURCES)
-	@mkdir -p $(@D)
-	CGO_ENABLED=0 GOOS=linux GOARCH=$(DEPLOYER_GOARCH) go build -trimpath -ldflags '-s -w' -tags lambda.norpc -o $@ ./deployer
 
 # The Runtime Interface Emulator, built once from its pinned tools module.
 $(LAMBDA_RIE): tools/lambda-rie/go.mod tools/lambda-rie/go.sum

@@ -55,7 +55,6 @@ CONFIGURATION_OUT := $(OUT)/configuration
 DEPLOYER_OUT := $(OUT)/deployer
 FUNCTION_XPKGS := $(foreach a,$(ARCHES),$(FN_OUT)/$(FUNCTION_NAME)-$(a).xpkg)
 CONFIGURATION_XPKG := $(CONFIGURATION_OUT)/$(CONFIGURATION_NAME).xpkg
-HAVE_DEPLOYER := $(wildcard deployer/main.go)
 
 # The go command decides whether a binary is stale; make always asks it.
 .PHONY: FORCE
@@ -120,7 +119,7 @@ deployer-image: $(foreach a,$(ARCHES),$(DEPLOYER_OUT)/linux_$(a)/bootstrap) $(OC
 # -------------------------------------------------------------------- build
 
 .PHONY: build
-build: function-xpkg configuration-xpkg $(if $(HAVE_DEPLOYER),deployer-image) ## Build binaries, images, SBOMs and packages under _output.
+build: function-xpkg configuration-xpkg deployer-image ## Build binaries, images, SBOMs and packages under _output.
 	@echo "built $(PACKAGE_VERSION) under $(OUT)"
 
 # Rebuild the images from the same binaries into a scratch directory and
@@ -158,7 +157,7 @@ publish: ## Push the packages and images to REGISTRY (make publish REGISTRY=host
 		--packages $(REGISTRY)/$(FUNCTION_NAME):$(PACKAGE_VERSION)=$(subst $(space),$(comma),$(strip $(FUNCTION_XPKGS))) \
 		--packages $(REGISTRY)/$(CONFIGURATION_NAME):$(PACKAGE_VERSION)=$(CONFIGURATION_XPKG) \
 		--oci-archive $(REGISTRY)/$(FUNCTION_NAME)-runtime:$(PACKAGE_VERSION)=$(FN_OUT)/image/image.oci.tar \
-		$(if $(HAVE_DEPLOYER),$(foreach a,$(ARCHES),--image $(REGISTRY)/$(DEPLOYER_NAME):$(PACKAGE_VERSION)$(if $(filter amd64,$(a)),,-$(a))=$(DEPLOYER_OUT)/image/image-linux-$(a).tar))
+		$(foreach a,$(ARCHES),--image $(REGISTRY)/$(DEPLOYER_NAME):$(PACKAGE_VERSION)$(if $(filter amd64,$(a)),,-$(a))=$(DEPLOYER_OUT)/image/image-linux-$(a).tar)
 
 comma := ,
 empty :=

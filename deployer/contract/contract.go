@@ -126,14 +126,14 @@ const (
 	HashKey     = "deploymentId"
 	HashKeyType = "S"
 	// RangeKey is a number: the deployment's start time in Unix milliseconds.
-	// The claim item that makes a job ID deploy at most once has RangeKey 0.
+	// The reservation item that makes a job ID deploy at most once has RangeKey 0.
 	RangeKey     = "timestamp"
 	RangeKeyType = "N"
 )
 
 // StatusIndex is the table's global secondary index that finds the latest
 // SUCCEEDED deployment for a rollback request: hash key StatusAttribute (S),
-// range key RangeKey (N), projection ALL. It is sparse: claim items have no
+// range key RangeKey (N), projection ALL. It is sparse: reservation items have no
 // status.
 const (
 	StatusIndex     = "status-timestamp-index"

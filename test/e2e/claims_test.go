@@ -29,26 +29,29 @@ const (
 // (GitHub source through a new CodeStar connection, tests on, no deployer
 // image, no e-mails, no cross-account role).
 var minimalComponents = []string{
-	"artifact-bucket", "artifact-bucket-encryption", "artifact-bucket-lifecycle",
+	"artifact-bucket", "artifact-bucket-encryption", "artifact-bucket-lifecycle", "artifact-bucket-policy",
 	"artifact-bucket-public-access-block", "artifact-bucket-versioning",
-	"build-project",
-	"cache-bucket", "cache-bucket-encryption", "cache-bucket-lifecycle", "cache-bucket-public-access-block",
+	"build-log-group", "build-project",
+	"cache-bucket", "cache-bucket-encryption", "cache-bucket-lifecycle", "cache-bucket-policy", "cache-bucket-public-access-block",
 	"codebuild-role", "codebuild-role-policy", "codebuild-role-policy-attachment",
+	"codebuild-test-role", "codebuild-test-role-policy", "codebuild-test-role-policy-attachment",
 	"codepipeline-role", "codepipeline-role-policy", "codepipeline-role-policy-attachment",
 	"codestar-connection",
 	"deployment-table",
 	"ecr-lifecycle-policy", "ecr-repository", "ecr-repository-policy",
 	"notification-topic", "notification-topic-policy",
 	"pipeline", "pipeline-failed-rule", "pipeline-failed-target",
-	"test-project",
+	"test-log-group", "test-project",
 }
 
 // fullOnlyComponents are what examples/claim-full.yaml adds: the deployer
-// Lambda with its role and alarm, the cross-account role, and one e-mail
-// subscription per address (email-subscription-<hash>, counted by prefix).
+// Lambda with its role, log group, targets item and alarms, the
+// cross-account role, and one e-mail subscription per address
+// (email-subscription-<hash>, counted by prefix).
 var fullOnlyComponents = []string{
 	"cross-account-role", "cross-account-role-policy", "cross-account-role-policy-attachment",
-	"deployer-errors-alarm", "deployer-function",
+	"deploy-targets-item",
+	"deployer-errors-alarm", "deployer-function", "deployer-log-group", "deployer-rollback-failed-alarm",
 	"deployer-role", "deployer-role-policy", "deployer-role-policy-attachment",
 }
 
@@ -145,8 +148,8 @@ func waitClaimReady(t *testing.T, run claimRun, label string) *unstructured.Unst
 	return claim
 }
 
-// composedResources returns the managed resources composed for a claim, by
-// component label.
+// composedResources returns the managed resources composed for a claim (by
+// its claim labels), keyed by component label.
 func composedResources(ctx context.Context, run claimRun) (map[string]*unstructured.Unstructured, error) {
 	out := map[string]*unstructured.Unstructured{}
 	selector := fmt.Sprintf("%s=%s,%s=%s", labelClaimNamespace, run.Namespace, labelClaimName, run.Name)

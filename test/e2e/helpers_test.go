@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/testhelp"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/test/e2e/internal/stack"
 )
 
@@ -29,20 +30,7 @@ const (
 var namespaceGVK = schema.GroupVersionKind{Version: "v1", Kind: "Namespace"}
 
 // condition returns a condition of an object's status, if present.
-func condition(u *unstructured.Unstructured, typ string) (status, reason, message string, found bool) {
-	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
-	for _, c := range conds {
-		m, ok := c.(map[string]any)
-		if !ok || m["type"] != typ {
-			continue
-		}
-		status, _ = m["status"].(string)
-		reason, _ = m["reason"].(string)
-		message, _ = m["message"].(string)
-		return status, reason, message, true
-	}
-	return "", "", "", false
-}
+var condition = testhelp.Condition
 
 // conditionsSummary renders all conditions, for failure messages.
 func conditionsSummary(u *unstructured.Unstructured) string {

@@ -17,29 +17,43 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/providerfake"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/testhelp"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/test/e2e/internal/providersim"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/test/e2e/internal/stack"
 )
 
 const (
 	// account and region of the simulated AWS.
-	simulatedAccount = "123456789012"
+	simulatedAccount = providerfake.Account
 	simulatedRegion  = "us-east-1"
 )
 
-// providerGroups are the provider-aws API groups the function composes
-// from. All their CRDs (cluster scope, from the provider module's
-// package/crds) are installed, not only the kinds composed today, so that a
-// kind the function starts to compose needs no change here.
-var providerGroups = []string{
-	"cloudwatch", "cloudwatchevents", "cloudwatchlogs", "codebuild", "codepipeline", "codestarconnections",
-	"dynamodb", "ecr", "iam", "lambda", "s3", "sns",
+// providerGroups are the provider-aws family members the Configuration
+// package depends on (package/crossplane.yaml spec.dependsOn, which
+// TestProviderDependencies in fn/internal/compose ties to the function's
+// component registry). All their CRDs (cluster scope, from the provider
+// module's package/crds) are installed, not only the kinds composed today,
+// so that a kind the function starts to compose needs no change here.
+func providerGroups(repoRoot string) ([]string, error) {
+	groups, err := testhelp.PackageProviderGroups(repoRoot)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the package's provider dependencies: %w", err)
+	}
+	if len(groups) == 0 {
+		return nil, fmt.Errorf("package/crossplane.yaml depends on no %s* provider", testhelp.ProviderPrefix)
+	}
+	return groups, nil
 }
 
-// providerCRDFiles lists the CRD files of providerGroups.
-func providerCRDFiles(dir string) ([]string, error) {
+// providerCRDFiles lists the CRD files of the package's provider groups.
+func providerCRDFiles(repoRoot, dir string) ([]string, error) {
+	groups, err := providerGroups(repoRoot)
+	if err != nil {
+		return nil, err
+	}
 	var files []string
-	for _, g := range providerGroups {
+	for _, g := range groups {
 		matches, err := filepath.Glob(filepath.Join(dir, g+".aws.upbound.io_*.yaml"))
 		if err != nil {
 			return nil, fmt.Errorf("cannot list CRDs of %s: %w", g, err)
@@ -197,7 +211,7 @@ func run(m *testing.M) int {
 		return fail("%v", err)
 	}
 	crdBegan := time.Now()
-	files, err := providerCRDFiles(cfg.ProviderCRDs)
+	files, err := providerCRDFiles(cfg.RepoRoot, cfg.ProviderCRDs)
 	if err != nil {
 		return fail("%v", err)
 	}

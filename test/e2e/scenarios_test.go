@@ -12,6 +12,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/test/e2e/internal/providersim"
 )
 
@@ -26,7 +27,8 @@ func TestMinimalClaim(t *testing.T) {
 	checkComponents(t, mrs, minimalComponents, 0)
 	checkAllHealthy(t, mrs, "us-east-1", "default", "Delete")
 	checkFields(t, mrs, []fieldCheck{
-		{"ecr-repository", []string{"spec", "forProvider", "imageTagMutability"}, "MUTABLE"},
+		// Build tags are unique, so tags are immutable by default.
+		{"ecr-repository", []string{"spec", "forProvider", "imageTagMutability"}, "IMMUTABLE"},
 		{"ecr-repository", []string{"spec", "forProvider", "forceDelete"}, true},
 		{"ecr-repository", []string{"spec", "forProvider", "tags", "environment"}, "dev"},
 		{"ecr-repository", []string{"spec", "forProvider", "tags", "managed-by"}, "crossplane"},
@@ -44,10 +46,10 @@ func TestMinimalClaim(t *testing.T) {
 	checkOutputs(t, claim, mrs, "us-east-1")
 	checkConditions(t, claim, map[string]string{
 		"Ready": "True", "Synced": "True",
-		"ResourcesSynced": "True", "ResourcesComposed": "True", "SourceConnected": "True",
+		string(v1alpha1.TypeResourcesSynced): "True", string(v1alpha1.TypeResourcesComposed): "True", string(v1alpha1.TypeSourceConnected): "True",
 		// The minimal claim names no deployer image: the Deploy stage is
 		// left out, and the claim says so.
-		"DeployStage": "False",
+		string(v1alpha1.TypeDeployStage): "False",
 	})
 	t.Logf("%d managed resources composed", len(mrs))
 }
@@ -94,7 +96,7 @@ func TestFullClaim(t *testing.T) {
 	checkOutputs(t, claim, mrs, "eu-west-1")
 	checkConditions(t, claim, map[string]string{
 		"Ready": "True", "Synced": "True",
-		"ResourcesSynced": "True", "ResourcesComposed": "True", "SourceConnected": "True", "DeployStage": "True",
+		string(v1alpha1.TypeResourcesSynced): "True", string(v1alpha1.TypeResourcesComposed): "True", string(v1alpha1.TypeSourceConnected): "True", string(v1alpha1.TypeDeployStage): "True",
 	})
 	t.Logf("%d managed resources composed", len(mrs))
 }
@@ -201,8 +203,8 @@ func TestManagedResourceNotSynced(t *testing.T) {
 		const providerError = "update failed: operation error DynamoDB: UpdateTable, api error AccessDeniedException: not authorized to perform dynamodb:UpdateTable"
 		release := env.sim.Hold(providersim.Fault{Kind: "Table", ClaimNamespace: run.Namespace, SyncError: providerError})
 		defer release()
-		claim := waitCondition(t, run, "ResourcesSynced", "False", "deployment-table", providerError)
-		_, _, msg, _ := condition(claim, "ResourcesSynced")
+		claim := waitCondition(t, run, string(v1alpha1.TypeResourcesSynced), "False", "deployment-table", providerError)
+		_, _, msg, _ := condition(claim, string(v1alpha1.TypeResourcesSynced))
 		t.Logf("claim says: %s", msg)
 		// The function's decision: a failed update leaves the table as last
 		// applied, working, so the claim stays Ready and says what failed.
@@ -210,7 +212,7 @@ func TestManagedResourceNotSynced(t *testing.T) {
 
 		recovery := since(run)
 		release()
-		waitCondition(t, run, "ResourcesSynced", "True")
+		waitCondition(t, run, string(v1alpha1.TypeResourcesSynced), "True")
 		waitClaimReady(t, recovery, "Synced=False: release -> Ready")
 	})
 
@@ -234,7 +236,10 @@ func TestConnectionPending(t *testing.T) {
 
 	pending, _, msg := waitFalseConditionMentioning(t, run, "PENDING")
 	t.Logf("claim says: %s", msg)
-	checkConditions(t, pending, map[string]string{"SourceConnected": "False", "Ready": "False"})
+	checkConditions(t, pending, map[string]string{string(v1alpha1.TypeSourceConnected): "False", "Ready": "False"})
+	if _, reason, _, _ := condition(pending, string(v1alpha1.TypeSourceConnected)); reason != string(v1alpha1.ReasonConnectionPending) {
+		t.Errorf("SourceConnected reason = %q, want %q", reason, v1alpha1.ReasonConnectionPending)
+	}
 	eventually(t, readyTimeout, "claim never reported connectionStatus PENDING", func(ctx context.Context) error {
 		u, err := env.client.Get(ctx, claimGVK, run.Namespace, run.Name)
 		if err != nil {
@@ -297,11 +302,15 @@ func TestRejectedClaims(t *testing.T) {
 	}
 
 	t.Run("FailsFunctionChecks", func(t *testing.T) {
-		// Valid for the schema, but the names derived from it exceed AWS
-		// limits (the CodeStar connection's 32 characters): only the
-		// function knows.
+		// Valid for the schema, which checks the deployer image's region
+		// only against a spec.region the claim sets; the function checks
+		// it against the effective region (here the built-in us-east-1):
+		// only the function knows.
 		claim := loadClaim(t, "claim-minimal.yaml", "e2e-rejected")
-		claim.SetName("a-claim-name-long-enough-to-break-aws-limits")
+		mustSet(t, claim, map[string]any{
+			"image":   "123456789012.dkr.ecr.eu-west-1.amazonaws.com/deployer:v1",
+			"targets": []any{map[string]any{"functionName": "api"}},
+		}, "spec", "deployer")
 		run := claimRun{Namespace: claim.GetNamespace(), Name: claim.GetName(), Applied: time.Now()}
 		if _, err := env.client.Apply(env.ctx, claim); err != nil {
 			t.Fatalf("claim rejected at apply, want it accepted by the schema: %v", err)
@@ -310,7 +319,7 @@ func TestRejectedClaims(t *testing.T) {
 		// The claim is where its user looks: Crossplane copies Ready and
 		// the function's claim-targeted conditions to it, not the XR's
 		// Synced, so the function must say why in a condition of its own.
-		got, typ, msg := waitFalseConditionMentioning(t, run, "over AWS's limit")
+		got, typ, msg := waitFalseConditionMentioning(t, run, "spec.deployer.image must be in an ECR repository in spec.region")
 		t.Logf("claim says (%s): %s", typ, msg)
 		if s, _, _, _ := condition(got, "Ready"); s == "True" {
 			t.Errorf("claim is Ready although its function failed")

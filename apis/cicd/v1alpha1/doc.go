@@ -14,7 +14,6 @@ package v1alpha1
 const (
 	Group           = "cicd.platform.dev"
 	Version         = "v1alpha1"
-	APIVersion      = Group + "/" + Version
 	CompositeKind   = "XCicdPipeline"
 	ClaimKind       = "CicdPipeline"
 	CompositePlural = "xcicdpipelines"

@@ -22,6 +22,11 @@ const (
 	LabelEnvironment = "cicd.platform.dev/environment"
 )
 
+// PlatformRequirementName keys the platform-defaults EnvironmentConfigs in
+// the function's requirements and in the request Crossplane answers them
+// with.
+const PlatformRequirementName = "platform-defaults"
+
 // Sources of an effective value (status.effective[].source). A platform
 // value's source is SourcePlatformPrefix followed by the EnvironmentConfig's
 // name.

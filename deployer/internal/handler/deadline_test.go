@@ -40,7 +40,7 @@ func TestUnansweredCallsEndBeforeTheDeadline(t *testing.T) {
 			timeout: 4 * time.Second,
 			want:    "PutJobFailureResult",
 		},
-		"claiming the job (DynamoDB)": {
+		"reserving the job (DynamoDB)": {
 			service: "DYNAMODB",
 			hang: func(r *http.Request, body []byte) bool {
 				return testenv.Operation(r, "PutItem") && bytes.Contains(body, []byte(`"recordTimestamp"`))

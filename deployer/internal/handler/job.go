@@ -64,14 +64,14 @@ func (h *Handler) startJob(ctx context.Context, job events.CodePipelineJob) (*Re
 		return nil, fmt.Errorf("cannot read the history of job %s: %w", job.ID, err)
 	}
 	if existing != nil {
-		return h.redelivered(ctx, job.ID, existing.Record, existing.ClaimLeaseExpiresAt)
+		return h.redelivered(ctx, job.ID, existing.Record, existing.ReservationLeaseExpiresAt)
 	}
 	if err := h.verifyJob(work, params.PipelineExecutionID, input.Location.S3Location); err != nil {
 		if errors.Is(err, errNotConfirmed) {
 			return h.reject(ctx, job.ID, err)
 		}
 		// CodePipeline did not answer (a throttle, a service error): nothing
-		// is claimed yet, so Lambda's retry of the invocation starts over.
+		// is reserved yet, so Lambda's retry of the invocation starts over.
 		h.log.Error("cannot confirm the job with CodePipeline yet: failing the invocation so that Lambda retries it", "jobId", job.ID, "error", err.Error())
 		return nil, err
 	}
@@ -111,12 +111,12 @@ func (h *Handler) startJob(ctx context.Context, job events.CodePipelineJob) (*Re
 	if err := h.checkAliases(work, rec); err != nil {
 		return h.reject(ctx, job.ID, err)
 	}
-	existing, err = h.store.Claim(work, rec)
+	existing, err = h.store.Reserve(work, rec)
 	if err != nil {
 		return h.reject(ctx, job.ID, fmt.Errorf("cannot record the deployment: %w", err))
 	}
-	if existing != nil { // another delivery claimed it meanwhile
-		return h.redelivered(ctx, job.ID, existing.Record, existing.ClaimLeaseExpiresAt)
+	if existing != nil { // another delivery reserved it meanwhile
+		return h.redelivered(ctx, job.ID, existing.Record, existing.ReservationLeaseExpiresAt)
 	}
 	h.logFor(rec).Info("deployment started", "image", rec.ImageURI, "targets", len(rec.Targets))
 	return h.start(ctx, rec, pipelineJob)
@@ -284,10 +284,10 @@ func (h *Handler) continueJob(ctx context.Context, job events.CodePipelineJob) (
 
 // redelivered handles a job delivered again (Lambda retries, duplicate
 // events): it never starts the deployment again.
-func (h *Handler) redelivered(ctx context.Context, jobID string, rec *history.Record, claimLease int64) (*Result, error) {
+func (h *Handler) redelivered(ctx context.Context, jobID string, rec *history.Record, reservationLease int64) (*Result, error) {
 	log := h.log.With("jobId", jobID)
 	if rec == nil {
-		if time.Now().UnixMilli() < claimLease {
+		if time.Now().UnixMilli() < reservationLease {
 			log.Info("repeated delivery of a job another invocation is starting: ignored")
 			return &Result{DeploymentID: jobID, JobID: jobID, Status: string(history.StatusInProgress), Message: "another invocation is starting this job"}, nil
 		}

@@ -71,12 +71,12 @@ func (h *Handler) handleRollbackRequest(ctx context.Context, payload json.RawMes
 		h.log.Error("rollback request refused", "error", err.Error())
 		return nil, fmt.Errorf("nothing was rolled back: %w", err)
 	}
-	claimed, err := h.store.Claim(work, rec)
+	reserved, err := h.store.Reserve(work, rec)
 	if err != nil {
 		return nil, fmt.Errorf("nothing was rolled back: cannot record the rollback: %w", err)
 	}
-	if claimed != nil {
-		return h.repeatedRequest(ctx, requestID, claimed)
+	if reserved != nil {
+		return h.repeatedRequest(ctx, requestID, reserved)
 	}
 	h.logFor(rec).Info("rollback started", "restoring", source.DeploymentID, "targets", len(rec.Targets))
 	return h.start(ctx, rec, directRequest)

@@ -4,7 +4,7 @@
 // Each deployment is one item keyed by (deploymentId, timestamp): the
 // CodePipeline job ID (or "rollback-<request ID>") and the start time in Unix
 // milliseconds. Because a DynamoDB condition only sees the item with the same
-// full key, a second item per deployment, the claim, has the fixed timestamp
+// full key, a second item per deployment, the reservation, has the fixed timestamp
 // 0: the first delivery of a job creates it with a conditional write, so a
 // retried delivery of the same job ID finds it and never deploys again. Every
 // later write of a record is conditional on the revision it read, so two
@@ -175,14 +175,14 @@ type Record struct {
 	Revision int64 `dynamodbav:"revision"`
 }
 
-// claim is the item that makes a deployment ID deploy at most once.
-type claim struct {
+// reservation is the item that makes a deployment ID deploy at most once.
+type reservation struct {
 	DeploymentID    string `dynamodbav:"deploymentId"`
 	Timestamp       int64  `dynamodbav:"timestamp"`
 	RecordTimestamp int64  `dynamodbav:"recordTimestamp"`
 	LeaseExpiresAt  int64  `dynamodbav:"leaseExpiresAt"`
-	// Owner is a random ID of the claiming invocation: it recognises its own
-	// claim when the SDK retried a write whose answer was lost.
+	// Owner is a random ID of the reserving invocation: it recognises its own
+	// reservation when the SDK retried a write whose answer was lost.
 	Owner string `dynamodbav:"owner"`
 }
 
@@ -202,25 +202,25 @@ func NewStore(client awsapi.Table, table string) *Store {
 
 // Existing is what a second delivery of a deployment ID finds.
 type Existing struct {
-	// Record is nil when the first delivery died between writing the claim and
+	// Record is nil when the first delivery died between writing the reservation and
 	// the record: it changed nothing.
 	Record *Record
-	// ClaimLeaseExpiresAt is the first delivery's deadline (Unix ms).
-	ClaimLeaseExpiresAt int64
+	// ReservationLeaseExpiresAt is the first delivery's deadline (Unix ms).
+	ReservationLeaseExpiresAt int64
 }
 
-// Claim creates rec unless its deployment ID was claimed before, in which
+// Reserve creates rec unless its deployment ID was reserved before, in which
 // case it returns what the earlier delivery recorded and leaves rec unsaved.
-func (s *Store) Claim(ctx context.Context, rec *Record) (*Existing, error) {
+func (s *Store) Reserve(ctx context.Context, rec *Record) (*Existing, error) {
 	owner := rand.Text()
-	item, err := attributevalue.MarshalMap(claim{
+	item, err := attributevalue.MarshalMap(reservation{
 		DeploymentID:    rec.DeploymentID,
 		RecordTimestamp: rec.Timestamp,
 		LeaseExpiresAt:  rec.LeaseExpiresAt,
 		Owner:           owner,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("encoding the claim of deployment %s: %w", rec.DeploymentID, err)
+		return nil, fmt.Errorf("encoding the reservation of deployment %s: %w", rec.DeploymentID, err)
 	}
 	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                aws.String(s.table),
@@ -236,7 +236,7 @@ func (s *Store) Claim(ctx context.Context, rec *Record) (*Existing, error) {
 			return existing, err
 		}
 	case err != nil:
-		return nil, fmt.Errorf("claiming deployment %s in table %s: %w", rec.DeploymentID, s.table, err)
+		return nil, fmt.Errorf("reserving deployment %s in table %s: %w", rec.DeploymentID, s.table, err)
 	}
 	err = s.put(ctx, rec, "attribute_not_exists(#id)", map[string]string{"#id": contract.HashKey}, nil)
 	if errors.Is(err, ErrConflict) && s.storedEquals(ctx, rec) {
@@ -245,24 +245,24 @@ func (s *Store) Claim(ctx context.Context, rec *Record) (*Existing, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the record of deployment %s: %w", rec.DeploymentID, err)
 	}
-	return nil, nil //nolint:nilnil // no Existing: this invocation claimed the ID
+	return nil, nil //nolint:nilnil // no Existing: this invocation reserved the ID
 }
 
-// existing returns what an earlier claim of deploymentID recorded, or nil
-// when the claim is this invocation's own (owner).
+// existing returns what an earlier reservation of deploymentID recorded, or nil
+// when the reservation is this invocation's own (owner).
 func (s *Store) existing(ctx context.Context, deploymentID, owner string) (*Existing, error) {
-	var c claim
+	var c reservation
 	found, err := s.get(ctx, deploymentID, 0, &c)
 	if err != nil {
-		return nil, fmt.Errorf("reading the claim of deployment %s: %w", deploymentID, err)
+		return nil, fmt.Errorf("reading the reservation of deployment %s: %w", deploymentID, err)
 	}
 	if !found {
-		return nil, fmt.Errorf("the claim of deployment %s vanished from table %s", deploymentID, s.table)
+		return nil, fmt.Errorf("the reservation of deployment %s vanished from table %s", deploymentID, s.table)
 	}
 	if c.Owner == owner {
-		return nil, nil //nolint:nilnil // no Existing: the claim is this invocation's own
+		return nil, nil //nolint:nilnil // no Existing: the reservation is this invocation's own
 	}
-	existing := &Existing{ClaimLeaseExpiresAt: c.LeaseExpiresAt}
+	existing := &Existing{ReservationLeaseExpiresAt: c.LeaseExpiresAt}
 	rec, err := s.Get(ctx, deploymentID, c.RecordTimestamp)
 	switch {
 	case errors.Is(err, errNotFound):
@@ -281,9 +281,9 @@ var errNotFound = errors.New("no such deployment")
 func IsNotFound(err error) bool { return errors.Is(err, errNotFound) }
 
 // Lookup returns what an earlier delivery of deploymentID recorded, or nil
-// when the ID was never claimed.
+// when the ID was never reserved.
 func (s *Store) Lookup(ctx context.Context, deploymentID string) (*Existing, error) {
-	var c claim
+	var c reservation
 	found, err := s.get(ctx, deploymentID, 0, &c)
 	if err != nil || !found {
 		return nil, err
@@ -509,15 +509,15 @@ func (s *Store) origin(ctx context.Context, rec *Record) (*Record, error) {
 	return nil, fmt.Errorf("table %s: rollbacks restore rollbacks more than %d times from %s", s.table, maxRestoreChain, rec.DeploymentID)
 }
 
-// LatestRecord returns the newest record of a deployment ID (not its claim).
+// LatestRecord returns the newest record of a deployment ID (not its reservation).
 func (s *Store) LatestRecord(ctx context.Context, deploymentID string) (*Record, error) {
 	out, err := s.client.Query(ctx, &dynamodb.QueryInput{
 		TableName:                aws.String(s.table),
-		KeyConditionExpression:   aws.String("#id = :id AND #ts > :claim"),
+		KeyConditionExpression:   aws.String("#id = :id AND #ts > :reservation"),
 		ExpressionAttributeNames: map[string]string{"#id": contract.HashKey, "#ts": contract.RangeKey},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":id":    &types.AttributeValueMemberS{Value: deploymentID},
-			":claim": &types.AttributeValueMemberN{Value: "0"},
+			":id":          &types.AttributeValueMemberS{Value: deploymentID},
+			":reservation": &types.AttributeValueMemberN{Value: "0"},
 		},
 		ScanIndexForward: aws.Bool(false),
 		Limit:            aws.Int32(1),

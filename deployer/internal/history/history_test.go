@@ -32,22 +32,22 @@ func record(id string, timestamp int64, status Status) *Record {
 		Targets: []TargetRecord{{FunctionName: "api", Phase: PhasePending, NewImage: "img"}}}
 }
 
-func TestClaimMakesADeploymentIDUnique(t *testing.T) {
+func TestReservationMakesADeploymentIDUnique(t *testing.T) {
 	store := newStore(t)
 	ctx := context.Background()
 	first := record("job-1", 1000, StatusInProgress)
-	if existing, err := store.Claim(ctx, first); err != nil || existing != nil {
-		t.Fatalf("first Claim() = %+v, %v; want it claimed", existing, err)
+	if existing, err := store.Reserve(ctx, first); err != nil || existing != nil {
+		t.Fatalf("first Reserve() = %+v, %v; want it reserved", existing, err)
 	}
 	// A second delivery starts later, with another start time: it must find
 	// the first one's record, not create its own.
-	existing, err := store.Claim(ctx, record("job-1", 2000, StatusInProgress))
+	existing, err := store.Reserve(ctx, record("job-1", 2000, StatusInProgress))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &Existing{Record: first, ClaimLeaseExpiresAt: 99}
+	want := &Existing{Record: first, ReservationLeaseExpiresAt: 99}
 	if diff := cmp.Diff(want, existing); diff != "" {
-		t.Errorf("second Claim() (-want +got):\n%s", diff)
+		t.Errorf("second Reserve() (-want +got):\n%s", diff)
 	}
 	if _, err := store.Get(ctx, "job-1", 2000); err == nil {
 		t.Error("the second delivery created a record")
@@ -58,7 +58,7 @@ func TestSaveDetectsAConcurrentWriter(t *testing.T) {
 	store := newStore(t)
 	ctx := context.Background()
 	mine := record("job-2", 1000, StatusInProgress)
-	if _, err := store.Claim(ctx, mine); err != nil {
+	if _, err := store.Reserve(ctx, mine); err != nil {
 		t.Fatal(err)
 	}
 	theirs, err := store.Get(ctx, "job-2", 1000)
@@ -103,7 +103,7 @@ func TestRestoreCandidateIsTheSucceededDeploymentBeforeTheLiveOne(t *testing.T) 
 		// The live one: a rollback request that restored img-2 again.
 		restoring(withImage(record("rollback-x", 5000, StatusSucceeded), "img-2", KindRollback), "job-b"),
 	} {
-		if _, err := store.Claim(ctx, rec); err != nil {
+		if _, err := store.Reserve(ctx, rec); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -165,7 +165,7 @@ func TestDefaultRollbackNeverUndoesARollback(t *testing.T) {
 			store := newStore(t)
 			ctx := context.Background()
 			for _, rec := range slices.Concat(history, tc.more) {
-				if _, err := store.Claim(ctx, rec); err != nil {
+				if _, err := store.Reserve(ctx, rec); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -216,7 +216,7 @@ func TestRestoreCandidateConfirmsTheIndex(t *testing.T) {
 	stale := record("job-stale", 2500, StatusRolledBack)
 	stale.ImageURI = "img-stale"
 	for _, rec := range []*Record{older, live, stale} {
-		if _, err := store.Claim(ctx, rec); err != nil {
+		if _, err := store.Reserve(ctx, rec); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/crossplane/function-sdk-go/errors"
 	"github.com/crossplane/function-sdk-go/resource"
 	codebuild "github.com/upbound/provider-aws/v2/apis/cluster/codebuild/v1beta1"
 	"sigs.k8s.io/yaml"
@@ -82,7 +83,7 @@ func (c *composer) buildProject() error {
 	if spec == "" {
 		spec = defaultBuildspec()
 	}
-	p := c.project(CodeBuildRole, c.buildLogGroup(), fmt.Sprintf("Builds and pushes the image of %s", c.in.Names.Pipeline), b.TimeoutMinutes, spec, codebuild.EnvironmentParameters{
+	p := c.project(CodeBuildRole, c.buildLogGroup(), fmt.Sprintf("Builds and pushes the image of %s", c.in.Names[Pipeline]), b.TimeoutMinutes, spec, codebuild.EnvironmentParameters{
 		ComputeType: new(string(b.ComputeType)),
 		Image:       new(b.Image),
 		// Docker builds need a privileged container.
@@ -94,7 +95,7 @@ func (c *composer) buildProject() error {
 		},
 	})
 	p.Spec.ForProvider.Cache = &codebuild.CacheParameters{Type: new("S3"), LocationSelector: selector(CacheBucket)}
-	return c.add(BuildProject, c.in.Names.BuildProject, p)
+	return c.add(BuildProject, c.in.Names[BuildProject], p)
 }
 
 func (c *composer) testProject() error {
@@ -110,11 +111,11 @@ func (c *composer) testProject() error {
 	case spec == "":
 		spec = DefaultTestBuildspec
 	}
-	p := c.project(CodeBuildTestRole, c.testLogGroup(), fmt.Sprintf("Tests the source of %s", c.in.Names.Pipeline), t.TimeoutMinutes, spec, codebuild.EnvironmentParameters{
+	p := c.project(CodeBuildTestRole, c.testLogGroup(), fmt.Sprintf("Tests the source of %s", c.in.Names[Pipeline]), t.TimeoutMinutes, spec, codebuild.EnvironmentParameters{
 		ComputeType: new(string(t.ComputeType)),
 		Image:       new(t.Image),
 	})
-	return c.add(TestProject, c.in.Names.TestProject, p)
+	return c.add(TestProject, c.in.Names[TestProject], p)
 }
 
 // project is a CodeBuild project run by the pipeline: its source and
@@ -186,7 +187,7 @@ func commandsBuildspec(commands []string) (string, error) {
 	}{Version: "0.2", Phases: map[string]phase{"build": {Commands: commands}}}
 	b, err := yaml.Marshal(doc)
 	if err != nil {
-		return "", fmt.Errorf("spec.test.commands: cannot render a buildspec: %w", err)
+		return "", errors.Wrap(err, "spec.test.commands: cannot render a buildspec")
 	}
 	return string(b), nil
 }

@@ -13,11 +13,11 @@ package compose
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"sort"
 	"strconv"
 
 	xpv1 "github.com/crossplane/crossplane-runtime/v2/apis/common/v1"
+	"github.com/crossplane/function-sdk-go/errors"
 	"github.com/crossplane/function-sdk-go/resource"
 	"github.com/crossplane/function-sdk-go/resource/composed"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -45,8 +45,9 @@ const (
 
 // Input is what the builders compose from.
 type Input struct {
-	Spec  v1alpha1.XCicdPipelineSpec
-	Names *naming.Names
+	Spec v1alpha1.XCicdPipelineSpec
+	// Names are the AWS names, from AWSNames.
+	Names naming.Names
 	// Composite is the XR's name (namespace/name for a namespaced XR);
 	// Claim is namespace/name of its claim, or empty for an XR created
 	// directly.
@@ -115,9 +116,12 @@ type composer struct {
 // component name (the same as name) and, when externalName is set, named in
 // AWS by the external-name annotation.
 func (c *composer) add(name resource.Name, externalName string, obj runtime.Object) error {
+	if err := checkKind(name, obj); err != nil {
+		return errors.Wrapf(err, "cannot compose %s", name)
+	}
 	u, err := composed.From(obj)
 	if err != nil {
-		return fmt.Errorf("cannot compose %s: %w", name, err)
+		return errors.Wrapf(err, "cannot compose %s", name)
 	}
 	// Desired state carries only what the function owns: typed structs would
 	// otherwise emit status.conditions: null and an empty atProvider.
@@ -127,7 +131,7 @@ func (c *composer) add(name resource.Name, externalName string, obj runtime.Obje
 		u.SetAnnotations(map[string]string{AnnotationExternalName: externalName})
 	}
 	if err := c.in.Scope.Finalize(u); err != nil {
-		return fmt.Errorf("cannot compose %s: %w", name, err)
+		return errors.Wrapf(err, "cannot compose %s", name)
 	}
 	c.res.Desired[name] = u
 	return nil

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/function-sdk-go/errors"
 
 	cloudwatch "github.com/upbound/provider-aws/v2/apis/cluster/cloudwatch/v1beta1"
 	dynamodb "github.com/upbound/provider-aws/v2/apis/cluster/dynamodb/v1beta1"
@@ -14,10 +14,9 @@ import (
 	"github.com/cicd-platform/crossplane-cicd-pipeline/deployer/contract"
 )
 
-// Why the Deploy stage (and the deployer Lambda) can be missing.
-const (
-	ReasonNoDeployerImage = "spec.deployer.image is not set: the deployer Lambda and the Deploy stage are left out until the platform team's published deployer image is named there (see deployer/README.md)"
-)
+// noDeployerImage says why the Deploy stage (and the deployer Lambda) is
+// missing, and what to do.
+const noDeployerImage = "Set spec.deployer.image to the platform's published deployer image to compose the deployer Lambda and the Deploy stage (see deployer/README.md)"
 
 // table composes the deployment-history table the deployer writes: one item
 // per deployment keyed by (deploymentId, timestamp), on-demand billing,
@@ -47,14 +46,14 @@ func (c *composer) table() error {
 			Tags:                 c.tags(),
 		},
 	}}
-	return c.add(DeploymentTable, c.in.Names.DeploymentTable, t)
+	return c.add(DeploymentTable, c.in.Names[DeploymentTable], t)
 }
 
 // deployerEnabled reports whether the deployer Lambda and the Deploy stage
 // are composed, and records why not.
 func (c *composer) deployerEnabled() bool {
-	if c.in.Spec.Deployer.Image == "" {
-		c.res.DeployStageReason = ReasonNoDeployerImage
+	if !c.in.Spec.ComposesDeployer() {
+		c.res.DeployStageReason = noDeployerImage
 		return false
 	}
 	return true
@@ -81,12 +80,12 @@ func (c *composer) deployer() error {
 			// log group as written.
 			LoggingConfig: []lambda.LoggingConfigParameters{{LogFormat: new("Text"), LogGroupSelector: selector(DeployerLogGroup)}},
 			Environment: []lambda.EnvironmentParameters{{Variables: map[string]*string{
-				contract.EnvDeploymentTable:   new(c.in.Names.DeploymentTable),
+				contract.EnvDeploymentTable:   new(c.in.Names[DeploymentTable]),
 				contract.EnvEnvironmentSuffix: new(c.in.Spec.EnvironmentSuffix),
-				contract.EnvPipelineName:      new(c.in.Names.Pipeline),
+				contract.EnvPipelineName:      new(c.in.Names[Pipeline]),
 				contract.EnvDeadlineMargin:    new(deadlineMargin(d.TimeoutSeconds)),
 			}}},
-			Description: new(fmt.Sprintf("Deploys the images built by pipeline %s", c.in.Names.Pipeline)),
+			Description: new(fmt.Sprintf("Deploys the images built by pipeline %s", c.in.Names[Pipeline])),
 			Tags:        c.tags(),
 		},
 	}}
@@ -95,7 +94,7 @@ func (c *composer) deployer() error {
 	if d.ReservedConcurrency != nil {
 		fn.Spec.ForProvider.ReservedConcurrentExecutions = new(float64(*d.ReservedConcurrency))
 	}
-	if err := c.add(DeployerFunction, c.in.Names.DeployerLambda, fn); err != nil {
+	if err := c.add(DeployerFunction, c.in.Names[DeployerFunction], fn); err != nil {
 		return err
 	}
 	if err := c.deployTargetsItem(); err != nil {
@@ -115,10 +114,10 @@ func (c *composer) deployer() error {
 		ResourceSpec: c.resourceSpec(),
 		ForProvider: cloudwatch.MetricAlarmParameters{
 			Region:             c.region(),
-			AlarmDescription:   new(fmt.Sprintf("The deployer Lambda %s failed more than %d times in %d seconds", c.in.Names.DeployerLambda, a.Threshold, a.PeriodSeconds)),
+			AlarmDescription:   new(fmt.Sprintf("The deployer Lambda %s failed more than %d times in %d seconds", c.in.Names[DeployerFunction], a.Threshold, a.PeriodSeconds)),
 			Namespace:          new("AWS/Lambda"),
 			MetricName:         new("Errors"),
-			Dimensions:         map[string]*string{"FunctionName": new(c.in.Names.DeployerLambda)},
+			Dimensions:         map[string]*string{"FunctionName": new(c.in.Names[DeployerFunction])},
 			Statistic:          new("Sum"),
 			Period:             new(float64(a.PeriodSeconds)),
 			EvaluationPeriods:  new(float64(a.EvaluationPeriods)),
@@ -129,7 +128,7 @@ func (c *composer) deployer() error {
 			Tags:               c.tags(),
 		},
 	}}
-	if err := c.add(ErrorsAlarm, c.in.Names.ErrorsAlarm, alarm); err != nil {
+	if err := c.add(ErrorsAlarm, c.in.Names[ErrorsAlarm], alarm); err != nil {
 		return err
 	}
 	return c.rollbackFailedAlarm(topicARN)
@@ -143,10 +142,10 @@ func (c *composer) rollbackFailedAlarm(topicARN string) error {
 		ResourceSpec: c.resourceSpec(),
 		ForProvider: cloudwatch.MetricAlarmParameters{
 			Region:             c.region(),
-			AlarmDescription:   new(fmt.Sprintf("A rollback by the deployer of %s failed: its targets may run different images", c.in.Names.Pipeline)),
+			AlarmDescription:   new(fmt.Sprintf("A rollback by the deployer of %s failed: its targets may run different images", c.in.Names[Pipeline])),
 			Namespace:          new(contract.MetricNamespace),
 			MetricName:         new(contract.RollbackFailedMetric),
-			Dimensions:         map[string]*string{contract.MetricPipelineDimension: new(c.in.Names.Pipeline)},
+			Dimensions:         map[string]*string{contract.MetricPipelineDimension: new(c.in.Names[Pipeline])},
 			Statistic:          new("Sum"),
 			Period:             new(float64(60)),
 			EvaluationPeriods:  new(float64(1)),
@@ -157,7 +156,7 @@ func (c *composer) rollbackFailedAlarm(topicARN string) error {
 			Tags:               c.tags(),
 		},
 	}}
-	return c.add(RollbackFailedAlarm, c.in.Names.RollbackAlarm, alarm)
+	return c.add(RollbackFailedAlarm, c.in.Names[RollbackFailedAlarm], alarm)
 }
 
 // deadlineMargin is how long before its timeout the deployer hands

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/crossplane/function-sdk-go/errors"
 	"github.com/crossplane/function-sdk-go/resource"
 	iam "github.com/upbound/provider-aws/v2/apis/cluster/iam/v1beta1"
 
@@ -28,23 +29,23 @@ type role struct {
 func (c *composer) pipelineRoles() []role {
 	n := c.in.Names
 	roles := []role{
-		{name: CodeBuildRole, awsName: n.CodeBuildRole, purpose: "CodeBuild build project", trust: iampolicy.TrustServices("codebuild.amazonaws.com"), permissions: c.codeBuildPermissions},
-		{name: CodePipelineRole, awsName: n.CodePipelineRole, purpose: "CodePipeline", trust: iampolicy.TrustServices("codepipeline.amazonaws.com"), permissions: c.codePipelinePermissions},
+		{name: CodeBuildRole, awsName: n[CodeBuildRole], purpose: "CodeBuild build project", trust: iampolicy.TrustServices("codebuild.amazonaws.com"), permissions: c.codeBuildPermissions},
+		{name: CodePipelineRole, awsName: n[CodePipelineRole], purpose: "CodePipeline", trust: iampolicy.TrustServices("codepipeline.amazonaws.com"), permissions: c.codePipelinePermissions},
 	}
 	if c.testEnabled() {
 		// The test project runs the repository's test code and its
 		// third-party dependencies: it gets its own role, which can neither
 		// push images nor write the artifacts Deploy ships.
-		roles = append(roles, role{name: CodeBuildTestRole, awsName: n.CodeBuildTestRole, purpose: "CodeBuild test project", trust: iampolicy.TrustServices("codebuild.amazonaws.com"), permissions: c.testPermissions})
+		roles = append(roles, role{name: CodeBuildTestRole, awsName: n[CodeBuildTestRole], purpose: "CodeBuild test project", trust: iampolicy.TrustServices("codebuild.amazonaws.com"), permissions: c.testPermissions})
 	}
-	if c.in.Spec.Deployer.Image != "" {
-		roles = append(roles, role{name: DeployerRole, awsName: n.DeployerRole, purpose: "deployer Lambda", trust: iampolicy.TrustServices("lambda.amazonaws.com"), permissions: c.deployerPermissions})
+	if c.in.Spec.ComposesDeployer() {
+		roles = append(roles, role{name: DeployerRole, awsName: n[DeployerRole], purpose: "deployer Lambda", trust: iampolicy.TrustServices("lambda.amazonaws.com"), permissions: c.deployerPermissions})
 	}
 	if c.in.Spec.Source.Provider == v1alpha1.SourceCodeCommit {
-		roles = append(roles, role{name: EventsRole, awsName: n.EventsRole, purpose: "EventBridge source trigger", trust: iampolicy.TrustServices("events.amazonaws.com"), permissions: c.eventsPermissions})
+		roles = append(roles, role{name: EventsRole, awsName: n[EventsRole], purpose: "EventBridge source trigger", trust: iampolicy.TrustServices("events.amazonaws.com"), permissions: c.eventsPermissions})
 	}
 	if len(c.in.Spec.CrossAccount.TrustedAccountIDs) > 0 {
-		roles = append(roles, role{name: CrossAccountRole, awsName: n.CrossAccountRole, purpose: "cross-account deployment", trust: c.crossAccountTrust(), permissions: c.crossAccountPermissions})
+		roles = append(roles, role{name: CrossAccountRole, awsName: n[CrossAccountRole], purpose: "cross-account deployment", trust: c.crossAccountTrust(), permissions: c.crossAccountPermissions})
 	}
 	return roles
 }
@@ -55,13 +56,13 @@ func (c *composer) roles() error {
 	for _, r := range c.pipelineRoles() {
 		trust, err := r.trust.JSON()
 		if err != nil {
-			return fmt.Errorf("cannot compose %s: %w", r.name, err)
+			return errors.Wrapf(err, "cannot compose %s", r.name)
 		}
 		role := &iam.Role{Spec: iam.RoleSpec{
 			ResourceSpec: c.resourceSpec(),
 			ForProvider: iam.RoleParameters{
 				AssumeRolePolicy: new(trust),
-				Description:      new(fmt.Sprintf("%s of CI/CD pipeline %s", r.purpose, c.in.Names.Pipeline)),
+				Description:      new(fmt.Sprintf("%s of CI/CD pipeline %s", r.purpose, c.in.Names[Pipeline])),
 				Tags:             c.tags(),
 			},
 		}}
@@ -84,13 +85,13 @@ func (c *composer) policies() error {
 		}
 		body, err := doc.JSON()
 		if err != nil {
-			return fmt.Errorf("cannot compose %s: %w", PolicyOf(r.name), err)
+			return errors.Wrapf(err, "cannot compose %s", PolicyOf(r.name))
 		}
 		policy := &iam.Policy{Spec: iam.PolicySpec{
 			ResourceSpec: c.resourceSpec(),
 			ForProvider: iam.PolicyParameters{
 				Policy:      new(body),
-				Description: new(fmt.Sprintf("Least privilege for the %s of CI/CD pipeline %s", r.purpose, c.in.Names.Pipeline)),
+				Description: new(fmt.Sprintf("Least privilege for the %s of CI/CD pipeline %s", r.purpose, c.in.Names[Pipeline])),
 				Tags:        c.tags(),
 			},
 		}}
@@ -209,7 +210,7 @@ func (c *composer) testPermissions() (iampolicy.Document, string) {
 		iampolicy.Allow("TestReports", []string{
 			"codebuild:BatchPutCodeCoverages", "codebuild:BatchPutTestCases", "codebuild:CreateReport",
 			"codebuild:CreateReportGroup", "codebuild:UpdateReport",
-		}, c.arn("codebuild", account, "report-group/"+c.in.Names.TestProject+"-*")),
+		}, c.arn("codebuild", account, "report-group/"+c.in.Names[TestProject]+"-*")),
 	), ""
 }
 
@@ -230,7 +231,7 @@ func (c *composer) codePipelinePermissions() (iampolicy.Document, string) {
 		source = iampolicy.Allow("Source", []string{"codestar-connections:UseConnection", "codeconnections:UseConnection"}, c.connectionARN(a))
 	}
 	var invoke, approval string
-	if c.in.Spec.Deployer.Image != "" {
+	if c.in.Spec.ComposesDeployer() {
 		invoke = a.of(DeployerFunction, "the deployer Lambda's ARN")
 	}
 	if c.approvalEnabled() {
@@ -281,7 +282,7 @@ func (c *composer) deployerPermissions() (iampolicy.Document, string) {
 		iampolicy.Allow("Images", union(contract.ImagePullActions, contract.ImageTagActions), repo),
 		// PutJob*Result have no resource-level permissions.
 		iampolicy.Allow("JobResults", contract.JobResultActions, "*"),
-		iampolicy.Allow("Pipeline", contract.PipelineActions, c.arn("codepipeline", account, c.in.Names.Pipeline)),
+		iampolicy.Allow("Pipeline", contract.PipelineActions, c.arn("codepipeline", account, c.in.Names[Pipeline])),
 		iampolicy.Allow("Logs", contract.LogActions, c.logStreams(account, c.deployerLogGroup())),
 	}
 	if fns := c.sameAccountTargets(account); len(fns) > 0 {

@@ -14,7 +14,7 @@ func (c *composer) logGroups() error {
 	if c.testEnabled() {
 		groups[TestLogGroup] = c.testLogGroup()
 	}
-	if c.in.Spec.Deployer.Image != "" {
+	if c.in.Spec.ComposesDeployer() {
 		groups[DeployerLogGroup] = c.deployerLogGroup()
 	}
 	for _, name := range []resource.Name{BuildLogGroup, TestLogGroup, DeployerLogGroup} {
@@ -37,6 +37,6 @@ func (c *composer) logGroups() error {
 	return nil
 }
 
-func (c *composer) buildLogGroup() string    { return c.in.Names.BuildLogGroup }
-func (c *composer) testLogGroup() string     { return c.in.Names.TestLogGroup }
-func (c *composer) deployerLogGroup() string { return c.in.Names.DeployerLogGroup }
+func (c *composer) buildLogGroup() string    { return c.in.Names[BuildLogGroup] }
+func (c *composer) testLogGroup() string     { return c.in.Names[TestLogGroup] }
+func (c *composer) deployerLogGroup() string { return c.in.Names[DeployerLogGroup] }

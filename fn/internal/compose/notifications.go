@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/crossplane/function-sdk-go/errors"
 	"github.com/crossplane/function-sdk-go/resource"
 	cloudwatchevents "github.com/upbound/provider-aws/v2/apis/cluster/cloudwatchevents/v1beta1"
 	sns "github.com/upbound/provider-aws/v2/apis/cluster/sns/v1beta1"
@@ -23,14 +24,14 @@ func (c *composer) notifications() error {
 		ResourceSpec: c.resourceSpec(),
 		ForProvider: sns.TopicParameters{
 			Region:      c.region(),
-			DisplayName: new(fmt.Sprintf("CI/CD %s", c.in.Names.Pipeline)),
+			DisplayName: new(fmt.Sprintf("CI/CD %s", c.in.Names[Pipeline])),
 			Tags:        c.tags(),
 		},
 	}}
 	if k := c.in.Spec.Notifications.KMSKeyARN; k != "" {
 		topic.Spec.ForProvider.KMSMasterKeyID = new(k)
 	}
-	if err := c.add(NotificationTopic, c.in.Names.Topic, topic); err != nil {
+	if err := c.add(NotificationTopic, c.in.Names[NotificationTopic], topic); err != nil {
 		return err
 	}
 
@@ -59,7 +60,7 @@ func (c *composer) notifications() error {
 // subscription.
 func EmailSubscription(email string) resource.Name {
 	h := sha256.Sum256([]byte(email))
-	return resource.Name(EmailSubscriptionPrefix + hex.EncodeToString(h[:])[:10])
+	return EmailSubscriptionPrefix + resource.Name(hex.EncodeToString(h[:])[:10])
 }
 
 func (c *composer) topicPolicy() error {
@@ -99,11 +100,11 @@ func (c *composer) topicPolicy() error {
 		}
 		statements = append(statements, publish("AllowAlarmsToPublish", "cloudwatch.amazonaws.com", arns...))
 	}
-	statements = append(statements, publish("AllowFailedRuleToPublish", "events.amazonaws.com", c.arn("events", account, "rule/"+c.in.Names.FailedRule)))
+	statements = append(statements, publish("AllowFailedRuleToPublish", "events.amazonaws.com", c.arn("events", account, "rule/"+c.in.Names[FailedRule])))
 	doc := iampolicy.New(statements...)
 	policy, err := doc.JSON()
 	if err != nil {
-		return fmt.Errorf("cannot compose %s: %w", NotificationTopicPolicy, err)
+		return errors.Wrapf(err, "cannot compose %s", NotificationTopicPolicy)
 	}
 	tp := &sns.TopicPolicy{Spec: sns.TopicPolicySpec{
 		ResourceSpec: c.resourceSpec(),
@@ -119,19 +120,19 @@ func (c *composer) topicPolicy() error {
 // alarmNames are the names of the composed alarms that notify the topic:
 // the deployer's, when there is one.
 func (c *composer) alarmNames() []string {
-	if c.in.Spec.Deployer.Image == "" {
+	if !c.in.Spec.ComposesDeployer() {
 		return nil
 	}
-	return []string{c.in.Names.ErrorsAlarm, c.in.Names.RollbackAlarm}
+	return []string{c.in.Names[ErrorsAlarm], c.in.Names[RollbackFailedAlarm]}
 }
 
 // failureNotification sends the pipeline's failed executions to the topic.
 func (c *composer) failureNotification() error {
-	err := c.eventRule(FailedRule, c.in.Names.FailedRule, fmt.Sprintf("Failed executions of %s", c.in.Names.Pipeline), map[string]any{
+	err := c.eventRule(FailedRule, c.in.Names[FailedRule], fmt.Sprintf("Failed executions of %s", c.in.Names[Pipeline]), map[string]any{
 		"source":      []string{"aws.codepipeline"},
 		"detail-type": []string{"CodePipeline Pipeline Execution State Change"},
 		"detail": map[string]any{
-			"pipeline": []string{c.in.Names.Pipeline},
+			"pipeline": []string{c.in.Names[Pipeline]},
 			"state":    []string{"FAILED"},
 		},
 	})
@@ -155,7 +156,7 @@ func (c *composer) failureNotification() error {
 func (c *composer) eventRule(name resource.Name, awsName, description string, pattern map[string]any) error {
 	b, err := json.Marshal(pattern)
 	if err != nil {
-		return fmt.Errorf("cannot render the event pattern of %s: %w", name, err)
+		return errors.Wrapf(err, "cannot render the event pattern of %s", name)
 	}
 	rule := &cloudwatchevents.Rule{Spec: cloudwatchevents.RuleSpec{
 		ResourceSpec: c.resourceSpec(),

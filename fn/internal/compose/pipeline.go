@@ -21,17 +21,10 @@ const (
 // the Deploy action learns the commit it deploys.
 const sourceNamespace = "SourceVariables"
 
-// composesConnection reports whether the claim needs a new CodeStar
-// connection: not for CodeCommit, and not when it names an existing one.
-func (c *composer) composesConnection() bool {
-	s := c.in.Spec.Source
-	return s.Provider != v1alpha1.SourceCodeCommit && s.ConnectionARN == ""
-}
-
 // connection composes the CodeStar connection the Source stage uses. AWS
 // creates it PENDING: someone must complete the handshake in the console.
 func (c *composer) connection() error {
-	if !c.composesConnection() {
+	if !c.in.Spec.Source.ComposesConnection() {
 		return nil
 	}
 	s := c.in.Spec.Source
@@ -39,7 +32,7 @@ func (c *composer) connection() error {
 		ResourceSpec: c.resourceSpec(),
 		ForProvider: codestarconnections.ConnectionParameters{
 			Region: c.region(),
-			Name:   new(c.in.Names.Connection),
+			Name:   new(c.in.Names[Connection]),
 			Tags:   c.tags(),
 		},
 	}}
@@ -91,7 +84,7 @@ func (c *composer) pipeline() error {
 	source.OutputArtifacts = []*string{new(artifactSource)}
 	source.Namespace = new(sourceNamespace)
 
-	build := action("Build", "Build", "CodeBuild", map[string]string{"ProjectName": c.in.Names.BuildProject})
+	build := action("Build", "Build", "CodeBuild", map[string]string{"ProjectName": c.in.Names[BuildProject]})
 	build.InputArtifacts = []*string{new(artifactSource)}
 	build.OutputArtifacts = []*string{new(artifactBuild)}
 
@@ -100,7 +93,7 @@ func (c *composer) pipeline() error {
 		{Name: new("Build"), Action: []codepipeline.ActionParameters{build}},
 	}
 	if c.testEnabled() {
-		test := action("Test", "Test", "CodeBuild", map[string]string{"ProjectName": c.in.Names.TestProject})
+		test := action("Test", "Test", "CodeBuild", map[string]string{"ProjectName": c.in.Names[TestProject]})
 		test.InputArtifacts = []*string{new(artifactSource)}
 		stages = append(stages, codepipeline.StageParameters{Name: new("Test"), Action: []codepipeline.ActionParameters{test}})
 	}
@@ -120,13 +113,13 @@ func (c *composer) pipeline() error {
 		approve := action("Approve", "Approval", "Manual", cfg)
 		stages = append(stages, codepipeline.StageParameters{Name: new("Approval"), Action: []codepipeline.ActionParameters{approve}})
 	}
-	if c.in.Spec.Deployer.Image != "" {
+	if c.in.Spec.ComposesDeployer() {
 		params, err := deployUserParameters()
 		if err != nil {
 			return err
 		}
 		deploy := action(contract.DeployActionName, "Invoke", "Lambda", map[string]string{
-			"FunctionName":   c.in.Names.DeployerLambda,
+			"FunctionName":   c.in.Names[DeployerFunction],
 			"UserParameters": params,
 		})
 		deploy.InputArtifacts = []*string{new(artifactBuild)}
@@ -147,13 +140,13 @@ func (c *composer) pipeline() error {
 			Tags:  c.tags(),
 		},
 	}}
-	return c.add(Pipeline, c.in.Names.Pipeline, p)
+	return c.add(Pipeline, c.in.Names[Pipeline], p)
 }
 
 // approvalEnabled reports whether the pipeline has an Approval stage: when
 // the claim asks for one and there is a Deploy stage for it to gate.
 func (c *composer) approvalEnabled() bool {
-	return enabled(c.in.Spec.Approval.Enabled) && c.in.Spec.Deployer.Image != ""
+	return enabled(c.in.Spec.Approval.Enabled) && c.in.Spec.ComposesDeployer()
 }
 
 // action is an AWS-owned pipeline action of version 1.
@@ -188,8 +181,8 @@ func (c *composer) pipelineEvents() error {
 		// The rule matches the repository's ARN, which has the account ID.
 		c.wait(PushRule, "the AWS account ID (from any observed ARN)")
 	} else {
-		description := fmt.Sprintf("Pushes to %s of CodeCommit repository %s start %s", s.Branch, s.Repository, c.in.Names.Pipeline)
-		err := c.eventRule(PushRule, c.in.Names.SourcePushRule, description, map[string]any{
+		description := fmt.Sprintf("Pushes to %s of CodeCommit repository %s start %s", s.Branch, s.Repository, c.in.Names[Pipeline])
+		err := c.eventRule(PushRule, c.in.Names[PushRule], description, map[string]any{
 			"source":      []string{"aws.codecommit"},
 			"detail-type": []string{"CodeCommit Repository State Change"},
 			"resources":   []string{c.arn("codecommit", account, s.Repository)},

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/function-sdk-go/errors"
 
 	ecr "github.com/upbound/provider-aws/v2/apis/cluster/ecr/v1beta1"
 
@@ -29,7 +29,7 @@ func (c *composer) registry() error {
 			Tags:                       c.tags(),
 		},
 	}}
-	if err := c.add(ECRRepository, c.in.Names.Repository, repo); err != nil {
+	if err := c.add(ECRRepository, c.in.Names[ECRRepository], repo); err != nil {
 		return err
 	}
 

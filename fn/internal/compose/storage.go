@@ -3,8 +3,8 @@ package compose
 import (
 	"fmt"
 
-	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/fieldpath"
+	"github.com/crossplane/function-sdk-go/errors"
 	"github.com/crossplane/function-sdk-go/resource"
 	s3 "github.com/upbound/provider-aws/v2/apis/cluster/s3/v1beta1"
 
@@ -31,13 +31,13 @@ func (c *composer) storage() error {
 	a := c.in.Spec.Artifacts
 	buckets := []bucket{
 		{
-			name: ArtifactBucket, awsName: c.in.Names.ArtifactBucket,
+			name: ArtifactBucket, awsName: c.in.Names[ArtifactBucket],
 			versioning: ArtifactBucketVersioning, encryption: ArtifactBucketEncryption,
 			lifecycle: ArtifactBucketLifecycle, publicAccessBlock: ArtifactBucketPublicAccessBlock,
 			policy: ArtifactBucketPolicy, expireDays: a.RetentionDays,
 		},
 		{
-			name: CacheBucket, awsName: c.in.Names.CacheBucket,
+			name: CacheBucket, awsName: c.in.Names[CacheBucket],
 			encryption: CacheBucketEncryption, lifecycle: CacheBucketLifecycle,
 			publicAccessBlock: CacheBucketPublicAccessBlock,
 			policy:            CacheBucketPolicy,

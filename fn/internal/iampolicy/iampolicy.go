@@ -9,9 +9,10 @@ package iampolicy
 
 import (
 	"encoding/json"
-	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/crossplane/function-sdk-go/errors"
 )
 
 // Version is the IAM policy language version.
@@ -88,16 +89,16 @@ func (d Document) JSON() (string, error) {
 	out := Document{Version: d.Version, Statement: make([]Statement, 0, len(d.Statement))}
 	for i, s := range d.Statement {
 		if len(s.Action) == 0 {
-			return "", fmt.Errorf("statement %d (%s) has no actions", i, s.Sid)
+			return "", errors.Errorf("statement %d (%s) has no actions", i, s.Sid)
 		}
 		for _, a := range s.Action {
 			// A Deny may be broad; an Allow never is.
 			if s.Effect != Denied && strings.Contains(a, "*") {
-				return "", fmt.Errorf("statement %d (%s) has the wildcard action %q", i, s.Sid, a)
+				return "", errors.Errorf("statement %d (%s) has the wildcard action %q", i, s.Sid, a)
 			}
 		}
 		if s.Principal == nil && len(s.Resource) == 0 {
-			return "", fmt.Errorf("statement %d (%s) has no resources", i, s.Sid)
+			return "", errors.Errorf("statement %d (%s) has no resources", i, s.Sid)
 		}
 		s.Action = sortedUnique(s.Action)
 		s.Resource = sortedUnique(s.Resource)
@@ -109,7 +110,7 @@ func (d Document) JSON() (string, error) {
 	// encoding/json sorts map keys, so conditions render deterministically.
 	b, err := json.Marshal(out)
 	if err != nil {
-		return "", fmt.Errorf("cannot render the policy document: %w", err)
+		return "", errors.Wrap(err, "cannot render the policy document")
 	}
 	return string(b), nil
 }

@@ -14,68 +14,61 @@ package naming
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/crossplane/function-sdk-go/errors"
+	"github.com/crossplane/function-sdk-go/resource"
 )
 
-// Names of every AWS resource a pipeline may compose.
-type Names struct {
-	Repository      string
-	ArtifactBucket  string
-	CacheBucket     string
-	BuildProject    string
-	TestProject     string
-	Pipeline        string
-	Connection      string
-	DeployerLambda  string
-	DeploymentTable string
-	Topic           string
-	ErrorsAlarm     string
-	RollbackAlarm   string
-	FailedRule      string
-	SourcePushRule  string
+// Names are the AWS names of a pipeline's resources, by composed resource
+// name.
+type Names map[resource.Name]string
 
-	// Log groups: where CodeBuild and Lambda would log by default.
-	BuildLogGroup    string
-	TestLogGroup     string
-	DeployerLogGroup string
-
-	CodeBuildRole     string
-	CodeBuildTestRole string
-	CodePipelineRole  string
-	DeployerRole      string
-	EventsRole        string
-	CrossAccountRole  string
-}
-
-// limit is AWS's constraint on one kind of name.
-type limit struct {
-	kind string
-	max  int
-	// pattern the name must match, beside the length.
-	pattern *regexp.Regexp
+// Limit is AWS's constraint on one kind of name.
+type Limit struct {
+	Kind string
+	Max  int
+	// Pattern the name must match, beside the length.
+	Pattern *regexp.Regexp
 }
 
 var (
 	lowerDNS   = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*[a-z0-9]$`)
 	identifier = regexp.MustCompile(`^[A-Za-z0-9_.+=,@-]+$`)
-
-	s3Bucket    = limit{kind: "S3 bucket", max: 63, pattern: lowerDNS}
-	ecrRepo     = limit{kind: "ECR repository", max: 256, pattern: lowerDNS}
-	codebuild   = limit{kind: "CodeBuild project", max: 150, pattern: identifier}
-	pipeline    = limit{kind: "CodePipeline", max: 100, pattern: identifier}
-	connection  = limit{kind: "CodeStar connection", max: 32, pattern: identifier}
-	lambdaFn    = limit{kind: "Lambda function", max: 64, pattern: identifier}
-	dynamoTable = limit{kind: "DynamoDB table", max: 255, pattern: identifier}
-	snsTopic    = limit{kind: "SNS topic", max: 256, pattern: identifier}
-	alarm       = limit{kind: "CloudWatch alarm", max: 255, pattern: identifier}
-	eventRule   = limit{kind: "EventBridge rule", max: 64, pattern: identifier}
-	iamRole     = limit{kind: "IAM role", max: 64, pattern: identifier}
 )
 
-// Prefix returns the name prefix for an XR name.
-func Prefix(xrName string) string {
+// AWS's name limits of the kinds a pipeline names.
+var (
+	S3Bucket           = Limit{Kind: "S3 bucket", Max: 63, Pattern: lowerDNS}
+	ECRRepository      = Limit{Kind: "ECR repository", Max: 256, Pattern: lowerDNS}
+	CodeBuildProject   = Limit{Kind: "CodeBuild project", Max: 150, Pattern: identifier}
+	CodePipeline       = Limit{Kind: "CodePipeline", Max: 100, Pattern: identifier}
+	CodeStarConnection = Limit{Kind: "CodeStar connection", Max: 32, Pattern: identifier}
+	LambdaFunction     = Limit{Kind: "Lambda function", Max: 64, Pattern: identifier}
+	DynamoDBTable      = Limit{Kind: "DynamoDB table", Max: 255, Pattern: identifier}
+	SNSTopic           = Limit{Kind: "SNS topic", Max: 256, Pattern: identifier}
+	CloudWatchAlarm    = Limit{Kind: "CloudWatch alarm", Max: 255, Pattern: identifier}
+	EventBridgeRule    = Limit{Kind: "EventBridge rule", Max: 64, Pattern: identifier}
+	IAMRole            = Limit{Kind: "IAM role", Max: 64, Pattern: identifier}
+)
+
+// A Rule says how one resource is named in AWS: either
+// {prefix}-{Purpose}-{suffix} within Limit, or Path followed by the name of
+// the resource Of (a log group after the project or function logging to it,
+// a policy after its role). The zero Rule: AWS or the provider names it.
+type Rule struct {
+	Purpose string
+	Limit   Limit
+	Of      resource.Name
+	Path    string
+}
+
+// Named reports whether the rule gives the resource an AWS name.
+func (r Rule) Named() bool { return r.Purpose != "" || r.Of != "" }
+
+// prefix returns the name prefix for an XR name.
+func prefix(xrName string) string {
 	return strings.ReplaceAll(strings.ToLower(xrName), ".", "-")
 }
 
@@ -110,70 +103,59 @@ func fit(prefix, purpose, suffix string, limit int) (name, full string) {
 	return head + "-" + tail, full
 }
 
-// For returns the names of a pipeline's resources, each within its AWS
-// limit (shortened by fit where needed), or an error naming the first that
-// cannot be made to fit. Policies share their role's name; IAM allows 128
-// characters for those, so roles are the binding limit.
-func For(xrName, suffix string) (*Names, error) {
-	p := Prefix(xrName)
-	if p == "" {
-		return nil, fmt.Errorf("metadata.name: the composite resource has no name")
-	}
-	var err error
-	n := func(purpose string, l limit) string {
-		name, full := fit(p, purpose, suffix, l.max)
-		if err != nil {
-			return name
-		}
-		if name == "" {
-			err = fmt.Errorf("metadata.name: the %s name for purpose %q cannot fit AWS's limit of %d even shortened (%s); shorten spec.environmentSuffix", l.kind, purpose, l.max, full)
-			return ""
-		}
-		err = l.check(name)
-		return name
-	}
-	names := &Names{
-		Repository:      n("images", ecrRepo),
-		ArtifactBucket:  n("artifacts", s3Bucket),
-		CacheBucket:     n("build-cache", s3Bucket),
-		BuildProject:    n("build", codebuild),
-		TestProject:     n("test", codebuild),
-		Pipeline:        n("pipeline", pipeline),
-		Connection:      n("src", connection),
-		DeployerLambda:  n("deployer", lambdaFn),
-		DeploymentTable: n("deployments", dynamoTable),
-		Topic:           n("notifications", snsTopic),
-		ErrorsAlarm:     n("deployer-errors", alarm),
-		RollbackAlarm:   n("rollback-failed", alarm),
-		FailedRule:      n("pipeline-failed", eventRule),
-		SourcePushRule:  n("source-push", eventRule),
+// Named is the rule of one resource.
+type Named struct {
+	Name resource.Name
+	Rule Rule
+}
 
-		CodeBuildRole:     n("codebuild", iamRole),
-		CodeBuildTestRole: n("codebuild-test", iamRole),
-		CodePipelineRole:  n("codepipeline", iamRole),
-		DeployerRole:      n("deployer", iamRole),
-		EventsRole:        n("events", iamRole),
-		CrossAccountRole:  n("cross-account", iamRole),
+// For returns the AWS names rules give, each within its AWS limit
+// (shortened by fit where needed), or an error naming the first that cannot
+// be made to fit. A name after another resource's (Of)
+// fits when that one does: log groups allow 512 characters, IAM policies
+// 128, and the names they follow (projects, functions, roles) fit 150 or
+// fewer.
+func For(xrName, suffix string, rules []Named) (Names, error) {
+	p := prefix(xrName)
+	if p == "" {
+		return nil, errors.New("metadata.name: the composite resource has no name")
 	}
-	if err != nil {
-		return nil, err
+	names := Names{}
+	for _, n := range rules {
+		k, r := n.Name, n.Rule
+		if r.Purpose == "" {
+			continue
+		}
+		name, full := fit(p, r.Purpose, suffix, r.Limit.Max)
+		if name == "" {
+			return nil, errors.Errorf("metadata.name: the %s name for purpose %q cannot fit AWS's limit of %d even shortened (%s); shorten spec.environmentSuffix", r.Limit.Kind, r.Purpose, r.Limit.Max, full)
+		}
+		if err := r.Limit.check(name); err != nil {
+			return nil, err
+		}
+		names[k] = name
 	}
-	// CodeBuild and Lambda log to these groups by default; the function
-	// composes them under the same names. The project and function names
-	// fit their limits, so the groups fit theirs (512).
-	names.BuildLogGroup = "/aws/codebuild/" + names.BuildProject
-	names.TestLogGroup = "/aws/codebuild/" + names.TestProject
-	names.DeployerLogGroup = "/aws/lambda/" + names.DeployerLambda
+	for _, n := range rules {
+		k, r := n.Name, n.Rule
+		if r.Of == "" {
+			continue
+		}
+		of, ok := names[r.Of]
+		if !ok {
+			return nil, errors.Errorf("%s is named after %s, which has no fitted name", k, r.Of)
+		}
+		names[k] = r.Path + of
+	}
 	return names, nil
 }
 
 // check returns an error naming the limit name breaks, or nil.
-func (l limit) check(name string) error {
-	if len(name) > l.max {
-		return fmt.Errorf("metadata.name: the %s name %q is %d characters, over AWS's limit of %d", l.kind, name, len(name), l.max)
+func (l Limit) check(name string) error {
+	if len(name) > l.Max {
+		return errors.Errorf("metadata.name: the %s name %q is %d characters, over AWS's limit of %d", l.Kind, name, len(name), l.Max)
 	}
-	if !l.pattern.MatchString(name) {
-		return fmt.Errorf("metadata.name: the %s name %q has characters AWS does not allow (%s)", l.kind, name, l.pattern)
+	if !l.Pattern.MatchString(name) {
+		return errors.Errorf("metadata.name: the %s name %q has characters AWS does not allow (%s)", l.Kind, name, l.Pattern)
 	}
 	return nil
 }

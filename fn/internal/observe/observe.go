@@ -11,6 +11,7 @@ import (
 
 	xpv1 "github.com/crossplane/crossplane-runtime/v2/apis/common/v1"
 	"github.com/crossplane/function-sdk-go/resource"
+	corev1 "k8s.io/api/core/v1"
 )
 
 // Resources is the observed state of the composed resources, by name.
@@ -35,16 +36,37 @@ func (r Resources) ARN(name resource.Name) string {
 	return r.String(name, "status.atProvider.arn")
 }
 
-// Condition returns the named resource's condition of the given type; a
-// resource that does not exist or does not report it has status Unknown.
+// Condition returns the named resource's condition of the given type, read
+// straight from status.conditions: the first entry of that type, with its
+// status, reason and message. A resource that does not exist or does not
+// report it (or reports it in a form that is not a condition) has status
+// Unknown. Fields a newer provider adds to a condition are ignored.
+//
+// It reads the map rather than decoding status into the typed condition
+// list (the SDK's GetCondition), which JSON-encodes and decodes the whole
+// status on each call: a quarter of a reconcile's CPU, for three strings.
 func (r Resources) Condition(name resource.Name, ct xpv1.ConditionType) xpv1.Condition {
+	unknown := xpv1.Condition{Type: ct, Status: corev1.ConditionUnknown}
 	oc, ok := r[name]
 	if !ok || oc.Resource == nil {
-		return xpv1.Condition{Type: ct, Status: "Unknown"}
+		return unknown
 	}
-	// GetCondition decodes status.conditions leniently (unknown fields are
-	// ignored), so a newer provider's conditions are still read.
-	return oc.Resource.GetCondition(ct)
+	status, _ := oc.Resource.Object["status"].(map[string]any)
+	conditions, _ := status["conditions"].([]any)
+	for _, entry := range conditions {
+		c, _ := entry.(map[string]any)
+		if t, _ := c["type"].(string); t != string(ct) {
+			continue
+		}
+		st, ok := c["status"].(string)
+		if !ok {
+			return unknown
+		}
+		reason, _ := c["reason"].(string)
+		message, _ := c["message"].(string)
+		return xpv1.Condition{Type: ct, Status: corev1.ConditionStatus(st), Reason: xpv1.ConditionReason(reason), Message: message}
+	}
+	return unknown
 }
 
 // Ready reports whether the named resource's Ready condition is True.

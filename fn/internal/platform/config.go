@@ -30,7 +30,7 @@ import (
 
 // RequirementName keys the EnvironmentConfigs in the function's
 // requirements and in the request Crossplane answers them with.
-const RequirementName = "platform-defaults"
+const RequirementName = v1alpha1.PlatformRequirementName
 
 // The EnvironmentConfig API Crossplane v2 serves (v1beta1 only: the v1alpha1
 // version is gone from apiextensions.crossplane.io_environmentconfigs.yaml).

@@ -15,13 +15,14 @@ import (
 	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1/xrd"
 	namespaced "github.com/cicd-platform/crossplane-cicd-pipeline/apis/namespaced/cicd/v1alpha1"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/badclaims"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/testhelp"
 )
 
 // TestNamespacedDefinitionIsFresh fails when the committed namespaced XRD
 // (embedded and in package/) is not what `make generate` makes from the Go
 // types.
 func TestNamespacedDefinitionIsFresh(t *testing.T) {
-	root := repoRoot(t)
+	root := testhelp.RepoRoot(t)
 	out := t.TempDir()
 	cmd := exec.Command(filepath.Join(root, "bin", "controller-gen"), "crd", "paths=./apis/...", "output:crd:dir="+out)
 	cmd.Dir = root

@@ -19,22 +19,13 @@ import (
 	namespaced "github.com/cicd-platform/crossplane-cicd-pipeline/apis/namespaced/cicd/v1alpha1"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/badclaims"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/crdschema"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/testhelp"
 )
-
-// repoRoot is where the module's go.mod is.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		t.Fatalf("cannot find the module root: %v", err)
-	}
-	return filepath.Dir(strings.TrimSpace(string(out)))
-}
 
 // TestDefinitionIsFresh fails when the committed XRD (embedded and in
 // package/) is not what `make generate` makes from the Go types.
 func TestDefinitionIsFresh(t *testing.T) {
-	root := repoRoot(t)
+	root := testhelp.RepoRoot(t)
 	controllerGen := filepath.Join(root, "bin", "controller-gen")
 	if _, err := os.Stat(controllerGen); err != nil {
 		t.Fatalf("%s is missing: run `make test` (it builds the pinned controller-gen) or `make generate`", controllerGen)
@@ -141,7 +132,7 @@ func validate(t *testing.T, manifest, old string) string {
 }
 
 func TestExamplesAreAccepted(t *testing.T) {
-	root := repoRoot(t)
+	root := testhelp.RepoRoot(t)
 	files, err := filepath.Glob(filepath.Join(root, "examples", "*.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -167,7 +158,7 @@ func TestExamplesAreAccepted(t *testing.T) {
 
 // TestClaimsAndXRsAgree keeps each example XR's spec equal to its claim's.
 func TestClaimsAndXRsAgree(t *testing.T) {
-	root := repoRoot(t)
+	root := testhelp.RepoRoot(t)
 	for _, example := range []string{"minimal", "full"} {
 		read := func(name string) map[string]any {
 			b, err := os.ReadFile(filepath.Join(root, "examples", name))

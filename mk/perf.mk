@@ -1,0 +1,33 @@
+# Performance: the request path's benchmarks and the side-by-side comparison
+# with function-go-templating and a floor function (docs/performance.md).
+# Neither is part of `make test`: timings are measured, never asserted.
+
+BENCH ?= .
+BENCH_COUNT ?= 1
+BENCH_TIME ?= 1s
+
+.PHONY: bench
+bench: ## Benchmark the function's request path (proto decode, RunFunction, proto encode): ns/op, B/op, allocs/op.
+	go test -run '^$$' -bench '$(BENCH)' -benchmem -count $(BENCH_COUNT) -benchtime $(BENCH_TIME) ./fn/
+
+# The side-by-side comparison (test/perf): this function and the floor,
+# built here as they ship (stripped), plus function-go-templating when
+# GOTEMPLATING names its binary, and another build of this function when
+# PERF_BASELINE names one. function-go-templating is not served by the Go
+# module proxy this project may use, so it is not built here: build it from
+# its public source at v0.12.2 outside the repository (docs/performance.md).
+PERF_OUT := $(OUT)/perf
+GOTEMPLATING ?=
+PERF_BASELINE ?=
+PERF_ROUNDS ?= 7
+PERF_REQUESTS ?= 300
+
+.PHONY: perf-compare
+perf-compare: ## Compare CPU/request, p50/p99, peak RSS and cold start with the floor (and GOTEMPLATING=path/to/function-go-templating).
+	@mkdir -p $(PERF_OUT)
+	go build $(GO_BUILD_FLAGS) -o $(PERF_OUT)/function ./fn
+	go build -trimpath -ldflags "-s -w" -o $(PERF_OUT)/floor ./test/perf/floor
+	go build -trimpath -o $(PERF_OUT)/perf ./test/perf
+	$(PERF_OUT)/perf -root $(ROOT) -function $(PERF_OUT)/function -floor $(PERF_OUT)/floor \
+		$(if $(GOTEMPLATING),-gotemplating $(GOTEMPLATING)) $(if $(PERF_BASELINE),-baseline $(PERF_BASELINE)) \
+		-rounds $(PERF_ROUNDS) -requests $(PERF_REQUESTS) -markdown $(PERF_OUT)/results.md
