@@ -75,16 +75,31 @@ func TestArtifactReadsAreNotInTheRolePolicy(t *testing.T) {
 
 // TestLambdaClientCacheIsBounded: the session name is per deployment, so a
 // warm deployer would otherwise keep a client for every deployment it ran.
+// Up to the bound every client is kept (its assumed-role credentials are
+// reused); the next one empties the cache.
 func TestLambdaClientCacheIsBounded(t *testing.T) {
 	c := &Clients{lambdaByRole: map[string]Lambda{}}
-	for i := range 10 * maxCachedLambdaClients {
-		first := c.LambdaFor(Role{}, Session{Name: fmt.Sprint("deployment-", i)})
-		if again := c.LambdaFor(Role{}, Session{Name: fmt.Sprint("deployment-", i)}); again != first {
+	session := func(i int) Session { return Session{Name: fmt.Sprint("deployment-", i)} }
+	clients := map[int]Lambda{}
+	for i := range maxCachedLambdaClients {
+		clients[i] = c.LambdaFor(Role{}, session(i))
+	}
+	for i := range maxCachedLambdaClients {
+		if again := c.LambdaFor(Role{}, session(i)); again != clients[i] {
+			t.Fatalf("deployment %d: a new client although %d clients fit in the cache", i, maxCachedLambdaClients)
+		}
+	}
+	for i := maxCachedLambdaClients; i < 10*maxCachedLambdaClients; i++ {
+		first := c.LambdaFor(Role{}, session(i))
+		if n := len(c.lambdaByRole); n > maxCachedLambdaClients {
+			t.Fatalf("deployment %d: %d cached clients, want at most %d", i, n, maxCachedLambdaClients)
+		}
+		if again := c.LambdaFor(Role{}, session(i)); again != first {
 			t.Fatalf("deployment %d: a second client for the same session", i)
 		}
 	}
-	if n := len(c.lambdaByRole); n > maxCachedLambdaClients {
-		t.Errorf("%d cached clients, want at most %d", n, maxCachedLambdaClients)
+	if again := c.LambdaFor(Role{}, session(0)); again == clients[0] {
+		t.Error("deployment 0's client is still cached after the cache was emptied")
 	}
 }
 
