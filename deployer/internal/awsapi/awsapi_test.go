@@ -106,10 +106,11 @@ func TestLambdaClientCacheIsBounded(t *testing.T) {
 // TestLambdaForPassesTheExternalID: a target role whose trust policy requires
 // sts:ExternalId is assumed with the target's external ID (AssumeRole API
 // reference, ExternalId), and a role reached with two external IDs gets two
-// clients.
+// clients. Each session carries the deployment's session name and source
+// identity (which CloudTrail shows in the target account).
 func TestLambdaForPassesTheExternalID(t *testing.T) {
 	var mu sync.Mutex
-	var externalIDs []string
+	var externalIDs, sessions []string
 	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && r.URL.Path == "/" { // STS query API
 			if err := r.ParseForm(); err != nil || r.Form.Get("Action") != "AssumeRole" {
@@ -118,6 +119,7 @@ func TestLambdaForPassesTheExternalID(t *testing.T) {
 			}
 			mu.Lock()
 			externalIDs = append(externalIDs, r.Form.Get("ExternalId"))
+			sessions = append(sessions, r.Form.Get("RoleSessionName")+" "+r.Form.Get("SourceIdentity"))
 			mu.Unlock()
 			w.Header().Set("Content-Type", "text/xml")
 			fmt.Fprintf(w, `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult>`+
@@ -148,5 +150,9 @@ func TestLambdaForPassesTheExternalID(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"tenant-42", "tenant-43", ""}, externalIDs); diff != "" {
 		t.Errorf("ExternalId of the AssumeRole calls (-want +got):\n%s", diff)
+	}
+	want := slices.Repeat([]string{"deployer-orders-job-1 cicd-orders"}, 3)
+	if diff := cmp.Diff(want, sessions); diff != "" {
+		t.Errorf("RoleSessionName and SourceIdentity of the AssumeRole calls (-want +got):\n%s", diff)
 	}
 }

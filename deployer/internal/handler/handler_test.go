@@ -172,6 +172,16 @@ func TestConfigFromEnv(t *testing.T) {
 			env:       map[string]string{"DEPLOYMENT_TABLE": "t"},
 			wantError: "PIPELINE_NAME is not set",
 		},
+		// Zero is a duration the deployer can run with (no margin, no pause
+		// between polls); only a negative one is refused.
+		"zero durations": {
+			env:  map[string]string{"DEPLOYMENT_TABLE": "t", "PIPELINE_NAME": "p", "DEPLOYER_DEADLINE_MARGIN": "0s", "DEPLOYER_POLL_INTERVAL": "0s"},
+			want: Config{Table: "t", PipelineName: "p"},
+		},
+		"negative duration": {
+			env:       map[string]string{"DEPLOYMENT_TABLE": "t", "PIPELINE_NAME": "p", "DEPLOYER_DEADLINE_MARGIN": "-1ns"},
+			wantError: `DEPLOYER_DEADLINE_MARGIN="-1ns" is not a non-negative Go duration`,
+		},
 		"bad duration": {
 			env:       map[string]string{"DEPLOYMENT_TABLE": "t", "PIPELINE_NAME": "p", "DEPLOYER_POLL_INTERVAL": "2"},
 			wantError: `DEPLOYER_POLL_INTERVAL="2" is not a non-negative Go duration`,
@@ -234,6 +244,10 @@ func TestParseTargets(t *testing.T) {
 		"external ID of 1224 characters": {
 			raw:  `{"targets":[{"functionName":"api","roleArn":"arn:aws:iam::444455556666:role/deploy-target","externalId":"` + strings.Repeat("x", 1224) + `"}]}`,
 			want: []contract.Target{{FunctionName: "api", RoleARN: "arn:aws:iam::444455556666:role/deploy-target", ExternalID: strings.Repeat("x", 1224)}},
+		},
+		"external ID of 2 characters": {
+			raw:  `{"targets":[{"functionName":"api","roleArn":"arn:aws:iam::444455556666:role/deploy-target","externalId":"x1"}]}`,
+			want: []contract.Target{{FunctionName: "api", RoleARN: "arn:aws:iam::444455556666:role/deploy-target", ExternalID: "x1"}},
 		},
 		"external ID without a role": {
 			raw:       `{"targets":[{"functionName":"api","externalId":"tenant-42"}]}`,
@@ -339,10 +353,37 @@ func TestOutcomeMessage(t *testing.T) {
 	}
 }
 
-func TestTruncateKeepsRunesWhole(t *testing.T) {
-	got := truncate(strings.Repeat("é", 10), 8)
-	if got != "éé..." {
-		t.Errorf("truncate() = %q, want %q", got, "éé...")
+func TestTruncate(t *testing.T) {
+	cases := map[string]struct {
+		s     string
+		limit int
+		want  string
+	}{
+		"shorter":              {s: "abc", limit: 8, want: "abc"},
+		"exactly the limit":    {s: "abcdefgh", limit: 8, want: "abcdefgh"},
+		"one over the limit":   {s: "abcdefghi", limit: 8, want: "abcde..."},
+		"runes are kept whole": {s: strings.Repeat("é", 10), limit: 8, want: "éé..."},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := truncate(tc.s, tc.limit); got != tc.want {
+				t.Errorf("truncate(%q, %d) = %q, want %q", tc.s, tc.limit, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestSessionSafeKeepsTheAllowedCharacters checks each end of each range of
+// [\w+=,.@-] (role session names, AssumeRole API reference) and the
+// characters just outside them.
+func TestSessionSafeKeepsTheAllowedCharacters(t *testing.T) {
+	const allowed = "azAZ09_+=,.@-"
+	if got := sessionSafe(allowed); got != allowed {
+		t.Errorf("sessionSafe(%q) = %q, want it unchanged", allowed, got)
+	}
+	const outside = "`{[/:?! é" // neighbours of a-z, A-Z ('@' is allowed), 0-9, and others
+	if got, want := sessionSafe(outside), strings.Repeat("-", len(outside)); got != want {
+		t.Errorf("sessionSafe(%q) = %q, want %q", outside, got, want)
 	}
 }
 
