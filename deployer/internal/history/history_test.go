@@ -54,6 +54,43 @@ func TestClaimMakesADeploymentIDUnique(t *testing.T) {
 	}
 }
 
+// retriedWrites sends every create-only write twice and answers with the
+// second attempt, as the SDK's retry of a write whose first answer was lost
+// does: the item is written, and the retry fails its condition.
+type retriedWrites struct{ *dynamodb.Client }
+
+func (r *retriedWrites) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	if aws.ToString(in.ConditionExpression) != "attribute_not_exists(#id)" {
+		return r.Client.PutItem(ctx, in, opts...)
+	}
+	if _, err := r.Client.PutItem(ctx, in, opts...); err != nil {
+		return nil, err
+	}
+	return r.Client.PutItem(ctx, in, opts...)
+}
+
+// TestRetriedClaimIsTheInvocationsOwn: a claim and a record whose writes
+// were retried are this invocation's, not an earlier delivery's; the
+// deployment is claimed and recorded.
+func TestRetriedClaimIsTheInvocationsOwn(t *testing.T) {
+	testenv.RequireMoto(t)
+	account := testenv.DefaultAccount(t)
+	account.CreateHistoryTable(t, "history")
+	store := NewStore(&retriedWrites{Client: account.DynamoDB}, "history")
+	ctx := context.Background()
+	rec := record("job-retried", 1000, StatusInProgress)
+	if existing, err := store.Claim(ctx, rec); err != nil || existing != nil {
+		t.Fatalf("Claim() = %+v, %v; want it claimed", existing, err)
+	}
+	stored, err := store.Get(ctx, "job-retried", 1000)
+	if err != nil {
+		t.Fatalf("the claimed deployment has no record: %v", err)
+	}
+	if diff := cmp.Diff(rec, stored); diff != "" {
+		t.Errorf("stored record (-want +got):\n%s", diff)
+	}
+}
+
 func TestSaveDetectsAConcurrentWriter(t *testing.T) {
 	store := newStore(t)
 	ctx := context.Background()
