@@ -54,13 +54,13 @@ func TestClaimMakesADeploymentIDUnique(t *testing.T) {
 	}
 }
 
-// retriedWrites sends every create-only write twice and answers with the
+// retriedWrites sends every conditional write twice and answers with the
 // second attempt, as the SDK's retry of a write whose first answer was lost
 // does: the item is written, and the retry fails its condition.
 type retriedWrites struct{ *dynamodb.Client }
 
 func (r *retriedWrites) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	if aws.ToString(in.ConditionExpression) != "attribute_not_exists(#id)" {
+	if in.ConditionExpression == nil {
 		return r.Client.PutItem(ctx, in, opts...)
 	}
 	if _, err := r.Client.PutItem(ctx, in, opts...); err != nil {
@@ -69,10 +69,10 @@ func (r *retriedWrites) PutItem(ctx context.Context, in *dynamodb.PutItemInput, 
 	return r.Client.PutItem(ctx, in, opts...)
 }
 
-// TestRetriedClaimIsTheInvocationsOwn: a claim and a record whose writes
-// were retried are this invocation's, not an earlier delivery's; the
-// deployment is claimed and recorded.
-func TestRetriedClaimIsTheInvocationsOwn(t *testing.T) {
+// TestRetriedWritesAreTheInvocationsOwn: a claim, record or save whose write
+// the SDK retried is this invocation's, not an earlier delivery's or a
+// concurrent writer's: the deployment is claimed, recorded and saved.
+func TestRetriedWritesAreTheInvocationsOwn(t *testing.T) {
 	testenv.RequireMoto(t)
 	account := testenv.DefaultAccount(t)
 	account.CreateHistoryTable(t, "history")
@@ -88,6 +88,17 @@ func TestRetriedClaimIsTheInvocationsOwn(t *testing.T) {
 	}
 	if diff := cmp.Diff(rec, stored); diff != "" {
 		t.Errorf("stored record (-want +got):\n%s", diff)
+	}
+	rec.Status = StatusSucceeded
+	if err := store.Save(ctx, rec); err != nil {
+		t.Fatalf("Save() of a retried write: %v", err)
+	}
+	stored, err = store.Get(ctx, "job-retried", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.Status != StatusSucceeded || stored.Revision != 1 || rec.Revision != 1 {
+		t.Errorf("stored status %s revision %d (in memory %d), want SUCCEEDED at revision 1", stored.Status, stored.Revision, rec.Revision)
 	}
 }
 
