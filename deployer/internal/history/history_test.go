@@ -203,6 +203,12 @@ func TestDefaultRollbackNeverUndoesARollback(t *testing.T) {
 			more: []*Record{pipeline("job-c", 4000, "img-3")},
 			want: "job-a",
 		},
+		// "Before" is strictly earlier: a deployment that started in the
+		// same millisecond as the live state's origin is not before it.
+		"a deployment started with the live origin": {
+			more: []*Record{pipeline("job-tie", 1000, "img-tie")},
+			want: "job-z",
+		},
 		"after a second default rollback": {
 			more: []*Record{rollback("rollback-s", 4000, "img-0", "job-z"), pipeline("job-y", 100, "img-9")},
 			want: "job-y",
