@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -280,6 +281,47 @@ func TestRestoreCandidateConfirmsTheIndex(t *testing.T) {
 	}
 	if got.DeploymentID != "job-a" {
 		t.Errorf("RestoreCandidate() = %s, want job-a: job-stale is ROLLED_BACK in the table, so job-b is live", got.DeploymentID)
+	}
+}
+
+// TestDamagedRestoreChainIsRefused: a rollback restores a deployment that
+// started before it; one that names itself, or a later deployment, is a
+// damaged history and stops the walk at once, naming the rollback.
+func TestDamagedRestoreChainIsRefused(t *testing.T) {
+	cases := map[string]struct {
+		restored  *Record
+		wantError string
+	}{
+		"a rollback that restored itself": {
+			wantError: "rollback rollback-r of table history restored rollback-r, which started after it",
+		},
+		"a rollback that restored a later deployment": {
+			restored:  record("job-later", 4000, StatusSucceeded),
+			wantError: "rollback rollback-r of table history restored job-later, which started after it",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			store := newStore(t)
+			ctx := context.Background()
+			live := restoring(record("rollback-r", 3000, StatusSucceeded), "rollback-r")
+			live.Kind = KindRollback
+			records := []*Record{record("job-a", 1000, StatusSucceeded), live}
+			if tc.restored != nil {
+				live.RestoredDeploymentID = tc.restored.DeploymentID
+				tc.restored.Status = StatusRolledBack // not live itself
+				records = append(records, tc.restored)
+			}
+			for _, rec := range records {
+				if _, err := store.Claim(ctx, rec); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := store.RestoreCandidate(ctx)
+			if err == nil || !strings.Contains(err.Error(), tc.wantError) {
+				t.Fatalf("RestoreCandidate() = %+v, %v; want an error containing %q", got, err, tc.wantError)
+			}
+		})
 	}
 }
 
