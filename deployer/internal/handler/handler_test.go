@@ -353,6 +353,51 @@ func TestOutcomeMessage(t *testing.T) {
 	}
 }
 
+// TestOutcomeMessages: what a developer reads for each outcome; a list is
+// said only when it has entries.
+func TestOutcomeMessages(t *testing.T) {
+	cases := map[string]struct {
+		rec  *history.Record
+		want string
+	}{
+		"succeeded": {
+			rec: &history.Record{DeploymentID: "job-1", Status: history.StatusSucceeded, Targets: []history.TargetRecord{
+				{FunctionName: "api", NewImage: "img@sha256:1", NewVersion: "7", Alias: "live"},
+				{FunctionName: "worker", NewImage: "img@sha256:1", NewVersion: "3"},
+			}},
+			want: "Deployment job-1 succeeded: api runs img@sha256:1 as version 7 (alias live), worker runs img@sha256:1 as version 3.",
+		},
+		"succeeded without its deployed tag": {
+			rec: &history.Record{DeploymentID: "job-1", Status: history.StatusSucceeded, ImageTagError: "AccessDenied",
+				Targets: []history.TargetRecord{{FunctionName: "api", NewImage: "img@sha256:1", NewVersion: "7"}}},
+			want: "Deployment job-1 succeeded: api runs img@sha256:1 as version 7. Warning: the image did not get its deployed tag (AccessDenied); " +
+				"the repository's lifecycle policy may expire it, and a rollback to it would then fail. Tag it by hand.",
+		},
+		"rollback in progress": {
+			rec:  &history.Record{DeploymentID: "rollback-r", Kind: history.KindRollback, RestoredDeploymentID: "job-0", Status: history.StatusInProgress},
+			want: "Rollback rollback-r (restoring deployment job-0) is in progress.",
+		},
+		"failed before changing anything": {
+			rec: &history.Record{DeploymentID: "job-1", Status: history.StatusFailed, ImageURI: "img@sha256:1", Error: "something else",
+				Targets: []history.TargetRecord{{FunctionName: "api", Phase: history.PhaseRejected}}},
+			want: "Deployment job-1 of img@sha256:1 failed: something else. Not changed: api.",
+		},
+		"rolled back": {
+			rec: &history.Record{DeploymentID: "job-1", Status: history.StatusRolledBack, ImageURI: "img@sha256:1", Error: "api error ResourceConflictException",
+				Targets: []history.TargetRecord{{FunctionName: "api", Phase: history.PhaseRolledBack, PreviousImage: "img@sha256:0"}}},
+			want: "Deployment job-1 of img@sha256:1 failed: api error ResourceConflictException. Rolled back api to img@sha256:0. " +
+				"Another update of the function was in progress; retry the Deploy stage.",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, outcomeMessage(tc.rec)); diff != "" {
+				t.Errorf("outcomeMessage() (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 func TestTruncate(t *testing.T) {
 	cases := map[string]struct {
 		s     string
