@@ -343,6 +343,9 @@ func TestTargetLeases(t *testing.T) {
 	if _, err := store.LeaseTargets(ctx, "job-2", []TargetRecord{{FunctionName: "api", RoleARN: "arn:aws:iam::444455556666:role/r"}}); err != nil {
 		t.Errorf("the same name in another account: %v", err)
 	}
+	if _, err := store.LeaseTargets(ctx, "job-2", []TargetRecord{{FunctionName: "worker"}}); err != nil {
+		t.Errorf("another function in the same account: %v", err)
+	}
 	if err := store.ReleaseTargets(ctx, "job-2", byName); err != nil {
 		t.Fatal(err)
 	}
@@ -354,6 +357,23 @@ func TestTargetLeases(t *testing.T) {
 	}
 	if stale, err := store.LeaseTargets(ctx, "job-2", byARN); err != nil || len(stale) != 0 {
 		t.Errorf("leasing a released function: stale holders %v, error %v; want none", stale, err)
+	}
+}
+
+// TestFunctionShortName: the name after the last colon of a function ARN or
+// partial ARN (Lambda API reference, FunctionName), the name itself
+// otherwise.
+func TestFunctionShortName(t *testing.T) {
+	for in, want := range map[string]string{
+		"api": "api",
+		"arn:aws:lambda:us-east-1:123456789012:function:api": "api",
+		"123456789012:function:api":                          "api",
+		":api":                                               "api",
+		"":                                                   "",
+	} {
+		if got := FunctionShortName(in); got != want {
+			t.Errorf("FunctionShortName(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 
