@@ -141,12 +141,26 @@ func TestMisconfiguredDeployerFailsJobs(t *testing.T) {
 	jobs := &recordedJobResults{}
 	_, cause := ConfigFromEnv(func(string) string { return "" })
 	handle := Misconfigured(cause, jobs, slog.New(slog.NewJSONHandler(t.Output(), nil)))
-	if _, err := handle(context.Background(), json.RawMessage(jobWith(t, "{}"))); err != nil {
+	result, err := handle(context.Background(), json.RawMessage(jobWith(t, "{}")))
+	if err != nil {
 		t.Fatalf("handle() error = %v", err)
 	}
-	want := []string{"failure job-9 ConfigurationError: Nothing was deployed: the deployer is misconfigured: DEPLOYMENT_TABLE is not set: the composition function sets it to the deployment-history table's name"}
-	if diff := cmp.Diff(want, jobs.calls); diff != "" {
+	message := "Nothing was deployed: the deployer is misconfigured: DEPLOYMENT_TABLE is not set: the composition function sets it to the deployment-history table's name"
+	if diff := cmp.Diff([]string{"failure job-9 ConfigurationError: " + message}, jobs.calls); diff != "" {
 		t.Errorf("job results (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(&Result{JobID: "job-9", Status: StatusRejected, Message: message}, result); diff != "" {
+		t.Errorf("handle() result (-want +got):\n%s", diff)
+	}
+	// A failure CodePipeline did not take fails the invocation, so that
+	// Lambda retries it.
+	unreported := Misconfigured(cause, &failingJobResults{}, slog.New(slog.NewJSONHandler(t.Output(), nil)))
+	if result, err := unreported(context.Background(), json.RawMessage(jobWith(t, "{}"))); err == nil || result != nil {
+		t.Errorf("handle() with an unreachable CodePipeline = %+v, %v; want no result and the reporting error", result, err)
+	}
+	// Without a job to fail, the invocation fails with the cause.
+	if _, err := handle(context.Background(), json.RawMessage(`{"action":"rollback"}`)); err == nil || !strings.Contains(err.Error(), "the deployer is misconfigured: DEPLOYMENT_TABLE is not set") {
+		t.Errorf("handle() of a rollback request = %v, want the misconfiguration", err)
 	}
 }
 
