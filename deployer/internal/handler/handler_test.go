@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -472,5 +473,65 @@ func TestReportingAFinishedJobAgainIsNotAnError(t *testing.T) {
 	h := New(Config{Table: "unused"}, Deps{Table: unusedTable{}, JobResults: &alreadyFinishedJobResults{}}, slog.New(slog.NewJSONHandler(t.Output(), nil)))
 	if _, err := h.Handle(context.Background(), json.RawMessage(jobWith(t, ""))); err != nil {
 		t.Fatalf("Handle() error = %v", err)
+	}
+}
+
+// successResults records the PutJobSuccessResult calls whole.
+type successResults struct {
+	recordedJobResults
+	success []*codepipeline.PutJobSuccessResultInput
+}
+
+func (s *successResults) PutJobSuccessResult(_ context.Context, in *codepipeline.PutJobSuccessResultInput, _ ...func(*codepipeline.Options)) (*codepipeline.PutJobSuccessResultOutput, error) {
+	s.success = append(s.success, in)
+	return &codepipeline.PutJobSuccessResultOutput{}, nil
+}
+
+// TestHandOffSummaryCountsTheFinishedTargets: the summary CodePipeline shows
+// for a continued job counts the targets deployed (or, rolling back, rolled
+// back) so far, and the job's result carries the continuation token.
+func TestHandOffSummaryCountsTheFinishedTargets(t *testing.T) {
+	cases := map[string]struct {
+		rollingBack bool
+		phases      []history.Phase
+		want        string
+	}{
+		"deploying": {
+			phases: []history.Phase{history.PhaseDone, history.PhaseUpdating, history.PhasePending},
+			want:   "Deploying img@sha256:1: 1 of 3 targets done; continuing in the next job",
+		},
+		"rolling back": {
+			rollingBack: true,
+			phases:      []history.Phase{history.PhaseRolledBack, history.PhaseRollbackFailed, history.PhaseRolledBack},
+			want:        "Rolling back img@sha256:1: 2 of 3 targets done; continuing in the next job",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			jobs := &successResults{}
+			h := New(Config{}, Deps{JobResults: jobs}, slog.New(slog.NewJSONHandler(t.Output(), nil)))
+			rec := &history.Record{DeploymentID: "job-1", JobID: "job-3", ImageURI: "img@sha256:1", RollingBack: tc.rollingBack, ContinuationToken: "token-1"}
+			for i, phase := range tc.phases {
+				rec.Targets = append(rec.Targets, history.TargetRecord{FunctionName: fmt.Sprint("f", i), Phase: phase})
+			}
+			result, err := h.reportHandOff(context.Background(), rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(jobs.success) != 1 {
+				t.Fatalf("%d PutJobSuccessResult calls, want 1", len(jobs.success))
+			}
+			got := jobs.success[0]
+			if aws.ToString(got.JobId) != "job-3" || aws.ToString(got.ContinuationToken) != "token-1" || aws.ToString(got.ExecutionDetails.ExternalExecutionId) != "job-1" {
+				t.Errorf("PutJobSuccessResult job %s, token %s, external ID %s; want job-3, token-1, job-1",
+					aws.ToString(got.JobId), aws.ToString(got.ContinuationToken), aws.ToString(got.ExecutionDetails.ExternalExecutionId))
+			}
+			if diff := cmp.Diff(tc.want, aws.ToString(got.ExecutionDetails.Summary)); diff != "" {
+				t.Errorf("summary (-want +got):\n%s", diff)
+			}
+			if result.ContinuationToken != "token-1" || result.Message != tc.want {
+				t.Errorf("result = %+v", result)
+			}
+		})
 	}
 }
