@@ -89,7 +89,7 @@ func startMotoAndDie() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	fmt.Println(moto.cmd.Process.Pid)
+	fmt.Fprintln(os.Stdout, moto.cmd.Process.Pid)
 	_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 }
 
@@ -106,8 +106,7 @@ func TestMotoDiesWithTheTestBinary(t *testing.T) {
 	cmd := exec.CommandContext(context.Background(), os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), dieWithMotoEnv+"=1")
 	out, err := cmd.Output()
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) {
+	if _, died := errors.AsType[*exec.ExitError](err); !died {
 		t.Fatalf("the test binary that starts moto_server did not die: %v, output %q", err, out)
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(out)))
