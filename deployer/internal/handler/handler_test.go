@@ -535,3 +535,40 @@ func TestHandOffSummaryCountsTheFinishedTargets(t *testing.T) {
 		})
 	}
 }
+
+// failureResults records the PutJobFailureResult calls whole.
+type failureResults struct {
+	recordedJobResults
+	failure []*codepipeline.PutJobFailureResultInput
+}
+
+func (f *failureResults) PutJobFailureResult(_ context.Context, in *codepipeline.PutJobFailureResultInput, _ ...func(*codepipeline.Options)) (*codepipeline.PutJobFailureResultOutput, error) {
+	f.failure = append(f.failure, in)
+	return &codepipeline.PutJobFailureResultOutput{}, nil
+}
+
+// TestFailureNamesTheDeploymentOnlyWhenThereIsOne: FailureDetails'
+// externalExecutionId is 1-1500 characters (PutJobFailureResult API
+// reference, FailureDetails), so a job rejected before any deployment
+// leaves it out, and a failed deployment gives its ID.
+func TestFailureNamesTheDeploymentOnlyWhenThereIsOne(t *testing.T) {
+	jobs := &failureResults{}
+	h := New(Config{}, Deps{JobResults: jobs}, slog.New(slog.NewJSONHandler(t.Output(), nil)))
+	ctx := context.Background()
+	if _, err := h.reject(ctx, "job-1", errors.New("bad parameters")); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.reportOutcome(ctx, "job-2", &history.Record{DeploymentID: "job-0", Status: history.StatusFailed}, "failed"); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, in := range jobs.failure {
+		got = append(got, fmt.Sprintf("%s %s %v", aws.ToString(in.JobId), in.FailureDetails.Type, in.FailureDetails.ExternalExecutionId != nil && *in.FailureDetails.ExternalExecutionId == "job-0"))
+	}
+	if diff := cmp.Diff([]string{"job-1 ConfigurationError false", "job-2 JobFailed true"}, got); diff != "" {
+		t.Errorf("failure results: job, type, names job-0 (-want +got):\n%s", diff)
+	}
+	if in := jobs.failure[0]; in.FailureDetails.ExternalExecutionId != nil {
+		t.Errorf("rejected job's externalExecutionId = %q, want none", *in.FailureDetails.ExternalExecutionId)
+	}
+}
