@@ -70,17 +70,25 @@ func ImageFromZip(data []byte) (Image, error) {
 	if err != nil {
 		return Image{}, fmt.Errorf("the artifact is not a zip file: %w", err)
 	}
-	var found *zip.File
+	// The shallowest one is the build's; two at that depth leave the image
+	// to deploy to the archive's order, so they are refused.
+	var found, tied *zip.File
 	for _, file := range archive.File {
 		if path.Base(file.Name) != contract.ImageDetailFile || file.FileInfo().IsDir() {
 			continue
 		}
-		if found == nil || strings.Count(file.Name, "/") < strings.Count(found.Name, "/") {
-			found = file
+		switch {
+		case found == nil || strings.Count(file.Name, "/") < strings.Count(found.Name, "/"):
+			found, tied = file, nil
+		case strings.Count(file.Name, "/") == strings.Count(found.Name, "/"):
+			tied = file
 		}
 	}
 	if found == nil {
 		return Image{}, fmt.Errorf("the artifact has no %s: the build project's buildspec must write it and list it in artifacts.files", contract.ImageDetailFile)
+	}
+	if tied != nil {
+		return Image{}, fmt.Errorf("the artifact has more than one %s at the same depth (%s and %s): the buildspec's artifacts must hold one", contract.ImageDetailFile, found.Name, tied.Name)
 	}
 	reader, err := found.Open()
 	if err != nil {

@@ -75,26 +75,42 @@ func TestArtifactReadsAreNotInTheRolePolicy(t *testing.T) {
 
 // TestLambdaClientCacheIsBounded: the session name is per deployment, so a
 // warm deployer would otherwise keep a client for every deployment it ran.
+// Up to the bound every client is kept (its assumed-role credentials are
+// reused); the next one empties the cache.
 func TestLambdaClientCacheIsBounded(t *testing.T) {
 	c := &Clients{lambdaByRole: map[string]Lambda{}}
-	for i := range 10 * maxCachedLambdaClients {
-		first := c.LambdaFor(Role{}, Session{Name: fmt.Sprint("deployment-", i)})
-		if again := c.LambdaFor(Role{}, Session{Name: fmt.Sprint("deployment-", i)}); again != first {
+	session := func(i int) Session { return Session{Name: fmt.Sprint("deployment-", i)} }
+	clients := map[int]Lambda{}
+	for i := range maxCachedLambdaClients {
+		clients[i] = c.LambdaFor(Role{}, session(i))
+	}
+	for i := range maxCachedLambdaClients {
+		if again := c.LambdaFor(Role{}, session(i)); again != clients[i] {
+			t.Fatalf("deployment %d: a new client although %d clients fit in the cache", i, maxCachedLambdaClients)
+		}
+	}
+	for i := maxCachedLambdaClients; i < 10*maxCachedLambdaClients; i++ {
+		first := c.LambdaFor(Role{}, session(i))
+		if n := len(c.lambdaByRole); n > maxCachedLambdaClients {
+			t.Fatalf("deployment %d: %d cached clients, want at most %d", i, n, maxCachedLambdaClients)
+		}
+		if again := c.LambdaFor(Role{}, session(i)); again != first {
 			t.Fatalf("deployment %d: a second client for the same session", i)
 		}
 	}
-	if n := len(c.lambdaByRole); n > maxCachedLambdaClients {
-		t.Errorf("%d cached clients, want at most %d", n, maxCachedLambdaClients)
+	if again := c.LambdaFor(Role{}, session(0)); again == clients[0] {
+		t.Error("deployment 0's client is still cached after the cache was emptied")
 	}
 }
 
 // TestLambdaForPassesTheExternalID: a target role whose trust policy requires
 // sts:ExternalId is assumed with the target's external ID (AssumeRole API
 // reference, ExternalId), and a role reached with two external IDs gets two
-// clients.
+// clients. Each session carries the deployment's session name and source
+// identity (which CloudTrail shows in the target account).
 func TestLambdaForPassesTheExternalID(t *testing.T) {
 	var mu sync.Mutex
-	var externalIDs []string
+	var externalIDs, sessions []string
 	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && r.URL.Path == "/" { // STS query API
 			if err := r.ParseForm(); err != nil || r.Form.Get("Action") != "AssumeRole" {
@@ -103,6 +119,7 @@ func TestLambdaForPassesTheExternalID(t *testing.T) {
 			}
 			mu.Lock()
 			externalIDs = append(externalIDs, r.Form.Get("ExternalId"))
+			sessions = append(sessions, r.Form.Get("RoleSessionName")+" "+r.Form.Get("SourceIdentity"))
 			mu.Unlock()
 			w.Header().Set("Content-Type", "text/xml")
 			fmt.Fprintf(w, `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult>`+
@@ -133,5 +150,9 @@ func TestLambdaForPassesTheExternalID(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"tenant-42", "tenant-43", ""}, externalIDs); diff != "" {
 		t.Errorf("ExternalId of the AssumeRole calls (-want +got):\n%s", diff)
+	}
+	want := slices.Repeat([]string{"deployer-orders-job-1 cicd-orders"}, 3)
+	if diff := cmp.Diff(want, sessions); diff != "" {
+		t.Errorf("RoleSessionName and SourceIdentity of the AssumeRole calls (-want +got):\n%s", diff)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -141,12 +142,26 @@ func TestMisconfiguredDeployerFailsJobs(t *testing.T) {
 	jobs := &recordedJobResults{}
 	_, cause := ConfigFromEnv(func(string) string { return "" })
 	handle := Misconfigured(cause, jobs, slog.New(slog.NewJSONHandler(t.Output(), nil)))
-	if _, err := handle(context.Background(), json.RawMessage(jobWith(t, "{}"))); err != nil {
+	result, err := handle(context.Background(), json.RawMessage(jobWith(t, "{}")))
+	if err != nil {
 		t.Fatalf("handle() error = %v", err)
 	}
-	want := []string{"failure job-9 ConfigurationError: Nothing was deployed: the deployer is misconfigured: DEPLOYMENT_TABLE is not set: the composition function sets it to the deployment-history table's name"}
-	if diff := cmp.Diff(want, jobs.calls); diff != "" {
+	message := "Nothing was deployed: the deployer is misconfigured: DEPLOYMENT_TABLE is not set: the composition function sets it to the deployment-history table's name"
+	if diff := cmp.Diff([]string{"failure job-9 ConfigurationError: " + message}, jobs.calls); diff != "" {
 		t.Errorf("job results (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(&Result{JobID: "job-9", Status: StatusRejected, Message: message}, result); diff != "" {
+		t.Errorf("handle() result (-want +got):\n%s", diff)
+	}
+	// A failure CodePipeline did not take fails the invocation, so that
+	// Lambda retries it.
+	unreported := Misconfigured(cause, &failingJobResults{}, slog.New(slog.NewJSONHandler(t.Output(), nil)))
+	if result, err := unreported(context.Background(), json.RawMessage(jobWith(t, "{}"))); err == nil || result != nil {
+		t.Errorf("handle() with an unreachable CodePipeline = %+v, %v; want no result and the reporting error", result, err)
+	}
+	// Without a job to fail, the invocation fails with the cause.
+	if _, err := handle(context.Background(), json.RawMessage(`{"action":"rollback"}`)); err == nil || !strings.Contains(err.Error(), "the deployer is misconfigured: DEPLOYMENT_TABLE is not set") {
+		t.Errorf("handle() of a rollback request = %v, want the misconfiguration", err)
 	}
 }
 
@@ -171,6 +186,16 @@ func TestConfigFromEnv(t *testing.T) {
 		"no pipeline": {
 			env:       map[string]string{"DEPLOYMENT_TABLE": "t"},
 			wantError: "PIPELINE_NAME is not set",
+		},
+		// Zero is a duration the deployer can run with (no margin, no pause
+		// between polls); only a negative one is refused.
+		"zero durations": {
+			env:  map[string]string{"DEPLOYMENT_TABLE": "t", "PIPELINE_NAME": "p", "DEPLOYER_DEADLINE_MARGIN": "0s", "DEPLOYER_POLL_INTERVAL": "0s"},
+			want: Config{Table: "t", PipelineName: "p"},
+		},
+		"negative duration": {
+			env:       map[string]string{"DEPLOYMENT_TABLE": "t", "PIPELINE_NAME": "p", "DEPLOYER_DEADLINE_MARGIN": "-1ns"},
+			wantError: `DEPLOYER_DEADLINE_MARGIN="-1ns" is not a non-negative Go duration`,
 		},
 		"bad duration": {
 			env:       map[string]string{"DEPLOYMENT_TABLE": "t", "PIPELINE_NAME": "p", "DEPLOYER_POLL_INTERVAL": "2"},
@@ -234,6 +259,10 @@ func TestParseTargets(t *testing.T) {
 		"external ID of 1224 characters": {
 			raw:  `{"targets":[{"functionName":"api","roleArn":"arn:aws:iam::444455556666:role/deploy-target","externalId":"` + strings.Repeat("x", 1224) + `"}]}`,
 			want: []contract.Target{{FunctionName: "api", RoleARN: "arn:aws:iam::444455556666:role/deploy-target", ExternalID: strings.Repeat("x", 1224)}},
+		},
+		"external ID of 2 characters": {
+			raw:  `{"targets":[{"functionName":"api","roleArn":"arn:aws:iam::444455556666:role/deploy-target","externalId":"x1"}]}`,
+			want: []contract.Target{{FunctionName: "api", RoleARN: "arn:aws:iam::444455556666:role/deploy-target", ExternalID: "x1"}},
 		},
 		"external ID without a role": {
 			raw:       `{"targets":[{"functionName":"api","externalId":"tenant-42"}]}`,
@@ -339,10 +368,82 @@ func TestOutcomeMessage(t *testing.T) {
 	}
 }
 
-func TestTruncateKeepsRunesWhole(t *testing.T) {
-	got := truncate(strings.Repeat("é", 10), 8)
-	if got != "éé..." {
-		t.Errorf("truncate() = %q, want %q", got, "éé...")
+// TestOutcomeMessages: what a developer reads for each outcome; a list is
+// said only when it has entries.
+func TestOutcomeMessages(t *testing.T) {
+	cases := map[string]struct {
+		rec  *history.Record
+		want string
+	}{
+		"succeeded": {
+			rec: &history.Record{DeploymentID: "job-1", Status: history.StatusSucceeded, Targets: []history.TargetRecord{
+				{FunctionName: "api", NewImage: "img@sha256:1", NewVersion: "7", Alias: "live"},
+				{FunctionName: "worker", NewImage: "img@sha256:1", NewVersion: "3"},
+			}},
+			want: "Deployment job-1 succeeded: api runs img@sha256:1 as version 7 (alias live), worker runs img@sha256:1 as version 3.",
+		},
+		"succeeded without its deployed tag": {
+			rec: &history.Record{DeploymentID: "job-1", Status: history.StatusSucceeded, ImageTagError: "AccessDenied",
+				Targets: []history.TargetRecord{{FunctionName: "api", NewImage: "img@sha256:1", NewVersion: "7"}}},
+			want: "Deployment job-1 succeeded: api runs img@sha256:1 as version 7. Warning: the image did not get its deployed tag (AccessDenied); " +
+				"the repository's lifecycle policy may expire it, and a rollback to it would then fail. Tag it by hand.",
+		},
+		"rollback in progress": {
+			rec:  &history.Record{DeploymentID: "rollback-r", Kind: history.KindRollback, RestoredDeploymentID: "job-0", Status: history.StatusInProgress},
+			want: "Rollback rollback-r (restoring deployment job-0) is in progress.",
+		},
+		"failed before changing anything": {
+			rec: &history.Record{DeploymentID: "job-1", Status: history.StatusFailed, ImageURI: "img@sha256:1", Error: "something else",
+				Targets: []history.TargetRecord{{FunctionName: "api", Phase: history.PhaseRejected}}},
+			want: "Deployment job-1 of img@sha256:1 failed: something else. Not changed: api.",
+		},
+		"rolled back": {
+			rec: &history.Record{DeploymentID: "job-1", Status: history.StatusRolledBack, ImageURI: "img@sha256:1", Error: "api error ResourceConflictException",
+				Targets: []history.TargetRecord{{FunctionName: "api", Phase: history.PhaseRolledBack, PreviousImage: "img@sha256:0"}}},
+			want: "Deployment job-1 of img@sha256:1 failed: api error ResourceConflictException. Rolled back api to img@sha256:0. " +
+				"Another update of the function was in progress; retry the Deploy stage.",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, outcomeMessage(tc.rec)); diff != "" {
+				t.Errorf("outcomeMessage() (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestTruncate(t *testing.T) {
+	cases := map[string]struct {
+		s     string
+		limit int
+		want  string
+	}{
+		"shorter":              {s: "abc", limit: 8, want: "abc"},
+		"exactly the limit":    {s: "abcdefgh", limit: 8, want: "abcdefgh"},
+		"one over the limit":   {s: "abcdefghi", limit: 8, want: "abcde..."},
+		"runes are kept whole": {s: strings.Repeat("é", 10), limit: 8, want: "éé..."},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := truncate(tc.s, tc.limit); got != tc.want {
+				t.Errorf("truncate(%q, %d) = %q, want %q", tc.s, tc.limit, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestSessionSafeKeepsTheAllowedCharacters checks each end of each range of
+// [\w+=,.@-] (role session names, AssumeRole API reference) and the
+// characters just outside them.
+func TestSessionSafeKeepsTheAllowedCharacters(t *testing.T) {
+	const allowed = "azAZ09_+=,.@-"
+	if got := sessionSafe(allowed); got != allowed {
+		t.Errorf("sessionSafe(%q) = %q, want it unchanged", allowed, got)
+	}
+	const outside = "`{[/:?! é" // neighbours of a-z, A-Z ('@' is allowed), 0-9, and others
+	if got, want := sessionSafe(outside), strings.Repeat("-", len(outside)); got != want {
+		t.Errorf("sessionSafe(%q) = %q, want %q", outside, got, want)
 	}
 }
 
@@ -372,5 +473,102 @@ func TestReportingAFinishedJobAgainIsNotAnError(t *testing.T) {
 	h := New(Config{Table: "unused"}, Deps{Table: unusedTable{}, JobResults: &alreadyFinishedJobResults{}}, slog.New(slog.NewJSONHandler(t.Output(), nil)))
 	if _, err := h.Handle(context.Background(), json.RawMessage(jobWith(t, ""))); err != nil {
 		t.Fatalf("Handle() error = %v", err)
+	}
+}
+
+// successResults records the PutJobSuccessResult calls whole.
+type successResults struct {
+	recordedJobResults
+	success []*codepipeline.PutJobSuccessResultInput
+}
+
+func (s *successResults) PutJobSuccessResult(_ context.Context, in *codepipeline.PutJobSuccessResultInput, _ ...func(*codepipeline.Options)) (*codepipeline.PutJobSuccessResultOutput, error) {
+	s.success = append(s.success, in)
+	return &codepipeline.PutJobSuccessResultOutput{}, nil
+}
+
+// TestHandOffSummaryCountsTheFinishedTargets: the summary CodePipeline shows
+// for a continued job counts the targets deployed (or, rolling back, rolled
+// back) so far, and the job's result carries the continuation token.
+func TestHandOffSummaryCountsTheFinishedTargets(t *testing.T) {
+	cases := map[string]struct {
+		rollingBack bool
+		phases      []history.Phase
+		want        string
+	}{
+		"deploying": {
+			phases: []history.Phase{history.PhaseDone, history.PhaseUpdating, history.PhasePending},
+			want:   "Deploying img@sha256:1: 1 of 3 targets done; continuing in the next job",
+		},
+		"rolling back": {
+			rollingBack: true,
+			phases:      []history.Phase{history.PhaseRolledBack, history.PhaseRollbackFailed, history.PhaseRolledBack},
+			want:        "Rolling back img@sha256:1: 2 of 3 targets done; continuing in the next job",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			jobs := &successResults{}
+			h := New(Config{}, Deps{JobResults: jobs}, slog.New(slog.NewJSONHandler(t.Output(), nil)))
+			rec := &history.Record{DeploymentID: "job-1", JobID: "job-3", ImageURI: "img@sha256:1", RollingBack: tc.rollingBack, ContinuationToken: "token-1"}
+			for i, phase := range tc.phases {
+				rec.Targets = append(rec.Targets, history.TargetRecord{FunctionName: fmt.Sprint("f", i), Phase: phase})
+			}
+			result, err := h.reportHandOff(context.Background(), rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(jobs.success) != 1 {
+				t.Fatalf("%d PutJobSuccessResult calls, want 1", len(jobs.success))
+			}
+			got := jobs.success[0]
+			if aws.ToString(got.JobId) != "job-3" || aws.ToString(got.ContinuationToken) != "token-1" || aws.ToString(got.ExecutionDetails.ExternalExecutionId) != "job-1" {
+				t.Errorf("PutJobSuccessResult job %s, token %s, external ID %s; want job-3, token-1, job-1",
+					aws.ToString(got.JobId), aws.ToString(got.ContinuationToken), aws.ToString(got.ExecutionDetails.ExternalExecutionId))
+			}
+			if diff := cmp.Diff(tc.want, aws.ToString(got.ExecutionDetails.Summary)); diff != "" {
+				t.Errorf("summary (-want +got):\n%s", diff)
+			}
+			if result.ContinuationToken != "token-1" || result.Message != tc.want {
+				t.Errorf("result = %+v", result)
+			}
+		})
+	}
+}
+
+// failureResults records the PutJobFailureResult calls whole.
+type failureResults struct {
+	recordedJobResults
+	failure []*codepipeline.PutJobFailureResultInput
+}
+
+func (f *failureResults) PutJobFailureResult(_ context.Context, in *codepipeline.PutJobFailureResultInput, _ ...func(*codepipeline.Options)) (*codepipeline.PutJobFailureResultOutput, error) {
+	f.failure = append(f.failure, in)
+	return &codepipeline.PutJobFailureResultOutput{}, nil
+}
+
+// TestFailureNamesTheDeploymentOnlyWhenThereIsOne: FailureDetails'
+// externalExecutionId is 1-1500 characters (PutJobFailureResult API
+// reference, FailureDetails), so a job rejected before any deployment
+// leaves it out, and a failed deployment gives its ID.
+func TestFailureNamesTheDeploymentOnlyWhenThereIsOne(t *testing.T) {
+	jobs := &failureResults{}
+	h := New(Config{}, Deps{JobResults: jobs}, slog.New(slog.NewJSONHandler(t.Output(), nil)))
+	ctx := context.Background()
+	if _, err := h.reject(ctx, "job-1", errors.New("bad parameters")); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.reportOutcome(ctx, "job-2", &history.Record{DeploymentID: "job-0", Status: history.StatusFailed}, "failed"); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, in := range jobs.failure {
+		got = append(got, fmt.Sprintf("%s %s %v", aws.ToString(in.JobId), in.FailureDetails.Type, in.FailureDetails.ExternalExecutionId != nil && *in.FailureDetails.ExternalExecutionId == "job-0"))
+	}
+	if diff := cmp.Diff([]string{"job-1 ConfigurationError false", "job-2 JobFailed true"}, got); diff != "" {
+		t.Errorf("failure results: job, type, names job-0 (-want +got):\n%s", diff)
+	}
+	if in := jobs.failure[0]; in.FailureDetails.ExternalExecutionId != nil {
+		t.Errorf("rejected job's externalExecutionId = %q, want none", *in.FailureDetails.ExternalExecutionId)
 	}
 }

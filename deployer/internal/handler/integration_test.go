@@ -170,6 +170,7 @@ var ignoreVolatile = cmpopts.IgnoreFields(history.Record{}, "Timestamp", "Starte
 func TestPipelineJobDeploysToTwoTargets(t *testing.T) {
 	w := newWorld(t, 2)
 	job := w.newJob(t, w.v2)
+	job.Revision = "artifact-revision" // the commitId parameter wins
 	result, err := invoke(t, w.handler(t, time.Second), job.Event(t))
 	if err != nil {
 		t.Fatalf("Handle() error = %v", err)
@@ -216,6 +217,24 @@ func TestPipelineJobDeploysToTwoTargets(t *testing.T) {
 	}
 	if !deployed {
 		t.Errorf("image v2 has tags %v, want one starting with %stest-", tags, contract.DeployedTagPrefix)
+	}
+}
+
+// TestCommitFallsBackToTheArtifactRevision: without a commitId parameter
+// the deployment records the input artifact's revision ("Artifact",
+// CodePipeline API reference, revision: "a commit ID (GitHub) or a
+// revision ID (Amazon S3)").
+func TestCommitFallsBackToTheArtifactRevision(t *testing.T) {
+	w := newWorld(t, 0)
+	job := w.newJob(t, w.v2)
+	job.UserParameters = `{"pipelineExecutionId":"` + job.ExecutionID + `"}`
+	job.Revision = "artifact-revision"
+	result, err := invoke(t, w.handler(t, time.Second), job.Event(t))
+	if err != nil || result.Status != string(history.StatusSucceeded) {
+		t.Fatalf("Handle() = %+v, %v; want SUCCEEDED", result, err)
+	}
+	if got := w.record(t, job.ID).Commit; got != "artifact-revision" {
+		t.Errorf("recorded commit %q, want the artifact's revision", got)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,6 +52,54 @@ func TestReservationMakesADeploymentIDUnique(t *testing.T) {
 	}
 	if _, err := store.Get(ctx, "job-1", 2000); err == nil {
 		t.Error("the second delivery created a record")
+	}
+}
+
+// retriedWrites sends every conditional write twice and answers with the
+// second attempt, as the SDK's retry of a write whose first answer was lost
+// does: the item is written, and the retry fails its condition.
+type retriedWrites struct{ *dynamodb.Client }
+
+func (r *retriedWrites) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	if in.ConditionExpression == nil {
+		return r.Client.PutItem(ctx, in, opts...)
+	}
+	if _, err := r.Client.PutItem(ctx, in, opts...); err != nil {
+		return nil, err
+	}
+	return r.Client.PutItem(ctx, in, opts...)
+}
+
+// TestRetriedWritesAreTheInvocationsOwn: a claim, record or save whose write
+// the SDK retried is this invocation's, not an earlier delivery's or a
+// concurrent writer's: the deployment is claimed, recorded and saved.
+func TestRetriedWritesAreTheInvocationsOwn(t *testing.T) {
+	testenv.RequireMoto(t)
+	account := testenv.DefaultAccount(t)
+	account.CreateHistoryTable(t, "history")
+	store := NewStore(&retriedWrites{Client: account.DynamoDB}, "history")
+	ctx := context.Background()
+	rec := record("job-retried", 1000, StatusInProgress)
+	if existing, err := store.Claim(ctx, rec); err != nil || existing != nil {
+		t.Fatalf("Claim() = %+v, %v; want it claimed", existing, err)
+	}
+	stored, err := store.Get(ctx, "job-retried", 1000)
+	if err != nil {
+		t.Fatalf("the claimed deployment has no record: %v", err)
+	}
+	if diff := cmp.Diff(rec, stored); diff != "" {
+		t.Errorf("stored record (-want +got):\n%s", diff)
+	}
+	rec.Status = StatusSucceeded
+	if err := store.Save(ctx, rec); err != nil {
+		t.Fatalf("Save() of a retried write: %v", err)
+	}
+	stored, err = store.Get(ctx, "job-retried", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.Status != StatusSucceeded || stored.Revision != 1 || rec.Revision != 1 {
+		t.Errorf("stored status %s revision %d (in memory %d), want SUCCEEDED at revision 1", stored.Status, stored.Revision, rec.Revision)
 	}
 }
 
@@ -155,6 +204,12 @@ func TestDefaultRollbackNeverUndoesARollback(t *testing.T) {
 			more: []*Record{pipeline("job-c", 4000, "img-3")},
 			want: "job-a",
 		},
+		// "Before" is strictly earlier: a deployment that started in the
+		// same millisecond as the live state's origin is not before it.
+		"a deployment started with the live origin": {
+			more: []*Record{pipeline("job-tie", 1000, "img-tie")},
+			want: "job-z",
+		},
 		"after a second default rollback": {
 			more: []*Record{rollback("rollback-s", 4000, "img-0", "job-z"), pipeline("job-y", 100, "img-9")},
 			want: "job-y",
@@ -229,6 +284,47 @@ func TestRestoreCandidateConfirmsTheIndex(t *testing.T) {
 	}
 }
 
+// TestDamagedRestoreChainIsRefused: a rollback restores a deployment that
+// started before it; one that names itself, or a later deployment, is a
+// damaged history and stops the walk at once, naming the rollback.
+func TestDamagedRestoreChainIsRefused(t *testing.T) {
+	cases := map[string]struct {
+		restored  *Record
+		wantError string
+	}{
+		"a rollback that restored itself": {
+			wantError: "rollback rollback-r of table history restored rollback-r, which started after it",
+		},
+		"a rollback that restored a later deployment": {
+			restored:  record("job-later", 4000, StatusSucceeded),
+			wantError: "rollback rollback-r of table history restored job-later, which started after it",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			store := newStore(t)
+			ctx := context.Background()
+			live := restoring(record("rollback-r", 3000, StatusSucceeded), "rollback-r")
+			live.Kind = KindRollback
+			records := []*Record{record("job-a", 1000, StatusSucceeded), live}
+			if tc.restored != nil {
+				live.RestoredDeploymentID = tc.restored.DeploymentID
+				tc.restored.Status = StatusRolledBack // not live itself
+				records = append(records, tc.restored)
+			}
+			for _, rec := range records {
+				if _, err := store.Claim(ctx, rec); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := store.RestoreCandidate(ctx)
+			if err == nil || !strings.Contains(err.Error(), tc.wantError) {
+				t.Fatalf("RestoreCandidate() = %+v, %v; want an error containing %q", got, err, tc.wantError)
+			}
+		})
+	}
+}
+
 func TestTargetLeases(t *testing.T) {
 	store := newStore(t)
 	ctx := context.Background()
@@ -247,6 +343,9 @@ func TestTargetLeases(t *testing.T) {
 	if _, err := store.LeaseTargets(ctx, "job-2", []TargetRecord{{FunctionName: "api", RoleARN: "arn:aws:iam::444455556666:role/r"}}); err != nil {
 		t.Errorf("the same name in another account: %v", err)
 	}
+	if _, err := store.LeaseTargets(ctx, "job-2", []TargetRecord{{FunctionName: "worker"}}); err != nil {
+		t.Errorf("another function in the same account: %v", err)
+	}
 	if err := store.ReleaseTargets(ctx, "job-2", byName); err != nil {
 		t.Fatal(err)
 	}
@@ -258,6 +357,23 @@ func TestTargetLeases(t *testing.T) {
 	}
 	if stale, err := store.LeaseTargets(ctx, "job-2", byARN); err != nil || len(stale) != 0 {
 		t.Errorf("leasing a released function: stale holders %v, error %v; want none", stale, err)
+	}
+}
+
+// TestFunctionShortName: the name after the last colon of a function ARN or
+// partial ARN (Lambda API reference, FunctionName), the name itself
+// otherwise.
+func TestFunctionShortName(t *testing.T) {
+	for in, want := range map[string]string{
+		"api": "api",
+		"arn:aws:lambda:us-east-1:123456789012:function:api": "api",
+		"123456789012:function:api":                          "api",
+		":api":                                               "api",
+		"":                                                   "",
+	} {
+		if got := FunctionShortName(in); got != want {
+			t.Errorf("FunctionShortName(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 

@@ -350,11 +350,19 @@ func TestRestore(t *testing.T) {
 	}
 }
 
+// TestRestoreWithoutPreviousImageFails: the rollback's failure is added to
+// the target's error (the deployment's own, when it failed), which the
+// outcome message shows.
 func TestRestoreWithoutPreviousImageFails(t *testing.T) {
-	target := history.TargetRecord{FunctionName: "api", Phase: history.PhasePrepared, Rollback: history.RollbackAliasRestored}
-	_, err := RestoreCode(context.Background(), &scriptedLambda{}, &target)
-	if err == nil || target.Phase != history.PhaseRollbackFailed || !strings.Contains(target.Error, "previous image of api was not recorded") {
-		t.Errorf("RestoreCode() error = %v, phase %s, target error %q", err, target.Phase, target.Error)
+	for deployError, want := range map[string]string{
+		"":                       "rollback failed: the previous image of api was not recorded",
+		"deploying to api: boom": "deploying to api: boom; rollback failed: the previous image of api was not recorded",
+	} {
+		target := history.TargetRecord{FunctionName: "api", Phase: history.PhasePrepared, Rollback: history.RollbackAliasRestored, Error: deployError}
+		_, err := RestoreCode(context.Background(), &scriptedLambda{}, &target)
+		if err == nil || target.Phase != history.PhaseRollbackFailed || target.Error != want {
+			t.Errorf("RestoreCode() error = %v, phase %s, target error %q; want ROLLBACK_FAILED with error %q", err, target.Phase, target.Error, want)
+		}
 	}
 }
 

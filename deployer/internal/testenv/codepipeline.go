@@ -36,6 +36,9 @@ type Job struct {
 	AccessKeyID       string
 	UserParameters    string
 	ContinuationToken string
+	// Revision is the input artifact's revision (null in the event when
+	// empty).
+	Revision string
 }
 
 // CodePipeline is a stand-in for CodePipeline's job API (AWS JSON 1.1),
@@ -173,7 +176,7 @@ func (job *Job) Event(t *testing.T) []byte {
 				}},
 				"inputArtifacts": []any{map[string]any{
 					"name":     "BuildOutput",
-					"revision": nil,
+					"revision": revisionOrNull(job.Revision),
 					"location": map[string]any{"type": "S3", "s3Location": map[string]any{"bucketName": job.Bucket, "objectKey": job.Key}},
 				}},
 				"outputArtifacts": []any{},
@@ -188,6 +191,13 @@ func (job *Job) Event(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+func revisionOrNull(revision string) any {
+	if revision == "" {
+		return nil
+	}
+	return revision
 }
 
 func uuid() string {

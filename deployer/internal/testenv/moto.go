@@ -123,6 +123,7 @@ func StartMoto() (*Moto, error) {
 	// (the tests' stand-in environment empties it).
 	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(v string) bool { return strings.HasPrefix(v, "AWS_PROFILE=") }), "MOTO_LAMBDA_STUB_ECR=false")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	endWithTestBinary(cmd.SysProcAttr)
 	output, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, fmt.Errorf("starting moto_server: %w", err)
