@@ -80,7 +80,7 @@ func TestRetriedWritesAreTheInvocationsOwn(t *testing.T) {
 	store := NewStore(&retriedWrites{Client: account.DynamoDB}, "history")
 	ctx := context.Background()
 	rec := record("job-retried", 1000, StatusInProgress)
-	if existing, err := store.Claim(ctx, rec); err != nil || existing != nil {
+	if existing, err := store.Reserve(ctx, rec); err != nil || existing != nil {
 		t.Fatalf("Claim() = %+v, %v; want it claimed", existing, err)
 	}
 	stored, err := store.Get(ctx, "job-retried", 1000)
@@ -313,7 +313,7 @@ func TestDamagedRestoreChainIsRefused(t *testing.T) {
 				records = append(records, tc.restored)
 			}
 			for _, rec := range records {
-				if _, err := store.Claim(ctx, rec); err != nil {
+				if _, err := store.Reserve(ctx, rec); err != nil {
 					t.Fatal(err)
 				}
 			}
