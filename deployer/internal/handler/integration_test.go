@@ -171,7 +171,9 @@ func TestPipelineJobDeploysToTwoTargets(t *testing.T) {
 	w := newWorld(t, 2)
 	job := w.newJob(t, w.v2)
 	job.Revision = "artifact-revision" // the commitId parameter wins
+	started := time.Now()
 	result, err := invoke(t, w.handler(t, time.Second), job.Event(t))
+	took := time.Since(started)
 	if err != nil {
 		t.Fatalf("Handle() error = %v", err)
 	}
@@ -197,8 +199,12 @@ func TestPipelineJobDeploysToTwoTargets(t *testing.T) {
 			{FunctionName: "worker", Phase: history.PhaseDone, PreviousImage: w.v1, NewImage: w.v2, NewCodeSha256: sha, NewVersion: "1"},
 		},
 	}
-	if diff := cmp.Diff(want, w.record(t, job.ID), ignoreVolatile); diff != "" {
+	got := w.record(t, job.ID)
+	if diff := cmp.Diff(want, got, ignoreVolatile); diff != "" {
 		t.Errorf("history record (-want +got):\n%s", diff)
+	}
+	if got.DurationMillis < 0 || got.DurationMillis > took.Milliseconds() {
+		t.Errorf("recorded duration %d ms, want between 0 and the %d ms the invocation took", got.DurationMillis, took.Milliseconds())
 	}
 	calls := w.pipeline.Calls()
 	if len(calls) != 1 || calls[0].Operation != "PutJobSuccessResult" || calls[0].JobID != job.ID || calls[0].ContinuationToken != "" {
