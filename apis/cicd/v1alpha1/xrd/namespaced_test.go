@@ -2,9 +2,6 @@ package xrd_test
 
 import (
 	"maps"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -15,39 +12,7 @@ import (
 	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1/xrd"
 	namespaced "github.com/cicd-platform/crossplane-cicd-pipeline/apis/namespaced/cicd/v1alpha1"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/badclaims"
-	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/testhelp"
 )
-
-// TestNamespacedDefinitionIsFresh fails when the committed namespaced XRD
-// (embedded and in package/) is not what `make generate` makes from the Go
-// types.
-func TestNamespacedDefinitionIsFresh(t *testing.T) {
-	root := testhelp.RepoRoot(t)
-	out := t.TempDir()
-	cmd := exec.Command(filepath.Join(root, "bin", "controller-gen"), "crd", "paths=./apis/...", "output:crd:dir="+out)
-	cmd.Dir = root
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("controller-gen failed (run `make generate` once to build it): %v\n%s", err, b)
-	}
-	crd, err := os.ReadFile(filepath.Join(out, namespaced.Group+"_"+namespaced.Plural+".yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := xrd.FromNamespacedCRD(crd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(string(want), string(xrd.NamespacedDefinition)); diff != "" {
-		t.Errorf("apis/cicd/v1alpha1/xrd/namespaced.yaml is stale; run `make generate`: -want, +got:\n%s", diff)
-	}
-	pkg, err := os.ReadFile(filepath.Join(root, "package", "definition-namespaced.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(string(want), string(pkg)); diff != "" {
-		t.Errorf("package/definition-namespaced.yaml is stale; run `make generate`: -want, +got:\n%s", diff)
-	}
-}
 
 // TestNamespacedXRD checks what makes the second XRD a Crossplane v2
 // namespaced API: v2, scope Namespaced, no claims, its own group.

@@ -22,8 +22,9 @@ import (
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/testhelp"
 )
 
-// TestDefinitionIsFresh fails when the committed XRD (embedded and in
-// package/) is not what `make generate` makes from the Go types.
+// TestDefinitionIsFresh fails when a committed XRD (embedded and in
+// package/) is not what `make generate` makes from the Go types. One
+// controller-gen run serves both APIs.
 func TestDefinitionIsFresh(t *testing.T) {
 	root := testhelp.RepoRoot(t)
 	controllerGen := filepath.Join(root, "bin", "controller-gen")
@@ -36,23 +37,42 @@ func TestDefinitionIsFresh(t *testing.T) {
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("controller-gen failed: %v\n%s", err, b)
 	}
-	crd, err := os.ReadFile(filepath.Join(out, "cicd.platform.dev_xcicdpipelines.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := xrd.FromCRD(crd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(string(want), string(xrd.Definition)); diff != "" {
-		t.Errorf("apis/cicd/v1alpha1/xrd/definition.yaml is stale; run `make generate`: -want, +got:\n%s", diff)
-	}
-	pkg, err := os.ReadFile(filepath.Join(root, "package", "definition.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(string(want), string(pkg)); diff != "" {
-		t.Errorf("package/definition.yaml is stale; run `make generate`: -want, +got:\n%s", diff)
+	for name, tc := range map[string]struct {
+		crd      string
+		convert  func([]byte) ([]byte, error)
+		embedded []byte
+		embedIn  string
+		pkg      string
+	}{
+		"Claim": {
+			crd: "cicd.platform.dev_xcicdpipelines.yaml", convert: xrd.FromCRD, embedded: xrd.Definition,
+			embedIn: "apis/cicd/v1alpha1/xrd/definition.yaml", pkg: "definition.yaml",
+		},
+		"Namespaced": {
+			crd: namespaced.Group + "_" + namespaced.Plural + ".yaml", convert: xrd.FromNamespacedCRD, embedded: xrd.NamespacedDefinition,
+			embedIn: "apis/cicd/v1alpha1/xrd/namespaced.yaml", pkg: "definition-namespaced.yaml",
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			crd, err := os.ReadFile(filepath.Join(out, tc.crd))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := tc.convert(crd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(string(want), string(tc.embedded)); diff != "" {
+				t.Errorf("%s is stale; run `make generate`: -want, +got:\n%s", tc.embedIn, diff)
+			}
+			pkg, err := os.ReadFile(filepath.Join(root, "package", tc.pkg))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(string(want), string(pkg)); diff != "" {
+				t.Errorf("package/%s is stale; run `make generate`: -want, +got:\n%s", tc.pkg, diff)
+			}
+		})
 	}
 }
 
