@@ -206,7 +206,7 @@ func DecodeSpec(xr *composite.Unstructured) (*v1alpha1.XCicdPipelineSpec, error)
 func validSpecJSON(xr *composite.Unstructured) ([]byte, error) {
 	raw, ok := xr.Object["spec"].(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("spec: Required value")
+		return nil, errors.New("spec: Required value")
 	}
 	spec := runtime.DeepCopyJSON(raw)
 	for _, f := range crossplaneSpecFields {
@@ -214,7 +214,7 @@ func validSpecJSON(xr *composite.Unstructured) ([]byte, error) {
 	}
 	v, err := xrd.Validator()
 	if err != nil {
-		return nil, fmt.Errorf("cannot load the XRD's schema: %w", err)
+		return nil, errors.Wrap(err, "cannot load the XRD's schema")
 	}
 	obj := map[string]any{"spec": spec}
 	v.Default(obj)
@@ -223,7 +223,7 @@ func validSpecJSON(xr *composite.Unstructured) ([]byte, error) {
 	}
 	b, err := json.Marshal(obj["spec"])
 	if err != nil {
-		return nil, fmt.Errorf("cannot encode spec: %w", err)
+		return nil, errors.Wrap(err, "cannot encode spec")
 	}
 	return b, nil
 }
@@ -232,7 +232,7 @@ func validSpecJSON(xr *composite.Unstructured) ([]byte, error) {
 func unmarshalSpec(b []byte) (*v1alpha1.XCicdPipelineSpec, error) {
 	out := &v1alpha1.XCicdPipelineSpec{}
 	if err := json.Unmarshal(b, out); err != nil {
-		return nil, fmt.Errorf("cannot decode spec: %w", err)
+		return nil, errors.Wrap(err, "cannot decode spec")
 	}
 	return out, nil
 }

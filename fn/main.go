@@ -10,8 +10,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -21,6 +19,7 @@ import (
 
 	"github.com/alecthomas/kong"
 	function "github.com/crossplane/function-sdk-go"
+	"github.com/crossplane/function-sdk-go/errors"
 	"github.com/crossplane/function-sdk-go/logging"
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 	fnv1beta1 "github.com/crossplane/function-sdk-go/proto/v1beta1"
@@ -60,7 +59,7 @@ type CLI struct {
 func (c *CLI) Run() error {
 	log, err := function.NewLogger(c.Debug)
 	if err != nil {
-		return fmt.Errorf("cannot create the logger: %w", err)
+		return errors.Wrap(err, "cannot create the logger")
 	}
 	creds, err := c.credentials()
 	if err != nil {
@@ -69,11 +68,11 @@ func (c *CLI) Run() error {
 	// Built before serving, so the first request does not wait for it and a
 	// schema that cannot be loaded stops the function here, not per request.
 	if _, err := xrd.Validator(); err != nil {
-		return fmt.Errorf("cannot build the validator of the XRD's schema: %w", err)
+		return errors.Wrap(err, "cannot build the validator of the XRD's schema")
 	}
 	lis, err := (&net.ListenConfig{}).Listen(context.Background(), c.Network, c.Address)
 	if err != nil {
-		return fmt.Errorf("cannot listen for %s connections at %q: %w", c.Network, c.Address, err)
+		return errors.Wrapf(err, "cannot listen for %s connections at %q", c.Network, c.Address)
 	}
 
 	registry := prometheus.NewRegistry()
@@ -109,7 +108,7 @@ func (c *CLI) credentials() (credentials.TransportCredentials, error) {
 	o := &function.ServeOptions{}
 	if c.Insecure {
 		if err := function.Insecure(true)(o); err != nil {
-			return nil, fmt.Errorf("cannot set up insecure credentials: %w", err)
+			return nil, errors.Wrap(err, "cannot set up insecure credentials")
 		}
 		return o.Credentials, nil
 	}
@@ -117,7 +116,7 @@ func (c *CLI) credentials() (credentials.TransportCredentials, error) {
 		return nil, errors.New("no TLS certificates: set --tls-server-certs-dir (or TLS_SERVER_CERTS_DIR), or --insecure for local crossplane render")
 	}
 	if err := function.MTLSCertificates(c.TLSServerCertsDir)(o); err != nil {
-		return nil, fmt.Errorf("cannot load the mTLS certificates from %s: %w", c.TLSServerCertsDir, err)
+		return nil, errors.Wrapf(err, "cannot load the mTLS certificates from %s", c.TLSServerCertsDir)
 	}
 	return o.Credentials, nil
 }
@@ -150,7 +149,7 @@ func serve(ctx context.Context, srv *grpc.Server, lis net.Listener, log logging.
 	select {
 	case err := <-served:
 		if err != nil {
-			return fmt.Errorf("cannot serve gRPC connections: %w", err)
+			return errors.Wrap(err, "cannot serve gRPC connections")
 		}
 		return nil
 	case <-ctx.Done():

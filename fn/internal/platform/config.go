@@ -104,7 +104,7 @@ func decodeStrict(data map[string]any, out *v1alpha1.PlatformConfig) error {
 	}
 	var typeErr *json.UnmarshalTypeError
 	if errors.As(err, &typeErr) {
-		return fmt.Errorf("data.%s: Invalid value: %s, want %s", typeErr.Field, typeErr.Value, typeErr.Type)
+		return errors.Errorf("data.%s: Invalid value: %s, want %s", typeErr.Field, typeErr.Value, typeErr.Type)
 	}
 	const unknownPrefix = `json: unknown field "`
 	if msg := err.Error(); strings.HasPrefix(msg, unknownPrefix) {
@@ -113,9 +113,9 @@ func decodeStrict(data map[string]any, out *v1alpha1.PlatformConfig) error {
 		if !ok {
 			path = "data." + name
 		}
-		return fmt.Errorf("%s: Unsupported field: platform defaults have no such field (see the README's \"For platform teams\")", path)
+		return errors.Errorf("%s: Unsupported field: platform defaults have no such field (see the README's \"For platform teams\")", path)
 	}
-	return fmt.Errorf("data: %w", err)
+	return errors.Wrap(err, "data")
 }
 
 // findKey returns the path of the first key named name in m (depth first,

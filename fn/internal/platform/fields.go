@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/crossplane/function-sdk-go/errors"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -114,19 +115,19 @@ func check(c v1alpha1.PlatformConfig) error {
 		// The XRD's rule on a claim: the image is in spec.region
 		// (<account>.dkr.ecr.<region>.amazonaws.com/...).
 		if r := strings.Split(image, ".")[3]; r != region {
-			return fmt.Errorf("%s: Invalid value: %q: the image is in region %s, not %s: Lambda runs an image only from an ECR repository in its own region", at, image, r, region)
+			return errors.Errorf("%s: Invalid value: %q: the image is in region %s, not %s: Lambda runs an image only from an ECR repository in its own region", at, image, r, region)
 		}
 	}
 	if t := c.Defaults.Deployer.TargetFunctionName; t != "" {
 		for _, p := range placeholder.FindAllString(t, -1) {
 			if p != placeholderClaim && p != placeholderEnvironment {
-				return fmt.Errorf("data.defaults.deployer.targetFunctionName: Invalid value: %q: unknown placeholder %s, want %s or %s", t, p, placeholderClaim, placeholderEnvironment)
+				return errors.Errorf("data.defaults.deployer.targetFunctionName: Invalid value: %q: unknown placeholder %s, want %s or %s", t, p, placeholderClaim, placeholderEnvironment)
 			}
 		}
 	}
 	for i, f := range c.Enforced {
 		if !enforceable[f] {
-			return fmt.Errorf("data.enforced[%d]: Unsupported value: %q: supported values: %s", i, f, strings.Join(sortedKeys(enforceable), ", "))
+			return errors.Errorf("data.enforced[%d]: Unsupported value: %q: supported values: %s", i, f, strings.Join(sortedKeys(enforceable), ", "))
 		}
 	}
 	for i, r := range c.AllowedRegions {
@@ -141,11 +142,11 @@ func check(c v1alpha1.PlatformConfig) error {
 func asMap(v any) (map[string]any, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		return nil, fmt.Errorf("cannot encode the platform defaults: %w", err)
+		return nil, errors.Wrap(err, "cannot encode the platform defaults")
 	}
 	out := map[string]any{}
 	if err := json.Unmarshal(b, &out); err != nil {
-		return nil, fmt.Errorf("cannot decode the platform defaults: %w", err)
+		return nil, errors.Wrap(err, "cannot decode the platform defaults")
 	}
 	return out, nil
 }
@@ -172,7 +173,7 @@ func validateField(path string, v any, at string) error {
 		c.Field = at + strings.TrimPrefix(c.Field, "value")
 		out = append(out, &c)
 	}
-	return fmt.Errorf("%s", crdschema.Summary(out))
+	return errors.New(crdschema.Summary(out))
 }
 
 // fieldValidator validates an object whose "value" is a spec.<path> of the
@@ -185,16 +186,16 @@ func fieldValidator(path string) (*crdschema.Validator, error) {
 	}
 	s, err := xrd.Schema()
 	if err != nil {
-		return nil, fmt.Errorf("cannot load the XRD's schema: %w", err)
+		return nil, errors.Wrap(err, "cannot load the XRD's schema")
 	}
 	props, ok := s.Properties["spec"]
 	if !ok {
-		return nil, fmt.Errorf("the XRD has no spec")
+		return nil, errors.New("the XRD has no spec")
 	}
 	for name := range strings.SplitSeq(path, ".") {
 		next, ok := props.Properties[name]
 		if !ok {
-			return nil, fmt.Errorf("the XRD has no spec.%s", path)
+			return nil, errors.Errorf("the XRD has no spec.%s", path)
 		}
 		props = next
 	}
@@ -203,7 +204,7 @@ func fieldValidator(path string) (*crdschema.Validator, error) {
 		Properties: map[string]apiextensionsv1.JSONSchemaProps{"value": props},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("cannot build the validator of spec.%s: %w", path, err)
+		return nil, errors.Wrapf(err, "cannot build the validator of spec.%s", path)
 	}
 	validators[path] = v
 	return v, nil
