@@ -61,7 +61,7 @@ func (h *Handler) startJob(ctx context.Context, job events.CodePipelineJob) (*Re
 	// again.
 	existing, err := h.store.Lookup(work, job.ID)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read the history of job %s: %w", job.ID, err)
+		return nil, fmt.Errorf("reading the history of job %s: %w", job.ID, err)
 	}
 	if existing != nil {
 		return h.redelivered(ctx, job.ID, existing.Record, existing.ReservationLeaseExpiresAt)
@@ -113,7 +113,7 @@ func (h *Handler) startJob(ctx context.Context, job events.CodePipelineJob) (*Re
 	}
 	existing, err = h.store.Reserve(work, rec)
 	if err != nil {
-		return h.reject(ctx, job.ID, fmt.Errorf("cannot record the deployment: %w", err))
+		return h.reject(ctx, job.ID, fmt.Errorf("recording the deployment: %w", err))
 	}
 	if existing != nil { // another delivery reserved it meanwhile
 		return h.redelivered(ctx, job.ID, existing.Record, existing.ReservationLeaseExpiresAt)
@@ -180,7 +180,7 @@ func (h *Handler) deployActionsInProgress(ctx context.Context, executionID strin
 			return nil, fmt.Errorf("%w: ListActionExecutions of pipeline %s, execution %s: %w", errNotConfirmed, h.cfg.PipelineName, executionID, err)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("cannot ask CodePipeline (ListActionExecutions of pipeline %s, execution %s): %w", h.cfg.PipelineName, executionID, err)
+			return nil, fmt.Errorf("asking CodePipeline (ListActionExecutions of pipeline %s, execution %s): %w", h.cfg.PipelineName, executionID, err)
 		}
 		for _, action := range out.ActionExecutionDetails {
 			if aws.ToString(action.StageName) == contract.DeployStageName && aws.ToString(action.ActionName) == contract.DeployActionName &&
@@ -234,13 +234,13 @@ func (h *Handler) continueJob(ctx context.Context, job events.CodePipelineJob) (
 	defer cancel()
 	rec, err := h.store.Get(work, token.DeploymentID, token.Timestamp)
 	if history.IsNotFound(err) {
-		return h.reject(ctx, job.ID, fmt.Errorf("cannot continue the deployment: %w", err))
+		return h.reject(ctx, job.ID, fmt.Errorf("continuing the deployment: %w", err))
 	}
 	if err != nil {
 		// The deployment may be half done: never report "nothing was
 		// deployed" for it. Lambda's retry of the invocation continues it.
 		h.log.Error("cannot read the deployment to continue: failing the invocation so that Lambda retries it", "jobId", job.ID, "error", err.Error())
-		return nil, fmt.Errorf("cannot read deployment %s to continue it: %w", token.DeploymentID, err)
+		return nil, fmt.Errorf("reading deployment %s to continue it: %w", token.DeploymentID, err)
 	}
 	if rec.JobID == job.ID {
 		// This continuation job was delivered before.
@@ -269,7 +269,7 @@ func (h *Handler) continueJob(ctx context.Context, job events.CodePipelineJob) (
 		if errors.Is(err, history.ErrConflict) {
 			return h.stopOnSaveError(rec, err)
 		}
-		return nil, fmt.Errorf("cannot record the continuation of deployment %s: %w", rec.DeploymentID, err)
+		return nil, fmt.Errorf("recording the continuation of deployment %s: %w", rec.DeploymentID, err)
 	}
 	if verifyErr != nil {
 		// The token was ours, so the job was CodePipeline's, but its action
@@ -319,7 +319,7 @@ func (h *Handler) redelivered(ctx context.Context, jobID string, rec *history.Re
 		if errors.Is(err, history.ErrConflict) {
 			return h.stopOnSaveError(rec, err)
 		}
-		return nil, fmt.Errorf("cannot take over deployment %s: %w", rec.DeploymentID, err)
+		return nil, fmt.Errorf("taking over deployment %s: %w", rec.DeploymentID, err)
 	}
 	if rec.RollingBack {
 		log.Warn("the invocation rolling back this deployment stopped before finishing: continuing the rollback")

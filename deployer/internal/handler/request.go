@@ -37,7 +37,7 @@ func (h *Handler) handleRollbackRequest(ctx context.Context, payload json.RawMes
 	defer cancel()
 	existing, err := h.store.Lookup(work, deploymentID)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read the history of rollback request %s: %w", requestID, err)
+		return nil, fmt.Errorf("reading the history of rollback request %s: %w", requestID, err)
 	}
 	if existing != nil {
 		return h.repeatedRequest(ctx, requestID, existing)
@@ -73,7 +73,7 @@ func (h *Handler) handleRollbackRequest(ctx context.Context, payload json.RawMes
 	}
 	reserved, err := h.store.Reserve(work, rec)
 	if err != nil {
-		return nil, fmt.Errorf("nothing was rolled back: cannot record the rollback: %w", err)
+		return nil, fmt.Errorf("nothing was rolled back: recording the rollback: %w", err)
 	}
 	if reserved != nil {
 		return h.repeatedRequest(ctx, requestID, reserved)
@@ -100,7 +100,7 @@ func (h *Handler) repeatedRequest(ctx context.Context, requestID string, existin
 		if errors.Is(err, history.ErrConflict) {
 			return nil, fmt.Errorf("rollback request %s is already running", requestID)
 		}
-		return nil, fmt.Errorf("cannot continue rollback request %s: %w", requestID, err)
+		return nil, fmt.Errorf("continuing rollback request %s: %w", requestID, err)
 	}
 	h.logFor(rec).Info("rollback request continued")
 	return h.run(ctx, rec, directRequest)

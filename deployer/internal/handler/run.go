@@ -66,11 +66,11 @@ func (h *Handler) leaseAndRun(ctx context.Context, rec *history.Record, mode mod
 	}
 	switch {
 	case errors.Is(err, history.ErrTargetBusy):
-		return h.fail(ctx, rec, mode, fmt.Errorf("cannot take the targets: %w", err))
+		return h.fail(ctx, rec, mode, fmt.Errorf("taking the targets: %w", err))
 	case err != nil && work.Err() != nil:
 		return h.pause(ctx, rec, mode)
 	case err != nil:
-		return h.fail(ctx, rec, mode, fmt.Errorf("cannot take the targets: %w", err))
+		return h.fail(ctx, rec, mode, fmt.Errorf("taking the targets: %w", err))
 	}
 	return h.run(ctx, rec, mode)
 }
@@ -110,7 +110,7 @@ func (h *Handler) run(ctx context.Context, rec *history.Record, mode mode) (*Res
 					return h.pause(ctx, rec, mode) // the hand-off records the step
 				}
 				h.logFor(rec).Error("cannot record the deployment's progress", "error", err.Error())
-				h.startRollback(rec, fmt.Errorf("cannot record the deployment's progress: %w", err))
+				h.startRollback(rec, fmt.Errorf("recording the deployment's progress: %w", err))
 			}
 			continue
 		}
@@ -349,7 +349,7 @@ func (h *Handler) handOff(ctx context.Context, rec *history.Record) (*Result, er
 		}
 		// Without the saved token a continuation would be refused: fail the
 		// invocation, and Lambda's retry takes the deployment over.
-		return nil, fmt.Errorf("cannot record the deployment's progress before continuing it: %w", err)
+		return nil, fmt.Errorf("recording the deployment's progress before continuing it: %w", err)
 	}
 	h.logFor(rec).Info("handing the deployment to a continuation", "rollingBack", rec.RollingBack)
 	return h.reportHandOff(ctx, rec)

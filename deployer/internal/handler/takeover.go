@@ -49,7 +49,7 @@ func (h *Handler) takeOverAbandoned(ctx context.Context, holderID string) (finis
 	}
 	holder.LeaseExpiresAt = leaseUntil(ctx)
 	if err := h.store.Save(work, holder); err != nil {
-		return false, fmt.Errorf("cannot take over deployment %s: %w", holder.DeploymentID, err)
+		return false, fmt.Errorf("taking over deployment %s: %w", holder.DeploymentID, err)
 	}
 	h.logFor(holder).Warn("CodePipeline ended this deployment's action before it finished (timed out, or stopped and abandoned): rolling it back")
 	h.startRollback(holder, errors.New("CodePipeline ended the Deploy action before the deployment finished (it timed out, or the execution was stopped and the action abandoned)"))

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	xpv1 "github.com/crossplane/crossplane-runtime/v2/apis/common/v1"
+	"github.com/crossplane/function-sdk-go/errors"
 	"github.com/crossplane/function-sdk-go/resource/composed"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -89,19 +90,19 @@ type NamespacedScope struct {
 // cluster, and encoded again from that struct.
 func (s NamespacedScope) Finalize(u *composed.Unstructured) error {
 	if s.ProviderConfigKind != ProviderConfigKind && s.ProviderConfigKind != ClusterProviderConfigKind {
-		return fmt.Errorf("provider config kind must be %s or %s, not %q", ProviderConfigKind, ClusterProviderConfigKind, s.ProviderConfigKind)
+		return errors.Errorf("provider config kind must be %s or %s, not %q", ProviderConfigKind, ClusterProviderConfigKind, s.ProviderConfigKind)
 	}
 	gvk := u.GroupVersionKind()
 	group, ok := strings.CutSuffix(gvk.Group, ClusterGroupSuffix)
 	if !ok {
-		return fmt.Errorf("%s is not a provider-aws cluster-scoped kind", gvk)
+		return errors.Errorf("%s is not a provider-aws cluster-scoped kind", gvk)
 	}
 	gvk.Group = group + NamespacedGroupSuffix
 	u.SetGroupVersionKind(gvk)
 
 	spec, ok := u.Object["spec"].(map[string]any)
 	if !ok {
-		return fmt.Errorf("%s has no spec", gvk.Kind)
+		return errors.Errorf("%s has no spec", gvk.Kind)
 	}
 	policy, _ := spec["deletionPolicy"].(string)
 	delete(spec, "deletionPolicy")
@@ -143,7 +144,7 @@ func orphaned(v any) ([]any, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("spec.managementPolicies %v without Delete leave no action", list)
+		return nil, errors.Errorf("spec.managementPolicies %v without Delete leave no action", list)
 	}
 	return out, nil
 }
@@ -155,24 +156,24 @@ func (s NamespacedScope) typed(u *composed.Unstructured) error {
 	gvk := u.GroupVersionKind()
 	obj, err := namespacedScheme.New(gvk)
 	if err != nil {
-		return fmt.Errorf("provider-aws has no namespaced %s: %w", gvk, err)
+		return errors.Wrapf(err, "provider-aws has no namespaced %s", gvk)
 	}
 	shaped, err := reshape(u.Object, reflect.TypeOf(obj), "")
 	if err != nil {
-		return fmt.Errorf("%s does not fit provider-aws's namespaced schema: %w", gvk, err)
+		return errors.Wrapf(err, "%s does not fit provider-aws's namespaced schema", gvk)
 	}
 	b, err := json.Marshal(shaped)
 	if err != nil {
-		return fmt.Errorf("cannot encode %s: %w", gvk.Kind, err)
+		return errors.Wrapf(err, "cannot encode %s", gvk.Kind)
 	}
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.DisallowUnknownFields()
 	if err := d.Decode(obj); err != nil {
-		return fmt.Errorf("%s does not fit provider-aws's namespaced schema: %w", gvk, err)
+		return errors.Wrapf(err, "%s does not fit provider-aws's namespaced schema", gvk)
 	}
 	m, ok := shaped.(map[string]any)
 	if !ok {
-		return fmt.Errorf("%s is not an object", gvk)
+		return errors.Errorf("%s is not an object", gvk)
 	}
 	u.Object = m
 	return nil
@@ -192,7 +193,7 @@ func reshape(v any, t reflect.Type, path string) (any, error) {
 	case reflect.Struct:
 		if list, ok := v.([]any); ok {
 			if len(list) > 1 {
-				return nil, fmt.Errorf("%s: %d items where the namespaced schema has one object", path, len(list))
+				return nil, errors.Errorf("%s: %d items where the namespaced schema has one object", path, len(list))
 			}
 			if len(list) == 0 {
 				return map[string]any{}, nil
