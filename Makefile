@@ -26,10 +26,12 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0
 # (recursively expanded, so they may name variables defined later).
 TEST_PREREQS =
 
-# The pinned tools first: the other makefiles name them in prerequisites,
-# which make expands as it reads each rule.
-include mk/tools.mk
-include $(filter-out mk/tools.mk,$(sort $(wildcard mk/*.mk)))
+# The pinned tools (mk/tools.mk) and the binaries' build rule (mk/golang.mk)
+# first: the other makefiles name their paths in prerequisites, which make
+# expands as it reads each rule.
+MK_FIRST := mk/tools.mk mk/golang.mk
+include $(MK_FIRST)
+include $(filter-out $(MK_FIRST),$(sort $(wildcard mk/*.mk)))
 
 .PHONY: help
 help: ## Show the targets.

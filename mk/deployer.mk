@@ -1,16 +1,7 @@
-# The deployer Lambda (deployer/): the AWS Lambda Runtime Interface Emulator
-# its end-to-end test runs it under, and the guard that
-# keeps CI from passing without moto_server, which its integration tests need.
-
-LAMBDA_RIE := $(BIN)/aws-lambda-rie
-
-# The Runtime Interface Emulator, built once from its pinned tools module.
-$(LAMBDA_RIE): tools/lambda-rie/go.mod tools/lambda-rie/go.sum
-	@mkdir -p $(BIN)
-	cd tools/lambda-rie && go build -trimpath -o $@ github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
-
-.PHONY: lambda-rie
-lambda-rie: $(LAMBDA_RIE) ## Build the AWS Lambda Runtime Interface Emulator into ./bin.
+# The deployer Lambda (deployer/): what its tests need beyond `go test`: the
+# AWS Lambda Runtime Interface Emulator its end-to-end test runs it under
+# (mk/tools.mk), and the guard that keeps CI from passing without
+# moto_server, which its integration tests need.
 
 # Locally the deployer's integration tests skip (saying why) without
 # moto_server; in CI that would hide them, so make test fails instead.

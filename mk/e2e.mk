@@ -9,17 +9,9 @@
 #                                     instead of through the package manager
 #   make e2e-tools                    only build the control plane's binaries
 #
-# The control plane's binaries are cached under .cache/e2e/<tool>-<version>/
-# (git-ignored) and rebuilt only when their tool module changes, so warm runs
-# start in seconds. Crossplane core is the one of mk/tools.mk.
-
-KUBERNETES_VERSION := v1.35.3
-ETCD_VERSION := v3.6.5
-
-E2E_CACHE := $(ROOT)/.cache/e2e
-KUBE_APISERVER := $(E2E_CACHE)/kubernetes-$(KUBERNETES_VERSION)/kube-apiserver
-KUBE_CONTROLLER_MANAGER := $(E2E_CACHE)/kubernetes-$(KUBERNETES_VERSION)/kube-controller-manager
-ETCD := $(E2E_CACHE)/etcd-$(ETCD_VERSION)/etcd
+# The control plane's binaries (mk/tools.mk) are cached under
+# .cache/e2e/<tool>-<version>/ (git-ignored) and rebuilt only when their tool
+# module changes, so warm runs start in seconds.
 
 E2E_OUT := $(OUT)/e2e
 
@@ -30,35 +22,17 @@ E2E_RUN ?=
 E2E_PACKAGE_MODE ?= xpkg
 E2E_TIMEOUT ?= 30m
 E2E_ARCH = $(shell go env GOARCH)
-# In xpkg mode the function process runs the very binary the package embeds
-# (function-xpkg builds it); in direct mode e2e-function builds one.
+# The function process runs this machine's build of the function: in xpkg
+# mode the very binary the package embeds (function-xpkg builds it).
 E2E_PACKAGES := $(if $(filter xpkg,$(E2E_PACKAGE_MODE)),function-xpkg configuration-xpkg,e2e-function)
-E2E_FUNCTION = $(if $(filter xpkg,$(E2E_PACKAGE_MODE)),$(OUT)/fn/linux_$(E2E_ARCH)/function,$(E2E_OUT)/function)
-
-$(KUBE_APISERVER): tools/kubernetes/go.mod tools/kubernetes/go.sum
-	@mkdir -p $(@D)
-	@echo "building kube-apiserver $(KUBERNETES_VERSION) into $@ (several minutes, once)"
-	cd tools/kubernetes && go build -trimpath -ldflags "-s -w" -o $@ k8s.io/kubernetes/cmd/kube-apiserver
-
-$(KUBE_CONTROLLER_MANAGER): tools/kubernetes/go.mod tools/kubernetes/go.sum
-	@mkdir -p $(@D)
-	@echo "building kube-controller-manager $(KUBERNETES_VERSION) into $@ (several minutes, once)"
-	cd tools/kubernetes && go build -trimpath -ldflags "-s -w" -o $@ k8s.io/kubernetes/cmd/kube-controller-manager
-
-$(ETCD): tools/etcd/go.mod tools/etcd/go.sum
-	@mkdir -p $(@D)
-	@echo "building etcd $(ETCD_VERSION) into $@ (a minute, once)"
-	cd tools/etcd && go build -trimpath -ldflags "-s -w" -o $@ go.etcd.io/etcd/server/v3
+E2E_FUNCTION = $(call go-bin,function,linux_$(E2E_ARCH))
 
 .PHONY: e2e-tools
 e2e-tools: $(ETCD) $(KUBE_APISERVER) $(KUBE_CONTROLLER_MANAGER) $(CROSSPLANE_CORE) ## Build the e2e control plane's binaries (cached).
 
-# The function as Crossplane would run it; go build's own cache makes this
-# quick when nothing changed.
+# The function as Crossplane would run it (direct mode builds no package).
 .PHONY: e2e-function
-e2e-function:
-	@mkdir -p $(E2E_OUT)
-	go build -trimpath -o $(E2E_OUT)/function ./fn
+e2e-function: $(call go-bin,function,linux_$(E2E_ARCH))
 
 .PHONY: e2e
 e2e: e2e-tools $(E2E_PACKAGES) ## Run the end-to-end tests on a real control plane (needs root).

@@ -7,12 +7,7 @@
 #   make mutation MUTATION_RUNS='"./fn/internal/naming"'  one package
 #   make mutation MUTATION_THRESHOLD=90              a stricter gate
 
-GREMLINS_VERSION := v0.6.0
-GREMLINS := $(BIN)/gremlins
-
-$(GREMLINS): tools/gremlins/go.mod tools/gremlins/go.sum
-	@mkdir -p $(BIN)
-	cd tools/gremlins && go build -trimpath -o $@ github.com/go-gremlins/gremlins/cmd/gremlins
+# go-gremlins is a pinned tool (mk/tools.mk).
 
 # Percent of covered mutants (killed + lived) that must be killed, per package.
 MUTATION_THRESHOLD ?= 85

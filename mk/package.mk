@@ -14,10 +14,8 @@
 # nonroot root filesystem and the static binary), fixed timestamps, sorted
 # entries, so the same commit always gives the same digests.
 
-# Package versions must be semantic versions: a tagged commit's describe
-# output already is one (v1.2.3, v1.2.3-4-gabcdef0); an untagged commit's is
-# a bare hash, made a v0.0.0 prerelease.
-PACKAGE_VERSION := $(if $(filter v%,$(VERSION)),$(VERSION),v0.0.0-$(VERSION))
+# The binaries and PACKAGE_VERSION come from mk/golang.mk, the tools from
+# mk/tools.mk.
 GIT_COMMIT := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 
 # Where `make publish` pushes, and the registry the Configuration's
@@ -37,47 +35,30 @@ PLATFORMS := linux/amd64 linux/arm64
 ARCHES := $(notdir $(PLATFORMS))
 
 SOURCE_URL := https://github.com/cicd-platform/crossplane-cicd-pipeline
-VERSION_VAR := github.com/cicd-platform/crossplane-cicd-pipeline/internal/version.version
-GO_BUILD_FLAGS := -trimpath -ldflags "-s -w -X $(VERSION_VAR)=$(PACKAGE_VERSION)"
 IMAGE_LABELS := --label org.opencontainers.image.source=$(SOURCE_URL) \
 	--label org.opencontainers.image.revision=$(GIT_COMMIT) \
 	--label org.opencontainers.image.licenses=Apache-2.0
 
-OCIBUILD := $(BIN)/ocibuild
-GOLANGCI_LINT := $(BIN)/golangci-lint
-GOVULNCHECK := $(BIN)/govulncheck
-INDEXDB := $(BIN)/indexdb
-VULNDB_VERSION := v0.0.0-20261105234957-e22db6528018
-VULNDB := $(ROOT)/.cache/vulndb-$(VULNDB_VERSION)
+OCIBUILD := $(call go-bin,ocibuild)
 
 FN_OUT := $(OUT)/fn
 CONFIGURATION_OUT := $(OUT)/configuration
 DEPLOYER_OUT := $(OUT)/deployer
 FUNCTION_XPKGS := $(foreach a,$(ARCHES),$(FN_OUT)/$(FUNCTION_NAME)-$(a).xpkg)
 CONFIGURATION_XPKG := $(CONFIGURATION_OUT)/$(CONFIGURATION_NAME).xpkg
-
-# The go command decides whether a binary is stale; make always asks it.
-.PHONY: FORCE
-FORCE:
-
-$(OCIBUILD): FORCE
-	@mkdir -p $(BIN)
-	go build -trimpath -o $@ ./cmd/ocibuild
+FUNCTION_BINARIES := $(foreach a,$(ARCHES),$(call go-bin,function,linux_$(a)))
+DEPLOYER_BINARIES := $(foreach a,$(ARCHES),$(call go-bin,deployer,linux_$(a)))
 
 # ---------------------------------------------------------------- function
 
-$(FN_OUT)/linux_%/function: FORCE
-	@mkdir -p $(@D)
-	GOOS=linux GOARCH=$* go build $(GO_BUILD_FLAGS) -o $@ ./fn
-
 .PHONY: function-binaries
-function-binaries: $(foreach a,$(ARCHES),$(FN_OUT)/linux_$(a)/function) ## Build the function's static binaries.
+function-binaries: $(FUNCTION_BINARIES) ## Build the function's static binaries.
 
 .PHONY: function-image
 function-image: function-binaries $(OCIBUILD) ## Build the function's multi-arch image, per-arch tarballs and SBOMs.
 	$(OCIBUILD) image --name $(FUNCTION_NAME) --version $(PACKAGE_VERSION) \
 		--binary-path /function --port 9443/tcp $(IMAGE_LABELS) \
-		$(foreach a,$(ARCHES),--binary linux/$(a)=$(FN_OUT)/linux_$(a)/function) \
+		$(foreach a,$(ARCHES),--binary linux/$(a)=$(call go-bin,function,linux_$(a))) \
 		--out $(FN_OUT)/image
 
 .PHONY: function-xpkg
@@ -105,15 +86,11 @@ configuration-xpkg: $(OCIBUILD) $(CROSSPLANE) ## Build the Configuration package
 # The deployer's Lambda image. Lambda takes single-platform images only, so
 # each architecture is its own image (image-linux-<arch>.tar); amd64 is the
 # default the pipeline's Lambda uses.
-$(DEPLOYER_OUT)/linux_%/bootstrap: FORCE
-	@mkdir -p $(@D)
-	GOOS=linux GOARCH=$* go build $(GO_BUILD_FLAGS) -tags lambda.norpc -o $@ ./deployer
-
 .PHONY: deployer-image
-deployer-image: $(foreach a,$(ARCHES),$(DEPLOYER_OUT)/linux_$(a)/bootstrap) $(OCIBUILD) ## Build the deployer's Lambda images (one per arch) and SBOMs.
+deployer-image: $(DEPLOYER_BINARIES) $(OCIBUILD) ## Build the deployer's Lambda images (one per arch) and SBOMs.
 	$(OCIBUILD) image --name $(DEPLOYER_NAME) --version $(PACKAGE_VERSION) \
 		--binary-path /var/runtime/bootstrap $(IMAGE_LABELS) \
-		$(foreach a,$(ARCHES),--binary linux/$(a)=$(DEPLOYER_OUT)/linux_$(a)/bootstrap) \
+		$(foreach a,$(ARCHES),--binary linux/$(a)=$(call go-bin,deployer,linux_$(a))) \
 		--out $(DEPLOYER_OUT)/image
 
 # -------------------------------------------------------------------- build
@@ -129,7 +106,7 @@ check-reproducible: function-xpkg $(OCIBUILD) $(CROSSPLANE) ## Rebuild the funct
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	$(OCIBUILD) image --name $(FUNCTION_NAME) --version $(PACKAGE_VERSION) \
 		--binary-path /function --port 9443/tcp $(IMAGE_LABELS) \
-		$(foreach a,$(ARCHES),--binary linux/$(a)=$(FN_OUT)/linux_$(a)/function) \
+		$(foreach a,$(ARCHES),--binary linux/$(a)=$(call go-bin,function,linux_$(a))) \
 		--out "$$tmp" >/dev/null; \
 	diff -u $(FN_OUT)/image/digests.txt "$$tmp/digests.txt" && \
 	cmp $(FN_OUT)/image/image.oci.tar "$$tmp/image.oci.tar" && \
@@ -165,36 +142,17 @@ space := $(empty) $(empty)
 
 # --------------------------------------------------------------------- lint
 
-$(GOLANGCI_LINT): tools/golangci-lint/go.mod tools/golangci-lint/go.sum
-	@mkdir -p $(BIN)
-	@echo "building golangci-lint into $@ (a minute or two, once)"
-	cd tools/golangci-lint && go build -trimpath -o $@ github.com/golangci/golangci-lint/v2/cmd/golangci-lint
-
 .PHONY: lint
 lint: $(GOLANGCI_LINT) ## Run golangci-lint with .golangci.yml.
 	$(GOLANGCI_LINT) run ./...
 
 # --------------------------------------------------------------------- vuln
 
-$(GOVULNCHECK): tools/govulncheck/go.mod tools/govulncheck/go.sum
-	@mkdir -p $(BIN)
-	cd tools/govulncheck && go build -trimpath -o $@ golang.org/x/vuln/cmd/govulncheck
-
-$(INDEXDB): tools/govulncheck/go.mod tools/govulncheck/go.sum
-	@mkdir -p $(BIN)
-	cd tools/govulncheck && go build -trimpath -o $@ golang.org/x/vulndb/cmd/indexdb
-
-# The database is built once per vulndb version from the OSV records in the
-# module, which the module proxy serves like any module.
-$(VULNDB)/index/db.json: $(INDEXDB)
-	@rm -rf $(VULNDB) && mkdir -p $(VULNDB)
-	cd tools/govulncheck && go mod download golang.org/x/vulndb && \
-		$(INDEXDB) -vulns "$$(go list -m -f '{{.Dir}}' golang.org/x/vulndb)/data/osv" -out $(VULNDB)
-
 # govulncheck exits non-zero only for vulnerabilities whose vulnerable
 # symbols our code can reach; imported-but-unreachable ones are reported
 # without failing. Source mode checks the standard library of the toolchain
-# that builds the binaries (GOTOOLCHAIN, exported by the Makefile).
+# that builds the binaries (GOTOOLCHAIN, exported by the Makefile). The
+# offline database is built by mk/tools.mk.
 .PHONY: vuln
 vuln: $(GOVULNCHECK) $(VULNDB)/index/db.json ## Check for reachable known vulnerabilities (offline database).
 	$(GOVULNCHECK) -db file://$(VULNDB) ./...

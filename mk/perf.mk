@@ -11,7 +11,7 @@ bench: ## Benchmark the function's request path (proto decode, RunFunction, prot
 	go test -run '^$$' -bench '$(BENCH)' -benchmem -count $(BENCH_COUNT) -benchtime $(BENCH_TIME) ./fn/
 
 # The side-by-side comparison (test/perf): this function and the floor,
-# built here as they ship (stripped), plus function-go-templating when
+# built as they ship (stripped, mk/golang.mk), plus function-go-templating when
 # GOTEMPLATING names its binary, and another build of this function when
 # PERF_BASELINE names one. function-go-templating is not served by the Go
 # module proxy this project may use, so it is not built here: build it from
@@ -23,11 +23,8 @@ PERF_ROUNDS ?= 7
 PERF_REQUESTS ?= 300
 
 .PHONY: perf-compare
-perf-compare: ## Compare CPU/request, p50/p99, peak RSS and cold start with the floor (and GOTEMPLATING=path/to/function-go-templating).
+perf-compare: $(call go-bin,function) $(call go-bin,floor) $(call go-bin,perf) ## Compare CPU/request, p50/p99, peak RSS and cold start with the floor (and GOTEMPLATING=path/to/function-go-templating).
 	@mkdir -p $(PERF_OUT)
-	go build $(GO_BUILD_FLAGS) -o $(PERF_OUT)/function ./fn
-	go build -trimpath -ldflags "-s -w" -o $(PERF_OUT)/floor ./test/perf/floor
-	go build -trimpath -o $(PERF_OUT)/perf ./test/perf
-	$(PERF_OUT)/perf -root $(ROOT) -function $(PERF_OUT)/function -floor $(PERF_OUT)/floor \
+	$(call go-bin,perf) -root $(ROOT) -function $(call go-bin,function) -floor $(call go-bin,floor) \
 		$(if $(GOTEMPLATING),-gotemplating $(GOTEMPLATING)) $(if $(PERF_BASELINE),-baseline $(PERF_BASELINE)) \
 		-rounds $(PERF_ROUNDS) -requests $(PERF_REQUESTS) -markdown $(PERF_OUT)/results.md

@@ -1,16 +1,10 @@
 # Render the examples locally: the function runs as a local process and a
 # local Crossplane core is the render engine, so no cluster and no Docker.
 
-RENDER_FN := $(OUT)/render/function
+RENDER_FN := $(call go-bin,function)
 RENDER_XR ?= examples/xr-minimal.yaml
 RENDER_OBSERVED ?= examples/observed/minimal.yaml
 RENDER_PLATFORM ?= examples/platform-defaults.yaml
-
-# go build is itself incremental, so the function is always (re)built.
-.PHONY: $(RENDER_FN)
-$(RENDER_FN):
-	@mkdir -p $(dir $@)
-	go build -trimpath -o $@ ./fn
 
 .PHONY: render
 render: $(CROSSPLANE) $(CROSSPLANE_CORE) $(RENDER_FN) ## Render the example XR (RENDER_XR) into managed resources.
