@@ -38,15 +38,8 @@ help: ## Show the targets.
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | sort | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-16s %s\n", $$1, $$2}'
 
 .PHONY: generate
-generate: $(CONTROLLER_GEN) ## Regenerate both XRDs from the Go types in apis/.
-	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
-	$(CONTROLLER_GEN) crd paths=./apis/... output:crd:dir="$$tmp"; \
-	go run ./apis/xrdgen -crd "$$tmp/cicd.platform.dev_xcicdpipelines.yaml" \
-		-out apis/cicd/v1alpha1/xrd/definition.yaml -out package/definition.yaml; \
-	go run ./apis/xrdgen -scope Namespaced -crd "$$tmp/cicd.m.platform.dev_cicdpipelines.yaml" \
-		-out apis/cicd/v1alpha1/xrd/namespaced.yaml -out package/definition-namespaced.yaml
-
-TEST_PREREQS += $(CONTROLLER_GEN)
+generate: ## Regenerate everything generated (go generate ./...): XRDs, example XRs, fixtures, goldens, README table.
+	go generate ./...
 
 .PHONY: test
 test: $(TEST_PREREQS) ## Run every test (unit, golden, schema, deployer integration).

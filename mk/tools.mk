@@ -1,7 +1,9 @@
 # Every pinned tool, in the manner of crossplane/build's makelib/k8s_tools.mk:
 # each is built once from its own module under tools/ (whose go.mod pins
 # the version) by the one rule below, and rebuilt only when that module's
-# go.mod or go.sum changes. The Makefile includes this file first: the other
+# go.mod or go.sum changes. (controller-gen, which only `go generate` and
+# TestDefinitionIsFresh run, is run with `go tool -modfile=tools/controller-gen/go.mod`,
+# which builds it from the same pin into Go's build cache.) The Makefile includes this file first: the other
 # makefiles name these paths in prerequisites, which make expands as it
 # reads each rule, so a path defined later would be empty there and a clean
 # clone would never build the tool.
@@ -24,7 +26,6 @@ E2E_CACHE := $(ROOT)/.cache/e2e
 
 CROSSPLANE := $(BIN)/crossplane
 CROSSPLANE_CORE := $(BIN)/crossplane-core
-CONTROLLER_GEN := $(BIN)/controller-gen
 GOLANGCI_LINT := $(BIN)/golangci-lint
 GOVULNCHECK := $(BIN)/govulncheck
 INDEXDB := $(BIN)/indexdb
@@ -49,8 +50,6 @@ $(eval $(call go-tool,$(CROSSPLANE),crossplane,github.com/crossplane/cli/v2/cmd/
 # tests. The version is stamped in, or every package fails its Crossplane
 # version constraint.
 $(eval $(call go-tool,$(CROSSPLANE_CORE),crossplane,github.com/crossplane/crossplane/v2/cmd/crossplane,-ldflags "-X github.com/crossplane/crossplane-runtime/v2/pkg/version.version=$(CROSSPLANE_CORE_VERSION)"))
-# controller-gen turns the kubebuilder markers in apis/ into OpenAPI.
-$(eval $(call go-tool,$(CONTROLLER_GEN),controller-gen,sigs.k8s.io/controller-tools/cmd/controller-gen))
 $(eval $(call go-tool,$(GOLANGCI_LINT),golangci-lint,github.com/golangci/golangci-lint/v2/cmd/golangci-lint))
 # govulncheck, and indexdb, which builds its offline database (below).
 $(eval $(call go-tool,$(GOVULNCHECK),govulncheck,golang.org/x/vuln/cmd/govulncheck))
@@ -74,7 +73,7 @@ $(VULNDB)/index/db.json: $(INDEXDB)
 		$(INDEXDB) -vulns "$$(go list -m -f '{{.Dir}}' golang.org/x/vulndb)/data/osv" -out $(VULNDB)
 
 .PHONY: tools
-tools: $(CROSSPLANE) $(CROSSPLANE_CORE) $(CONTROLLER_GEN) $(LAMBDA_RIE) ## Build the pinned tools `make test` needs into ./bin.
+tools: $(CROSSPLANE) $(CROSSPLANE_CORE) $(LAMBDA_RIE) ## Build the pinned tools `make test` needs into ./bin.
 
 .PHONY: lambda-rie
 lambda-rie: $(LAMBDA_RIE) ## Build the AWS Lambda Runtime Interface Emulator into ./bin.

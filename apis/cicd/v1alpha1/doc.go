@@ -1,7 +1,7 @@
 // Package v1alpha1 is the XCicdPipeline platform API: the composite resource
 // (XR) and, through the generated XRD, its namespaced claim CicdPipeline.
 //
-// These Go types are the single source of the API. `make generate` turns their
+// These Go types are the single source of the API. `go generate` turns their
 // kubebuilder markers into the XRD's OpenAPI schema (package/definition.yaml),
 // and the composition function decodes the XR into them.
 //
