@@ -38,7 +38,7 @@ help: ## Show the targets.
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | sort | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-16s %s\n", $$1, $$2}'
 
 .PHONY: generate
-generate: ## Regenerate everything generated (go generate ./...): XRDs, example XRs, fixtures, goldens, README table.
+generate: $(CROSSPLANE) $(CROSSPLANE_CORE) ## Regenerate everything generated (go generate ./...): XRDs, example XRs, fixtures, goldens, README table.
 	go generate ./...
 
 .PHONY: test

@@ -1,6 +1,3 @@
-// Package examples holds the example claims, XRs and render inputs. Its test
-// renders every example with the real Crossplane CLI and render engine,
-// exactly as `make render` does, and compares the output with golden files.
 package examples
 
 import (
