@@ -138,7 +138,12 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		response.Fatal(rsp, errors.Wrap(err, "cannot get the desired composite resource"))
 		return rsp, nil
 	}
-	for path, value := range Outputs(*spec, observed) {
+	fields, err := statusFields(outputs(*spec, observed))
+	if err != nil {
+		response.Fatal(rsp, err)
+		return rsp, nil
+	}
+	for path, value := range fields {
 		if err := dxr.Resource.SetValue("status."+path, value); err != nil {
 			response.Fatal(rsp, errors.Wrapf(err, "cannot set status.%s", path))
 			return rsp, nil
@@ -274,36 +279,46 @@ func claimOf(xr *composite.Unstructured) string {
 	return ref.Namespace + "/" + ref.Name
 }
 
-// Outputs are the XR's status fields, each read from an observed resource
+// outputs are the XR's status fields, each read from an observed resource
 // (or, for an existing connection, from the claim itself). A field whose
-// resource has not reported it yet is absent, never guessed.
-func Outputs(spec v1alpha1.XCicdPipelineSpec, o observe.Resources) map[string]string {
-	out := map[string]string{
-		"pipelineName":         o.String(compose.Pipeline, "status.atProvider.id"),
-		"pipelineArn":          o.ARN(compose.Pipeline),
-		"ecrRepositoryUri":     o.String(compose.ECRRepository, "status.atProvider.repositoryUrl"),
-		"lambdaFunctionArn":    o.ARN(compose.DeployerFunction),
-		"deploymentTableName":  o.String(compose.DeploymentTable, "status.atProvider.id"),
-		"artifactBucketName":   o.String(compose.ArtifactBucket, "status.atProvider.id"),
-		"notificationTopicArn": o.ARN(compose.NotificationTopic),
-		"crossAccountRoleArn":  o.ARN(compose.CrossAccountRole),
+// resource has not reported it yet is empty, so absent from the status,
+// never guessed.
+func outputs(spec v1alpha1.XCicdPipelineSpec, o observe.Resources) v1alpha1.XCicdPipelineStatus {
+	out := v1alpha1.XCicdPipelineStatus{
+		PipelineName:         o.String(compose.Pipeline, "status.atProvider.id"),
+		PipelineARN:          o.ARN(compose.Pipeline),
+		ECRRepositoryURI:     o.String(compose.ECRRepository, "status.atProvider.repositoryUrl"),
+		LambdaFunctionARN:    o.ARN(compose.DeployerFunction),
+		DeploymentTableName:  o.String(compose.DeploymentTable, "status.atProvider.id"),
+		ArtifactBucketName:   o.String(compose.ArtifactBucket, "status.atProvider.id"),
+		NotificationTopicARN: o.ARN(compose.NotificationTopic),
+		CrossAccountRoleARN:  o.ARN(compose.CrossAccountRole),
 	}
-	if name, region := out["pipelineName"], regionOf(out["pipelineArn"]); name != "" && region != "" {
-		out["pipelineUrl"] = fmt.Sprintf("https://%s.console.aws.amazon.com/codesuite/codepipeline/pipelines/%s/view?region=%s", region, name, region)
+	if name, region := out.PipelineName, regionOf(out.PipelineARN); name != "" && region != "" {
+		out.PipelineURL = fmt.Sprintf("https://%s.console.aws.amazon.com/codesuite/codepipeline/pipelines/%s/view?region=%s", region, name, region)
 	}
 	switch {
 	case spec.Source.ComposesConnection():
-		out["connectionArn"] = o.ARN(compose.Connection)
-		out["connectionStatus"] = o.String(compose.Connection, "status.atProvider.connectionStatus")
+		out.ConnectionARN = o.ARN(compose.Connection)
+		out.ConnectionStatus = o.String(compose.Connection, "status.atProvider.connectionStatus")
 	case spec.Source.ConnectionARN != "":
-		out["connectionArn"] = spec.Source.ConnectionARN
-	}
-	for k, v := range out {
-		if v == "" {
-			delete(out, k)
-		}
+		out.ConnectionARN = spec.Source.ConnectionARN
 	}
 	return out
+}
+
+// statusFields are the set fields of a status by their JSON names: the
+// struct's JSON tags are the only spelling of each key.
+func statusFields(status v1alpha1.XCicdPipelineStatus) (map[string]any, error) {
+	b, err := json.Marshal(status)
+	if err != nil {
+		return nil, errors.Wrap(err, "cannot encode the status")
+	}
+	fields := map[string]any{}
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return nil, errors.Wrap(err, "cannot decode the status")
+	}
+	return fields, nil
 }
 
 // regionOf returns the region field of an ARN, or "".
