@@ -70,9 +70,9 @@ func (r *retriedWrites) PutItem(ctx context.Context, in *dynamodb.PutItemInput, 
 	return r.Client.PutItem(ctx, in, opts...)
 }
 
-// TestRetriedWritesAreTheInvocationsOwn: a claim, record or save whose write
-// the SDK retried is this invocation's, not an earlier delivery's or a
-// concurrent writer's: the deployment is claimed, recorded and saved.
+// TestRetriedWritesAreTheInvocationsOwn: a reservation, record or save whose
+// write the SDK retried is this invocation's, not an earlier delivery's or a
+// concurrent writer's: the deployment is reserved, recorded and saved.
 func TestRetriedWritesAreTheInvocationsOwn(t *testing.T) {
 	testenv.RequireMoto(t)
 	account := testenv.DefaultAccount(t)
@@ -81,11 +81,11 @@ func TestRetriedWritesAreTheInvocationsOwn(t *testing.T) {
 	ctx := context.Background()
 	rec := record("job-retried", 1000, StatusInProgress)
 	if existing, err := store.Reserve(ctx, rec); err != nil || existing != nil {
-		t.Fatalf("Claim() = %+v, %v; want it claimed", existing, err)
+		t.Fatalf("Reserve() = %+v, %v; want it reserved", existing, err)
 	}
 	stored, err := store.Get(ctx, "job-retried", 1000)
 	if err != nil {
-		t.Fatalf("the claimed deployment has no record: %v", err)
+		t.Fatalf("the reserved deployment has no record: %v", err)
 	}
 	if diff := cmp.Diff(rec, stored); diff != "" {
 		t.Errorf("stored record (-want +got):\n%s", diff)
