@@ -38,7 +38,7 @@ func Observe(xr, name string, desired *unstructured.Unstructured) *unstructured.
 	a[AnnotationCompositionResourceName] = name
 	u.SetAnnotations(a)
 
-	at := AtProvider(u)
+	at := atProvider(u)
 	u.Object["status"] = map[string]any{
 		"atProvider": at,
 		"conditions": []any{
@@ -87,9 +87,9 @@ func externalName(u *unstructured.Unstructured) string {
 	return u.GetName()
 }
 
-// AtProvider returns the status.atProvider the provider reports for u: its
+// atProvider returns the status.atProvider the provider reports for u: its
 // forProvider parameters plus the identifiers AWS assigns.
-func AtProvider(u *unstructured.Unstructured) map[string]any {
+func atProvider(u *unstructured.Unstructured) map[string]any {
 	fp, _, _ := unstructured.NestedMap(u.Object, "spec", "forProvider")
 	region, _ := fp["region"].(string)
 	gvk := u.GroupVersionKind()
@@ -153,7 +153,7 @@ func ObservedFields(id Identity) map[string]any {
 		obs["hostedZoneId"] = "Z3AQBSTGFYJSTF"
 	case "s3.aws.upbound.io/BucketVersioning", "s3.aws.upbound.io/BucketServerSideEncryptionConfiguration",
 		"s3.aws.upbound.io/BucketLifecycleConfiguration", "s3.aws.upbound.io/BucketPublicAccessBlock",
-		"s3.aws.upbound.io/BucketPolicy", "s3.aws.upbound.io/BucketOwnershipControls":
+		"s3.aws.upbound.io/BucketPolicy":
 		obs["id"] = str("bucket")
 
 	case "codebuild.aws.upbound.io/Project":

@@ -14,7 +14,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
@@ -23,7 +22,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/deployer/contract"
 )
@@ -48,27 +46,6 @@ func DefaultAccount(t *testing.T) *Account {
 		t.Fatalf("loading the SDK configuration: %v", err)
 	}
 	return newAccount(Account{ID: DefaultAccountID, Config: cfg})
-}
-
-// OtherAccount returns the clients of another moto account, reached as the
-// role roleARN (moto switches accounts on AssumeRole, as AWS does).
-func (a *Account) OtherAccount(t *testing.T, roleARN string) *Account {
-	t.Helper()
-	cfg := a.Config.Copy()
-	cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(a.Config), roleARN))
-	arn, err := parseRoleAccount(roleARN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return newAccount(Account{ID: arn, Config: cfg})
-}
-
-func parseRoleAccount(roleARN string) (string, error) {
-	var account, role string
-	if _, err := fmt.Sscanf(roleARN, "arn:aws:iam::%12s:role/%s", &account, &role); err != nil {
-		return "", fmt.Errorf("role ARN %q: %w", roleARN, err)
-	}
-	return account, nil
 }
 
 func newAccount(a Account) *Account {

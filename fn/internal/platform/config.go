@@ -35,8 +35,8 @@ const RequirementName = v1alpha1.PlatformRequirementName
 // The EnvironmentConfig API Crossplane v2 serves (v1beta1 only: the v1alpha1
 // version is gone from apiextensions.crossplane.io_environmentconfigs.yaml).
 const (
-	EnvironmentConfigAPIVersion = "apiextensions.crossplane.io/v1beta1"
-	EnvironmentConfigKind       = "EnvironmentConfig"
+	environmentConfigAPIVersion = "apiextensions.crossplane.io/v1beta1"
+	environmentConfigKind       = "EnvironmentConfig"
 )
 
 // Selector is what the function asks Crossplane for: every platform-defaults
@@ -44,8 +44,8 @@ const (
 // since a label selector cannot also select configs without the label.
 func Selector() *fnv1.ResourceSelector {
 	return &fnv1.ResourceSelector{
-		ApiVersion: EnvironmentConfigAPIVersion,
-		Kind:       EnvironmentConfigKind,
+		ApiVersion: environmentConfigAPIVersion,
+		Kind:       environmentConfigKind,
 		Match: &fnv1.ResourceSelector_MatchLabels{MatchLabels: &fnv1.MatchLabels{
 			Labels: map[string]string{v1alpha1.LabelPlatformDefaults: "true"},
 		}},
