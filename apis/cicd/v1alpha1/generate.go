@@ -5,8 +5,11 @@ package v1alpha1
 // the version tools/controller-gen/go.mod pins, turns their kubebuilder
 // markers into CRDs in a scratch directory, then xrdgen turns each CRD into
 // the XRD the package serves (embedded in xrd/ and copied to package/).
-// TestDefinitionIsFresh fails when a committed XRD is stale.
+// Then the README's parameter table is written from the XRDs'
+// descriptions, which are the types' doc comments. TestDefinitionIsFresh
+// and TestREADMEParameterTable fail when either is stale.
 
 //go:generate go tool -modfile=../../../tools/controller-gen/go.mod controller-gen crd paths=../../... output:crd:dir=../../../_output/crds
 //go:generate go run ../../xrdgen -crd ../../../_output/crds/cicd.platform.dev_xcicdpipelines.yaml -out xrd/definition.yaml -out ../../../package/definition.yaml
 //go:generate go run ../../xrdgen -scope Namespaced -crd ../../../_output/crds/cicd.m.platform.dev_cicdpipelines.yaml -out xrd/namespaced.yaml -out ../../../package/definition-namespaced.yaml
+//go:generate go test -count=1 -run TestREADMEParameterTable ./xrd -update

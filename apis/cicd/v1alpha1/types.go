@@ -34,8 +34,8 @@ type XCicdPipelineSpec struct {
 	ProviderConfigName string `json:"providerConfigName,omitempty"`
 
 	// DeletionPolicy of every managed resource: Delete removes the AWS
-	// resources with the claim; Orphan keeps them. Default: the
-	// platform's, else Delete.
+	// resources with the claim (non-empty buckets and repositories too);
+	// Orphan keeps them. Default: the platform's, else Delete.
 	// +kubebuilder:validation:Enum=Delete;Orphan
 	// +optional
 	DeletionPolicy string `json:"deletionPolicy,omitempty"`
@@ -56,9 +56,10 @@ type XCicdPipelineSpec struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.crossAccount) || !has(self.crossAccount.functionNames) || !has(self.region) || self.crossAccount.functionNames.all(f, !f.startsWith('arn:') || f.split(':')[3] == self.region)",message="spec.crossAccount.functionNames must be functions in spec.region"
 // +kubebuilder:validation:XValidation:rule="self.source.provider != 'CodeCommit' || self.source.repository.matches('^[A-Za-z0-9_.-]{1,100}$')",message="spec.source.repository must be a CodeCommit repository name (letters, digits, '.', '_' and '-', at most 100) when spec.source.provider is CodeCommit"
 type PipelineParameters struct {
-	// EnvironmentSuffix names the environment (dev, staging, prod, pr-42...).
-	// It ends every AWS resource name and cannot be changed afterwards:
-	// changing it would mean replacing every resource.
+	// EnvironmentSuffix names the environment (dev, staging, prod, pr-42...):
+	// a lower-case DNS label of at most 12 characters. It ends every AWS
+	// resource name and cannot be changed afterwards: changing it would
+	// mean replacing every resource.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=12
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`
@@ -131,7 +132,8 @@ type PipelineParameters struct {
 
 	// Tags are added to every AWS resource, beside the fixed tags that name
 	// the claim and the environment, and the platform's tags (a claim's tag
-	// wins on the same key unless the platform enforces it).
+	// wins on the same key unless the platform enforces it). Keys must not
+	// start with aws:. Default: merged with the platform's.
 	// +kubebuilder:validation:MaxProperties=40
 	// +kubebuilder:validation:XValidation:rule="self.all(k, k.size() <= 128 && !k.startsWith('aws:'))",message="spec.tags keys must be at most 128 characters and must not start with 'aws:'"
 	// +kubebuilder:validation:XValidation:rule="self.all(k, self[k].size() <= 256)",message="spec.tags values must be at most 256 characters"
@@ -184,7 +186,7 @@ type Source struct {
 	Branch string `json:"branch,omitempty"`
 
 	// ConnectionARN is an existing, available CodeStar connection to use
-	// instead of composing a new one.
+	// instead of composing a new one (not for CodeCommit).
 	// +kubebuilder:validation:Pattern=`^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:[0-9]{12}:connection/[A-Za-z0-9-]+$`
 	// +optional
 	ConnectionARN string `json:"connectionArn,omitempty"`
@@ -235,8 +237,9 @@ type Build struct {
 	// with (privileged, beside the build's ECR push credentials). The
 	// default is a third-party mirror of moby/buildkit on ECR Public under
 	// a floating tag, pulled after logging in to ECR Public; pin it by
-	// digest, or point it at a copy you control. Default: the platform's,
-	// else public.ecr.aws/vend/moby/buildkit:buildx-stable-1.
+	// digest, or point it at a copy you control. It must name its
+	// registry: nothing is pulled from Docker Hub implicitly. Default: the
+	// platform's, else public.ecr.aws/vend/moby/buildkit:buildx-stable-1.
 	// +kubebuilder:validation:MaxLength=255
 	// +kubebuilder:validation:Pattern=`^[a-z0-9][a-z0-9.-]*\.[a-z0-9.-]+(:[0-9]+)?/[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$`
 	// +optional
@@ -254,7 +257,9 @@ type Build struct {
 //
 // +kubebuilder:validation:XValidation:rule="!(has(self.commands) && size(self.commands) > 0 && has(self.buildspec))",message="spec.test.commands and spec.test.buildspec are mutually exclusive"
 type Test struct {
-	// Enabled adds the Test stage.
+	// Enabled adds the Test stage and its project, with a role of its own:
+	// it can read the source and write its logs and reports, not push
+	// images or write artifacts.
 	// +kubebuilder:default=true
 	// +optional
 	Enabled *bool `json:"enabled,omitempty"`
@@ -295,7 +300,9 @@ type Test struct {
 
 // Approval configures the manual approval stage.
 type Approval struct {
-	// Enabled adds the manual approval stage before Deploy.
+	// Enabled adds the manual approval stage before Deploy, when there is
+	// a Deploy stage (without one it would gate nothing). Approvers are
+	// notified on the notification topic.
 	// +kubebuilder:default=true
 	// +optional
 	Enabled *bool `json:"enabled,omitempty"`
@@ -305,9 +312,9 @@ type Approval struct {
 	// +optional
 	Message string `json:"message,omitempty"`
 
-	// URL the approver reviews (a staging environment, a change ticket).
-	// CodePipeline limits an action configuration value to 1,000
-	// characters.
+	// URL the approver reviews (a staging environment, a change ticket),
+	// https only. CodePipeline limits an action configuration value to
+	// 1,000 characters.
 	// +kubebuilder:validation:MaxLength=1000
 	// +kubebuilder:validation:Pattern=`^https://\S+$`
 	// +optional
@@ -354,7 +361,7 @@ type Deployer struct {
 	ReservedConcurrency *int64 `json:"reservedConcurrency,omitempty"`
 
 	// Targets are the Lambda functions the Deploy stage updates to the new
-	// image.
+	// image; required when image is set.
 	// +kubebuilder:validation:MaxItems=20
 	// +listType=atomic
 	// +optional
@@ -375,9 +382,13 @@ type DeployTarget struct {
 	FunctionName string `json:"functionName"`
 
 	// RoleARN, in the function's account, is assumed to deploy into
-	// another account. That account may then pull the pipeline's images.
-	// At most 128 characters, so that 20 of them fit the deployer's IAM
-	// policy (6,144 characters).
+	// another account, and required for a function there. Its trust policy
+	// must allow sts:AssumeRole and sts:SetSourceIdentity for the
+	// deployer's role, and its permissions must allow the deploy actions on
+	// the function and ecr:BatchGetImage and ecr:GetDownloadUrlForLayer on
+	// this pipeline's repository. That account may then pull the
+	// pipeline's images. At most 128 characters, so that 20 of them fit the
+	// deployer's IAM policy (6,144 characters).
 	// +kubebuilder:validation:MaxLength=128
 	// +kubebuilder:validation:Pattern=`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$`
 	// +optional
@@ -401,7 +412,15 @@ type DeployTarget struct {
 // Registry configures the ECR repository.
 type Registry struct {
 	// ImagesToKeep is how many builds that were never deployed, and how many
-	// deployed images, the lifecycle policy keeps.
+	// deployed images, the lifecycle policy keeps; untagged images expire
+	// after a day. ECR counts by push time, not deploy time (lifecycle
+	// policy properties,
+	// https://docs.aws.amazon.com/AmazonECR/latest/userguide/lifecycle_policy_parameters.html):
+	// what is kept are the N most recently pushed of the deployed images, so
+	// the image running now and the rollback image are kept as long as no
+	// more than N newer images have been deployed since. A custom
+	// build.buildspec must push tags starting with build- (the default
+	// does): the build rule expires only those, so other tags never expire.
 	// +kubebuilder:default=10
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=1000
@@ -546,7 +565,8 @@ type CrossAccount struct {
 	TrustedPrincipalARNs []string `json:"trustedPrincipalArns,omitempty"`
 
 	// OrganizationID, when set, requires the caller to be in this AWS
-	// Organizations organization (aws:PrincipalOrgID).
+	// Organizations organization (aws:PrincipalOrgID). Default (with
+	// functionNames): the platform's.
 	// +kubebuilder:validation:Pattern=`^o-[a-z0-9]{10,32}$`
 	// +optional
 	OrganizationID string `json:"organizationId,omitempty"`
@@ -563,8 +583,10 @@ type CrossAccount struct {
 	// ImageRepositoryARNs are the ECR repositories, in the trusted accounts
 	// and spec.region, whose images the callers deploy here: their
 	// pipelines' own repositories (status.ecrRepositoryUri of their
-	// claims). Required with trustedAccountIds. At most 10 of at most 128
-	// characters, so that the role's policy fits IAM's 6,144 characters.
+	// claims). Required with trustedAccountIds: Lambda requires the caller
+	// of UpdateFunctionCode to be able to read the image, so the role may
+	// read these. At most 10 of at most 128 characters, so that the role's
+	// policy fits IAM's 6,144 characters.
 	// +kubebuilder:validation:MaxItems=10
 	// +kubebuilder:validation:items:MaxLength=128
 	// +kubebuilder:validation:items:Pattern=`^arn:aws[a-z-]*:ecr:[a-z0-9-]+:[0-9]{12}:repository/[a-z0-9][a-z0-9._/-]*$`
