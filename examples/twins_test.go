@@ -71,7 +71,7 @@ func TestXRsAreGeneratedFromClaims(t *testing.T) {
 			if !ok {
 				t.Fatalf("%s has no XR name suffix: add one to xrSuffixes", path)
 			}
-			claim, err := os.ReadFile(path) //nolint:gosec // An example of this directory.
+			claim, err := os.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)
 			}

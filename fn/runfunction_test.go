@@ -23,7 +23,7 @@ import (
 // waits on, and renaming a constant must fail here.
 func TestRunFunction(t *testing.T) {
 	type args struct {
-		ctx context.Context
+		ctx context.Context //nolint:containedctx // function-patch-and-transform's shape: args{ctx, req}.
 		req *fnv1.RunFunctionRequest
 	}
 	type want struct {

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -43,8 +45,7 @@ type parameterRow struct {
 func parameterRows(t *testing.T, typ reflect.Type, schema *apiextensionsv1.JSONSchemaProps, path string, only func(string) string) []parameterRow {
 	t.Helper()
 	var rows []parameterRow
-	for i := range typ.NumField() {
-		f := typ.Field(i)
+	for f := range typ.Fields() {
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if name == "" { // inline
 			rows = append(rows, parameterRows(t, f.Type, schema, path, only)...)
@@ -92,10 +93,8 @@ func defaultOf(t *testing.T, s, parent *apiextensionsv1.JSONSchemaProps, name st
 			return "`" + strings.Trim(string(b), `"`) + "`"
 		}
 	}
-	for _, r := range parent.Required {
-		if r == name {
-			return "required"
-		}
+	if slices.Contains(parent.Required, name) {
+		return "required"
 	}
 	return "-"
 }
@@ -124,10 +123,7 @@ func meaningOf(goName, jsonName string, s *apiextensionsv1.JSONSchemaProps) stri
 // oneLine joins a doc comment's lines.
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-func trimFloat(f float64) string {
-	b, _ := json.Marshal(f)
-	return string(b)
-}
+func trimFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
 // parameterTable is the README's table: the claim API's spec, then the
 // namespaced API's own fields.
@@ -171,7 +167,7 @@ func parameterTable(t *testing.T) string {
 // ./apis/...` rewrites it.
 func TestREADMEParameterTable(t *testing.T) {
 	path := filepath.Join(testhelp.RepoRoot(t), "README.md")
-	readme, err := os.ReadFile(path) //nolint:gosec // The repository's README.
+	readme, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
