@@ -21,7 +21,7 @@ E2E_RUN ?=
 # direct: apply package/definition.yaml and composition.yaml as they are.
 E2E_PACKAGE_MODE ?= xpkg
 E2E_TIMEOUT ?= 30m
-E2E_ARCH = $(shell go env GOARCH)
+E2E_ARCH := $(word 2,$(GO_HOST))
 # The function process runs this machine's build of the function: in xpkg
 # mode the very binary the package embeds (function-xpkg builds it).
 E2E_PACKAGES := $(if $(filter xpkg,$(E2E_PACKAGE_MODE)),function-xpkg configuration-xpkg,e2e-function)

@@ -10,7 +10,8 @@
 # (on a linux/amd64 machine), and nothing builds the function twice.
 
 GO_BIN_DIR := $(OUT)/bin
-GO_HOST_PLATFORM := $(shell go env GOOS)_$(shell go env GOARCH)
+GO_HOST := $(shell go env GOOS GOARCH)
+GO_HOST_PLATFORM := $(word 1,$(GO_HOST))_$(word 2,$(GO_HOST))
 
 # Every binary: its name, its package and, where needed, its build tags.
 # The function: what the Function package runs (fn/package).
