@@ -35,7 +35,7 @@ include $(filter-out $(MK_FIRST),$(sort $(wildcard mk/*.mk)))
 
 .PHONY: help
 help: ## Show the targets.
-	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | sort | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-16s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | sort | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-16s %s\n", $$1, $$2}'
 
 .PHONY: generate
 generate: $(CROSSPLANE) $(CROSSPLANE_CORE) ## Regenerate everything generated (go generate ./...): XRDs, example XRs, fixtures, goldens, README table.

@@ -106,3 +106,29 @@ func TestOneBuildRuleForEveryBinary(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpListsTheTargets: `make help` lists the targets the README, the
+// docs and .ci/run name, so none is renamed or hidden unnoticed.
+func TestHelpListsTheTargets(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("make is not on PATH")
+	}
+	help, err := exec.Command("make", "-s", "-C", testhelp.RepoRoot(t), "help").Output()
+	if err != nil {
+		t.Fatalf("make help: %v", err)
+	}
+	listed := map[string]bool{}
+	for line := range strings.SplitSeq(string(help), "\n") {
+		if fields := strings.Fields(line); len(fields) > 0 {
+			listed[fields[0]] = true
+		}
+	}
+	for _, target := range []string{
+		"render", "render-observed", "render-namespaced", "render-platform", "test", "lint", "vuln", "build",
+		"package-test", "publish", "e2e", "e2e-tools", "bench", "perf-compare", "mutation", "generate", "tools",
+	} {
+		if !listed[target] {
+			t.Errorf("make help does not list %s:\n%s", target, help)
+		}
+	}
+}
