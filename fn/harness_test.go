@@ -105,6 +105,16 @@ func converge(t *testing.T, xr *structpb.Struct, tweak func(name string, u *unst
 // convergeWith is converge with these platform-defaults EnvironmentConfigs.
 func convergeWith(t *testing.T, xr *structpb.Struct, configs []*structpb.Struct, tweak func(name string, u *unstructured.Unstructured)) (map[string]*unstructured.Unstructured, *fnv1.RunFunctionResponse) {
 	t.Helper()
+	observed, rsp, _ := convergeRounds(t, xr, configs, tweak)
+	return observed, rsp
+}
+
+// convergeRounds is convergeWith that also returns the rounds of
+// observation it took: the number of the first response (from 1, the
+// response to the XR with nothing observed) that composed every resource
+// the final one does.
+func convergeRounds(t *testing.T, xr *structpb.Struct, configs []*structpb.Struct, tweak func(name string, u *unstructured.Unstructured)) (map[string]*unstructured.Unstructured, *fnv1.RunFunctionResponse, int) {
+	t.Helper()
 	xrName, _ := xr.AsMap()["metadata"].(map[string]any)["name"].(string)
 	// Crossplane creates a namespaced XR's composed resources in its
 	// namespace.
@@ -138,12 +148,14 @@ func convergeWith(t *testing.T, xr *structpb.Struct, configs []*structpb.Struct,
 			next[name] = o
 		}
 		if sameKeys(next, observed) && round > 0 {
-			return observed, rsp
+			// Response round (from 0) composed nothing new: the one before
+			// it, number round counting from 1, was complete.
+			return observed, rsp, round
 		}
 		observed = next
 	}
 	t.Fatal("the function did not converge in 10 rounds")
-	return nil, nil
+	return nil, nil, 0
 }
 
 func sameKeys(a, b map[string]*unstructured.Unstructured) bool {

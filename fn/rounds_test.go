@@ -1,0 +1,95 @@
+package main
+
+import (
+	"testing"
+
+	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+	"google.golang.org/protobuf/types/known/structpb"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/providerfake"
+)
+
+// TestRoundsToReady counts the rounds of observation each example takes
+// until every resource is composed, with the fake provider reporting every
+// desired resource created and Ready after each round. On AWS each round
+// waits for resources to be created and observed, so fewer rounds is a
+// faster Ready. A round is one response: round 1 answers the XR with
+// nothing observed. Values AWS documents as a fixed format (ARNs, the
+// repository URI) are derived once the account is known, from the
+// platform's accountId or the first observed ARN; only values AWS
+// generates (a composed connection's ARN) wait for observation.
+// docs/performance.md ("Rounds to Ready") shows this table.
+func TestRoundsToReady(t *testing.T) {
+	account := func(t *testing.T) []*structpb.Struct {
+		return []*structpb.Struct{envConfig(t, "account", "", "  accountId: \""+providerfake.Account+"\"\n")}
+	}
+	cases := []struct {
+		name    string
+		xr      string
+		configs func(t *testing.T) []*structpb.Struct
+		// connection names an existing connection in the claim
+		// (spec.source.connectionArn), in the example's region.
+		connection string
+		want       int
+	}{
+		// Round 1 composes all but what needs the account (not known yet)
+		// or the composed connection's ARN; round 2 the rest.
+		{name: "full", xr: "xr-full.yaml", want: 2},
+		{name: "minimal", xr: "xr-minimal.yaml", want: 2},
+		{name: "namespaced-full", xr: "namespaced-full.yaml", want: 2},
+		{name: "namespaced-minimal", xr: "namespaced-minimal.yaml", want: 2},
+		// examples/platform-defaults.yaml names the account: round 1
+		// composes all but what needs the composed connection's ARN.
+		{name: "platform", xr: "xr-minimal.yaml", configs: platformExample, want: 2},
+		{name: "full, account known", xr: "xr-full.yaml", configs: account, want: 2},
+		// The account comes from the first observed ARN.
+		{name: "full, existing connection", xr: "xr-full.yaml", connection: "eu-west-1", want: 2},
+		// Nothing AWS generates is needed: everything in round 1.
+		{name: "platform, existing connection", xr: "xr-minimal.yaml", configs: platformExample, connection: "eu-west-1", want: 1},
+		{name: "minimal, account known, existing connection", xr: "xr-minimal.yaml", configs: account, connection: v1alpha1.DefaultRegion, want: 1},
+		{name: "full, account known, existing connection", xr: "xr-full.yaml", configs: account, connection: "eu-west-1", want: 1},
+		{name: "namespaced-full, account known, existing connection", xr: "namespaced-full.yaml", configs: account, connection: "eu-west-1", want: 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			xr := xrFile(t, tc.xr)
+			if tc.connection != "" {
+				arn := "arn:aws:codestar-connections:" + tc.connection + ":" + providerfake.Account + ":connection/6f1d9a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b"
+				xr = withSpecField(t, xr, arn, "source", "connectionArn")
+			}
+			var configs []*structpb.Struct
+			if tc.configs != nil {
+				configs = tc.configs(t)
+			}
+			_, rsp, rounds := convergeRounds(t, xr, configs, nil)
+			if c := condition(rsp, string(v1alpha1.TypeResourcesComposed)); c.GetStatus() != fnv1.Status_STATUS_CONDITION_TRUE {
+				t.Fatalf("after converging, not everything is composed: %v", c)
+			}
+			if rounds != tc.want {
+				t.Errorf("rounds until every resource is composed: got %d, want %d", rounds, tc.want)
+			}
+		})
+	}
+}
+
+// platformExample is examples/platform-defaults.yaml.
+func platformExample(t *testing.T) []*structpb.Struct {
+	t.Helper()
+	return []*structpb.Struct{xrFile(t, "platform-defaults.yaml")}
+}
+
+// withSpecField returns xr with spec.<path> set to value.
+func withSpecField(t *testing.T, xr *structpb.Struct, value string, path ...string) *structpb.Struct {
+	t.Helper()
+	m := xr.AsMap()
+	if err := unstructured.SetNestedField(m, value, append([]string{"spec"}, path...)...); err != nil {
+		t.Fatal(err)
+	}
+	s, err := structpb.NewStruct(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
