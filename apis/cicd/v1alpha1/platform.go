@@ -50,6 +50,14 @@ type PlatformConfig struct {
 
 	// AllowedRegions, when set, are the only regions a pipeline may be in.
 	AllowedRegions []string `json:"allowedRegions,omitempty"`
+
+	// AccountID is the AWS account (12 digits) the claims' provider config
+	// creates their resources in. Known in advance, it lets the function
+	// derive the ARNs of the pipeline's resources instead of waiting for
+	// AWS to report them, so a pipeline is composed in fewer rounds. If a
+	// resource is observed in another account, the function composes
+	// nothing and says so (PlatformDefaults=False, AccountMismatch).
+	AccountID string `json:"accountId,omitempty"`
 }
 
 // PlatformDefaults are the values a platform can default, under the same

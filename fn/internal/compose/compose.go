@@ -4,9 +4,10 @@
 // Builders use the provider's typed structs at each kind's storage version.
 // Wiring between resources uses the provider's selectors (matchControllerRef
 // plus a component label) where it has them. A value that has no selector
-// and must be an ARN is read from an observed resource; a resource that
-// needs such a value waits (it is not composed) until the value is known,
-// and is reported as pending. A waiting resource that already exists keeps
+// and must be an ARN (or URI) is read from an observed resource, else
+// derived from AWS's documented format once the account is known
+// (derive.go); a resource that needs a value not known yet waits (it is
+// not composed), and is reported as pending. A waiting resource that already exists keeps
 // its observed spec, so nothing created is ever dropped.
 package compose
 
@@ -55,6 +56,10 @@ type Input struct {
 	Claim     string
 	Observed  observe.Resources
 	Scope     Scope
+	// AccountID is the pipeline's AWS account: the observed resources',
+	// else the platform's accountId; "" while neither is known. The caller
+	// checks that the two agree.
+	AccountID string
 }
 
 // Pending is a resource that waits for a value only the provider can tell.

@@ -51,7 +51,7 @@ func (c *composer) pipelineRoles() []role {
 }
 
 // roles composes the IAM roles. Their policies come later, once the ARNs
-// they are scoped to have been observed.
+// they are scoped to are known (derive.go).
 func (c *composer) roles() error {
 	for _, r := range c.pipelineRoles() {
 		trust, err := r.trust.JSON()
@@ -111,30 +111,6 @@ func (c *composer) policies() error {
 	}
 	return nil
 }
-
-// arns collects the observed ARNs a policy needs, and what is still missing.
-type arns struct {
-	c       *composer
-	missing []string
-}
-
-func (a *arns) of(name resource.Name, what string) string {
-	v := a.c.in.Observed.ARN(name)
-	if v == "" {
-		a.missing = append(a.missing, what)
-	}
-	return v
-}
-
-func (a *arns) account() string {
-	v := a.c.in.Observed.AccountID()
-	if v == "" {
-		a.missing = append(a.missing, "the AWS account ID (from any observed ARN)")
-	}
-	return v
-}
-
-func (a *arns) waiting() string { return strings.Join(a.missing, ", ") }
 
 // arn builds an ARN in the claim's partition and region.
 func (c *composer) arn(service, account, res string) string {

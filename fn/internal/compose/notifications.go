@@ -64,9 +64,10 @@ func EmailSubscription(email string) resource.Name {
 }
 
 func (c *composer) topicPolicy() error {
-	topicARN := c.in.Observed.ARN(NotificationTopic)
-	if topicARN == "" {
-		c.wait(NotificationTopicPolicy, "the notification topic's ARN")
+	a := &arns{c: c}
+	topicARN := a.of(NotificationTopic, "the notification topic's ARN")
+	if w := a.waiting(); w != "" {
+		c.wait(NotificationTopicPolicy, w)
 		return nil
 	}
 	account := observe.AccountFromARN(topicARN)
@@ -170,13 +171,15 @@ func (c *composer) eventRule(name resource.Name, awsName, description string, pa
 	return c.add(name, awsName, rule)
 }
 
-// eventTarget composes the target of a rule, sending events to the observed
-// ARN of the resource composed as to: EventBridge targets have no selector
-// for their ARN, so the target waits until that ARN is known.
-func (c *composer) eventTarget(name, rule resource.Name, targetID string, to resource.Name, waiting string, configure func(*cloudwatchevents.TargetParameters)) error {
-	arn := c.in.Observed.ARN(to)
-	if arn == "" {
-		c.wait(name, waiting)
+// eventTarget composes the target of a rule, sending events to the ARN
+// (observed or derived) of the resource composed as to: EventBridge
+// targets have no selector for their ARN, so the target waits until that
+// ARN is known.
+func (c *composer) eventTarget(name, rule resource.Name, targetID string, to resource.Name, what string, configure func(*cloudwatchevents.TargetParameters)) error {
+	a := &arns{c: c}
+	arn := a.of(to, what)
+	if w := a.waiting(); w != "" {
+		c.wait(name, w)
 		return nil
 	}
 	p := cloudwatchevents.TargetParameters{

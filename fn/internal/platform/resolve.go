@@ -46,6 +46,7 @@ type merged struct {
 	tags    map[string]sourced
 	images  map[string]sourced
 	target  sourced
+	account sourced
 	enforce map[string]string // field -> config that enforces it
 	// allowed regions (nil: any) and the configs that restrict them.
 	allowed     []string
@@ -73,6 +74,9 @@ func merge(configs []Config) (*merged, error) {
 		}
 		if t := c.Data.Defaults.Deployer.TargetFunctionName; t != "" {
 			m.target = sourced{value: t, source: src}
+		}
+		if id := c.Data.AccountID; id != "" {
+			m.account = sourced{value: id, source: c.Name}
 		}
 		for _, f := range c.Data.Enforced {
 			if _, ok := m.enforce[f]; !ok {
@@ -128,6 +132,10 @@ type Result struct {
 	Effective []v1alpha1.EffectiveValue
 	// Notes explain platform values that were not applied.
 	Notes []string
+	// AccountID is the platform's accountId ("" when no config sets it),
+	// and AccountConfig the EnvironmentConfig it comes from (the last
+	// applicable config that sets it).
+	AccountID, AccountConfig string
 }
 
 // ViolationError is a claim value the platform does not allow.
@@ -164,6 +172,9 @@ func Resolve(in Input) (*Result, error) {
 	r.crossAccount()
 
 	out := &Result{Spec: r.spec, Notes: r.notes}
+	if id, ok := m.account.value.(string); ok {
+		out.AccountID, out.AccountConfig = id, m.account.source
+	}
 	for _, f := range sortedKeys(r.effective) {
 		out.Effective = append(out.Effective, r.effective[f])
 	}
