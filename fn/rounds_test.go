@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/types/known/structpb"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -92,4 +93,34 @@ func withSpecField(t *testing.T, xr *structpb.Struct, value string, path ...stri
 		t.Fatal(err)
 	}
 	return s
+}
+
+// TestDerivedSpecsAreFinal: with the account known and no value AWS
+// generates, the first round composes every resource exactly as the steady
+// state does, once the fake provider reports every ARN and URI: each derived
+// value is the one the provider reports for that resource
+// (internal/providerfake), so nothing composed from a derived value changes
+// when it is observed.
+func TestDerivedSpecsAreFinal(t *testing.T) {
+	account := []*structpb.Struct{envConfig(t, "account", "", "  accountId: \""+providerfake.Account+"\"\n")}
+	connection := "arn:aws:codestar-connections:eu-west-1:" + providerfake.Account + ":connection/6f1d9a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b"
+	for _, example := range []string{"xr-full.yaml", "namespaced-full.yaml", "xr-minimal.yaml"} {
+		t.Run(example, func(t *testing.T) {
+			xr := withSpecField(t, xrFile(t, example), connection, "source", "connectionArn")
+			if example == "xr-minimal.yaml" {
+				xr = withSpecField(t, xr, "eu-west-1", "region")
+			}
+			first := desired(run(t, withConfigs(newRequest(xr, nil), account...)))
+			_, final, _ := convergeRounds(t, xr, account, nil)
+			steady := desired(final)
+			if diff := cmp.Diff(sortedNames(steady), sortedNames(first)); diff != "" {
+				t.Fatalf("the first round must compose every resource: -steady state, +first round:\n%s", diff)
+			}
+			for _, name := range sortedNames(steady) {
+				if diff := cmp.Diff(steady[name].Object, first[name].Object); diff != "" {
+					t.Errorf("%s: composed from derived values it differs from the steady state: -steady, +first round:\n%s", name, diff)
+				}
+			}
+		})
+	}
 }

@@ -119,11 +119,17 @@ type Identity struct {
 }
 
 // ObservedFields returns the computed part of status.atProvider the way
-// provider-aws reports it after creating the resource: ARNs, IDs, URLs.
+// provider-aws reports it after creating the resource: ARNs, IDs, URLs, in
+// the partition of id.Region (aws-cn for cn-*, aws-us-gov for us-gov-*,
+// else aws; "Amazon Resource Names (ARNs)",
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html).
+// A global kind (IAM) has no region of its own: give it the provider
+// config's region for its partition, else it is in aws.
 func ObservedFields(id Identity) map[string]any {
 	name, region, account := id.ExternalName, id.Region, id.Account
+	part := Partition(region)
 	arn := func(service, resource string) string {
-		return fmt.Sprintf("arn:aws:%s:%s:%s:%s", service, region, account, resource)
+		return fmt.Sprintf("arn:%s:%s:%s:%s:%s", part, service, region, account, resource)
 	}
 	str := func(key string) string {
 		s, _ := id.ForProvider[key].(string)
@@ -139,13 +145,13 @@ func ObservedFields(id Identity) map[string]any {
 		obs["arn"] = arn("ecr", "repository/"+name)
 		obs["id"] = name
 		obs["registryId"] = account
-		obs["repositoryUrl"] = fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s", account, region, name)
+		obs["repositoryUrl"] = fmt.Sprintf("%s.dkr.ecr.%s.%s/%s", account, region, dnsSuffix(part), name)
 	case "ecr.aws.upbound.io/LifecyclePolicy":
 		obs["id"] = str("repository")
 		obs["registryId"] = account
 
 	case "s3.aws.upbound.io/Bucket":
-		obs["arn"] = "arn:aws:s3:::" + name
+		obs["arn"] = "arn:" + part + ":s3:::" + name
 		obs["id"] = name
 		obs["bucketDomainName"] = name + ".s3.amazonaws.com"
 		obs["bucketRegionalDomainName"] = fmt.Sprintf("%s.s3.%s.amazonaws.com", name, region)
@@ -180,8 +186,8 @@ func ObservedFields(id Identity) map[string]any {
 		obs["id"] = name
 		obs["version"] = version
 		obs["qualifiedArn"] = fnARN + ":" + version
-		obs["invokeArn"] = fmt.Sprintf("arn:aws:apigateway:%s:lambda:path/2015-03-31/functions/%s/invocations", region, fnARN)
-		obs["qualifiedInvokeArn"] = fmt.Sprintf("arn:aws:apigateway:%s:lambda:path/2015-03-31/functions/%s:%s/invocations", region, fnARN, version)
+		obs["invokeArn"] = fmt.Sprintf("arn:%s:apigateway:%s:lambda:path/2015-03-31/functions/%s/invocations", part, region, fnARN)
+		obs["qualifiedInvokeArn"] = fmt.Sprintf("arn:%s:apigateway:%s:lambda:path/2015-03-31/functions/%s:%s/invocations", part, region, fnARN, version)
 		obs["lastModified"] = "2026-01-01T00:00:00.000+0000"
 
 	case "dynamodb.aws.upbound.io/Table":
@@ -227,12 +233,12 @@ func ObservedFields(id Identity) map[string]any {
 		obs["id"] = str("rule") + "-" + str("targetId")
 
 	case "iam.aws.upbound.io/Role":
-		obs["arn"] = fmt.Sprintf("arn:aws:iam::%s:role%s%s", account, iamPath(str("path")), name)
+		obs["arn"] = fmt.Sprintf("arn:%s:iam::%s:role%s%s", part, account, iamPath(str("path")), name)
 		obs["id"] = name
 		obs["uniqueId"] = "AROA" + strings.ToUpper(stableHex(id.UID, 17))
 		obs["createDate"] = "2026-01-01T00:00:00Z"
 	case "iam.aws.upbound.io/Policy":
-		obs["arn"] = fmt.Sprintf("arn:aws:iam::%s:policy%s%s", account, iamPath(str("path")), name)
+		obs["arn"] = fmt.Sprintf("arn:%s:iam::%s:policy%s%s", part, account, iamPath(str("path")), name)
 		obs["id"] = obs["arn"]
 		obs["policyId"] = "ANPA" + strings.ToUpper(stableHex(id.UID, 17))
 		obs["attachmentCount"] = int64(1)
@@ -246,6 +252,28 @@ func ObservedFields(id Identity) map[string]any {
 		obs["arn"] = arn(strings.TrimSuffix(group, ".aws.upbound.io"), strings.ToLower(id.Kind)+"/"+name)
 	}
 	return obs
+}
+
+// Partition is the AWS partition of a region.
+func Partition(region string) string {
+	switch {
+	case strings.HasPrefix(region, "cn-"):
+		return "aws-cn"
+	case strings.HasPrefix(region, "us-gov-"):
+		return "aws-us-gov"
+	default:
+		return "aws"
+	}
+}
+
+// dnsSuffix is the DNS suffix of a partition's endpoints: the China Regions'
+// ECR registries are <account>.dkr.ecr.<region>.amazonaws.com.cn
+// (https://docs.amazonaws.cn/en_us/AmazonECR/latest/userguide/Registries.html).
+func dnsSuffix(partition string) string {
+	if partition == "aws-cn" {
+		return "amazonaws.com.cn"
+	}
+	return "amazonaws.com"
 }
 
 // ClusterGroup returns the cluster-scoped group of a provider-aws group:

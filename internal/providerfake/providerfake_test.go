@@ -23,6 +23,21 @@ func TestObservedFields(t *testing.T) {
 				"registryId":    "123456789012",
 			},
 		},
+		"ECRRepositoryInChina": {
+			id: Identity{Group: "ecr.aws.upbound.io", Kind: "Repository", ExternalName: "shop-images-dev", Region: "cn-north-1", Account: "123456789012", UID: "uid-1"},
+			want: map[string]any{
+				"arn":           "arn:aws-cn:ecr:cn-north-1:123456789012:repository/shop-images-dev",
+				"repositoryUrl": "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/shop-images-dev",
+			},
+		},
+		"IAMRoleInGovCloud": {
+			id:   Identity{Group: "iam.aws.upbound.io", Kind: "Role", ExternalName: "r", Region: "us-gov-west-1", Account: "123456789012", UID: "uid-1"},
+			want: map[string]any{"arn": "arn:aws-us-gov:iam::123456789012:role/r"},
+		},
+		"S3BucketInChina": {
+			id:   Identity{Group: "s3.aws.upbound.io", Kind: "Bucket", ExternalName: "b", Region: "cn-northwest-1", Account: "123456789012", UID: "uid-1"},
+			want: map[string]any{"arn": "arn:aws-cn:s3:::b"},
+		},
 		"S3BucketHasNoRegionOrAccountInArn": {
 			id:   id("s3.aws.upbound.io", "Bucket", "shop-artifacts-dev", nil),
 			want: map[string]any{"arn": "arn:aws:s3:::shop-artifacts-dev", "bucketRegionalDomainName": "shop-artifacts-dev.s3.eu-west-1.amazonaws.com"},
