@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -98,10 +99,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	observed := observe.Resources(ocds)
 	account, err := pipelineAccount(effective, observed)
 	if err != nil {
-		// Nothing is composed for the wrong account: a fatal result keeps
-		// everything as it is.
-		conditionFalse(rsp, v1alpha1.TypePlatformDefaults, v1alpha1.ReasonAccountMismatch).WithMessage(err.Error()).TargetCompositeAndClaim()
-		response.Fatal(rsp, err)
+		accountMismatch(rsp, err)
 		return rsp, nil
 	}
 	if err := CheckTargetAccounts(*spec, account); err != nil {
@@ -293,6 +291,18 @@ func pipelineAccount(p *platform.Result, observed observe.Resources) (string, er
 		return id, nil
 	}
 	return want, nil
+}
+
+// accountMismatch reports resources in another account than the
+// platform's accountId: PlatformDefaults=False in place of the condition
+// resolvePlatform set, and a fatal result, so nothing is composed for the
+// wrong account and what exists stays as it is.
+func accountMismatch(rsp *fnv1.RunFunctionResponse, err error) {
+	rsp.Conditions = slices.DeleteFunc(rsp.Conditions, func(c *fnv1.Condition) bool {
+		return c.GetType() == string(v1alpha1.TypePlatformDefaults)
+	})
+	conditionFalse(rsp, v1alpha1.TypePlatformDefaults, v1alpha1.ReasonAccountMismatch).WithMessage(err.Error()).TargetCompositeAndClaim()
+	response.Fatal(rsp, err)
 }
 
 // claimOf returns namespace/name of the XR's claim, or "".
