@@ -121,8 +121,9 @@ func (c *composer) arn(service, account, res string) string {
 // and PutLogEvents act on log streams ("Actions, resources, and condition
 // keys for Amazon CloudWatch Logs",
 // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html).
-func (c *composer) logStreams(account, group string) string {
-	return c.arn("logs", account, "log-group:"+group+":*")
+// The caller has checked that the account is known.
+func (c *composer) logStreams(group resource.Name) string {
+	return c.derivedARN(group) + ":*"
 }
 
 // streamActions are what a service needs to write to a log group the
@@ -140,7 +141,7 @@ func (c *composer) testEnabled() bool { return enabled(c.in.Spec.Test.Enabled) }
 
 func (c *composer) codeBuildPermissions() (iampolicy.Document, string) {
 	a := &arns{c: c}
-	account := a.account()
+	a.account() // the log streams' ARN has it
 	repo := a.of(ECRRepository, "the ECR repository's ARN")
 	artifacts := a.of(ArtifactBucket, "the artifact bucket's ARN")
 	cache := a.of(CacheBucket, "the cache bucket's ARN")
@@ -148,7 +149,7 @@ func (c *composer) codeBuildPermissions() (iampolicy.Document, string) {
 		return iampolicy.Document{}, w
 	}
 	statements := []iampolicy.Statement{
-		iampolicy.Allow("Logs", streamActions, c.logStreams(account, c.buildLogGroup())),
+		iampolicy.Allow("Logs", streamActions, c.logStreams(BuildLogGroup)),
 		iampolicy.Allow("ArtifactBucket", []string{"s3:GetBucketAcl", "s3:GetBucketLocation"}, artifacts),
 		iampolicy.Allow("Artifacts", []string{"s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"}, artifacts+"/*"),
 		// Without s3:ListBucket, S3 answers a missing cache object with 403
@@ -179,7 +180,7 @@ func (c *composer) testPermissions() (iampolicy.Document, string) {
 		return iampolicy.Document{}, w
 	}
 	return iampolicy.New(
-		iampolicy.Allow("Logs", streamActions, c.logStreams(account, c.testLogGroup())),
+		iampolicy.Allow("Logs", streamActions, c.logStreams(TestLogGroup)),
 		iampolicy.Allow("ArtifactBucket", []string{"s3:GetBucketAcl", "s3:GetBucketLocation"}, artifacts),
 		iampolicy.Allow("ReadSource", []string{"s3:GetObject", "s3:GetObjectVersion"}, artifacts+"/*"),
 		// CodeBuild names a buildspec's report group <project>-<name>.
@@ -258,8 +259,8 @@ func (c *composer) deployerPermissions() (iampolicy.Document, string) {
 		iampolicy.Allow("Images", union(contract.ImagePullActions, contract.ImageTagActions), repo),
 		// PutJob*Result have no resource-level permissions.
 		iampolicy.Allow("JobResults", contract.JobResultActions, "*"),
-		iampolicy.Allow("Pipeline", contract.PipelineActions, c.arn("codepipeline", account, c.in.Names[Pipeline])),
-		iampolicy.Allow("Logs", contract.LogActions, c.logStreams(account, c.deployerLogGroup())),
+		iampolicy.Allow("Pipeline", contract.PipelineActions, c.derivedARN(Pipeline)),
+		iampolicy.Allow("Logs", contract.LogActions, c.logStreams(DeployerLogGroup)),
 	}
 	if fns := c.sameAccountTargets(account); len(fns) > 0 {
 		statements = append(statements, iampolicy.Allow("DeployTargets", contract.TargetActions, fns...))

@@ -94,14 +94,14 @@ func (c *composer) topicPolicy() error {
 		}
 	}
 	var statements []iampolicy.Statement
-	if alarms := c.alarmNames(); len(alarms) > 0 {
+	if alarms := c.alarms(); len(alarms) > 0 {
 		arns := make([]string, 0, len(alarms))
 		for _, a := range alarms {
-			arns = append(arns, c.arn("cloudwatch", account, "alarm:"+a))
+			arns = append(arns, c.derivedARN(a))
 		}
 		statements = append(statements, publish("AllowAlarmsToPublish", "cloudwatch.amazonaws.com", arns...))
 	}
-	statements = append(statements, publish("AllowFailedRuleToPublish", "events.amazonaws.com", c.arn("events", account, "rule/"+c.in.Names[FailedRule])))
+	statements = append(statements, publish("AllowFailedRuleToPublish", "events.amazonaws.com", c.derivedARN(FailedRule)))
 	doc := iampolicy.New(statements...)
 	policy, err := doc.JSON()
 	if err != nil {
@@ -118,13 +118,13 @@ func (c *composer) topicPolicy() error {
 	return c.add(NotificationTopicPolicy, "", tp)
 }
 
-// alarmNames are the names of the composed alarms that notify the topic:
-// the deployer's, when there is one.
-func (c *composer) alarmNames() []string {
+// alarms are the composed alarms that notify the topic: the deployer's,
+// when there is one.
+func (c *composer) alarms() []resource.Name {
 	if !c.in.Spec.ComposesDeployer() {
 		return nil
 	}
-	return []string{c.in.Names[ErrorsAlarm], c.in.Names[RollbackFailedAlarm]}
+	return []resource.Name{ErrorsAlarm, RollbackFailedAlarm}
 }
 
 // failureNotification sends the pipeline's failed executions to the topic.

@@ -1,7 +1,6 @@
 package compose
 
 import (
-	"fmt"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/fieldpath"
 	"github.com/crossplane/function-sdk-go/errors"
@@ -143,7 +142,7 @@ func (c *composer) bucket(b bucket) error {
 // TLS (Security Hub S3.5; "Enforce encryption of data in transit" in
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html).
 func (c *composer) tlsOnly(b bucket) error {
-	arn := fmt.Sprintf("arn:%s:s3:::%s", c.partition(), b.awsName)
+	arn := c.derivedARN(b.name)
 	doc, err := iampolicy.New(iampolicy.Statement{
 		Sid:       "DenyInsecureTransport",
 		Effect:    iampolicy.Denied,
