@@ -33,6 +33,9 @@ func TestRoundsToReady(t *testing.T) {
 		// connection names an existing connection in the claim
 		// (spec.source.connectionArn), in the example's region.
 		connection string
+		// codeCommit sources the pipeline from this CodeCommit repository,
+		// which needs no connection.
+		codeCommit string
 		want       int
 	}{
 		// Round 1 composes all but what needs the account (not known yet)
@@ -52,6 +55,8 @@ func TestRoundsToReady(t *testing.T) {
 		{name: "minimal, account known, existing connection", xr: "xr-minimal.yaml", configs: account, connection: v1alpha1.DefaultRegion, want: 1},
 		{name: "full, account known, existing connection", xr: "xr-full.yaml", configs: account, connection: "eu-west-1", want: 1},
 		{name: "namespaced-full, account known, existing connection", xr: "namespaced-full.yaml", configs: account, connection: "eu-west-1", want: 1},
+		{name: "minimal, CodeCommit", xr: "xr-minimal.yaml", codeCommit: "shop", want: 2},
+		{name: "minimal, account known, CodeCommit", xr: "xr-minimal.yaml", configs: account, codeCommit: "shop", want: 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -59,6 +64,10 @@ func TestRoundsToReady(t *testing.T) {
 			if tc.connection != "" {
 				arn := "arn:aws:codestar-connections:" + tc.connection + ":" + providerfake.Account + ":connection/6f1d9a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b"
 				xr = withSpecField(t, xr, arn, "source", "connectionArn")
+			}
+			if tc.codeCommit != "" {
+				xr = withSpecField(t, xr, string(v1alpha1.SourceCodeCommit), "source", "provider")
+				xr = withSpecField(t, xr, tc.codeCommit, "source", "repository")
 			}
 			var configs []*structpb.Struct
 			if tc.configs != nil {
@@ -103,13 +112,26 @@ func withSpecField(t *testing.T, xr *structpb.Struct, value string, path ...stri
 // when it is observed.
 func TestDerivedSpecsAreFinal(t *testing.T) {
 	account := []*structpb.Struct{envConfig(t, "account", "", "  accountId: \""+providerfake.Account+"\"\n")}
-	connection := "arn:aws:codestar-connections:eu-west-1:" + providerfake.Account + ":connection/6f1d9a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b"
-	for _, example := range []string{"xr-full.yaml", "namespaced-full.yaml", "xr-minimal.yaml"} {
-		t.Run(example, func(t *testing.T) {
-			xr := withSpecField(t, xrFile(t, example), connection, "source", "connectionArn")
-			if example == "xr-minimal.yaml" {
-				xr = withSpecField(t, xr, "eu-west-1", "region")
-			}
+	connection := func(t *testing.T, xr *structpb.Struct) *structpb.Struct {
+		t.Helper()
+		return withSpecField(t, xr, "arn:aws:codestar-connections:eu-west-1:"+providerfake.Account+":connection/6f1d9a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b", "source", "connectionArn")
+	}
+	cases := map[string]func(t *testing.T) *structpb.Struct{
+		"full":            func(t *testing.T) *structpb.Struct { return connection(t, xrFile(t, "xr-full.yaml")) },
+		"namespaced-full": func(t *testing.T) *structpb.Struct { return connection(t, xrFile(t, "namespaced-full.yaml")) },
+		"minimal": func(t *testing.T) *structpb.Struct {
+			return connection(t, withSpecField(t, xrFile(t, "xr-minimal.yaml"), "eu-west-1", "region"))
+		},
+		// The push rule, its target and the events role's policy name the
+		// repository's and pipeline's ARNs.
+		"minimal, CodeCommit": func(t *testing.T) *structpb.Struct {
+			xr := withSpecField(t, xrFile(t, "xr-minimal.yaml"), string(v1alpha1.SourceCodeCommit), "source", "provider")
+			return withSpecField(t, xr, "shop", "source", "repository")
+		},
+	}
+	for name, build := range cases {
+		t.Run(name, func(t *testing.T) {
+			xr := build(t)
 			first := desired(run(t, withConfigs(newRequest(xr, nil), account...)))
 			_, final, _ := convergeRounds(t, xr, account, nil)
 			steady := desired(final)
