@@ -82,3 +82,34 @@ func TestAccountFromPlatform(t *testing.T) {
 		})
 	}
 }
+
+// TestTargetAccountCheckedInAdvance: with the platform's accountId, a deploy
+// target in another account without a role to assume is refused on the
+// first reconcile, before anything is created.
+func TestTargetAccountCheckedInAdvance(t *testing.T) {
+	spec := minimalSpec + `  deployer:
+    image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/cicd-deployer:v1
+    targets:
+      - functionName: arn:aws:lambda:us-east-1:444455556666:function:api
+`
+	xr := xrFromYAML(t, minimalXR(spec))
+	rsp := run(t, withConfigs(newRequest(xr, nil), accountConfig(t, "acme", "", providerfake.Account)))
+	want := "spec.deployer.targets[0].functionName: arn:aws:lambda:us-east-1:444455556666:function:api is in account 444455556666, not the pipeline's account " + providerfake.Account
+	if got := fatalMessage(rsp); !strings.Contains(got, want) {
+		t.Errorf("fatal result: want it to contain %q, got %q", want, got)
+	}
+	// The last SpecValid condition is the one Crossplane keeps.
+	var last *fnv1.Condition
+	for _, c := range rsp.GetConditions() {
+		if c.GetType() == string(v1alpha1.TypeSpecValid) {
+			last = c
+		}
+	}
+	if last.GetStatus() != fnv1.Status_STATUS_CONDITION_FALSE {
+		t.Errorf("SpecValid: want False, got %v", last)
+	}
+	// Without the account nothing is known yet: composed as before.
+	if got := fatalMessage(run(t, newRequest(xr, nil))); got != "" {
+		t.Errorf("without the account nothing can be checked yet, got %q", got)
+	}
+}

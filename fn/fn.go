@@ -249,8 +249,9 @@ func unmarshalSpec(b []byte) (*v1alpha1.XCicdPipelineSpec, error) {
 // pipeline's without a role to assume there (the deployer's own role cannot
 // update a function in another account), and a cross-account role's
 // function in another account. The XRD cannot check this, since
-// the pipeline's account is known only once a composed resource reports an
-// ARN; until then (account "") nothing is checked.
+// the pipeline's account is known only from the platform's accountId or
+// once a composed resource reports an ARN; until then (account "") nothing
+// is checked.
 func CheckTargetAccounts(spec v1alpha1.XCicdPipelineSpec, account string) error {
 	if account == "" {
 		return nil
