@@ -129,6 +129,10 @@ func TestDerivedSpecsAreFinal(t *testing.T) {
 			return withSpecField(t, xr, "shop", "source", "repository")
 		},
 	}
+	// The China partition: aws-cn ARNs and the amazonaws.com.cn registry.
+	cases["minimal, CodeCommit, cn-north-1"] = func(t *testing.T) *structpb.Struct {
+		return withSpecField(t, cases["minimal, CodeCommit"](t), "cn-north-1", "region")
+	}
 	for name, build := range cases {
 		t.Run(name, func(t *testing.T) {
 			xr := build(t)
