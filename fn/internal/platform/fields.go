@@ -77,9 +77,9 @@ func builtins() map[string]any {
 	}
 }
 
-// accountID is the form of an AWS account ID: 12 digits ("View AWS
-// account identifiers",
-// https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-identifiers.html).
+// accountID is the form of an AWS account ID: "exactly 12 digits"
+// (AccountId in DescribeAccount, AWS Organizations API Reference,
+// https://docs.aws.amazon.com/organizations/latest/APIReference/API_DescribeAccount.html).
 var accountID = regexp.MustCompile(`^[0-9]{12}$`)
 
 // Placeholders of PlatformDeployer.TargetFunctionName.
