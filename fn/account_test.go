@@ -113,3 +113,99 @@ func TestTargetAccountCheckedInAdvance(t *testing.T) {
 		t.Errorf("without the account nothing can be checked yet, got %q", got)
 	}
 }
+
+// TestAccountOnlyForItsProviderConfig: data.accountId is the account of
+// one provider config, the platform's providerConfigName where the config
+// sets it (the built-in default when none does). A claim that uses another
+// provider config may be in another account: the function does not derive
+// its ARNs from that accountId (its account comes from the first ARN AWS
+// reports), does not call it a mismatch, and says why in PlatformDefaults.
+func TestAccountOnlyForItsProviderConfig(t *testing.T) {
+	const mainAccount, prodAccount = "111122223333", "444455556666"
+	withPC := func(pc, account string) string {
+		return "  defaults:\n    providerConfigName: " + pc + "\n  accountId: \"" + account + "\"\n"
+	}
+	prodXR := func(pc string) *structpb.Struct {
+		spec := minimalSpec
+		if pc != "" {
+			spec += "  providerConfigName: " + pc + "\n"
+		}
+		return xrFromYAML(t, strings.Replace(minimalXR(spec), "  name: shop-x7k2p\n", "  name: shop-x7k2p\n  labels:\n    "+v1alpha1.LabelEnvironment+": prod\n", 1))
+	}
+	cases := map[string]struct {
+		xr      *structpb.Struct
+		configs []*structpb.Struct
+		// account the first round derives from, "" for none.
+		account string
+		// note in PlatformDefaults' message.
+		note string
+	}{
+		"DefaultProviderConfig": {
+			xr:      prodXR(""),
+			configs: []*structpb.Struct{accountConfig(t, "acme", "", mainAccount)},
+			account: mainAccount,
+		},
+		"ClaimNamesTheDefault": {
+			xr:      prodXR(v1alpha1.DefaultProviderConfigName),
+			configs: []*structpb.Struct{accountConfig(t, "acme", "", mainAccount)},
+			account: mainAccount,
+		},
+		"ClaimUsesAnotherProviderConfig": {
+			xr:      prodXR("aws-team"),
+			configs: []*structpb.Struct{accountConfig(t, "acme", "", mainAccount)},
+			note:    "data.accountId " + mainAccount + " (EnvironmentConfig acme) is the account of provider config default, not of aws-team, which this claim uses: its account is read from the first ARN AWS reports",
+		},
+		"ConfigNamesTheClaimsProviderConfig": {
+			xr:      prodXR("aws-team"),
+			configs: []*structpb.Struct{envConfig(t, "acme", "", withPC("aws-team", mainAccount))},
+			account: mainAccount,
+		},
+		// Each accountId belongs to the providerConfigName in effect where
+		// it is set: the environment's config changes both.
+		"EnvironmentProviderConfig": {
+			xr:      prodXR(""),
+			configs: []*structpb.Struct{envConfig(t, "a", "", withPC("aws-main", mainAccount)), envConfig(t, "b", "prod", withPC("aws-prod", prodAccount))},
+			account: prodAccount,
+		},
+		"ClaimKeepsTheGeneralProviderConfig": {
+			xr:      prodXR("aws-main"),
+			configs: []*structpb.Struct{envConfig(t, "a", "", withPC("aws-main", mainAccount)), envConfig(t, "b", "prod", withPC("aws-prod", prodAccount))},
+			account: mainAccount,
+		},
+		// A later config that changes the provider config without an
+		// accountId leaves the earlier account with the earlier one.
+		"ProviderConfigChangedWithoutAccount": {
+			xr:      prodXR(""),
+			configs: []*structpb.Struct{envConfig(t, "a", "", withPC("aws-main", mainAccount)), envConfig(t, "b", "prod", "  defaults:\n    providerConfigName: aws-prod\n")},
+			note:    "data.accountId " + mainAccount + " (EnvironmentConfig a) is the account of provider config aws-main, not of aws-prod, which this claim uses",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			rsp := run(t, withConfigs(newRequest(tc.xr, nil), tc.configs...))
+			if f := fatalMessage(rsp); f != "" {
+				t.Fatalf("fatal result: %s", f)
+			}
+			var got string
+			if b, ok := desired(rsp)[string(compose.BuildProject)]; ok {
+				uri, _ := field(t, b, "spec.forProvider.environment.environmentVariable[0].value").(string)
+				got, _, _ = strings.Cut(uri, ".")
+			}
+			if got != tc.account {
+				t.Errorf("account the first round derives from: got %q, want %q", got, tc.account)
+			}
+			if msg := condition(rsp, string(v1alpha1.TypePlatformDefaults)).GetMessage(); !strings.Contains(msg, tc.note) {
+				t.Errorf("PlatformDefaults: want the message to contain %q, got %q", tc.note, msg)
+			}
+		})
+	}
+
+	// Resources observed in the provider config's own account are no
+	// mismatch with the accountId of another provider config.
+	xr := prodXR("aws-team")
+	observed, _ := converge(t, xr, nil)
+	rsp := run(t, withConfigs(newRequest(xr, observed), accountConfig(t, "acme", "", mainAccount)))
+	if f := fatalMessage(rsp); f != "" {
+		t.Errorf("another provider config's account is no mismatch, got %s", f)
+	}
+}

@@ -23,9 +23,11 @@ import (
 // generates (a composed connection's ARN) wait for observation.
 // docs/performance.md ("Rounds to Ready") shows this table.
 func TestRoundsToReady(t *testing.T) {
-	account := func(t *testing.T) []*structpb.Struct {
-		return []*structpb.Struct{envConfig(t, "account", "", "  accountId: \""+providerfake.Account+"\"\n")}
-	}
+	// account names the account of the built-in default provider config,
+	// which the minimal examples use; paymentsAccount that of
+	// aws-payments, which the full ones name.
+	account := func(t *testing.T) []*structpb.Struct { return accountOf(t, v1alpha1.DefaultProviderConfigName) }
+	paymentsAccount := func(t *testing.T) []*structpb.Struct { return accountOf(t, "aws-payments") }
 	cases := []struct {
 		name    string
 		xr      string
@@ -47,14 +49,18 @@ func TestRoundsToReady(t *testing.T) {
 		// examples/platform-defaults.yaml names the account: round 1
 		// composes all but what needs the composed connection's ARN.
 		{name: "platform", xr: "xr-minimal.yaml", configs: platformExample, want: 2},
-		{name: "full, account known", xr: "xr-full.yaml", configs: account, want: 2},
+		{name: "full, account known", xr: "xr-full.yaml", configs: paymentsAccount, want: 2},
 		// The account comes from the first observed ARN.
 		{name: "full, existing connection", xr: "xr-full.yaml", connection: "eu-west-1", want: 2},
 		// Nothing AWS generates is needed: everything in round 1.
 		{name: "platform, existing connection", xr: "xr-minimal.yaml", configs: platformExample, connection: "eu-west-1", want: 1},
 		{name: "minimal, account known, existing connection", xr: "xr-minimal.yaml", configs: account, connection: v1alpha1.DefaultRegion, want: 1},
-		{name: "full, account known, existing connection", xr: "xr-full.yaml", configs: account, connection: "eu-west-1", want: 1},
-		{name: "namespaced-full, account known, existing connection", xr: "namespaced-full.yaml", configs: account, connection: "eu-west-1", want: 1},
+		{name: "full, account known, existing connection", xr: "xr-full.yaml", configs: paymentsAccount, connection: "eu-west-1", want: 1},
+		{name: "namespaced-full, account known, existing connection", xr: "namespaced-full.yaml", configs: paymentsAccount, connection: "eu-west-1", want: 1},
+		// The platform's accountId is that of another provider config than
+		// the claim's aws-payments: not used, the account comes from the
+		// first observed ARN.
+		{name: "full, another provider config's account, existing connection", xr: "xr-full.yaml", configs: account, connection: "eu-west-1", want: 2},
 		{name: "minimal, CodeCommit", xr: "xr-minimal.yaml", codeCommit: "shop", want: 2},
 		{name: "minimal, account known, CodeCommit", xr: "xr-minimal.yaml", configs: account, codeCommit: "shop", want: 1},
 	}
@@ -84,6 +90,13 @@ func TestRoundsToReady(t *testing.T) {
 	}
 }
 
+// accountOf is a platform-defaults config naming providerfake.Account as
+// the account of provider config pc (and pc as the platform's default).
+func accountOf(t *testing.T, pc string) []*structpb.Struct {
+	t.Helper()
+	return []*structpb.Struct{envConfig(t, "account", "", "  defaults:\n    providerConfigName: "+pc+"\n  accountId: \""+providerfake.Account+"\"\n")}
+}
+
 // platformExample is examples/platform-defaults.yaml.
 func platformExample(t *testing.T) []*structpb.Struct {
 	t.Helper()
@@ -111,7 +124,6 @@ func withSpecField(t *testing.T, xr *structpb.Struct, value string, path ...stri
 // (internal/providerfake), so nothing composed from a derived value changes
 // when it is observed.
 func TestDerivedSpecsAreFinal(t *testing.T) {
-	account := []*structpb.Struct{envConfig(t, "account", "", "  accountId: \""+providerfake.Account+"\"\n")}
 	connection := func(t *testing.T, xr *structpb.Struct) *structpb.Struct {
 		t.Helper()
 		return withSpecField(t, xr, "arn:aws:codestar-connections:eu-west-1:"+providerfake.Account+":connection/6f1d9a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b", "source", "connectionArn")
@@ -136,6 +148,15 @@ func TestDerivedSpecsAreFinal(t *testing.T) {
 	for name, build := range cases {
 		t.Run(name, func(t *testing.T) {
 			xr := build(t)
+			// The full examples use provider config aws-payments.
+			pc, _ := xr.AsMap()["spec"].(map[string]any)["providerConfigName"].(string)
+			if ref, ok := xr.AsMap()["spec"].(map[string]any)["providerConfigRef"].(map[string]any); ok {
+				pc, _ = ref["name"].(string)
+			}
+			if pc == "" {
+				pc = v1alpha1.DefaultProviderConfigName
+			}
+			account := accountOf(t, pc)
 			first := desired(run(t, withConfigs(newRequest(xr, nil), account...)))
 			_, final, _ := convergeRounds(t, xr, account, nil)
 			steady := desired(final)
