@@ -129,6 +129,10 @@ func convergeRounds(t *testing.T, xr *structpb.Struct, configs []*structpb.Struc
 		// Whatever the function emits, in every round, must be valid for
 		// the provider's CRDs.
 		validateComposed(t, d)
+		// AWS refuses a policy naming a principal that does not exist:
+		// only what earlier rounds created exists when this round's
+		// resources are created or updated.
+		requireExistingPrincipals(t, round, d, observed)
 		next := map[string]*unstructured.Unstructured{}
 		for name, u := range d {
 			o := providerfake.Observe(xrName, name, u)
@@ -156,6 +160,25 @@ func convergeRounds(t *testing.T, xr *structpb.Struct, configs []*structpb.Struc
 	}
 	t.Fatal("the function did not converge in 10 rounds")
 	return nil, nil, 0
+}
+
+// requireExistingPrincipals fails the test when a desired resource's policy
+// names as principal an IAM role or user of the fake's account that no
+// observed resource is (providerfake.UnknownPrincipals): the provider's
+// create or update would fail with "Invalid principal in policy".
+func requireExistingPrincipals(t *testing.T, round int, d, observed map[string]*unstructured.Unstructured) {
+	t.Helper()
+	arns := map[string]bool{}
+	for _, o := range observed {
+		if arn, _, _ := unstructured.NestedString(o.Object, "status", "atProvider", "arn"); arn != "" {
+			arns[arn] = true
+		}
+	}
+	for _, name := range sortedNames(d) {
+		for _, p := range providerfake.UnknownPrincipals(d[name], func(arn string) bool { return arns[arn] }) {
+			t.Errorf("round %d: %s names principal %s before it exists: AWS refuses the policy (Invalid principal in policy)", round+1, name, p)
+		}
+	}
 }
 
 func sameKeys(a, b map[string]*unstructured.Unstructured) bool {

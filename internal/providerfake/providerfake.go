@@ -10,7 +10,9 @@ package providerfake
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -308,4 +310,77 @@ func stableHex(seed string, n int) string {
 func stableUUID(seed string) string {
 	h := stableHex(seed, 32)
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// principalFields are the forProvider parameters of the kinds the function
+// composes that hold a resource-based or trust policy, or a principal.
+var principalFields = []string{"policy", "assumeRolePolicy", "principal"}
+
+// UnknownPrincipals returns the IAM roles and users of Account that u's
+// policies name as a principal and that exists reports missing, sorted.
+// AWS refuses such a policy when it is created or updated: "Invalid
+// principal in policy" (IAM, S3 and SNS: "AWS JSON policy elements:
+// Principal", IAM User Guide,
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html;
+// https://repost.aws/knowledge-center/iam-trust-policy-error;
+// https://repost.aws/knowledge-center/s3-invalid-principal-in-policy-error),
+// and KMS says "the principals in the key policy must exist" (CreateKey,
+// Policy). The provider then reports Synced=False and retries. Principals
+// of other accounts are not checked: the fake knows only its own.
+func UnknownPrincipals(u *unstructured.Unstructured, exists func(arn string) bool) []string {
+	fp, _, _ := unstructured.NestedMap(u.Object, "spec", "forProvider")
+	var out []string
+	for _, f := range principalFields {
+		s, _ := fp[f].(string)
+		for _, p := range principalsOf(s) {
+			if ownIdentity(p) && !exists(p) && !slices.Contains(out, p) {
+				out = append(out, p)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// principalsOf returns the AWS principals a policy document names, or the
+// principal itself when s is not a document (a Lambda permission's).
+func principalsOf(s string) []string {
+	var doc struct {
+		Statement json.RawMessage
+	}
+	if err := json.Unmarshal([]byte(s), &doc); err != nil || doc.Statement == nil {
+		return []string{s}
+	}
+	var statements []map[string]any
+	if err := json.Unmarshal(doc.Statement, &statements); err != nil {
+		var one map[string]any
+		if json.Unmarshal(doc.Statement, &one) != nil {
+			return nil
+		}
+		statements = []map[string]any{one}
+	}
+	var out []string
+	for _, st := range statements {
+		p, _ := st["Principal"].(map[string]any)
+		switch aws := p["AWS"].(type) {
+		case string:
+			out = append(out, aws)
+		case []any:
+			for _, a := range aws {
+				if s, ok := a.(string); ok {
+					out = append(out, s)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// ownIdentity reports whether arn is an IAM role or user of Account.
+func ownIdentity(arn string) bool {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "iam" || parts[4] != Account {
+		return false
+	}
+	return strings.HasPrefix(parts[5], "role/") || strings.HasPrefix(parts[5], "user/")
 }

@@ -143,3 +143,38 @@ func TestNamespacedKindsReportLikeClusterOnes(t *testing.T) {
 		t.Errorf("ClusterGroup = %s", got)
 	}
 }
+
+func TestUnknownPrincipals(t *testing.T) {
+	const role = "arn:aws:iam::" + Account + ":role/shop-codebuild-dev"
+	withPolicy := func(field, policy string) *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"forProvider": map[string]any{field: policy}}}}
+	}
+	exists := func(arn string) bool { return arn == "arn:aws:iam::"+Account+":role/exists" }
+	cases := map[string]struct {
+		u    *unstructured.Unstructured
+		want []string
+	}{
+		"RoleInABucketPolicy": {
+			u:    withPolicy("policy", `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"`+role+`"},"Action":"s3:GetObject"}]}`),
+			want: []string{role},
+		},
+		"RoleInATrustPolicyList": {
+			u:    withPolicy("assumeRolePolicy", `{"Statement":{"Effect":"Allow","Principal":{"AWS":["`+role+`","arn:aws:iam::`+Account+`:role/exists"]},"Action":"sts:AssumeRole"}}`),
+			want: []string{role},
+		},
+		"LambdaPermission":    {u: withPolicy("principal", role), want: []string{role}},
+		"ExistingRole":        {u: withPolicy("policy", `{"Statement":[{"Principal":{"AWS":"arn:aws:iam::`+Account+`:role/exists"}}]}`)},
+		"AccountRoot":         {u: withPolicy("policy", `{"Statement":[{"Principal":{"AWS":"arn:aws:iam::`+Account+`:root"}}]}`)},
+		"AnotherAccountsRole": {u: withPolicy("policy", `{"Statement":[{"Principal":{"AWS":"arn:aws:iam::444455556666:role/r"}}]}`)},
+		"ServicePrincipal":    {u: withPolicy("policy", `{"Statement":[{"Principal":{"Service":"codebuild.amazonaws.com"}}]}`)},
+		"Everyone":            {u: withPolicy("policy", `{"Statement":[{"Principal":"*"},{"Principal":{"AWS":"*"}}]}`)},
+		"RoleAsAResourceOnly": {u: withPolicy("policy", `{"Statement":[{"Action":"iam:PassRole","Resource":"`+role+`"}]}`)},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, UnknownPrincipals(tc.u, exists)); diff != "" {
+				t.Errorf("-want, +got:\n%s", diff)
+			}
+		})
+	}
+}
