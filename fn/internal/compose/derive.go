@@ -18,6 +18,42 @@ import (
 // wins over a derived one, so what has been created is described exactly
 // as AWS reports it.
 
+// Where derived values go, and why composing them before the resource they
+// name exists is safe:
+//   - Never as a principal. AWS refuses a resource-based or trust policy
+//     that names a principal that does not exist ("Invalid principal in
+//     policy": "AWS JSON policy elements: Principal", IAM User Guide,
+//     https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html,
+//     https://repost.aws/knowledge-center/iam-trust-policy-error; S3,
+//     https://repost.aws/knowledge-center/s3-invalid-principal-in-policy-error;
+//     KMS CreateKey: "The principals in the key policy must exist"). The
+//     function's policies name as principals only service principals, "*"
+//     and account roots or ARNs the claim gives; the roles it composes
+//     reach other resources through selectors, which the provider resolves
+//     only once the role exists. The tests hold every round to this
+//     (providerfake.UnknownPrincipals, fn's requireExistingPrincipals).
+//   - As Resource or aws:SourceArn in policies: AWS checks a policy's
+//     grammar and that its ARNs are well formed, not that they exist
+//     ("Validation scope", "IAM policy validation",
+//     https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_policy-validator.html).
+//   - As a reference AWS stores for later: an alarm's action (the topic,
+//     PutMetricAlarm AlarmActions), an EventBridge target's Arn (the topic,
+//     the pipeline; PutTargets), the approval action's NotificationArn, the
+//     build project's image URI variable. AWS documents these as ARNs (or
+//     a URI) of a given form and documents no check that they exist when
+//     they are set; they are used when the alarm fires, the rule matches or
+//     the build runs, by which time everything is created. Had AWS such a
+//     check, nothing documents its error as transient: the value would
+//     have to wait like a principal, not rely on the provider's retry.
+//   - Roles a resource runs as (CodeBuild's serviceRole, CodePipeline's
+//     roleArn, the Lambda's role, a target's roleArn) are selectors, as
+//     before: the provider resolves them once the role exists. A role just
+//     created may not be visible everywhere yet: IAM documents this as
+//     eventual consistency to retry ("Changes that I make are not always
+//     immediately visible",
+//     https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency),
+//     which the provider's next reconcile does.
+
 // arnFormat is how AWS forms the ARNs of one kind:
 // arn:<partition>:<service>:<region>:<account>:<resource><name>, where name
 // is the resource's external name (the AWS name the function gives it).
