@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
@@ -9,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/compose"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/providerfake"
 )
 
@@ -169,5 +171,26 @@ func TestDerivedSpecsAreFinal(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestNoDerivationOutsideKnownPartitions: in a Region outside the
+// partitions whose ARNs and endpoints the function derives (us-iso-east-1
+// is in aws-iso), nothing is derived even with the account known: the
+// build project waits for the repository's URL the provider reports, and
+// the pipeline still converges.
+func TestNoDerivationOutsideKnownPartitions(t *testing.T) {
+	xr := withSpecField(t, xrFile(t, "xr-minimal.yaml"), "us-iso-east-1", "region")
+	configs := accountOf(t, v1alpha1.DefaultProviderConfigName)
+	first := run(t, withConfigs(newRequest(xr, nil), configs...))
+	if _, ok := desired(first)[string(compose.BuildProject)]; ok {
+		t.Errorf("the first round must not derive the repository's URL in us-iso-east-1")
+	}
+	if msg := condition(first, string(v1alpha1.TypeResourcesComposed)).GetMessage(); !strings.Contains(msg, "the ECR repository's URL") {
+		t.Errorf("ResourcesComposed: want it to name what the build project waits for, got %q", msg)
+	}
+	_, rsp, _ := convergeRounds(t, xr, configs, nil)
+	if c := condition(rsp, string(v1alpha1.TypeResourcesComposed)); c.GetStatus() != fnv1.Status_STATUS_CONDITION_TRUE {
+		t.Errorf("after converging, not everything is composed: %v", c)
 	}
 }

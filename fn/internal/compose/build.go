@@ -74,7 +74,11 @@ func (c *composer) buildProject() error {
 	// The image repository's URI has no selector: observed, else derived.
 	repoURL := c.repositoryURI()
 	if repoURL == "" {
-		c.wait(BuildProject, awaitingAccount)
+		waiting := awaitingAccount
+		if c.in.AccountID != "" {
+			waiting = "the ECR repository's URL"
+		}
+		c.wait(BuildProject, waiting)
 		return nil
 	}
 	b := c.in.Spec.Build

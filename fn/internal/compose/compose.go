@@ -16,6 +16,7 @@ import (
 	"encoding/hex"
 	"sort"
 	"strconv"
+	"strings"
 
 	xpv1 "github.com/crossplane/crossplane-runtime/v2/apis/common/v1"
 	"github.com/crossplane/function-sdk-go/errors"
@@ -224,14 +225,33 @@ func selector(name resource.Name) *xpv1.Selector {
 
 // partition is the AWS partition of the claim's region.
 func (c *composer) partition() string {
-	r := c.in.Spec.Region
+	p, _ := partitionOf(c.in.Spec.Region)
+	return p
+}
+
+// partitionOf returns the partition of a region, and whether the region is
+// in one of the partitions AWS's ARN pages name: aws (Regions named
+// <area>-<direction>-<n>), aws-cn (cn-...) and aws-us-gov (us-gov-...)
+// ("Amazon Resource Names (ARNs)",
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html;
+// "Amazon Resource Names (ARNs) in GovCloud (US) Regions",
+// https://docs.aws.amazon.com/govcloud-us/latest/UserGuide/using-govcloud-arns.html).
+// Other Regions, such as us-iso-east-1 and us-isob-east-1 (aws-iso and
+// aws-iso-b in AWS's ARN patterns, e.g. Alarm in the Resilience Hub API
+// Reference) or eusc-de-east-1, are in partitions with other names and
+// endpoints: false, with aws, the partition the function always assumed
+// there.
+func partitionOf(region string) (string, bool) {
+	parts := strings.Split(region, "-")
 	switch {
-	case len(r) > 3 && r[:3] == "cn-":
-		return "aws-cn"
-	case len(r) > 7 && r[:7] == "us-gov-":
-		return "aws-us-gov"
+	case len(parts) == 3 && parts[0] == "cn":
+		return "aws-cn", true
+	case len(parts) == 4 && parts[0] == "us" && parts[1] == "gov":
+		return "aws-us-gov", true
+	case len(parts) == 3 && len(parts[0]) == 2:
+		return "aws", true
 	default:
-		return "aws"
+		return "aws", false
 	}
 }
 

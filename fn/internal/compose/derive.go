@@ -137,7 +137,8 @@ func (c *composer) arnOf(name resource.Name) string {
 func (c *composer) derivedARN(name resource.Name) string {
 	f, ok := formatOf(name)
 	awsName := c.in.Names[name]
-	if !ok || awsName == "" {
+	partition, known := partitionOf(c.in.Spec.Region)
+	if !ok || awsName == "" || !known {
 		return ""
 	}
 	region, account := c.in.Spec.Region, c.in.AccountID
@@ -149,7 +150,7 @@ func (c *composer) derivedARN(name resource.Name) string {
 	} else if account == "" {
 		return ""
 	}
-	return fmt.Sprintf("arn:%s:%s:%s:%s:%s%s", c.partition(), f.service, region, account, f.resource, awsName)
+	return fmt.Sprintf("arn:%s:%s:%s:%s:%s%s", partition, f.service, region, account, f.resource, awsName)
 }
 
 // repositoryURI is the ECR repository's URI: the observed one, else
@@ -161,10 +162,11 @@ func (c *composer) repositoryURI() string {
 	if v := c.in.Observed.String(ECRRepository, "status.atProvider.repositoryUrl"); v != "" {
 		return v
 	}
-	if c.in.AccountID == "" {
+	partition, known := partitionOf(c.in.Spec.Region)
+	if c.in.AccountID == "" || !known {
 		return ""
 	}
-	return fmt.Sprintf("%s.dkr.ecr.%s.%s/%s", c.in.AccountID, c.in.Spec.Region, dnsSuffix(c.partition()), c.in.Names[ECRRepository])
+	return fmt.Sprintf("%s.dkr.ecr.%s.%s/%s", c.in.AccountID, c.in.Spec.Region, dnsSuffix(partition), c.in.Names[ECRRepository])
 }
 
 // dnsSuffix is the DNS suffix of a partition's service endpoints: the China
@@ -187,11 +189,13 @@ type arns struct {
 }
 
 // of returns the ARN of the resource composed as name, or records what it
-// waits for: the account, for a derivable ARN, else what (the ARN itself).
+// waits for: the account, for a derivable ARN before the account is
+// known, else what (the ARN itself: AWS generates it, or the region's
+// partition is not one the function derives in).
 func (a *arns) of(name resource.Name, what string) string {
 	v := a.c.arnOf(name)
 	if v == "" {
-		if _, derivable := formatOf(name); derivable {
+		if _, derivable := formatOf(name); derivable && a.c.in.AccountID == "" {
 			what = awaitingAccount
 		}
 		a.need(what)

@@ -149,3 +149,28 @@ func TestEveryFormatIsUsed(t *testing.T) {
 		}
 	}
 }
+
+// TestNoDerivationOutsideKnownPartitions: AWS names the partition of a
+// region in the aws, aws-cn and aws-us-gov partitions (region names
+// <area>-<direction>-<n>, cn-..., us-gov-...); other regions, such as
+// us-iso-east-1 (partition aws-iso) or us-isob-east-1 (aws-iso-b), are in
+// partitions whose names and endpoints the function does not derive.
+// There nothing is derived: values wait for the provider to report them.
+func TestNoDerivationOutsideKnownPartitions(t *testing.T) {
+	for _, region := range []string{"us-iso-east-1", "us-isob-east-1", "eu-isoe-west-1", "eusc-de-east-1"} {
+		c := deriving(t, region, "123456789012", nil)
+		for _, name := range []resource.Name{ECRRepository, ArtifactBucket, DeploymentTable, CodeBuildRole} {
+			if got := c.derivedARN(name); got != "" {
+				t.Errorf("%s in %s: derived %q, want nothing", name, region, got)
+			}
+		}
+		if got := c.repositoryURI(); got != "" {
+			t.Errorf("repository URI in %s: derived %q, want nothing", region, got)
+		}
+	}
+	for region, want := range map[string]string{"eu-west-1": "aws", "ap-southeast-5": "aws", "cn-northwest-1": "aws-cn", "us-gov-east-1": "aws-us-gov"} {
+		if got, _ := partitionOf(region); got != want {
+			t.Errorf("partition of %s: got %q, want %q", region, got, want)
+		}
+	}
+}

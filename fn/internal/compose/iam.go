@@ -121,9 +121,9 @@ func (c *composer) arn(service, account, res string) string {
 // and PutLogEvents act on log streams ("Actions, resources, and condition
 // keys for Amazon CloudWatch Logs",
 // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html).
-// The caller has checked that the account is known.
-func (c *composer) logStreams(group resource.Name) string {
-	return c.derivedARN(group) + ":*"
+// It records in a when the group's ARN is not known yet.
+func logStreams(a *arns, group resource.Name) string {
+	return a.of(group, "the "+string(group)+"'s ARN") + ":*"
 }
 
 // streamActions are what a service needs to write to a log group the
@@ -141,7 +141,7 @@ func (c *composer) testEnabled() bool { return enabled(c.in.Spec.Test.Enabled) }
 
 func (c *composer) codeBuildPermissions() (iampolicy.Document, string) {
 	a := &arns{c: c}
-	a.account() // the log streams' ARN has it
+	logs := logStreams(a, BuildLogGroup)
 	repo := a.of(ECRRepository, "the ECR repository's ARN")
 	artifacts := a.of(ArtifactBucket, "the artifact bucket's ARN")
 	cache := a.of(CacheBucket, "the cache bucket's ARN")
@@ -149,7 +149,7 @@ func (c *composer) codeBuildPermissions() (iampolicy.Document, string) {
 		return iampolicy.Document{}, w
 	}
 	statements := []iampolicy.Statement{
-		iampolicy.Allow("Logs", streamActions, c.logStreams(BuildLogGroup)),
+		iampolicy.Allow("Logs", streamActions, logs),
 		iampolicy.Allow("ArtifactBucket", []string{"s3:GetBucketAcl", "s3:GetBucketLocation"}, artifacts),
 		iampolicy.Allow("Artifacts", []string{"s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"}, artifacts+"/*"),
 		// Without s3:ListBucket, S3 answers a missing cache object with 403
@@ -175,12 +175,13 @@ func (c *composer) codeBuildPermissions() (iampolicy.Document, string) {
 func (c *composer) testPermissions() (iampolicy.Document, string) {
 	a := &arns{c: c}
 	account := a.account()
+	logs := logStreams(a, TestLogGroup)
 	artifacts := a.of(ArtifactBucket, "the artifact bucket's ARN")
 	if w := a.waiting(); w != "" {
 		return iampolicy.Document{}, w
 	}
 	return iampolicy.New(
-		iampolicy.Allow("Logs", streamActions, c.logStreams(TestLogGroup)),
+		iampolicy.Allow("Logs", streamActions, logs),
 		iampolicy.Allow("ArtifactBucket", []string{"s3:GetBucketAcl", "s3:GetBucketLocation"}, artifacts),
 		iampolicy.Allow("ReadSource", []string{"s3:GetObject", "s3:GetObjectVersion"}, artifacts+"/*"),
 		// CodeBuild names a buildspec's report group <project>-<name>.
@@ -248,6 +249,8 @@ func (c *composer) deployerPermissions() (iampolicy.Document, string) {
 	account := a.account()
 	table := a.of(DeploymentTable, "the deployment table's ARN")
 	repo := a.of(ECRRepository, "the ECR repository's ARN")
+	pipeline := a.of(Pipeline, "the pipeline's ARN")
+	logs := logStreams(a, DeployerLogGroup)
 	if w := a.waiting(); w != "" {
 		return iampolicy.Document{}, w
 	}
@@ -259,8 +262,8 @@ func (c *composer) deployerPermissions() (iampolicy.Document, string) {
 		iampolicy.Allow("Images", union(contract.ImagePullActions, contract.ImageTagActions), repo),
 		// PutJob*Result have no resource-level permissions.
 		iampolicy.Allow("JobResults", contract.JobResultActions, "*"),
-		iampolicy.Allow("Pipeline", contract.PipelineActions, c.derivedARN(Pipeline)),
-		iampolicy.Allow("Logs", contract.LogActions, c.logStreams(DeployerLogGroup)),
+		iampolicy.Allow("Pipeline", contract.PipelineActions, pipeline),
+		iampolicy.Allow("Logs", contract.LogActions, logs),
 	}
 	if fns := c.sameAccountTargets(account); len(fns) > 0 {
 		statements = append(statements, iampolicy.Allow("DeployTargets", contract.TargetActions, fns...))

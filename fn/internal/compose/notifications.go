@@ -66,6 +66,11 @@ func EmailSubscription(email string) resource.Name {
 func (c *composer) topicPolicy() error {
 	a := &arns{c: c}
 	topicARN := a.of(NotificationTopic, "the notification topic's ARN")
+	alarms := make([]string, 0, 2)
+	for _, alarm := range c.alarms() {
+		alarms = append(alarms, a.of(alarm, "the "+string(alarm)+"'s ARN"))
+	}
+	rule := a.of(FailedRule, "the "+string(FailedRule)+"'s ARN")
 	if w := a.waiting(); w != "" {
 		c.wait(NotificationTopicPolicy, w)
 		return nil
@@ -94,14 +99,10 @@ func (c *composer) topicPolicy() error {
 		}
 	}
 	var statements []iampolicy.Statement
-	if alarms := c.alarms(); len(alarms) > 0 {
-		arns := make([]string, 0, len(alarms))
-		for _, a := range alarms {
-			arns = append(arns, c.derivedARN(a))
-		}
-		statements = append(statements, publish("AllowAlarmsToPublish", "cloudwatch.amazonaws.com", arns...))
+	if len(alarms) > 0 {
+		statements = append(statements, publish("AllowAlarmsToPublish", "cloudwatch.amazonaws.com", alarms...))
 	}
-	statements = append(statements, publish("AllowFailedRuleToPublish", "events.amazonaws.com", c.derivedARN(FailedRule)))
+	statements = append(statements, publish("AllowFailedRuleToPublish", "events.amazonaws.com", rule))
 	doc := iampolicy.New(statements...)
 	policy, err := doc.JSON()
 	if err != nil {
