@@ -175,7 +175,7 @@ func requireExistingPrincipals(t *testing.T, round int, d, observed map[string]*
 		}
 	}
 	for _, name := range sortedNames(d) {
-		for _, p := range providerfake.UnknownPrincipals(d[name], func(arn string) bool { return arns[arn] }) {
+		for _, p := range providerfake.UnknownPrincipals(d[name], providerfake.Account, func(arn string) bool { return arns[arn] }) {
 			t.Errorf("round %d: %s names principal %s before it exists: AWS refuses the policy (Invalid principal in policy)", round+1, name, p)
 		}
 	}

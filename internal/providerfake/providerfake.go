@@ -316,7 +316,7 @@ func stableUUID(seed string) string {
 // composes that hold a resource-based or trust policy, or a principal.
 var principalFields = []string{"policy", "assumeRolePolicy", "principal"}
 
-// UnknownPrincipals returns the IAM roles and users of Account that u's
+// UnknownPrincipals returns the IAM roles and users of account that u's
 // policies name as a principal and that exists reports missing, sorted.
 // AWS refuses such a policy when it is created or updated: "Invalid
 // principal in policy" (IAM, S3 and SNS: "AWS JSON policy elements:
@@ -326,14 +326,14 @@ var principalFields = []string{"policy", "assumeRolePolicy", "principal"}
 // https://repost.aws/knowledge-center/s3-invalid-principal-in-policy-error),
 // and KMS says "the principals in the key policy must exist" (CreateKey,
 // Policy). The provider then reports Synced=False and retries. Principals
-// of other accounts are not checked: the fake knows only its own.
-func UnknownPrincipals(u *unstructured.Unstructured, exists func(arn string) bool) []string {
+// of other accounts are not checked: a fake knows only its own.
+func UnknownPrincipals(u *unstructured.Unstructured, account string, exists func(arn string) bool) []string {
 	fp, _, _ := unstructured.NestedMap(u.Object, "spec", "forProvider")
 	var out []string
 	for _, f := range principalFields {
 		s, _ := fp[f].(string)
 		for _, p := range principalsOf(s) {
-			if ownIdentity(p) && !exists(p) && !slices.Contains(out, p) {
+			if identityOf(p, account) && !exists(p) && !slices.Contains(out, p) {
 				out = append(out, p)
 			}
 		}
@@ -376,10 +376,10 @@ func principalsOf(s string) []string {
 	return out
 }
 
-// ownIdentity reports whether arn is an IAM role or user of Account.
-func ownIdentity(arn string) bool {
+// identityOf reports whether arn is an IAM role or user of account.
+func identityOf(arn, account string) bool {
 	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "iam" || parts[4] != Account {
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "iam" || parts[4] != account {
 		return false
 	}
 	return strings.HasPrefix(parts[5], "role/") || strings.HasPrefix(parts[5], "user/")

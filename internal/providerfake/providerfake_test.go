@@ -172,7 +172,7 @@ func TestUnknownPrincipals(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, UnknownPrincipals(tc.u, exists)); diff != "" {
+			if diff := cmp.Diff(tc.want, UnknownPrincipals(tc.u, Account, exists)); diff != "" {
 				t.Errorf("-want, +got:\n%s", diff)
 			}
 		})
