@@ -346,7 +346,7 @@ func UnknownPrincipals(u *unstructured.Unstructured, account string, exists func
 // principal itself when s is not a document (a Lambda permission's).
 func principalsOf(s string) []string {
 	var doc struct {
-		Statement json.RawMessage
+		Statement json.RawMessage `json:"Statement"`
 	}
 	if err := json.Unmarshal([]byte(s), &doc); err != nil || doc.Statement == nil {
 		return []string{s}

@@ -350,7 +350,7 @@ func (s *Simulator) reconcile(ctx context.Context, key objectKey) error {
 		createErr = fmt.Errorf("cannot resolve references: %w", refErr)
 	} else if missing := providerfake.UnknownPrincipals(u, s.cfg.Account, s.roleExists); len(missing) > 0 {
 		// AWS refuses the create or update (providerfake.UnknownPrincipals).
-		createErr = fmt.Errorf("Invalid principal in policy: %s", strings.Join(missing, ", "))
+		createErr = fmt.Errorf("cannot create or update: Invalid principal in policy: %s", strings.Join(missing, ", "))
 	}
 	status := s.desiredStatus(k, u, createErr)
 	hash, err := hashOf(status)
