@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/compose"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/naming"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/observe"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/platform"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/crdschema"
 )
 
@@ -95,7 +97,12 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		return rsp, nil
 	}
 	observed := observe.Resources(ocds)
-	if err := CheckTargetAccounts(*spec, observed.AccountID()); err != nil {
+	account, err := pipelineAccount(effective, observed)
+	if err != nil {
+		accountMismatch(rsp, err)
+		return rsp, nil
+	}
+	if err := CheckTargetAccounts(*spec, account); err != nil {
 		invalid(rsp, oxr.Resource.GetName(), err)
 		return rsp, nil
 	}
@@ -107,6 +114,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		Claim:     claimOf(oxr.Resource),
 		Observed:  observed,
 		Scope:     scope.Scope,
+		AccountID: account,
 	})
 	if err != nil {
 		response.Fatal(rsp, errors.Wrap(err, "cannot compose the pipeline"))
@@ -246,8 +254,9 @@ func unmarshalSpec(b []byte) (*v1alpha1.XCicdPipelineSpec, error) {
 // pipeline's without a role to assume there (the deployer's own role cannot
 // update a function in another account), and a cross-account role's
 // function in another account. The XRD cannot check this, since
-// the pipeline's account is known only once a composed resource reports an
-// ARN; until then (account "") nothing is checked.
+// the pipeline's account is known only from the platform's accountId or
+// once a composed resource reports an ARN; until then (account "") nothing
+// is checked.
 func CheckTargetAccounts(spec v1alpha1.XCicdPipelineSpec, account string) error {
 	if account == "" {
 		return nil
@@ -268,6 +277,38 @@ func CheckTargetAccounts(spec v1alpha1.XCicdPipelineSpec, account string) error 
 		}
 	}
 	return nil
+}
+
+// pipelineAccount is the AWS account of the pipeline's resources: the one
+// observed ARNs carry, else the platform's accountId, else "" (not known
+// yet). An observed ARN in another account than the platform's accountId
+// is an error: the provider config is not in the account the platform
+// says, and policies composed for it would name the wrong account.
+func pipelineAccount(p *platform.Result, observed observe.Resources) (string, error) {
+	want := p.AccountID
+	for _, name := range observed.Names() {
+		arn := observed.ARN(name)
+		if got := observe.AccountFromARN(arn); want != "" && got != "" && got != want {
+			return "", errors.Errorf("EnvironmentConfig %s: data.accountId is %s, but the composed resource %s is in account %s (%s): set data.accountId to the account of the provider config the claim uses",
+				p.AccountConfig, want, name, got, arn)
+		}
+	}
+	if id := observed.AccountID(); id != "" {
+		return id, nil
+	}
+	return want, nil
+}
+
+// accountMismatch reports resources in another account than the
+// platform's accountId: PlatformDefaults=False in place of the condition
+// resolvePlatform set, and a fatal result, so nothing is composed for the
+// wrong account and what exists stays as it is.
+func accountMismatch(rsp *fnv1.RunFunctionResponse, err error) {
+	rsp.Conditions = slices.DeleteFunc(rsp.Conditions, func(c *fnv1.Condition) bool {
+		return c.GetType() == string(v1alpha1.TypePlatformDefaults)
+	})
+	conditionFalse(rsp, v1alpha1.TypePlatformDefaults, v1alpha1.ReasonAccountMismatch).WithMessage(err.Error()).TargetCompositeAndClaim()
+	response.Fatal(rsp, err)
 }
 
 // claimOf returns namespace/name of the XR's claim, or "".

@@ -316,18 +316,22 @@ func TestGating(t *testing.T) {
 			composed = c
 		}
 	}
+	const account = "the AWS account ID (the platform's accountId, or any observed ARN)"
 	want := &fnv1.Condition{
 		Type:   string(v1alpha1.TypeResourcesComposed),
 		Status: fnv1.Status_STATUS_CONDITION_FALSE,
 		Reason: string(v1alpha1.ReasonWaitingForObservedValues),
-		Message: new("build-project waits for the ECR repository's URL; codebuild-role-policy waits for the AWS account ID (from any observed ARN), the ECR repository's ARN, the artifact bucket's ARN, the cache bucket's ARN; " +
+		// What AWS documents as a fixed format waits only for the account,
+		// not for the resource it names; the composed connection's ARN,
+		// which AWS generates, for the connection.
+		Message: new("build-project waits for " + account + "; codebuild-role-policy waits for " + account + "; " +
 			"codebuild-role-policy-attachment waits for codebuild-role-policy; " +
-			"codebuild-test-role-policy waits for the AWS account ID (from any observed ARN), the artifact bucket's ARN; " +
+			"codebuild-test-role-policy waits for " + account + "; " +
 			"codebuild-test-role-policy-attachment waits for codebuild-test-role-policy; " +
-			"codepipeline-role-policy waits for the artifact bucket's ARN, the build project's ARN, the test project's ARN, the CodeStar connection's ARN; " +
+			"codepipeline-role-policy waits for " + account + ", the CodeStar connection's ARN; " +
 			"codepipeline-role-policy-attachment waits for codepipeline-role-policy; " +
-			"ecr-repository-policy waits for the AWS account ID (from any observed ARN); " +
-			"notification-topic-policy waits for the notification topic's ARN; pipeline waits for the CodeStar connection's ARN; pipeline-failed-target waits for the notification topic's ARN"),
+			"ecr-repository-policy waits for " + account + "; " +
+			"notification-topic-policy waits for " + account + "; pipeline waits for the CodeStar connection's ARN; pipeline-failed-target waits for " + account),
 		Target: fnv1.Target_TARGET_COMPOSITE_AND_CLAIM.Enum(),
 	}
 	if diff := cmp.Diff(want, composed, protocmp.Transform()); diff != "" {
@@ -341,13 +345,13 @@ func TestGating(t *testing.T) {
 func TestPreserveExisting(t *testing.T) {
 	xr := xrFromYAML(t, minimalXR(minimalSpec))
 	observed, _ := converge(t, xr, nil)
-	// The topic loses its ARN (e.g. the provider is re-creating it): the
-	// target and policy that need it must not be dropped, or Crossplane
-	// would delete them.
-	delete(observed[string(compose.NotificationTopic)].Object, "status")
+	// The connection loses its ARN (e.g. the provider is re-creating it):
+	// the pipeline and policy that need it (AWS generates it, so it cannot
+	// be derived) must not be dropped, or Crossplane would delete them.
+	delete(observed[string(compose.Connection)].Object, "status")
 	rsp := run(t, newRequest(xr, observed))
 	d := desired(rsp)
-	for _, n := range []string{string(compose.FailedTarget), string(compose.NotificationTopicPolicy)} {
+	for _, n := range waitingForConnection {
 		u, ok := d[n]
 		if !ok {
 			t.Fatalf("%s was dropped although it exists", n)

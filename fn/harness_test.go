@@ -105,6 +105,16 @@ func converge(t *testing.T, xr *structpb.Struct, tweak func(name string, u *unst
 // convergeWith is converge with these platform-defaults EnvironmentConfigs.
 func convergeWith(t *testing.T, xr *structpb.Struct, configs []*structpb.Struct, tweak func(name string, u *unstructured.Unstructured)) (map[string]*unstructured.Unstructured, *fnv1.RunFunctionResponse) {
 	t.Helper()
+	observed, rsp, _ := convergeRounds(t, xr, configs, tweak)
+	return observed, rsp
+}
+
+// convergeRounds is convergeWith that also returns the rounds of
+// observation it took: the number of the first response (from 1, the
+// response to the XR with nothing observed) that composed every resource
+// the final one does.
+func convergeRounds(t *testing.T, xr *structpb.Struct, configs []*structpb.Struct, tweak func(name string, u *unstructured.Unstructured)) (map[string]*unstructured.Unstructured, *fnv1.RunFunctionResponse, int) {
+	t.Helper()
 	xrName, _ := xr.AsMap()["metadata"].(map[string]any)["name"].(string)
 	// Crossplane creates a namespaced XR's composed resources in its
 	// namespace.
@@ -119,6 +129,10 @@ func convergeWith(t *testing.T, xr *structpb.Struct, configs []*structpb.Struct,
 		// Whatever the function emits, in every round, must be valid for
 		// the provider's CRDs.
 		validateComposed(t, d)
+		// AWS refuses a policy naming a principal that does not exist:
+		// only what earlier rounds created exists when this round's
+		// resources are created or updated.
+		requireExistingPrincipals(t, round, d, observed)
 		next := map[string]*unstructured.Unstructured{}
 		for name, u := range d {
 			o := providerfake.Observe(xrName, name, u)
@@ -138,12 +152,33 @@ func convergeWith(t *testing.T, xr *structpb.Struct, configs []*structpb.Struct,
 			next[name] = o
 		}
 		if sameKeys(next, observed) && round > 0 {
-			return observed, rsp
+			// Response round (from 0) composed nothing new: the one before
+			// it, number round counting from 1, was complete.
+			return observed, rsp, round
 		}
 		observed = next
 	}
 	t.Fatal("the function did not converge in 10 rounds")
-	return nil, nil
+	return nil, nil, 0
+}
+
+// requireExistingPrincipals fails the test when a desired resource's policy
+// names as principal an IAM role or user of the fake's account that no
+// observed resource is (providerfake.UnknownPrincipals): the provider's
+// create or update would fail with "Invalid principal in policy".
+func requireExistingPrincipals(t *testing.T, round int, d, observed map[string]*unstructured.Unstructured) {
+	t.Helper()
+	arns := map[string]bool{}
+	for _, o := range observed {
+		if arn, _, _ := unstructured.NestedString(o.Object, "status", "atProvider", "arn"); arn != "" {
+			arns[arn] = true
+		}
+	}
+	for _, name := range sortedNames(d) {
+		for _, p := range providerfake.UnknownPrincipals(d[name], providerfake.Account, func(arn string) bool { return arns[arn] }) {
+			t.Errorf("round %d: %s names principal %s before it exists: AWS refuses the policy (Invalid principal in policy)", round+1, name, p)
+		}
+	}
 }
 
 func sameKeys(a, b map[string]*unstructured.Unstructured) bool {

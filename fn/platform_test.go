@@ -338,6 +338,10 @@ func TestPlatformBadConfig(t *testing.T) {
 		"UnknownPlaceholder":      {configs: []string{"  defaults:\n    deployer:\n      targetFunctionName: \"{app}-{environment}\"\n"}, want: "data.defaults.deployer.targetFunctionName: Invalid value: \"{app}-{environment}\": unknown placeholder {app}"},
 		"DefaultRegionNotAllowed": {configs: []string{"  defaults:\n    region: us-east-1\n  allowedRegions: [eu-west-1]\n"}, want: "EnvironmentConfig acme-0: data.defaults.region: us-east-1 is not among the allowed regions (eu-west-1)"},
 		"NoCommonRegion":          {configs: []string{"  allowedRegions: [eu-west-1]\n", "  allowedRegions: [us-east-1]\n"}, want: "EnvironmentConfigs acme-0, acme-1: data.allowedRegions: the configs allow no region in common"},
+		"ShortAccountID":          {configs: []string{"  accountId: \"12345678901\"\n"}, want: `EnvironmentConfig acme-0: data.accountId: Invalid value: "12345678901": an AWS account ID is 12 digits`},
+		"AccountIDWithLetters":    {configs: []string{"  accountId: \"12345678901a\"\n"}, want: `EnvironmentConfig acme-0: data.accountId: Invalid value: "12345678901a": an AWS account ID is 12 digits`},
+		"AccountIDWithDashes":     {configs: []string{"  accountId: 1234-5678-9012\n"}, want: `EnvironmentConfig acme-0: data.accountId: Invalid value: "1234-5678-9012": an AWS account ID is 12 digits`},
+		"AccountIDNumber":         {configs: []string{"  accountId: 123456789012\n"}, want: "EnvironmentConfig acme-0: data.accountId: Invalid value: number, want string"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

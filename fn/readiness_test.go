@@ -20,7 +20,7 @@ import (
 // case also checks which composed resources the function reports not ready,
 // so an XR not Ready for another reason than the one under test fails it.
 func TestReadinessInputs(t *testing.T) {
-	topic := string(compose.NotificationTopic)
+	connection := string(compose.Connection)
 	cases := map[string]struct {
 		reason string
 		spec   string
@@ -43,24 +43,27 @@ func TestReadinessInputs(t *testing.T) {
 		"PendingResource": {
 			reason: "A resource that waits for a value and does not exist yet keeps the XR not Ready, though every composed resource is Ready.",
 			change: func(t *testing.T, o map[string]*unstructured.Unstructured) {
-				unstructured.RemoveNestedField(o[topic].Object, "status", "atProvider", "arn")
-				for _, n := range waitingForTopic {
+				unstructured.RemoveNestedField(o[connection].Object, "status", "atProvider", "arn")
+				for _, n := range waitingForConnection {
 					delete(o, n)
 				}
 			},
-			wantReady:           fnv1.Ready_READY_FALSE,
-			wantCond:            map[xpv1.ConditionType]string{v1alpha1.TypeResourcesComposed: falseBecause(v1alpha1.ReasonWaitingForObservedValues)},
-			wantComposedMessage: "notification-topic-policy waits for the notification topic's ARN; pipeline-failed-target waits for the notification topic's ARN",
+			wantReady: fnv1.Ready_READY_FALSE,
+			wantCond:  map[xpv1.ConditionType]string{v1alpha1.TypeResourcesComposed: falseBecause(v1alpha1.ReasonWaitingForObservedValues)},
+			wantComposedMessage: "codepipeline-role-policy waits for the CodeStar connection's ARN; " +
+				"codepipeline-role-policy-attachment waits for codepipeline-role-policy; " +
+				"pipeline waits for the CodeStar connection's ARN",
 		},
 		"PreservedResource": {
 			reason: "A resource kept as observed because a value it needs is unknown keeps the XR not Ready, though it and every other composed resource are Ready.",
 			change: func(t *testing.T, o map[string]*unstructured.Unstructured) {
-				unstructured.RemoveNestedField(o[topic].Object, "status", "atProvider", "arn")
+				unstructured.RemoveNestedField(o[connection].Object, "status", "atProvider", "arn")
 			},
 			wantReady: fnv1.Ready_READY_FALSE,
 			wantCond:  map[xpv1.ConditionType]string{v1alpha1.TypeResourcesComposed: falseBecause(v1alpha1.ReasonWaitingForObservedValues)},
-			wantComposedMessage: "notification-topic-policy is kept as observed until the notification topic's ARN is known again; " +
-				"pipeline-failed-target is kept as observed until the notification topic's ARN is known again",
+			wantComposedMessage: "codepipeline-role-policy is kept as observed until the CodeStar connection's ARN is known again; " +
+				"codepipeline-role-policy-attachment is kept as observed until codepipeline-role-policy is known again; " +
+				"pipeline is kept as observed until the CodeStar connection's ARN is known again",
 		},
 		"ResourceNotReady": {
 			reason: "A composed resource whose Ready condition is False keeps the XR not Ready.",
@@ -194,13 +197,13 @@ func TestReadinessInputs(t *testing.T) {
 func TestReadinessPendingAndPreservedApart(t *testing.T) {
 	xr := xrFromYAML(t, minimalXR(minimalSpec))
 	observed, _ := converge(t, xr, nil)
-	unstructured.RemoveNestedField(observed[string(compose.NotificationTopic)].Object, "status", "atProvider", "arn")
+	unstructured.RemoveNestedField(observed[string(compose.Connection)].Object, "status", "atProvider", "arn")
 
 	msg := conditionsOf(run(t, newRequest(xr, observed)))[v1alpha1.TypeResourcesComposed].message
 	if strings.Contains(msg, " waits for ") {
 		t.Errorf("with every waiting resource observed, none may be pending: %s", msg)
 	}
-	for _, n := range waitingForTopic {
+	for _, n := range waitingForConnection {
 		delete(observed, n)
 	}
 	msg = conditionsOf(run(t, newRequest(xr, observed)))[v1alpha1.TypeResourcesComposed].message
@@ -209,13 +212,12 @@ func TestReadinessPendingAndPreservedApart(t *testing.T) {
 	}
 }
 
-// waitingForTopic are the resources of the minimal claim that wait,
-// directly or through another, for the notification topic's ARN: kept as
-// observed when they exist, pending when they do not. (Without a Deploy
-// stage there is no Approval stage, so the CodePipeline role publishes
-// nothing to the topic.)
-var waitingForTopic = []string{
-	string(compose.FailedTarget), string(compose.NotificationTopicPolicy),
+// waitingForConnection are the resources of the minimal claim that wait,
+// directly or through another, for the composed connection's ARN (which
+// AWS generates, so it cannot be derived): kept as observed when they
+// exist, pending when they do not.
+var waitingForConnection = []string{
+	string(compose.Pipeline), string(compose.PolicyOf(compose.CodePipelineRole)), string(compose.AttachmentOf(compose.CodePipelineRole)),
 }
 
 type conditionSummary struct {

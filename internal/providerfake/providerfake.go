@@ -10,7 +10,9 @@ package providerfake
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -119,11 +121,17 @@ type Identity struct {
 }
 
 // ObservedFields returns the computed part of status.atProvider the way
-// provider-aws reports it after creating the resource: ARNs, IDs, URLs.
+// provider-aws reports it after creating the resource: ARNs, IDs, URLs, in
+// the partition of id.Region (aws-cn for cn-*, aws-us-gov for us-gov-*,
+// else aws; "Amazon Resource Names (ARNs)",
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html).
+// A global kind (IAM) has no region of its own: give it the provider
+// config's region for its partition, else it is in aws.
 func ObservedFields(id Identity) map[string]any {
 	name, region, account := id.ExternalName, id.Region, id.Account
+	part := Partition(region)
 	arn := func(service, resource string) string {
-		return fmt.Sprintf("arn:aws:%s:%s:%s:%s", service, region, account, resource)
+		return fmt.Sprintf("arn:%s:%s:%s:%s:%s", part, service, region, account, resource)
 	}
 	str := func(key string) string {
 		s, _ := id.ForProvider[key].(string)
@@ -139,13 +147,13 @@ func ObservedFields(id Identity) map[string]any {
 		obs["arn"] = arn("ecr", "repository/"+name)
 		obs["id"] = name
 		obs["registryId"] = account
-		obs["repositoryUrl"] = fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s", account, region, name)
+		obs["repositoryUrl"] = fmt.Sprintf("%s.dkr.ecr.%s.%s/%s", account, region, dnsSuffix(part), name)
 	case "ecr.aws.upbound.io/LifecyclePolicy":
 		obs["id"] = str("repository")
 		obs["registryId"] = account
 
 	case "s3.aws.upbound.io/Bucket":
-		obs["arn"] = "arn:aws:s3:::" + name
+		obs["arn"] = "arn:" + part + ":s3:::" + name
 		obs["id"] = name
 		obs["bucketDomainName"] = name + ".s3.amazonaws.com"
 		obs["bucketRegionalDomainName"] = fmt.Sprintf("%s.s3.%s.amazonaws.com", name, region)
@@ -180,8 +188,8 @@ func ObservedFields(id Identity) map[string]any {
 		obs["id"] = name
 		obs["version"] = version
 		obs["qualifiedArn"] = fnARN + ":" + version
-		obs["invokeArn"] = fmt.Sprintf("arn:aws:apigateway:%s:lambda:path/2015-03-31/functions/%s/invocations", region, fnARN)
-		obs["qualifiedInvokeArn"] = fmt.Sprintf("arn:aws:apigateway:%s:lambda:path/2015-03-31/functions/%s:%s/invocations", region, fnARN, version)
+		obs["invokeArn"] = fmt.Sprintf("arn:%s:apigateway:%s:lambda:path/2015-03-31/functions/%s/invocations", part, region, fnARN)
+		obs["qualifiedInvokeArn"] = fmt.Sprintf("arn:%s:apigateway:%s:lambda:path/2015-03-31/functions/%s:%s/invocations", part, region, fnARN, version)
 		obs["lastModified"] = "2026-01-01T00:00:00.000+0000"
 
 	case "dynamodb.aws.upbound.io/Table":
@@ -227,12 +235,12 @@ func ObservedFields(id Identity) map[string]any {
 		obs["id"] = str("rule") + "-" + str("targetId")
 
 	case "iam.aws.upbound.io/Role":
-		obs["arn"] = fmt.Sprintf("arn:aws:iam::%s:role%s%s", account, iamPath(str("path")), name)
+		obs["arn"] = fmt.Sprintf("arn:%s:iam::%s:role%s%s", part, account, iamPath(str("path")), name)
 		obs["id"] = name
 		obs["uniqueId"] = "AROA" + strings.ToUpper(stableHex(id.UID, 17))
 		obs["createDate"] = "2026-01-01T00:00:00Z"
 	case "iam.aws.upbound.io/Policy":
-		obs["arn"] = fmt.Sprintf("arn:aws:iam::%s:policy%s%s", account, iamPath(str("path")), name)
+		obs["arn"] = fmt.Sprintf("arn:%s:iam::%s:policy%s%s", part, account, iamPath(str("path")), name)
 		obs["id"] = obs["arn"]
 		obs["policyId"] = "ANPA" + strings.ToUpper(stableHex(id.UID, 17))
 		obs["attachmentCount"] = int64(1)
@@ -246,6 +254,28 @@ func ObservedFields(id Identity) map[string]any {
 		obs["arn"] = arn(strings.TrimSuffix(group, ".aws.upbound.io"), strings.ToLower(id.Kind)+"/"+name)
 	}
 	return obs
+}
+
+// Partition is the AWS partition of a region.
+func Partition(region string) string {
+	switch {
+	case strings.HasPrefix(region, "cn-"):
+		return "aws-cn"
+	case strings.HasPrefix(region, "us-gov-"):
+		return "aws-us-gov"
+	default:
+		return "aws"
+	}
+}
+
+// dnsSuffix is the DNS suffix of a partition's endpoints: the China Regions'
+// ECR registries are <account>.dkr.ecr.<region>.amazonaws.com.cn
+// (https://docs.amazonaws.cn/en_us/AmazonECR/latest/userguide/Registries.html).
+func dnsSuffix(partition string) string {
+	if partition == "aws-cn" {
+		return "amazonaws.com.cn"
+	}
+	return "amazonaws.com"
 }
 
 // ClusterGroup returns the cluster-scoped group of a provider-aws group:
@@ -280,4 +310,77 @@ func stableHex(seed string, n int) string {
 func stableUUID(seed string) string {
 	h := stableHex(seed, 32)
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// principalFields are the forProvider parameters of the kinds the function
+// composes that hold a resource-based or trust policy, or a principal.
+var principalFields = []string{"policy", "assumeRolePolicy", "principal"}
+
+// UnknownPrincipals returns the IAM roles and users of account that u's
+// policies name as a principal and that exists reports missing, sorted.
+// AWS refuses such a policy when it is created or updated: "Invalid
+// principal in policy" (IAM, S3 and SNS: "AWS JSON policy elements:
+// Principal", IAM User Guide,
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html;
+// https://repost.aws/knowledge-center/iam-trust-policy-error;
+// https://repost.aws/knowledge-center/s3-invalid-principal-in-policy-error),
+// and KMS says "the principals in the key policy must exist" (CreateKey,
+// Policy). The provider then reports Synced=False and retries. Principals
+// of other accounts are not checked: a fake knows only its own.
+func UnknownPrincipals(u *unstructured.Unstructured, account string, exists func(arn string) bool) []string {
+	fp, _, _ := unstructured.NestedMap(u.Object, "spec", "forProvider")
+	var out []string
+	for _, f := range principalFields {
+		s, _ := fp[f].(string)
+		for _, p := range principalsOf(s) {
+			if identityOf(p, account) && !exists(p) && !slices.Contains(out, p) {
+				out = append(out, p)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// principalsOf returns the AWS principals a policy document names, or the
+// principal itself when s is not a document (a Lambda permission's).
+func principalsOf(s string) []string {
+	var doc struct {
+		Statement json.RawMessage `json:"Statement"`
+	}
+	if err := json.Unmarshal([]byte(s), &doc); err != nil || doc.Statement == nil {
+		return []string{s}
+	}
+	var statements []map[string]any
+	if err := json.Unmarshal(doc.Statement, &statements); err != nil {
+		var one map[string]any
+		if json.Unmarshal(doc.Statement, &one) != nil {
+			return nil
+		}
+		statements = []map[string]any{one}
+	}
+	var out []string
+	for _, st := range statements {
+		p, _ := st["Principal"].(map[string]any)
+		switch aws := p["AWS"].(type) {
+		case string:
+			out = append(out, aws)
+		case []any:
+			for _, a := range aws {
+				if s, ok := a.(string); ok {
+					out = append(out, s)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// identityOf reports whether arn is an IAM role or user of account.
+func identityOf(arn, account string) bool {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "iam" || parts[4] != account {
+		return false
+	}
+	return strings.HasPrefix(parts[5], "role/") || strings.HasPrefix(parts[5], "user/")
 }

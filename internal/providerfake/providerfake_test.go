@@ -23,6 +23,21 @@ func TestObservedFields(t *testing.T) {
 				"registryId":    "123456789012",
 			},
 		},
+		"ECRRepositoryInChina": {
+			id: Identity{Group: "ecr.aws.upbound.io", Kind: "Repository", ExternalName: "shop-images-dev", Region: "cn-north-1", Account: "123456789012", UID: "uid-1"},
+			want: map[string]any{
+				"arn":           "arn:aws-cn:ecr:cn-north-1:123456789012:repository/shop-images-dev",
+				"repositoryUrl": "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/shop-images-dev",
+			},
+		},
+		"IAMRoleInGovCloud": {
+			id:   Identity{Group: "iam.aws.upbound.io", Kind: "Role", ExternalName: "r", Region: "us-gov-west-1", Account: "123456789012", UID: "uid-1"},
+			want: map[string]any{"arn": "arn:aws-us-gov:iam::123456789012:role/r"},
+		},
+		"S3BucketInChina": {
+			id:   Identity{Group: "s3.aws.upbound.io", Kind: "Bucket", ExternalName: "b", Region: "cn-northwest-1", Account: "123456789012", UID: "uid-1"},
+			want: map[string]any{"arn": "arn:aws-cn:s3:::b"},
+		},
 		"S3BucketHasNoRegionOrAccountInArn": {
 			id:   id("s3.aws.upbound.io", "Bucket", "shop-artifacts-dev", nil),
 			want: map[string]any{"arn": "arn:aws:s3:::shop-artifacts-dev", "bucketRegionalDomainName": "shop-artifacts-dev.s3.eu-west-1.amazonaws.com"},
@@ -126,5 +141,40 @@ func TestNamespacedKindsReportLikeClusterOnes(t *testing.T) {
 	}
 	if got := ClusterGroup("s3.aws.m.upbound.io"); got != "s3.aws.upbound.io" {
 		t.Errorf("ClusterGroup = %s", got)
+	}
+}
+
+func TestUnknownPrincipals(t *testing.T) {
+	const role = "arn:aws:iam::" + Account + ":role/shop-codebuild-dev"
+	withPolicy := func(field, policy string) *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"forProvider": map[string]any{field: policy}}}}
+	}
+	exists := func(arn string) bool { return arn == "arn:aws:iam::"+Account+":role/exists" }
+	cases := map[string]struct {
+		u    *unstructured.Unstructured
+		want []string
+	}{
+		"RoleInABucketPolicy": {
+			u:    withPolicy("policy", `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"`+role+`"},"Action":"s3:GetObject"}]}`),
+			want: []string{role},
+		},
+		"RoleInATrustPolicyList": {
+			u:    withPolicy("assumeRolePolicy", `{"Statement":{"Effect":"Allow","Principal":{"AWS":["`+role+`","arn:aws:iam::`+Account+`:role/exists"]},"Action":"sts:AssumeRole"}}`),
+			want: []string{role},
+		},
+		"LambdaPermission":    {u: withPolicy("principal", role), want: []string{role}},
+		"ExistingRole":        {u: withPolicy("policy", `{"Statement":[{"Principal":{"AWS":"arn:aws:iam::`+Account+`:role/exists"}}]}`)},
+		"AccountRoot":         {u: withPolicy("policy", `{"Statement":[{"Principal":{"AWS":"arn:aws:iam::`+Account+`:root"}}]}`)},
+		"AnotherAccountsRole": {u: withPolicy("policy", `{"Statement":[{"Principal":{"AWS":"arn:aws:iam::444455556666:role/r"}}]}`)},
+		"ServicePrincipal":    {u: withPolicy("policy", `{"Statement":[{"Principal":{"Service":"codebuild.amazonaws.com"}}]}`)},
+		"Everyone":            {u: withPolicy("policy", `{"Statement":[{"Principal":"*"},{"Principal":{"AWS":"*"}}]}`)},
+		"RoleAsAResourceOnly": {u: withPolicy("policy", `{"Statement":[{"Action":"iam:PassRole","Resource":"`+role+`"}]}`)},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, UnknownPrincipals(tc.u, Account, exists)); diff != "" {
+				t.Errorf("-want, +got:\n%s", diff)
+			}
+		})
 	}
 }

@@ -72,4 +72,7 @@ const (
 	ReasonPlatformDefaultsApplied  xpv1.ConditionReason = "Applied"
 	ReasonNoEnvironmentConfig      xpv1.ConditionReason = "NoEnvironmentConfig"
 	ReasonInvalidEnvironmentConfig xpv1.ConditionReason = "InvalidEnvironmentConfig"
+	// ReasonAccountMismatch: a composed resource is in another account
+	// than the platform's accountId.
+	ReasonAccountMismatch xpv1.ConditionReason = "AccountMismatch"
 )

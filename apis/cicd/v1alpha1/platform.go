@@ -50,6 +50,19 @@ type PlatformConfig struct {
 
 	// AllowedRegions, when set, are the only regions a pipeline may be in.
 	AllowedRegions []string `json:"allowedRegions,omitempty"`
+
+	// AccountID is the AWS account (12 digits) of one provider config: the
+	// platform's providerConfigName where it is set (this config's
+	// defaults.providerConfigName, else an earlier config's, else the
+	// built-in default). Known in advance, it lets the function derive the
+	// ARNs of the pipeline's resources of the claims that use that
+	// provider config instead of waiting for AWS to report them, so a
+	// pipeline is composed in fewer rounds. A claim that uses another
+	// provider config gets its account from the first ARN AWS reports. If
+	// a resource of a claim using that provider config is observed in
+	// another account, the function composes nothing and says so
+	// (PlatformDefaults=False, AccountMismatch).
+	AccountID string `json:"accountId,omitempty"`
 }
 
 // PlatformDefaults are the values a platform can default, under the same

@@ -71,11 +71,14 @@ func (c *composer) buildProjects() error {
 }
 
 func (c *composer) buildProject() error {
-	// The image repository's URI has no selector; it comes from the observed
-	// repository.
-	repoURL := c.in.Observed.String(ECRRepository, "status.atProvider.repositoryUrl")
+	// The image repository's URI has no selector: observed, else derived.
+	repoURL := c.repositoryURI()
 	if repoURL == "" {
-		c.wait(BuildProject, "the ECR repository's URL")
+		waiting := awaitingAccount
+		if c.in.AccountID != "" {
+			waiting = "the ECR repository's URL"
+		}
+		c.wait(BuildProject, waiting)
 		return nil
 	}
 	b := c.in.Spec.Build

@@ -4,9 +4,10 @@
 // Builders use the provider's typed structs at each kind's storage version.
 // Wiring between resources uses the provider's selectors (matchControllerRef
 // plus a component label) where it has them. A value that has no selector
-// and must be an ARN is read from an observed resource; a resource that
-// needs such a value waits (it is not composed) until the value is known,
-// and is reported as pending. A waiting resource that already exists keeps
+// and must be an ARN (or URI) is read from an observed resource, else
+// derived from AWS's documented format once the account is known
+// (derive.go); a resource that needs a value not known yet waits (it is
+// not composed), and is reported as pending. A waiting resource that already exists keeps
 // its observed spec, so nothing created is ever dropped.
 package compose
 
@@ -15,6 +16,7 @@ import (
 	"encoding/hex"
 	"sort"
 	"strconv"
+	"strings"
 
 	xpv1 "github.com/crossplane/crossplane-runtime/v2/apis/common/v1"
 	"github.com/crossplane/function-sdk-go/errors"
@@ -55,6 +57,10 @@ type Input struct {
 	Claim     string
 	Observed  observe.Resources
 	Scope     Scope
+	// AccountID is the pipeline's AWS account: the observed resources',
+	// else the platform's accountId; "" while neither is known. The caller
+	// checks that the two agree.
+	AccountID string
 }
 
 // Pending is a resource that waits for a value only the provider can tell.
@@ -219,14 +225,33 @@ func selector(name resource.Name) *xpv1.Selector {
 
 // partition is the AWS partition of the claim's region.
 func (c *composer) partition() string {
-	r := c.in.Spec.Region
+	p, _ := partitionOf(c.in.Spec.Region)
+	return p
+}
+
+// partitionOf returns the partition of a region, and whether the region is
+// in one of the partitions AWS's ARN pages name: aws (Regions named
+// <area>-<direction>-<n>), aws-cn (cn-...) and aws-us-gov (us-gov-...)
+// ("Amazon Resource Names (ARNs)",
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html;
+// "Amazon Resource Names (ARNs) in GovCloud (US) Regions",
+// https://docs.aws.amazon.com/govcloud-us/latest/UserGuide/using-govcloud-arns.html).
+// Other Regions, such as us-iso-east-1 and us-isob-east-1 (aws-iso and
+// aws-iso-b in AWS's ARN patterns, e.g. Alarm in the Resilience Hub API
+// Reference) or eusc-de-east-1, are in partitions with other names and
+// endpoints: false, with aws, the partition the function always assumed
+// there.
+func partitionOf(region string) (string, bool) {
+	parts := strings.Split(region, "-")
 	switch {
-	case len(r) > 3 && r[:3] == "cn-":
-		return "aws-cn"
-	case len(r) > 7 && r[:7] == "us-gov-":
-		return "aws-us-gov"
+	case len(parts) == 3 && parts[0] == "cn":
+		return "aws-cn", true
+	case len(parts) == 4 && parts[0] == "us" && parts[1] == "gov":
+		return "aws-us-gov", true
+	case len(parts) == 3 && len(parts[0]) == 2:
+		return "aws", true
 	default:
-		return "aws"
+		return "aws", false
 	}
 }
 

@@ -102,11 +102,12 @@ func (c *composer) deployer() error {
 	}
 
 	// provider-aws's alarmActions selector resolves autoscaling policies,
-	// not SNS topics, so the topic's ARN comes from the observed topic.
-	topicARN := c.in.Observed.ARN(NotificationTopic)
-	if topicARN == "" {
-		c.wait(ErrorsAlarm, "the notification topic's ARN")
-		c.wait(RollbackFailedAlarm, "the notification topic's ARN")
+	// not SNS topics, so the topic's ARN is observed or derived.
+	topic := &arns{c: c}
+	topicARN := topic.of(NotificationTopic, "the notification topic's ARN")
+	if w := topic.waiting(); w != "" {
+		c.wait(ErrorsAlarm, w)
+		c.wait(RollbackFailedAlarm, w)
 		return nil
 	}
 	a := c.in.Spec.Alarms.LambdaErrors

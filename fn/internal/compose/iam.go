@@ -51,7 +51,7 @@ func (c *composer) pipelineRoles() []role {
 }
 
 // roles composes the IAM roles. Their policies come later, once the ARNs
-// they are scoped to have been observed.
+// they are scoped to are known (derive.go).
 func (c *composer) roles() error {
 	for _, r := range c.pipelineRoles() {
 		trust, err := r.trust.JSON()
@@ -112,30 +112,6 @@ func (c *composer) policies() error {
 	return nil
 }
 
-// arns collects the observed ARNs a policy needs, and what is still missing.
-type arns struct {
-	c       *composer
-	missing []string
-}
-
-func (a *arns) of(name resource.Name, what string) string {
-	v := a.c.in.Observed.ARN(name)
-	if v == "" {
-		a.missing = append(a.missing, what)
-	}
-	return v
-}
-
-func (a *arns) account() string {
-	v := a.c.in.Observed.AccountID()
-	if v == "" {
-		a.missing = append(a.missing, "the AWS account ID (from any observed ARN)")
-	}
-	return v
-}
-
-func (a *arns) waiting() string { return strings.Join(a.missing, ", ") }
-
 // arn builds an ARN in the claim's partition and region.
 func (c *composer) arn(service, account, res string) string {
 	return fmt.Sprintf("arn:%s:%s:%s:%s:%s", c.partition(), service, c.in.Spec.Region, account, res)
@@ -145,8 +121,9 @@ func (c *composer) arn(service, account, res string) string {
 // and PutLogEvents act on log streams ("Actions, resources, and condition
 // keys for Amazon CloudWatch Logs",
 // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html).
-func (c *composer) logStreams(account, group string) string {
-	return c.arn("logs", account, "log-group:"+group+":*")
+// It records in a when the group's ARN is not known yet.
+func logStreams(a *arns, group resource.Name) string {
+	return a.of(group, "the "+string(group)+"'s ARN") + ":*"
 }
 
 // streamActions are what a service needs to write to a log group the
@@ -164,7 +141,7 @@ func (c *composer) testEnabled() bool { return enabled(c.in.Spec.Test.Enabled) }
 
 func (c *composer) codeBuildPermissions() (iampolicy.Document, string) {
 	a := &arns{c: c}
-	account := a.account()
+	logs := logStreams(a, BuildLogGroup)
 	repo := a.of(ECRRepository, "the ECR repository's ARN")
 	artifacts := a.of(ArtifactBucket, "the artifact bucket's ARN")
 	cache := a.of(CacheBucket, "the cache bucket's ARN")
@@ -172,7 +149,7 @@ func (c *composer) codeBuildPermissions() (iampolicy.Document, string) {
 		return iampolicy.Document{}, w
 	}
 	statements := []iampolicy.Statement{
-		iampolicy.Allow("Logs", streamActions, c.logStreams(account, c.buildLogGroup())),
+		iampolicy.Allow("Logs", streamActions, logs),
 		iampolicy.Allow("ArtifactBucket", []string{"s3:GetBucketAcl", "s3:GetBucketLocation"}, artifacts),
 		iampolicy.Allow("Artifacts", []string{"s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"}, artifacts+"/*"),
 		// Without s3:ListBucket, S3 answers a missing cache object with 403
@@ -198,12 +175,13 @@ func (c *composer) codeBuildPermissions() (iampolicy.Document, string) {
 func (c *composer) testPermissions() (iampolicy.Document, string) {
 	a := &arns{c: c}
 	account := a.account()
+	logs := logStreams(a, TestLogGroup)
 	artifacts := a.of(ArtifactBucket, "the artifact bucket's ARN")
 	if w := a.waiting(); w != "" {
 		return iampolicy.Document{}, w
 	}
 	return iampolicy.New(
-		iampolicy.Allow("Logs", streamActions, c.logStreams(account, c.testLogGroup())),
+		iampolicy.Allow("Logs", streamActions, logs),
 		iampolicy.Allow("ArtifactBucket", []string{"s3:GetBucketAcl", "s3:GetBucketLocation"}, artifacts),
 		iampolicy.Allow("ReadSource", []string{"s3:GetObject", "s3:GetObjectVersion"}, artifacts+"/*"),
 		// CodeBuild names a buildspec's report group <project>-<name>.
@@ -271,6 +249,8 @@ func (c *composer) deployerPermissions() (iampolicy.Document, string) {
 	account := a.account()
 	table := a.of(DeploymentTable, "the deployment table's ARN")
 	repo := a.of(ECRRepository, "the ECR repository's ARN")
+	pipeline := a.of(Pipeline, "the pipeline's ARN")
+	logs := logStreams(a, DeployerLogGroup)
 	if w := a.waiting(); w != "" {
 		return iampolicy.Document{}, w
 	}
@@ -282,8 +262,8 @@ func (c *composer) deployerPermissions() (iampolicy.Document, string) {
 		iampolicy.Allow("Images", union(contract.ImagePullActions, contract.ImageTagActions), repo),
 		// PutJob*Result have no resource-level permissions.
 		iampolicy.Allow("JobResults", contract.JobResultActions, "*"),
-		iampolicy.Allow("Pipeline", contract.PipelineActions, c.arn("codepipeline", account, c.in.Names[Pipeline])),
-		iampolicy.Allow("Logs", contract.LogActions, c.logStreams(account, c.deployerLogGroup())),
+		iampolicy.Allow("Pipeline", contract.PipelineActions, pipeline),
+		iampolicy.Allow("Logs", contract.LogActions, logs),
 	}
 	if fns := c.sameAccountTargets(account); len(fns) > 0 {
 		statements = append(statements, iampolicy.Allow("DeployTargets", contract.TargetActions, fns...))

@@ -64,9 +64,15 @@ func EmailSubscription(email string) resource.Name {
 }
 
 func (c *composer) topicPolicy() error {
-	topicARN := c.in.Observed.ARN(NotificationTopic)
-	if topicARN == "" {
-		c.wait(NotificationTopicPolicy, "the notification topic's ARN")
+	a := &arns{c: c}
+	topicARN := a.of(NotificationTopic, "the notification topic's ARN")
+	alarms := make([]string, 0, 2)
+	for _, alarm := range c.alarms() {
+		alarms = append(alarms, a.of(alarm, "the "+string(alarm)+"'s ARN"))
+	}
+	rule := a.of(FailedRule, "the "+string(FailedRule)+"'s ARN")
+	if w := a.waiting(); w != "" {
+		c.wait(NotificationTopicPolicy, w)
 		return nil
 	}
 	account := observe.AccountFromARN(topicARN)
@@ -93,14 +99,10 @@ func (c *composer) topicPolicy() error {
 		}
 	}
 	var statements []iampolicy.Statement
-	if alarms := c.alarmNames(); len(alarms) > 0 {
-		arns := make([]string, 0, len(alarms))
-		for _, a := range alarms {
-			arns = append(arns, c.arn("cloudwatch", account, "alarm:"+a))
-		}
-		statements = append(statements, publish("AllowAlarmsToPublish", "cloudwatch.amazonaws.com", arns...))
+	if len(alarms) > 0 {
+		statements = append(statements, publish("AllowAlarmsToPublish", "cloudwatch.amazonaws.com", alarms...))
 	}
-	statements = append(statements, publish("AllowFailedRuleToPublish", "events.amazonaws.com", c.arn("events", account, "rule/"+c.in.Names[FailedRule])))
+	statements = append(statements, publish("AllowFailedRuleToPublish", "events.amazonaws.com", rule))
 	doc := iampolicy.New(statements...)
 	policy, err := doc.JSON()
 	if err != nil {
@@ -117,13 +119,13 @@ func (c *composer) topicPolicy() error {
 	return c.add(NotificationTopicPolicy, "", tp)
 }
 
-// alarmNames are the names of the composed alarms that notify the topic:
-// the deployer's, when there is one.
-func (c *composer) alarmNames() []string {
+// alarms are the composed alarms that notify the topic: the deployer's,
+// when there is one.
+func (c *composer) alarms() []resource.Name {
 	if !c.in.Spec.ComposesDeployer() {
 		return nil
 	}
-	return []string{c.in.Names[ErrorsAlarm], c.in.Names[RollbackFailedAlarm]}
+	return []resource.Name{ErrorsAlarm, RollbackFailedAlarm}
 }
 
 // failureNotification sends the pipeline's failed executions to the topic.
@@ -170,13 +172,15 @@ func (c *composer) eventRule(name resource.Name, awsName, description string, pa
 	return c.add(name, awsName, rule)
 }
 
-// eventTarget composes the target of a rule, sending events to the observed
-// ARN of the resource composed as to: EventBridge targets have no selector
-// for their ARN, so the target waits until that ARN is known.
-func (c *composer) eventTarget(name, rule resource.Name, targetID string, to resource.Name, waiting string, configure func(*cloudwatchevents.TargetParameters)) error {
-	arn := c.in.Observed.ARN(to)
-	if arn == "" {
-		c.wait(name, waiting)
+// eventTarget composes the target of a rule, sending events to the ARN
+// (observed or derived) of the resource composed as to: EventBridge
+// targets have no selector for their ARN, so the target waits until that
+// ARN is known.
+func (c *composer) eventTarget(name, rule resource.Name, targetID string, to resource.Name, what string, configure func(*cloudwatchevents.TargetParameters)) error {
+	a := &arns{c: c}
+	arn := a.of(to, what)
+	if w := a.waiting(); w != "" {
+		c.wait(name, w)
 		return nil
 	}
 	p := cloudwatchevents.TargetParameters{

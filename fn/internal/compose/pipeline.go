@@ -107,7 +107,7 @@ func (c *composer) pipeline() error {
 			cfg["ExternalEntityLink"] = ap.URL
 		}
 		// Approvers are notified on the topic once its ARN is known.
-		if topic := c.in.Observed.ARN(NotificationTopic); topic != "" {
+		if topic := c.arnOf(NotificationTopic); topic != "" {
 			cfg["NotificationArn"] = topic
 		}
 		approve := action("Approve", "Approval", "Manual", cfg)
@@ -176,10 +176,10 @@ func (c *composer) pipelineEvents() error {
 	if s.Provider != v1alpha1.SourceCodeCommit {
 		return nil
 	}
-	account := c.in.Observed.AccountID()
+	account := c.in.AccountID
 	if account == "" {
 		// The rule matches the repository's ARN, which has the account ID.
-		c.wait(PushRule, "the AWS account ID (from any observed ARN)")
+		c.wait(PushRule, awaitingAccount)
 	} else {
 		description := fmt.Sprintf("Pushes to %s of CodeCommit repository %s start %s", s.Branch, s.Repository, c.in.Names[Pipeline])
 		err := c.eventRule(PushRule, c.in.Names[PushRule], description, map[string]any{

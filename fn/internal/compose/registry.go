@@ -58,9 +58,9 @@ func (c *composer) registry() error {
 // https://docs.aws.amazon.com/lambda/latest/dg/images-create.html). The
 // deployer's role may not change repository policies for it.
 func (c *composer) repositoryPolicy() error {
-	account := c.in.Observed.AccountID()
+	account := c.in.AccountID
 	if account == "" {
-		c.wait(ECRRepositoryPolicy, "the AWS account ID (from any observed ARN)")
+		c.wait(ECRRepositoryPolicy, awaitingAccount)
 		return nil
 	}
 	others := c.targetAccounts(account)

@@ -1,8 +1,6 @@
 package compose
 
 import (
-	"fmt"
-
 	"github.com/crossplane/crossplane-runtime/v2/pkg/fieldpath"
 	"github.com/crossplane/function-sdk-go/errors"
 	"github.com/crossplane/function-sdk-go/resource"
@@ -143,7 +141,12 @@ func (c *composer) bucket(b bucket) error {
 // TLS (Security Hub S3.5; "Enforce encryption of data in transit" in
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html).
 func (c *composer) tlsOnly(b bucket) error {
-	arn := fmt.Sprintf("arn:%s:s3:::%s", c.partition(), b.awsName)
+	arn := c.arnOf(b.name)
+	if arn == "" {
+		// Only outside the partitions whose ARNs the function derives.
+		c.wait(b.policy, "the "+string(b.name)+"'s ARN")
+		return nil
+	}
 	doc, err := iampolicy.New(iampolicy.Statement{
 		Sid:       "DenyInsecureTransport",
 		Effect:    iampolicy.Denied,

@@ -78,6 +78,11 @@ func builtins() map[string]any {
 	}
 }
 
+// accountID is the form of an AWS account ID: "exactly 12 digits"
+// (AccountId in DescribeAccount, AWS Organizations API Reference,
+// https://docs.aws.amazon.com/organizations/latest/APIReference/API_DescribeAccount.html).
+var accountID = regexp.MustCompile(`^[0-9]{12}$`)
+
 // Placeholders of PlatformDeployer.TargetFunctionName.
 const (
 	placeholderClaim       = "{claim}"
@@ -124,6 +129,9 @@ func check(c v1alpha1.PlatformConfig) error {
 				return errors.Errorf("data.defaults.deployer.targetFunctionName: Invalid value: %q: unknown placeholder %s, want %s or %s", t, p, placeholderClaim, placeholderEnvironment)
 			}
 		}
+	}
+	if id := c.AccountID; id != "" && !accountID.MatchString(id) {
+		return fmt.Errorf("data.accountId: Invalid value: %q: an AWS account ID is 12 digits", id)
 	}
 	for i, f := range c.Enforced {
 		if !enforceable[f] {

@@ -42,18 +42,23 @@ type sourced struct {
 
 // merged is the platform layer: the applicable configs folded in order.
 type merged struct {
-	values  map[string]sourced // plain and cross-account fields, region
-	tags    map[string]sourced
-	images  map[string]sourced
-	target  sourced
-	enforce map[string]string // field -> config that enforces it
+	values map[string]sourced // plain and cross-account fields, region
+	tags   map[string]sourced
+	images map[string]sourced
+	target sourced
+	// accounts are the accountIds by the provider config they describe:
+	// the providerConfigName in effect where each is set. last is the
+	// last accountId set, and lastFor its provider config.
+	accounts      map[string]sourced
+	last, lastFor sourced
+	enforce       map[string]string // field -> config that enforces it
 	// allowed regions (nil: any) and the configs that restrict them.
 	allowed     []string
 	allowedFrom []string
 }
 
 func merge(configs []Config) (*merged, error) {
-	m := &merged{values: map[string]sourced{}, tags: map[string]sourced{}, images: map[string]sourced{}, enforce: map[string]string{}}
+	m := &merged{values: map[string]sourced{}, tags: map[string]sourced{}, images: map[string]sourced{}, accounts: map[string]sourced{}, enforce: map[string]string{}}
 	for _, c := range configs {
 		src := v1alpha1.SourcePlatformPrefix + c.Name
 		defaults, err := asMap(c.Data.Defaults)
@@ -73,6 +78,11 @@ func merge(configs []Config) (*merged, error) {
 		}
 		if t := c.Data.Defaults.Deployer.TargetFunctionName; t != "" {
 			m.target = sourced{value: t, source: src}
+		}
+		if id := c.Data.AccountID; id != "" {
+			pc := m.providerConfig()
+			m.accounts[pc] = sourced{value: id, source: c.Name}
+			m.last, m.lastFor = m.accounts[pc], sourced{value: pc}
 		}
 		for _, f := range c.Data.Enforced {
 			if _, ok := m.enforce[f]; !ok {
@@ -128,6 +138,11 @@ type Result struct {
 	Effective []v1alpha1.EffectiveValue
 	// Notes explain platform values that were not applied.
 	Notes []string
+	// AccountID is the platform's accountId for the provider config the
+	// claim uses ("" when no config sets one for it), and AccountConfig
+	// the EnvironmentConfig it comes from (the last applicable config that
+	// sets it for that provider config).
+	AccountID, AccountConfig string
 }
 
 // ViolationError is a claim value the platform does not allow.
@@ -163,7 +178,12 @@ func Resolve(in Input) (*Result, error) {
 	r.deployer(in.Claim)
 	r.crossAccount()
 
+	r.account()
+
 	out := &Result{Spec: r.spec, Notes: r.notes}
+	if id, ok := r.accountID.value.(string); ok {
+		out.AccountID, out.AccountConfig = id, r.accountID.source
+	}
 	for _, f := range sortedKeys(r.effective) {
 		out.Effective = append(out.Effective, r.effective[f])
 	}
@@ -176,6 +196,33 @@ type resolver struct {
 	spec      map[string]any
 	effective map[string]v1alpha1.EffectiveValue
 	notes     []string
+	accountID sourced
+}
+
+// providerConfig is the platform's providerConfigName so far: the merged
+// configs', else the built-in default.
+func (m *merged) providerConfig() string {
+	if v, ok := m.values[fieldProviderConfigName].value.(string); ok {
+		return v
+	}
+	return v1alpha1.DefaultProviderConfigName
+}
+
+// account picks the accountId of the provider config the claim uses. An
+// accountId describes one provider config (the platform's
+// providerConfigName where it is set): a claim that uses another one may
+// be in another account, so nothing is derived from it and composing it
+// is no mismatch.
+func (r *resolver) account() {
+	pc, _ := get(r.spec, fieldProviderConfigName)
+	name, _ := pc.(string)
+	if a, ok := r.m.accounts[name]; ok {
+		r.accountID = a
+		return
+	}
+	if id, ok := r.m.last.value.(string); ok {
+		r.notes = append(r.notes, fmt.Sprintf("data.accountId %s (EnvironmentConfig %s) is the account of provider config %s, not of %s, which this claim uses: its account is read from the first ARN AWS reports", id, r.m.last.source, r.m.lastFor.value, name))
+	}
 }
 
 func (r *resolver) record(f string, v any, source string) {

@@ -288,3 +288,26 @@ func TestUpdateReachesAWS(t *testing.T) {
 		return nil
 	})
 }
+
+// TestPolicyPrincipalMustExist: AWS refuses a policy that names as
+// principal a role that does not exist (providerfake.UnknownPrincipals):
+// the resource is not created, Synced=False says why, and once the role
+// exists the next reconcile creates it.
+func TestPolicyPrincipalMustExist(t *testing.T) {
+	e := newSimEnv(t, bucketKind, roleKind)
+	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:role/shop-reader"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::shop/*"}]}`
+	bucket := managed(bucketKind, "bucket-1", "xr-1", nil, map[string]any{"policy": policy})
+	e.create(bucketKind, bucket)
+	e.waitFor("a policy naming a missing role was accepted", func() error {
+		return want(e.get(bucketKind, "bucket-1"), "False", "False", "Invalid principal in policy: arn:aws:iam::123456789012:role/shop-reader")
+	})
+	if _, ok := e.sim.External(bucketKind.GVK.GroupKind(), "bucket-1"); ok {
+		t.Errorf("the bucket exists in AWS although its policy was refused")
+	}
+	role := managed(roleKind, "role-1", "xr-1", nil, map[string]any{})
+	role.SetAnnotations(map[string]string{annotationExternalName: "shop-reader"})
+	e.create(roleKind, role)
+	e.waitFor("the policy was never accepted once the role existed", func() error {
+		return want(e.get(bucketKind, "bucket-1"), "True", "True", "")
+	})
+}

@@ -113,6 +113,24 @@ type External struct {
 
 func externalKey(gk schema.GroupKind, name string) string { return gk.String() + "/" + name }
 
+// roleKinds are the IAM role kinds, cluster-scoped and namespaced.
+var roleKinds = []schema.GroupKind{{Group: "iam.aws.upbound.io", Kind: "Role"}, {Group: "iam.aws.m.upbound.io", Kind: "Role"}}
+
+// roleExists reports whether the role an ARN names (arn:...:role/[path/]name)
+// exists in "AWS".
+func (s *Simulator) roleExists(arn string) bool {
+	_, res, _ := strings.Cut(arn, ":role/")
+	name := res[strings.LastIndex(res, "/")+1:]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, gk := range roleKinds {
+		if _, ok := s.external[externalKey(gk, name)]; ok {
+			return true
+		}
+	}
+	return false
+}
+
 // connectionKind is the kind AWS creates PENDING.
 var connectionKind = schema.GroupKind{Group: "codestarconnections.aws.upbound.io", Kind: "Connection"}
 
@@ -327,7 +345,14 @@ func (s *Simulator) reconcile(ctx context.Context, key objectKey) error {
 		return err
 	}
 
-	status := s.desiredStatus(k, u, refErr)
+	createErr := refErr
+	if refErr != nil {
+		createErr = fmt.Errorf("cannot resolve references: %w", refErr)
+	} else if missing := providerfake.UnknownPrincipals(u, s.cfg.Account, s.roleExists); len(missing) > 0 {
+		// AWS refuses the create or update (providerfake.UnknownPrincipals).
+		createErr = fmt.Errorf("cannot create or update: Invalid principal in policy: %s", strings.Join(missing, ", "))
+	}
+	status := s.desiredStatus(k, u, createErr)
 	hash, err := hashOf(status)
 	if err != nil {
 		return err
@@ -344,7 +369,7 @@ func (s *Simulator) reconcile(ctx context.Context, key objectKey) error {
 	}
 	s.mu.Lock()
 	s.written[u.GetUID()] = hash
-	if refErr == nil {
+	if createErr == nil {
 		// Created or updated in AWS with these parameters.
 		forProvider, _, _ := unstructured.NestedMap(u.Object, "spec", "forProvider")
 		s.external[externalKey(k.GVK.GroupKind(), externalNameOf(u))] = External{
@@ -357,7 +382,7 @@ func (s *Simulator) reconcile(ctx context.Context, key objectKey) error {
 
 // desiredStatus is the status the real provider would report, without
 // condition transition times (see withTransitionTimes).
-func (s *Simulator) desiredStatus(k *Kind, u *unstructured.Unstructured, refErr error) map[string]any {
+func (s *Simulator) desiredStatus(k *Kind, u *unstructured.Unstructured, createErr error) map[string]any {
 	fault := s.faultFor(u)
 	forProvider, _, _ := unstructured.NestedMap(u.Object, "spec", "forProvider")
 	region, _ := forProvider["region"].(string)
@@ -379,14 +404,14 @@ func (s *Simulator) desiredStatus(k *Kind, u *unstructured.Unstructured, refErr 
 		synced = condition("Synced", "False", "ReconcileError", fault.SyncError, gen)
 	}
 	status := map[string]any{"observedGeneration": gen}
-	if refErr != nil {
+	if createErr != nil {
 		// Never created: nothing observed, not ready, and the reason why.
-		synced = condition("Synced", "False", "ReconcileError", "cannot resolve references: "+refErr.Error(), gen)
+		synced = condition("Synced", "False", "ReconcileError", createErr.Error(), gen)
 		if !isReady(u) {
 			ready = condition("Ready", "False", "Creating", "", gen)
 		}
 	}
-	if refErr == nil || isReady(u) {
+	if createErr == nil || isReady(u) {
 		status["atProvider"] = atProvider(k, providerfake.Identity{
 			Group: k.GVK.Group, Kind: k.GVK.Kind, ExternalName: externalName,
 			Region: region, Account: s.cfg.Account, UID: string(u.GetUID()),
