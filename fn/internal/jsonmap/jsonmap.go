@@ -76,6 +76,34 @@ func roundTrip(v reflect.Value) (any, error) {
 
 type encodeFunc func(v reflect.Value) (any, error)
 
+// customEncoder converts a type with its own JSON encoding through JSON, and
+// its zero value (ObjectMeta's creationTimestamp, deletionTimestamp: every
+// resource has them) once: a marshaling method is taken to encode the same
+// value the same way. Only a scalar result is kept, as it can be shared.
+func customEncoder() encodeFunc {
+	var (
+		once    sync.Once
+		zero    any
+		hasZero bool
+	)
+	return func(v reflect.Value) (any, error) {
+		if !v.IsZero() {
+			return roundTrip(v)
+		}
+		once.Do(func() {
+			e, err := roundTrip(v)
+			switch e.(type) {
+			case nil, string, bool, float64:
+				zero, hasZero = e, err == nil
+			}
+		})
+		if hasZero {
+			return zero, nil
+		}
+		return roundTrip(v)
+	}
+}
+
 // typeEncoder encodes one type. It is built on first use, so that a
 // recursive type's encoder can refer to itself.
 type typeEncoder struct {
@@ -119,7 +147,7 @@ func custom(t reflect.Type) bool {
 
 func build(t reflect.Type) encodeFunc {
 	if custom(t) {
-		return roundTrip
+		return customEncoder()
 	}
 	switch t.Kind() {
 	case reflect.Bool:
@@ -187,12 +215,18 @@ func build(t reflect.Type) encodeFunc {
 		elem := encoderOf(t.Elem())
 		return func(v reflect.Value) (any, error) {
 			out := make(map[string]any, v.Len())
+			// One key and one value, set in place for each entry: MapRange's
+			// Key and Value allocate a copy each.
+			key := reflect.New(t.Key()).Elem()
+			val := reflect.New(t.Elem()).Elem()
 			for it := v.MapRange(); it.Next(); {
-				k := it.Key().String()
+				key.SetIterKey(it)
+				val.SetIterValue(it)
+				k := key.String()
 				if !utf8.ValidString(k) {
 					return nil, errUnencodable
 				}
-				e, err := elem.encode(it.Value())
+				e, err := elem.encode(val)
 				if err != nil {
 					return nil, err
 				}
@@ -215,7 +249,32 @@ type field struct {
 	index     []int
 	name      string
 	omitEmpty bool
-	enc       *typeEncoder
+	// kind is the Go field's kind; custom if json encodes it otherwise.
+	kind   reflect.Kind
+	custom bool
+	enc    *typeEncoder
+}
+
+// plainEmpty reports, without encoding v, that it encodes as null, "", []
+// or {}, as json's own shortcut for omitempty does: a nil pointer or
+// interface, or an empty string, slice, array or map, of a type without
+// its own encoding.
+func (f *field) plainEmpty(v reflect.Value) bool {
+	if f.custom {
+		return false
+	}
+	switch f.kind {
+	case reflect.Pointer, reflect.Interface:
+		return v.IsNil()
+	case reflect.String, reflect.Slice, reflect.Array, reflect.Map:
+		return v.Len() == 0
+	}
+	return false
+}
+
+type member struct {
+	name  string
+	value any
 }
 
 func structEncoder(t reflect.Type) encodeFunc {
@@ -232,12 +291,18 @@ func structEncoder(t reflect.Type) encodeFunc {
 		seen[f.name] = true
 	}
 	return func(v reflect.Value) (any, error) {
-		out := make(map[string]any, len(fields))
+		// Most fields of a provider struct are omitted: collect the members
+		// first, so the map is made at its size.
+		var buf [16]member
+		members := buf[:0]
 		for i := range fields {
 			f := &fields[i]
 			fv, ok := fieldByIndex(v, f.index)
 			if !ok {
 				continue // In a nil inlined struct.
+			}
+			if f.omitEmpty && f.plainEmpty(fv) {
+				continue // Most fields: nil or empty, so omitted.
 			}
 			e, err := f.enc.encode(fv)
 			if err != nil {
@@ -246,7 +311,11 @@ func structEncoder(t reflect.Type) encodeFunc {
 			if f.omitEmpty && empty(e) {
 				continue
 			}
-			out[f.name] = e
+			members = append(members, member{f.name, e})
+		}
+		out := make(map[string]any, len(members))
+		for _, m := range members {
+			out[m.name] = m.value
 		}
 		return out, nil
 	}
@@ -312,7 +381,10 @@ func structFields(t reflect.Type, parent []int, inlining map[reflect.Type]bool) 
 			fields = append(fields, sub...)
 			continue
 		}
-		fields = append(fields, field{index: index, name: name, omitEmpty: omitEmpty, enc: encoderOf(sf.Type)})
+		fields = append(fields, field{
+			index: index, name: name, omitEmpty: omitEmpty,
+			kind: sf.Type.Kind(), custom: custom(sf.Type), enc: encoderOf(sf.Type),
+		})
 	}
 	if t.NumField() > 0 && !anyTag && !anyField {
 		return nil, false // json: "Go struct has no exported fields".
