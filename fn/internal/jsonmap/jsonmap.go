@@ -14,7 +14,8 @@
 // that value: types with their own JSON or text marshalers
 // (metav1.Time, resource.Quantity), the time package's types, byte slices
 // (base64), maps with non-string keys, interfaces and structs with tag
-// options other than omitempty and inline or with conflicting names. A
+// options other than omitempty, omitzero and inline or with conflicting
+// names. A
 // value the walk finds it cannot encode (invalid UTF-8, NaN) is also
 // converted by the round trip, so the caller gets the round trip's error.
 package jsonmap
@@ -253,6 +254,39 @@ type field struct {
 	kind   reflect.Kind
 	custom bool
 	enc    *typeEncoder
+	// isZero, for omitzero, reports that the field is omitted.
+	isZero func(v reflect.Value) bool
+}
+
+type isZeroer interface{ IsZero() bool }
+
+var isZeroerType = reflect.TypeFor[isZeroer]()
+
+// isZero is how json decides omitzero for a field of type t: by t's (or
+// *t's) IsZero method where it has one (metav1.Time's), else by Go's zero
+// value.
+func isZero(t reflect.Type) func(v reflect.Value) bool {
+	switch {
+	case t.Kind() == reflect.Interface && t.Implements(isZeroerType):
+		return func(v reflect.Value) bool {
+			return v.IsNil() || (v.Elem().Kind() == reflect.Pointer && v.Elem().IsNil()) || v.Interface().(isZeroer).IsZero()
+		}
+	case t.Kind() == reflect.Pointer && t.Implements(isZeroerType):
+		return func(v reflect.Value) bool { return v.IsNil() || v.Interface().(isZeroer).IsZero() }
+	case t.Implements(isZeroerType):
+		return func(v reflect.Value) bool { return v.Interface().(isZeroer).IsZero() }
+	case reflect.PointerTo(t).Implements(isZeroerType):
+		return func(v reflect.Value) bool {
+			if !v.CanAddr() {
+				p := reflect.New(t)
+				p.Elem().Set(v)
+				v = p.Elem()
+			}
+			return v.Addr().Interface().(isZeroer).IsZero()
+		}
+	default:
+		return reflect.Value.IsZero
+	}
 }
 
 // plainEmpty reports, without encoding v, that it encodes as null, "", []
@@ -301,6 +335,9 @@ func structEncoder(t reflect.Type) encodeFunc {
 			if !ok {
 				continue // In a nil inlined struct.
 			}
+			if f.isZero != nil && f.isZero(fv) {
+				continue
+			}
 			if f.omitEmpty && f.plainEmpty(fv) {
 				continue // Most fields: nil or empty, so omitted.
 			}
@@ -347,7 +384,7 @@ func structFields(t reflect.Type, parent []int, inlining map[reflect.Type]bool) 
 		if !hasName {
 			name = sf.Name
 		}
-		var inline, omitEmpty bool
+		var inline, omitEmpty, omitZero bool
 		for hasOpts {
 			var opt string
 			opt, opts, hasOpts = strings.Cut(opts, ",")
@@ -356,13 +393,15 @@ func structFields(t reflect.Type, parent []int, inlining map[reflect.Type]bool) 
 				inline = true
 			case "omitempty":
 				omitEmpty = true
+			case "omitzero":
+				omitZero = true
 			default:
 				return nil, false
 			}
 		}
 		index := append(append(make([]int, 0, len(parent)+1), parent...), i)
 		if inline || (sf.Anonymous && !hasName) {
-			if omitEmpty {
+			if omitEmpty || omitZero {
 				return nil, false // json rejects options on an inlined field.
 			}
 			it := sf.Type
@@ -381,10 +420,14 @@ func structFields(t reflect.Type, parent []int, inlining map[reflect.Type]bool) 
 			fields = append(fields, sub...)
 			continue
 		}
-		fields = append(fields, field{
+		f := field{
 			index: index, name: name, omitEmpty: omitEmpty,
 			kind: sf.Type.Kind(), custom: custom(sf.Type), enc: encoderOf(sf.Type),
-		})
+		}
+		if omitZero {
+			f.isZero = isZero(sf.Type)
+		}
+		fields = append(fields, f)
 	}
 	if t.NumField() > 0 && !anyTag && !anyField {
 		return nil, false // json: "Go struct has no exported fields".

@@ -33,66 +33,77 @@ type rules struct {
 	Embedded
 	*Named
 
-	Plain        string            `json:"plain"`
-	Omitted      string            `json:"omitted,omitempty"`
-	EmptyPtr     *string           `json:"emptyPtr,omitempty"`
-	ZeroInt      int64             `json:"zeroInt,omitempty"`
-	False        bool              `json:"false,omitempty"`
-	NilSlice     []string          `json:"nilSlice"`
-	NilSliceOmit []string          `json:"nilSliceOmit,omitempty"`
-	NilMap       map[string]string `json:"nilMap"`
-	EmptyStruct  inner             `json:"emptyStruct,omitempty"`
-	EmptyPtrObj  *inner            `json:"emptyPtrObj,omitempty"`
-	NilPtr       *inner            `json:"nilPtr"`
-	NullInMap    map[string]*string
-	Float32      float32           `json:"float32"`
-	Big          int64             `json:"big"`
-	Bytes        []byte            `json:"bytes"`
-	Duration     time.Duration     `json:"duration"`
-	Time         metav1.Time       `json:"time,omitempty"`
-	ZeroTime     metav1.Time       `json:"zeroTime,omitempty"`
-	Quantity     resource.Quantity `json:"quantity"`
-	Any          any               `json:"any"`
-	Ignored      string            `json:"-"`
-	unexported   string
+	Plain           string            `json:"plain"`
+	Omitted         string            `json:"omitted,omitempty"`
+	EmptyPtr        *string           `json:"emptyPtr,omitempty"`
+	ZeroInt         int64             `json:"zeroInt,omitempty"`
+	False           bool              `json:"false,omitempty"`
+	NilSlice        []string          `json:"nilSlice"`
+	NilSliceOmit    []string          `json:"nilSliceOmit,omitempty"`
+	NilMap          map[string]string `json:"nilMap"`
+	EmptyStruct     inner             `json:"emptyStruct,omitempty"`
+	EmptyPtrObj     *inner            `json:"emptyPtrObj,omitempty"`
+	NilPtr          *inner            `json:"nilPtr"`
+	NullInMap       map[string]*string
+	Float32         float32           `json:"float32"`
+	Big             int64             `json:"big"`
+	Bytes           []byte            `json:"bytes"`
+	Duration        time.Duration     `json:"duration"`
+	Time            metav1.Time       `json:"time,omitempty"`
+	ZeroTime        metav1.Time       `json:"zeroTime,omitempty"`
+	Quantity        resource.Quantity `json:"quantity"`
+	Any             any               `json:"any"`
+	ZeroOmitted     int64             `json:"zeroOmitted,omitzero"`
+	ZeroTimeOmitted metav1.Time       `json:"zeroTimeOmitted,omitempty,omitzero"`
+	TimeKept        metav1.Time       `json:"timeKept,omitzero"`
+	ByMethod        evenIsZero        `json:"byMethod,omitzero"`
+	ByMethodKept    evenIsZero        `json:"byMethodKept,omitzero"`
+	NilPtrZero      *evenIsZero       `json:"nilPtrZero,omitzero"`
+	Ignored         string            `json:"-"`
+	unexported      string
 }
 
 // TestOfRules asserts the rules of go-json-experiment/json that jsonmap
 // reproduces, value by value, and that the round trip agrees.
 func TestOfRules(t *testing.T) {
 	in := &rules{
-		TypeMeta:    metav1.TypeMeta{Kind: "K"},
-		Embedded:    Embedded{E: "e"},
-		EmptyPtr:    new(""),
-		EmptyPtrObj: &inner{},
-		NullInMap:   map[string]*string{"k": nil},
-		Float32:     0.1,
-		Big:         1<<53 + 1,
-		Bytes:       []byte("hi"),
-		Duration:    time.Second,
-		Time:        metav1.NewTime(time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)),
-		Quantity:    resource.MustParse("1Gi"),
-		Any:         []int{1},
-		Ignored:     "x",
-		unexported:  "x",
+		TypeMeta:     metav1.TypeMeta{Kind: "K"},
+		Embedded:     Embedded{E: "e"},
+		EmptyPtr:     new(""),
+		EmptyPtrObj:  &inner{},
+		NullInMap:    map[string]*string{"k": nil},
+		Float32:      0.1,
+		Big:          1<<53 + 1,
+		Bytes:        []byte("hi"),
+		Duration:     time.Second,
+		Time:         metav1.NewTime(time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)),
+		Quantity:     resource.MustParse("1Gi"),
+		Any:          []int{1},
+		TimeKept:     metav1.NewTime(time.Date(2026, 12, 1, 7, 0, 0, 0, time.UTC)),
+		ByMethod:     2,
+		ByMethodKept: 3,
+		Ignored:      "x",
+		unexported:   "x",
 	}
 	want := map[string]any{
-		"kind":      "K",
-		"e":         "e",
-		"plain":     "",
-		"zeroInt":   float64(0),
-		"false":     false,
-		"nilSlice":  []any{},
-		"nilMap":    map[string]any{},
-		"nilPtr":    nil,
-		"NullInMap": map[string]any{"k": nil},
-		"float32":   0.1,
-		"big":       float64(1<<53 + 1),
-		"bytes":     "aGk=",
-		"duration":  "1s",
-		"time":      "2026-12-01T06:00:00Z",
-		"quantity":  "1Gi",
-		"any":       []any{float64(1)},
+		"kind":         "K",
+		"e":            "e",
+		"plain":        "",
+		"zeroInt":      float64(0),
+		"false":        false,
+		"nilSlice":     []any{},
+		"nilMap":       map[string]any{},
+		"nilPtr":       nil,
+		"NullInMap":    map[string]any{"k": nil},
+		"float32":      0.1,
+		"big":          float64(1<<53 + 1),
+		"bytes":        "aGk=",
+		"duration":     "1s",
+		"time":         "2026-12-01T06:00:00Z",
+		"quantity":     "1Gi",
+		"any":          []any{float64(1)},
+		"timeKept":     "2026-12-01T07:00:00Z",
+		"byMethodKept": float64(3),
 	}
 	got, err := Of(in)
 	if err != nil {
@@ -109,6 +120,11 @@ func TestOfRules(t *testing.T) {
 		t.Errorf("Of against the round trip: -round trip, +Of:\n%s", diff)
 	}
 }
+
+// evenIsZero is zero, by its IsZero method, when it is even.
+type evenIsZero int
+
+func (e evenIsZero) IsZero() bool { return e%2 == 0 }
 
 type X1 struct {
 	X string
@@ -127,7 +143,7 @@ type conflict struct {
 
 type options struct {
 	N int64  `json:"n,string"`
-	Z string `json:"z,omitzero"`
+	Z string `json:"z,omitempty"`
 }
 
 // TestOfLeavesToJSON covers what the walk hands to the round trip: its
