@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	xpv1 "github.com/crossplane/crossplane-runtime/v2/apis/common/v1"
 	"github.com/crossplane/function-sdk-go/errors"
@@ -70,7 +71,8 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 
 	// Platform defaults (fn/platform.go): the claim over the platform's
 	// EnvironmentConfigs over the built-in defaults.
-	xr, effective, ok := resolvePlatform(req, rsp, view)
+	getObserved := observedOnce(req)
+	xr, effective, ok := resolvePlatform(req, rsp, view, getObserved)
 	if !ok {
 		return rsp, nil
 	}
@@ -89,7 +91,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	}
 	conditionTrue(rsp, v1alpha1.TypeSpecValid, v1alpha1.ReasonValidSpec).TargetCompositeAndClaim()
 
-	ocds, err := request.GetObservedComposedResources(req)
+	ocds, err := getObserved()
 	if err != nil {
 		response.Fatal(rsp, errors.Wrap(err, "cannot get the observed composed resources"))
 		return rsp, nil
@@ -168,6 +170,19 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 
 	log.Debug("Composed the pipeline", "resources", len(result.Desired), "pending", len(result.Pending), "ready", dxr.Ready)
 	return rsp, nil
+}
+
+// observedComposed returns the request's observed composed resources.
+type observedComposed func() (map[resource.Name]resource.ObservedComposed, error)
+
+// observedOnce converts the request's observed composed resources from
+// protobuf on first use and returns the same ones after: the platform
+// defaults and the composition both read them, and a reconcile carries
+// every composed resource's whole object.
+func observedOnce(req *fnv1.RunFunctionRequest) observedComposed {
+	return sync.OnceValues(func() (map[resource.Name]resource.ObservedComposed, error) {
+		return request.GetObservedComposedResources(req)
+	})
 }
 
 // invalid reports bad input: a fatal result, so Crossplane changes nothing

@@ -21,7 +21,7 @@ import (
 // response is complete: Crossplane has not sent the configs yet (it calls
 // again with them), or a config or the claim breaks a platform rule (a
 // fatal result, so nothing composed changes).
-func resolvePlatform(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, xr *composite.Unstructured) (*composite.Unstructured, *platform.Result, bool) {
+func resolvePlatform(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, xr *composite.Unstructured, observed observedComposed) (*composite.Unstructured, *platform.Result, bool) {
 	// Every response repeats the requirement: Crossplane calls the function
 	// again until two responses ask for the same.
 	rsp.Requirements = &fnv1.Requirements{Resources: map[string]*fnv1.ResourceSelector{platform.RequirementName: platform.Selector()}}
@@ -46,7 +46,7 @@ func resolvePlatform(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse
 	}
 	env := xr.GetLabels()[v1alpha1.LabelEnvironment]
 	applicable := platform.Applicable(configs, env)
-	ocds, err := request.GetObservedComposedResources(req)
+	ocds, err := observed()
 	if err != nil {
 		response.Fatal(rsp, errors.Wrap(err, "cannot get the observed composed resources"))
 		return nil, nil, false
