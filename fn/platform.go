@@ -116,5 +116,5 @@ func setEffective(dxr *resource.Composite, res *platform.Result) error {
 	for _, e := range res.Effective {
 		list = append(list, map[string]any{"field": e.Field, "value": e.Value, "source": e.Source})
 	}
-	return errors.Wrap(dxr.Resource.SetValue("status.effective", list), "cannot set status.effective")
+	return errors.Wrap(setStatus(dxr.Resource, "effective", list), "cannot set status.effective")
 }
