@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	xpv1 "github.com/crossplane/crossplane-runtime/v2/apis/common/v1"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/resource/unstructured/reference"
 	"github.com/crossplane/function-sdk-go/errors"
 	"github.com/crossplane/function-sdk-go/logging"
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
@@ -330,11 +331,47 @@ func CheckTargetAccounts(spec v1alpha1.XCicdPipelineSpec, account string) error 
 
 // claimOf returns namespace/name of the XR's claim, or "".
 func claimOf(xr *composite.Unstructured) string {
-	ref := xr.GetClaimReference()
-	if ref == nil || ref.Name == "" {
+	namespace, name := claimRef(xr)
+	if name == "" {
 		return ""
 	}
-	return ref.Namespace + "/" + ref.Name
+	return namespace + "/" + name
+}
+
+// claimRef returns the namespace and name of the XR's claim reference
+// (spec.claimRef), as xr.GetClaimReference() reads them (TestClaimRefAsSDK),
+// without its path parsing and JSON round trip; name is "" when there is
+// none. Anything but a plain reference is left to GetClaimReference.
+func claimRef(xr *composite.Unstructured) (namespace, name string) {
+	spec, _ := xr.Object["spec"].(map[string]any)
+	ref, ok := spec["claimRef"].(map[string]any)
+	if !ok {
+		if _, exists := spec["claimRef"]; exists {
+			return claimRefOf(xr.GetClaimReference())
+		}
+		return "", "" // No reference, or no spec object: GetClaimReference has none.
+	}
+	var fields [4]string
+	for i, k := range []string{"apiVersion", "kind", "namespace", "name"} {
+		switch v := ref[k].(type) {
+		case nil:
+		case string:
+			if !utf8.ValidString(v) {
+				return claimRefOf(xr.GetClaimReference())
+			}
+			fields[i] = v
+		default:
+			return claimRefOf(xr.GetClaimReference())
+		}
+	}
+	return fields[2], fields[3]
+}
+
+func claimRefOf(ref *reference.Claim) (namespace, name string) {
+	if ref == nil {
+		return "", ""
+	}
+	return ref.Namespace, ref.Name
 }
 
 // Outputs are the XR's status fields, each read from an observed resource

@@ -52,8 +52,8 @@ func resolvePlatform(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse
 		return nil, nil, false
 	}
 	claim := xr.GetName()
-	if ref := xr.GetClaimReference(); ref != nil && ref.Name != "" {
-		claim = ref.Name
+	if _, name := claimRef(xr); name != "" {
+		claim = name
 	}
 	res, err := platform.Resolve(platform.Input{Spec: spec, Configs: applicable, ObservedRegion: platform.ObservedRegion(ocds), Claim: claim})
 	var cfgErr *platform.ConfigError

@@ -57,3 +57,36 @@ func errString(err error) string {
 	}
 	return err.Error()
 }
+
+// TestClaimRefAsSDK: claimRef reads what GetClaimReference reads, for plain
+// references and for the shapes it hands to GetClaimReference.
+func TestClaimRefAsSDK(t *testing.T) {
+	cases := map[string]map[string]any{
+		"Claim":           {"spec": map[string]any{"claimRef": map[string]any{"apiVersion": "cicd.platform.dev/v1alpha1", "kind": "CicdPipeline", "namespace": "team-a", "name": "web"}}},
+		"NoNamespace":     {"spec": map[string]any{"claimRef": map[string]any{"name": "web"}}},
+		"NullName":        {"spec": map[string]any{"claimRef": map[string]any{"namespace": "team-a", "name": nil}}},
+		"OtherFields":     {"spec": map[string]any{"claimRef": map[string]any{"name": "web", "uid": "x", "Name": "other"}}},
+		"NoClaimRef":      {"spec": map[string]any{}},
+		"NoSpec":          {},
+		"SpecNotObject":   {"spec": "x"},
+		"ClaimRefNull":    {"spec": map[string]any{"claimRef": nil}},
+		"ClaimRefString":  {"spec": map[string]any{"claimRef": "web"}},
+		"NameNotString":   {"spec": map[string]any{"claimRef": map[string]any{"namespace": "team-a", "name": 5.0}}},
+		"KindNotString":   {"spec": map[string]any{"claimRef": map[string]any{"kind": true, "name": "web"}}},
+		"NameInvalidUTF8": {"spec": map[string]any{"claimRef": map[string]any{"namespace": "team-a", "name": "w\xffb"}}},
+	}
+	for name, obj := range cases {
+		t.Run(name, func(t *testing.T) {
+			xr := &composite.Unstructured{}
+			xr.Object = obj
+			var want [2]string
+			if ref := xr.GetClaimReference(); ref != nil {
+				want = [2]string{ref.Namespace, ref.Name}
+			}
+			namespace, got := claimRef(xr)
+			if diff := cmp.Diff(want, [2]string{namespace, got}); diff != "" {
+				t.Errorf("-GetClaimReference, +claimRef:\n%s", diff)
+			}
+		})
+	}
+}
