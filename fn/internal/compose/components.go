@@ -128,7 +128,7 @@ func withPolicy(role resource.Name, purpose string) []Component {
 }
 
 // Components are every managed resource the function may compose, one row
-// each: the AWS names (AWSNames), the kinds registered for composed.From and
+// each: the AWS names (AWSNames), the kinds registered for fromTyped and
 // the package's provider dependencies (package/crossplane.yaml, checked by
 // TestProviderDependencies) all come from here.
 var Components = concat(
@@ -229,8 +229,9 @@ func ProviderGroups() []string {
 	return out
 }
 
-// composed.From needs the typed structs' kinds in composed.Scheme, a global
-// of the SDK, so they are registered once when the package loads.
+// fromTyped (as composed.From) finds the typed structs' kinds in
+// composed.Scheme, a global of the SDK, so they are registered once when the
+// package loads.
 func init() { //nolint:gochecknoinits // composed.Scheme is a package global of the SDK.
 	for _, c := range Components {
 		composed.Scheme.AddKnownTypeWithName(c.Kind(), c.Object)

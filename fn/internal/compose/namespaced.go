@@ -62,7 +62,7 @@ var namespacedScheme = func() *runtime.Scheme {
 	if err := b.AddToScheme(s); err != nil {
 		panic(err) // Only fails for conflicting registrations: a programming error.
 	}
-	// composed.From finds a typed struct's kind in composed.Scheme.
+	// fromTyped finds a typed struct's kind in composed.Scheme.
 	if err := b.AddToScheme(composed.Scheme); err != nil {
 		panic(err)
 	}
