@@ -37,7 +37,7 @@ import (
 // json.Marshal(v) returns, with the same error when that fails.
 func Of(v any) (any, error) {
 	if v == nil {
-		return nil, nil
+		return nil, nil //nolint:nilnil // nil is JSON's null, a value.
 	}
 	rv := reflect.ValueOf(v)
 	out, err := encoderOf(rv.Type()).encode(rv)
@@ -122,10 +122,12 @@ var encoders sync.Map // reflect.Type -> *typeEncoder
 
 func encoderOf(t reflect.Type) *typeEncoder {
 	if e, ok := encoders.Load(t); ok {
-		return e.(*typeEncoder)
+		te, _ := e.(*typeEncoder) // The map holds nothing else.
+		return te
 	}
 	e, _ := encoders.LoadOrStore(t, &typeEncoder{t: t})
-	return e.(*typeEncoder)
+	te, _ := e.(*typeEncoder)
+	return te
 }
 
 var (
@@ -260,6 +262,12 @@ type field struct {
 
 type isZeroer interface{ IsZero() bool }
 
+// zeroByMethod calls x's IsZero, which isZero has checked it has.
+func zeroByMethod(x any) bool {
+	z, ok := x.(isZeroer)
+	return ok && z.IsZero()
+}
+
 var isZeroerType = reflect.TypeFor[isZeroer]()
 
 // isZero is how json decides omitzero for a field of type t: by t's (or
@@ -269,12 +277,12 @@ func isZero(t reflect.Type) func(v reflect.Value) bool {
 	switch {
 	case t.Kind() == reflect.Interface && t.Implements(isZeroerType):
 		return func(v reflect.Value) bool {
-			return v.IsNil() || (v.Elem().Kind() == reflect.Pointer && v.Elem().IsNil()) || v.Interface().(isZeroer).IsZero()
+			return v.IsNil() || (v.Elem().Kind() == reflect.Pointer && v.Elem().IsNil()) || zeroByMethod(v.Interface())
 		}
 	case t.Kind() == reflect.Pointer && t.Implements(isZeroerType):
-		return func(v reflect.Value) bool { return v.IsNil() || v.Interface().(isZeroer).IsZero() }
+		return func(v reflect.Value) bool { return v.IsNil() || zeroByMethod(v.Interface()) }
 	case t.Implements(isZeroerType):
-		return func(v reflect.Value) bool { return v.Interface().(isZeroer).IsZero() }
+		return func(v reflect.Value) bool { return zeroByMethod(v.Interface()) }
 	case reflect.PointerTo(t).Implements(isZeroerType):
 		return func(v reflect.Value) bool {
 			if !v.CanAddr() {
@@ -282,7 +290,7 @@ func isZero(t reflect.Type) func(v reflect.Value) bool {
 				p.Elem().Set(v)
 				v = p.Elem()
 			}
-			return v.Addr().Interface().(isZeroer).IsZero()
+			return zeroByMethod(v.Addr().Interface())
 		}
 	default:
 		return reflect.Value.IsZero
@@ -376,31 +384,17 @@ func structFields(t reflect.Type, parent []int, inlining map[reflect.Type]bool) 
 			continue
 		}
 		anyField = true
-		name, opts, hasOpts := strings.Cut(tag, ",")
-		if strings.ContainsAny(name, "\\'\"`") || !utf8.ValidString(name) {
+		tg, ok := parseTag(tag)
+		if !ok {
 			return nil, false
 		}
-		hasName := name != ""
-		if !hasName {
+		name := tg.name
+		if name == "" {
 			name = sf.Name
 		}
-		var inline, omitEmpty, omitZero bool
-		for hasOpts {
-			var opt string
-			opt, opts, hasOpts = strings.Cut(opts, ",")
-			switch opt {
-			case "inline":
-				inline = true
-			case "omitempty":
-				omitEmpty = true
-			case "omitzero":
-				omitZero = true
-			default:
-				return nil, false
-			}
-		}
+		omitEmpty, omitZero := tg.omitEmpty, tg.omitZero
 		index := append(append(make([]int, 0, len(parent)+1), parent...), i)
-		if inline || (sf.Anonymous && !hasName) {
+		if tg.inline || (sf.Anonymous && tg.name == "") {
 			if omitEmpty || omitZero {
 				return nil, false // json rejects options on an inlined field.
 			}
@@ -433,6 +427,38 @@ func structFields(t reflect.Type, parent []int, inlining map[reflect.Type]bool) 
 		return nil, false // json: "Go struct has no exported fields".
 	}
 	return fields, true
+}
+
+// tag is a struct field's json tag.
+type tag struct {
+	name                        string
+	inline, omitEmpty, omitZero bool
+}
+
+// parseTag parses a json tag; ok is false for what the walk leaves to json:
+// a quoted or escaped name, or an option other than inline, omitempty and
+// omitzero.
+func parseTag(s string) (tag, bool) {
+	name, opts, hasOpts := strings.Cut(s, ",")
+	if strings.ContainsAny(name, "\\'\"`") || !utf8.ValidString(name) {
+		return tag{}, false
+	}
+	t := tag{name: name}
+	for hasOpts {
+		var opt string
+		opt, opts, hasOpts = strings.Cut(opts, ",")
+		switch opt {
+		case "inline":
+			t.inline = true
+		case "omitempty":
+			t.omitEmpty = true
+		case "omitzero":
+			t.omitZero = true
+		default:
+			return tag{}, false
+		}
+	}
+	return t, true
 }
 
 // fieldByIndex follows index from struct v; ok is false where it passes a

@@ -41,7 +41,7 @@ type rules struct {
 	NilSlice        []string          `json:"nilSlice"`
 	NilSliceOmit    []string          `json:"nilSliceOmit,omitempty"`
 	NilMap          map[string]string `json:"nilMap"`
-	EmptyStruct     inner             `json:"emptyStruct,omitempty"`
+	EmptyStruct     inner             `json:"emptyStruct,omitempty"` //nolint:modernize // go-json-experiment/json omits an empty struct: under test
 	EmptyPtrObj     *inner            `json:"emptyPtrObj,omitempty"`
 	NilPtr          *inner            `json:"nilPtr"`
 	NullInMap       map[string]*string
@@ -49,12 +49,12 @@ type rules struct {
 	Big             int64             `json:"big"`
 	Bytes           []byte            `json:"bytes"`
 	Duration        time.Duration     `json:"duration"`
-	Time            metav1.Time       `json:"time,omitempty"`
-	ZeroTime        metav1.Time       `json:"zeroTime,omitempty"`
+	Time            metav1.Time       `json:"time,omitempty"`     //nolint:modernize // go-json-experiment/json omits an empty struct: under test
+	ZeroTime        metav1.Time       `json:"zeroTime,omitempty"` //nolint:modernize // go-json-experiment/json omits an empty struct: under test
 	Quantity        resource.Quantity `json:"quantity"`
 	Any             any               `json:"any"`
 	ZeroOmitted     int64             `json:"zeroOmitted,omitzero"`
-	ZeroTimeOmitted metav1.Time       `json:"zeroTimeOmitted,omitempty,omitzero"`
+	ZeroTimeOmitted metav1.Time       `json:"zeroTimeOmitted,omitempty,omitzero"` //nolint:modernize // both options, as ObjectMeta.CreationTimestamp has them
 	TimeKept        metav1.Time       `json:"timeKept,omitzero"`
 	ByMethod        evenIsZero        `json:"byMethod,omitzero"`
 	ByMethodKept    evenIsZero        `json:"byMethodKept,omitzero"`

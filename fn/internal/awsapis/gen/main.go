@@ -7,6 +7,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"fmt"
 	"go/ast"
@@ -45,7 +46,7 @@ type module struct {
 
 // locate finds the provider module at the version go.mod requires.
 func locate() (module, error) {
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Version}} {{.Dir}}", providercrds.Module).Output()
+	out, err := exec.CommandContext(context.Background(), "go", "list", "-m", "-f", "{{.Version}} {{.Dir}}", providercrds.Module).Output() //nolint:gosec // A constant module path.
 	if err != nil {
 		return module{}, fmt.Errorf("cannot locate %s (go mod download): %w", providercrds.Module, err)
 	}
@@ -70,11 +71,11 @@ func generate(mod module, out string) error {
 				return err
 			}
 			dir := filepath.Join(out, scope, group, awsapis.Version)
-			if err := os.MkdirAll(dir, 0o755); err != nil {
+			if err := os.MkdirAll(dir, 0o755); err != nil { //nolint:gosec // A source directory of the repository.
 				return err
 			}
 			for name, content := range files {
-				if err := os.WriteFile(filepath.Join(dir, name), content, 0o644); err != nil {
+				if err := os.WriteFile(filepath.Join(dir, name), content, 0o644); err != nil { //nolint:gosec // A source file of the repository.
 					return err
 				}
 			}
@@ -87,7 +88,8 @@ func generate(mod module, out string) error {
 // kinds' types files and the group-version file as they are, and the deep
 // copies of the types they declare.
 func packageFiles(mod module, rel string, kinds []string) (map[string][]byte, error) {
-	names := []string{"zz_groupversion_info.go"}
+	names := make([]string, 0, 1+len(kinds))
+	names = append(names, "zz_groupversion_info.go")
 	for _, k := range kinds {
 		names = append(names, "zz_"+strings.ToLower(k)+"_types.go")
 	}
@@ -95,7 +97,7 @@ func packageFiles(mod module, rel string, kinds []string) (map[string][]byte, er
 	declared := map[string]bool{}
 	fset := token.NewFileSet()
 	for _, name := range names {
-		src, err := os.ReadFile(filepath.Join(mod.Dir, rel, name))
+		src, err := os.ReadFile(filepath.Join(mod.Dir, rel, name)) //nolint:gosec // A file of the provider module in the module cache.
 		if err != nil {
 			return nil, fmt.Errorf("%s@%s has no %s: %w", providercrds.Module, mod.Version, filepath.Join(rel, name), err)
 		}
@@ -106,7 +108,9 @@ func packageFiles(mod module, rel string, kinds []string) (map[string][]byte, er
 		for _, d := range f.Decls {
 			if g, ok := d.(*ast.GenDecl); ok && g.Tok == token.TYPE {
 				for _, s := range g.Specs {
-					declared[s.(*ast.TypeSpec).Name.Name] = true
+					if ts, ok := s.(*ast.TypeSpec); ok {
+						declared[ts.Name.Name] = true
+					}
 				}
 			}
 		}
@@ -130,7 +134,7 @@ func header(mod module, rel string) []byte {
 func deepCopies(mod module, rel string, declared map[string]bool) ([]byte, error) {
 	name := "zz_generated.deepcopy.go"
 	path := filepath.Join(mod.Dir, rel, name)
-	src, err := os.ReadFile(path)
+	src, err := os.ReadFile(path) //nolint:gosec // A file of the provider module in the module cache.
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +143,7 @@ func deepCopies(mod module, rel string, declared map[string]bool) ([]byte, error
 	if err != nil {
 		return nil, err
 	}
-	var kept []ast.Decl
+	var kept []*ast.FuncDecl
 	used := map[string]bool{}
 	for _, d := range f.Decls {
 		fd, ok := d.(*ast.FuncDecl)
@@ -184,9 +188,8 @@ func deepCopies(mod module, rel string, declared map[string]bool) ([]byte, error
 		}
 	}
 	b.WriteString(")\n")
-	slices.SortFunc(kept, func(x, y ast.Decl) int { return int(x.Pos() - y.Pos()) })
-	for _, d := range kept {
-		fd := d.(*ast.FuncDecl)
+	slices.SortFunc(kept, func(x, y *ast.FuncDecl) int { return int(x.Pos() - y.Pos()) })
+	for _, fd := range kept {
 		start := fd.Pos()
 		if fd.Doc != nil {
 			start = fd.Doc.Pos()

@@ -76,7 +76,7 @@ func tree(root string) (map[string]string, error) {
 // the provider's packages, and so nothing of upjet or Terraform, which only
 // the provider's non-type files need.
 func TestFunctionLinksNoProviderPackages(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", "github.com/cicd-platform/crossplane-cicd-pipeline/fn").Output()
+	out, err := exec.CommandContext(t.Context(), "go", "list", "-deps", "github.com/cicd-platform/crossplane-cicd-pipeline/fn").Output()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,7 +46,7 @@ func (f Filler) fill(v reflect.Value, depth int) {
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
 		u := []uint64{0, 1, 255, 1<<53 + 1, math.MaxUint64, r.Uint64()}[r.IntN(6)]
 		if v.OverflowUint(u) {
-			u = uint64(r.IntN(100))
+			u = r.Uint64N(100)
 		}
 		v.SetUint(u)
 	case reflect.Float32, reflect.Float64:
