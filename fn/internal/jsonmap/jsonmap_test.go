@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -199,4 +200,36 @@ func errString(err error) string {
 		return ""
 	}
 	return strings.Replace(err.Error(), "json: unable to", "json: cannot", 1)
+}
+
+type concurrent struct {
+	A *concurrent     `json:"a,omitempty"`
+	B []string        `json:"b"`
+	C map[string]*int `json:"c,omitempty"`
+	T metav1.Time     `json:"t,omitzero"`
+}
+
+// TestOfConcurrent converts values of a type no other test uses from many
+// goroutines at once, so its encoders are built concurrently (run under
+// make test-race).
+func TestOfConcurrent(t *testing.T) {
+	in := &concurrent{A: &concurrent{B: []string{"x"}}, C: map[string]*int{"k": nil}}
+	want, err := RoundTrip(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			got, err := Of(in)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("-round trip, +Of:\n%s", diff)
+			}
+		})
+	}
+	wg.Wait()
 }
