@@ -4,11 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"unicode/utf8"
 
 	xpv1 "github.com/crossplane/crossplane-runtime/v2/apis/common/v1"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/resource/unstructured/reference"
 	"github.com/crossplane/function-sdk-go/errors"
 	"github.com/crossplane/function-sdk-go/logging"
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
@@ -72,7 +76,8 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 
 	// Platform defaults (fn/platform.go): the claim over the platform's
 	// EnvironmentConfigs over the built-in defaults.
-	xr, effective, ok := resolvePlatform(req, rsp, view)
+	getObserved := observedOnce(req)
+	xr, effective, ok := resolvePlatform(req, rsp, view, getObserved)
 	if !ok {
 		return rsp, nil
 	}
@@ -91,7 +96,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	}
 	conditionTrue(rsp, v1alpha1.TypeSpecValid, v1alpha1.ReasonValidSpec).TargetCompositeAndClaim()
 
-	ocds, err := request.GetObservedComposedResources(req)
+	ocds, err := getObserved()
 	if err != nil {
 		response.Fatal(rsp, errors.Wrap(err, "cannot get the observed composed resources"))
 		return rsp, nil
@@ -152,7 +157,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		return rsp, nil
 	}
 	for path, value := range fields {
-		if err := dxr.Resource.SetValue("status."+path, value); err != nil {
+		if err := setStatus(dxr.Resource, path, value); err != nil {
 			response.Fatal(rsp, errors.Wrapf(err, "cannot set status.%s", path))
 			return rsp, nil
 		}
@@ -181,6 +186,65 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 
 	log.Debug("Composed the pipeline", "resources", len(result.Desired), "pending", len(result.Pending), "ready", dxr.Ready)
 	return rsp, nil
+}
+
+// observedComposed returns the request's observed composed resources.
+type observedComposed func() (map[resource.Name]resource.ObservedComposed, error)
+
+// observedOnce converts the request's observed composed resources from
+// protobuf on first use and returns the same ones after: the platform
+// defaults and the composition both read them, and a reconcile carries
+// every composed resource's whole object.
+func observedOnce(req *fnv1.RunFunctionRequest) observedComposed {
+	return sync.OnceValues(func() (map[resource.Name]resource.ObservedComposed, error) {
+		return request.GetObservedComposedResources(req)
+	})
+}
+
+// setStatus sets status.<field> of an XR to value as xr.SetValue does
+// (TestSetStatusAsSDK), without what SetValue costs for a field name and a
+// JSON value: parsing the path (in a goroutine) and a JSON round trip of the
+// value. Anything else goes through SetValue.
+func setStatus(xr *composite.Unstructured, field string, value any) error {
+	status, ok := xr.Object["status"].(map[string]any)
+	_, exists := xr.Object["status"]
+	if (!ok && exists) || xr.Object == nil || field == "" || strings.ContainsAny(field, ".[]") || !jsonValue(value) {
+		return xr.SetValue("status."+field, value)
+	}
+	if !exists {
+		status = map[string]any{}
+		xr.Object["status"] = status
+	}
+	status[field] = value
+	return nil
+}
+
+// jsonValue reports whether v is what decoding JSON into an any gives, so
+// that a JSON round trip would give it back equal.
+func jsonValue(v any) bool {
+	switch v := v.(type) {
+	case nil, bool:
+		return true
+	case string:
+		return utf8.ValidString(v)
+	case float64:
+		return !math.IsNaN(v) && !math.IsInf(v, 0)
+	case []any:
+		for _, e := range v {
+			if !jsonValue(e) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		for k, e := range v {
+			if !utf8.ValidString(k) || !jsonValue(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // invalid reports bad input: a fatal result, so Crossplane changes nothing
@@ -313,11 +377,47 @@ func accountMismatch(rsp *fnv1.RunFunctionResponse, err error) {
 
 // claimOf returns namespace/name of the XR's claim, or "".
 func claimOf(xr *composite.Unstructured) string {
-	ref := xr.GetClaimReference()
-	if ref == nil || ref.Name == "" {
+	namespace, name := claimRef(xr)
+	if name == "" {
 		return ""
 	}
-	return ref.Namespace + "/" + ref.Name
+	return namespace + "/" + name
+}
+
+// claimRef returns the namespace and name of the XR's claim reference
+// (spec.claimRef), as xr.GetClaimReference() reads them (TestClaimRefAsSDK),
+// without its path parsing and JSON round trip; name is "" when there is
+// none. Anything but a plain reference is left to GetClaimReference.
+func claimRef(xr *composite.Unstructured) (namespace, name string) {
+	spec, _ := xr.Object["spec"].(map[string]any)
+	ref, ok := spec["claimRef"].(map[string]any)
+	if !ok {
+		if _, exists := spec["claimRef"]; exists {
+			return claimRefOf(xr.GetClaimReference())
+		}
+		return "", "" // No reference, or no spec object: GetClaimReference has none.
+	}
+	var fields [4]string
+	for i, k := range []string{"apiVersion", "kind", "namespace", "name"} {
+		switch v := ref[k].(type) {
+		case nil:
+		case string:
+			if !utf8.ValidString(v) {
+				return claimRefOf(xr.GetClaimReference())
+			}
+			fields[i] = v
+		default:
+			return claimRefOf(xr.GetClaimReference())
+		}
+	}
+	return fields[2], fields[3]
+}
+
+func claimRefOf(ref *reference.Claim) (namespace, name string) {
+	if ref == nil {
+		return "", ""
+	}
+	return ref.Namespace, ref.Name
 }
 
 // outputs are the XR's status fields, each read from an observed resource

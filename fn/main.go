@@ -33,6 +33,7 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1/xrd"
+	_ "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/warmup" // Starts building the validator during init.
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/version"
 )
 
@@ -65,7 +66,8 @@ func (c *CLI) Run() error {
 	if err != nil {
 		return err
 	}
-	// Built before serving, so the first request does not wait for it and a
+	// Built before serving (fn/internal/warmup started it during package
+	// initialization), so the first request does not wait for it and a
 	// schema that cannot be loaded stops the function here, not per request.
 	if _, err := xrd.Validator(); err != nil {
 		return errors.Wrap(err, "cannot build the validator of the XRD's schema")

@@ -21,7 +21,7 @@ import (
 // response is complete: Crossplane has not sent the configs yet (it calls
 // again with them), or a config or the claim breaks a platform rule (a
 // fatal result, so nothing composed changes).
-func resolvePlatform(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, xr *composite.Unstructured) (*composite.Unstructured, *platform.Result, bool) {
+func resolvePlatform(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, xr *composite.Unstructured, observed observedComposed) (*composite.Unstructured, *platform.Result, bool) {
 	// Every response repeats the requirement: Crossplane calls the function
 	// again until two responses ask for the same.
 	rsp.Requirements = &fnv1.Requirements{Resources: map[string]*fnv1.ResourceSelector{platform.RequirementName: platform.Selector()}}
@@ -46,14 +46,14 @@ func resolvePlatform(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse
 	}
 	env := xr.GetLabels()[v1alpha1.LabelEnvironment]
 	applicable := platform.Applicable(configs, env)
-	ocds, err := request.GetObservedComposedResources(req)
+	ocds, err := observed()
 	if err != nil {
 		response.Fatal(rsp, errors.Wrap(err, "cannot get the observed composed resources"))
 		return nil, nil, false
 	}
 	claim := xr.GetName()
-	if ref := xr.GetClaimReference(); ref != nil && ref.Name != "" {
-		claim = ref.Name
+	if _, name := claimRef(xr); name != "" {
+		claim = name
 	}
 	res, err := platform.Resolve(platform.Input{Spec: spec, Configs: applicable, ObservedRegion: platform.ObservedRegion(ocds), Claim: claim})
 	var cfgErr *platform.ConfigError
@@ -116,5 +116,5 @@ func setEffective(dxr *resource.Composite, res *platform.Result) error {
 	for _, e := range res.Effective {
 		list = append(list, map[string]any{"field": e.Field, "value": e.Value, "source": e.Source})
 	}
-	return errors.Wrap(dxr.Resource.SetValue("status.effective", list), "cannot set status.effective")
+	return errors.Wrap(setStatus(dxr.Resource, "effective", list), "cannot set status.effective")
 }

@@ -6,10 +6,10 @@ import (
 
 	"github.com/crossplane/function-sdk-go/errors"
 	"github.com/crossplane/function-sdk-go/resource"
-	codebuild "github.com/upbound/provider-aws/v2/apis/cluster/codebuild/v1beta1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/deployer/contract"
+	codebuild "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/cluster/codebuild/v1beta1"
 )
 
 // DefaultTestBuildspec is the buildspec file the test project runs from the

@@ -11,19 +11,18 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	cloudwatch "github.com/upbound/provider-aws/v2/apis/cluster/cloudwatch/v1beta1"
-	cloudwatchevents "github.com/upbound/provider-aws/v2/apis/cluster/cloudwatchevents/v1beta1"
-	cloudwatchlogs "github.com/upbound/provider-aws/v2/apis/cluster/cloudwatchlogs/v1beta1"
-	codebuild "github.com/upbound/provider-aws/v2/apis/cluster/codebuild/v1beta1"
-	codepipeline "github.com/upbound/provider-aws/v2/apis/cluster/codepipeline/v1beta1"
-	codestarconnections "github.com/upbound/provider-aws/v2/apis/cluster/codestarconnections/v1beta1"
-	dynamodb "github.com/upbound/provider-aws/v2/apis/cluster/dynamodb/v1beta1"
-	ecr "github.com/upbound/provider-aws/v2/apis/cluster/ecr/v1beta1"
-	iam "github.com/upbound/provider-aws/v2/apis/cluster/iam/v1beta1"
-	lambda "github.com/upbound/provider-aws/v2/apis/cluster/lambda/v1beta1"
-	s3 "github.com/upbound/provider-aws/v2/apis/cluster/s3/v1beta1"
-	sns "github.com/upbound/provider-aws/v2/apis/cluster/sns/v1beta1"
-
+	cloudwatch "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/cluster/cloudwatch/v1beta1"
+	cloudwatchevents "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/cluster/cloudwatchevents/v1beta1"
+	cloudwatchlogs "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/cluster/cloudwatchlogs/v1beta1"
+	codebuild "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/cluster/codebuild/v1beta1"
+	codepipeline "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/cluster/codepipeline/v1beta1"
+	codestarconnections "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/cluster/codestarconnections/v1beta1"
+	dynamodb "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/cluster/dynamodb/v1beta1"
+	ecr "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/cluster/ecr/v1beta1"
+	iam "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/cluster/iam/v1beta1"
+	lambda "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/cluster/lambda/v1beta1"
+	s3 "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/cluster/s3/v1beta1"
+	sns "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/cluster/sns/v1beta1"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/naming"
 )
 
@@ -129,7 +128,7 @@ func withPolicy(role resource.Name, purpose string) []Component {
 }
 
 // Components are every managed resource the function may compose, one row
-// each: the AWS names (AWSNames), the kinds registered for composed.From and
+// each: the AWS names (AWSNames), the kinds registered for fromTyped and
 // the package's provider dependencies (package/crossplane.yaml, checked by
 // TestProviderDependencies) all come from here.
 var Components = concat(
@@ -230,8 +229,9 @@ func ProviderGroups() []string {
 	return out
 }
 
-// composed.From needs the typed structs' kinds in composed.Scheme, a global
-// of the SDK, so they are registered once when the package loads.
+// fromTyped (as composed.From) finds the typed structs' kinds in
+// composed.Scheme, a global of the SDK, so they are registered once when the
+// package loads.
 func init() { //nolint:gochecknoinits // composed.Scheme is a package global of the SDK.
 	for _, c := range Components {
 		composed.Scheme.AddKnownTypeWithName(c.Kind(), c.Object)

@@ -21,7 +21,7 @@ func TestEveryComponentHasANamespacedKind(t *testing.T) {
 		}
 		gvk.Group = group + NamespacedGroupSuffix
 		if !namespacedScheme.Recognizes(gvk) {
-			t.Errorf("%s: namespacedScheme has no %s: add github.com/upbound/provider-aws/v2/apis/namespaced/%s/%s's AddToScheme to it (namespaced.go)",
+			t.Errorf("%s: namespacedScheme has no %s: generate fn/internal/awsapis/namespaced/%s/%s (awsapis.Kinds) and add its AddToScheme to it (namespaced.go)",
 				c.Name, gvk, group, gvk.Version)
 		}
 	}

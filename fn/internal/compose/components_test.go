@@ -1,16 +1,19 @@
 package compose
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/crossplane/function-sdk-go/resource"
 	"github.com/crossplane/function-sdk-go/resource/composed"
 	"github.com/google/go-cmp/cmp"
-	ecr "github.com/upbound/provider-aws/v2/apis/cluster/ecr/v1beta1"
-	sns "github.com/upbound/provider-aws/v2/apis/cluster/sns/v1beta1"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis"
+	ecr "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/cluster/ecr/v1beta1"
+	sns "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/cluster/sns/v1beta1"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/providercrds"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/testhelp"
 )
@@ -125,5 +128,26 @@ func TestAddRefusesUnregistered(t *testing.T) {
 				t.Errorf("add(%s): got error %q, want %q", tc.name, got, tc.wantErr)
 			}
 		})
+	}
+}
+
+// TestKindsAreComponents: the provider kinds copied into awsapis (the
+// generator's list) are exactly the kinds of the registry's rows, so no
+// row's kind is missing from the copies and nothing is copied for nothing.
+func TestKindsAreComponents(t *testing.T) {
+	registry := map[string][]string{}
+	for _, c := range Components {
+		gvk := c.Kind()
+		if gvk.Version != awsapis.Version {
+			t.Errorf("%s is at %s; awsapis copies %s", c.Name, gvk.Version, awsapis.Version)
+		}
+		group := strings.TrimSuffix(gvk.Group, ClusterGroupSuffix)
+		if !slices.Contains(registry[group], gvk.Kind) {
+			registry[group] = append(registry[group], gvk.Kind)
+		}
+	}
+	sorted := cmpopts.SortSlices(func(a, b string) bool { return a < b })
+	if diff := cmp.Diff(awsapis.Kinds, registry, sorted); diff != "" {
+		t.Errorf("awsapis.Kinds must list the kinds of Components, by group (-awsapis.Kinds, +registry):\n%s", diff)
 	}
 }

@@ -22,9 +22,11 @@ import (
 	"github.com/crossplane/function-sdk-go/errors"
 	"github.com/crossplane/function-sdk-go/resource"
 	"github.com/crossplane/function-sdk-go/resource/composed"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/jsonmap"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/naming"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/observe"
 )
@@ -125,7 +127,7 @@ func (c *composer) add(name resource.Name, externalName string, obj runtime.Obje
 	if err := checkKind(name, obj); err != nil {
 		return errors.Wrapf(err, "cannot compose %s", name)
 	}
-	u, err := composed.From(obj)
+	u, err := fromTyped(obj)
 	if err != nil {
 		return errors.Wrapf(err, "cannot compose %s", name)
 	}
@@ -141,6 +143,39 @@ func (c *composer) add(name resource.Name, externalName string, obj runtime.Obje
 	}
 	c.res.Desired[name] = u
 	return nil
+}
+
+// fromTyped is composed.From without its JSON round trip: the same
+// resource (jsonmap follows the JSON package composed.From encodes with;
+// TestFromTypedAsSDK compares the two), converted in one walk.
+func fromTyped(obj runtime.Object) (*composed.Unstructured, error) {
+	if _, ok := obj.(interface{ UnstructuredContent() map[string]any }); ok {
+		return composed.From(obj)
+	}
+	gvks, _, err := composed.Scheme.ObjectKinds(obj)
+	if err != nil {
+		return nil, errors.Wrap(err, "did you add it to composed.Scheme?")
+	}
+	for _, gvk := range gvks {
+		obj.GetObjectKind().SetGroupVersionKind(gvk)
+	}
+	v, err := jsonmap.Of(obj)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, errors.Errorf("%T is not a JSON object", obj)
+	}
+	// As composed.From: ObjectMeta's generation is never the function's to
+	// set, and an empty metadata would tell server-side apply to empty it.
+	if meta, ok := m["metadata"].(map[string]any); ok {
+		delete(meta, "generation")
+		if len(meta) == 0 {
+			delete(m, "metadata")
+		}
+	}
+	return &composed.Unstructured{Unstructured: unstructured.Unstructured{Object: m}}, nil
 }
 
 // wait records that name cannot be composed until what it is waiting for is

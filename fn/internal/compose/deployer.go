@@ -7,11 +7,10 @@ import (
 
 	"github.com/crossplane/function-sdk-go/errors"
 
-	cloudwatch "github.com/upbound/provider-aws/v2/apis/cluster/cloudwatch/v1beta1"
-	dynamodb "github.com/upbound/provider-aws/v2/apis/cluster/dynamodb/v1beta1"
-	lambda "github.com/upbound/provider-aws/v2/apis/cluster/lambda/v1beta1"
-
 	"github.com/cicd-platform/crossplane-cicd-pipeline/deployer/contract"
+	cloudwatch "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/cluster/cloudwatch/v1beta1"
+	dynamodb "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/cluster/dynamodb/v1beta1"
+	lambda "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/cluster/lambda/v1beta1"
 )
 
 // noDeployerImage says why the Deploy stage (and the deployer Lambda) is

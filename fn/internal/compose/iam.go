@@ -7,10 +7,10 @@ import (
 
 	"github.com/crossplane/function-sdk-go/errors"
 	"github.com/crossplane/function-sdk-go/resource"
-	iam "github.com/upbound/provider-aws/v2/apis/cluster/iam/v1beta1"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/deployer/contract"
+	iam "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/cluster/iam/v1beta1"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/iampolicy"
 )
 

@@ -2,7 +2,8 @@ package compose
 
 import (
 	"github.com/crossplane/function-sdk-go/resource"
-	cloudwatchlogs "github.com/upbound/provider-aws/v2/apis/cluster/cloudwatchlogs/v1beta1"
+
+	cloudwatchlogs "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/cluster/cloudwatchlogs/v1beta1"
 )
 
 // logGroups composes the log groups CodeBuild and Lambda would otherwise

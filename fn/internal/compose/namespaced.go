@@ -14,18 +14,18 @@ import (
 	"github.com/crossplane/function-sdk-go/resource/composed"
 	"k8s.io/apimachinery/pkg/runtime"
 
-	cloudwatch "github.com/upbound/provider-aws/v2/apis/namespaced/cloudwatch/v1beta1"
-	cloudwatchevents "github.com/upbound/provider-aws/v2/apis/namespaced/cloudwatchevents/v1beta1"
-	cloudwatchlogs "github.com/upbound/provider-aws/v2/apis/namespaced/cloudwatchlogs/v1beta1"
-	codebuild "github.com/upbound/provider-aws/v2/apis/namespaced/codebuild/v1beta1"
-	codepipeline "github.com/upbound/provider-aws/v2/apis/namespaced/codepipeline/v1beta1"
-	codestarconnections "github.com/upbound/provider-aws/v2/apis/namespaced/codestarconnections/v1beta1"
-	dynamodb "github.com/upbound/provider-aws/v2/apis/namespaced/dynamodb/v1beta1"
-	ecr "github.com/upbound/provider-aws/v2/apis/namespaced/ecr/v1beta1"
-	iam "github.com/upbound/provider-aws/v2/apis/namespaced/iam/v1beta1"
-	lambda "github.com/upbound/provider-aws/v2/apis/namespaced/lambda/v1beta1"
-	s3 "github.com/upbound/provider-aws/v2/apis/namespaced/s3/v1beta1"
-	sns "github.com/upbound/provider-aws/v2/apis/namespaced/sns/v1beta1"
+	cloudwatch "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/namespaced/cloudwatch/v1beta1"
+	cloudwatchevents "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/namespaced/cloudwatchevents/v1beta1"
+	cloudwatchlogs "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/namespaced/cloudwatchlogs/v1beta1"
+	codebuild "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/namespaced/codebuild/v1beta1"
+	codepipeline "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/namespaced/codepipeline/v1beta1"
+	codestarconnections "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/namespaced/codestarconnections/v1beta1"
+	dynamodb "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/namespaced/dynamodb/v1beta1"
+	ecr "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/namespaced/ecr/v1beta1"
+	iam "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/namespaced/iam/v1beta1"
+	lambda "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/namespaced/lambda/v1beta1"
+	s3 "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/namespaced/s3/v1beta1"
+	sns "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/namespaced/sns/v1beta1"
 )
 
 // Group suffixes of provider-aws's cluster-scoped and namespaced managed
@@ -63,7 +63,7 @@ var namespacedScheme = func() *runtime.Scheme {
 	if err := b.AddToScheme(s); err != nil {
 		panic(err) // Only fails for conflicting registrations: a programming error.
 	}
-	// composed.From finds a typed struct's kind in composed.Scheme.
+	// fromTyped finds a typed struct's kind in composed.Scheme.
 	if err := b.AddToScheme(composed.Scheme); err != nil {
 		panic(err)
 	}

@@ -8,9 +8,9 @@ import (
 
 	"github.com/crossplane/function-sdk-go/errors"
 	"github.com/crossplane/function-sdk-go/resource"
-	cloudwatchevents "github.com/upbound/provider-aws/v2/apis/cluster/cloudwatchevents/v1beta1"
-	sns "github.com/upbound/provider-aws/v2/apis/cluster/sns/v1beta1"
 
+	cloudwatchevents "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/cluster/cloudwatchevents/v1beta1"
+	sns "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/cluster/sns/v1beta1"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/iampolicy"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/observe"
 )

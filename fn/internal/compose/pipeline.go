@@ -3,12 +3,11 @@ package compose
 import (
 	"fmt"
 
-	cloudwatchevents "github.com/upbound/provider-aws/v2/apis/cluster/cloudwatchevents/v1beta1"
-	codepipeline "github.com/upbound/provider-aws/v2/apis/cluster/codepipeline/v1beta1"
-	codestarconnections "github.com/upbound/provider-aws/v2/apis/cluster/codestarconnections/v1beta1"
-
 	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/deployer/contract"
+	cloudwatchevents "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/cluster/cloudwatchevents/v1beta1"
+	codepipeline "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/cluster/codepipeline/v1beta1"
+	codestarconnections "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/cluster/codestarconnections/v1beta1"
 )
 
 // Pipeline artifacts passed between stages.

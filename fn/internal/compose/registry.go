@@ -7,9 +7,8 @@ import (
 
 	"github.com/crossplane/function-sdk-go/errors"
 
-	ecr "github.com/upbound/provider-aws/v2/apis/cluster/ecr/v1beta1"
-
 	"github.com/cicd-platform/crossplane-cicd-pipeline/deployer/contract"
+	ecr "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/cluster/ecr/v1beta1"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/iampolicy"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/observe"
 )

@@ -4,8 +4,8 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/fieldpath"
 	"github.com/crossplane/function-sdk-go/errors"
 	"github.com/crossplane/function-sdk-go/resource"
-	s3 "github.com/upbound/provider-aws/v2/apis/cluster/s3/v1beta1"
 
+	s3 "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/cluster/s3/v1beta1"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/iampolicy"
 )
 

@@ -24,11 +24,40 @@ func (r Resources) String(name resource.Name, path string) string {
 	if !ok || oc.Resource == nil {
 		return ""
 	}
+	if fieldsOnly(path) {
+		// A path of object fields only (status.atProvider.arn): walked
+		// directly, as GetString would after parsing it (TestStringAsSDK).
+		var v any = oc.Resource.Object
+		for field := range strings.SplitSeq(path, ".") {
+			m, ok := v.(map[string]any)
+			if !ok {
+				return ""
+			}
+			v = m[field]
+		}
+		s, _ := v.(string)
+		return s
+	}
 	s, err := oc.Resource.GetString(path)
 	if err != nil {
 		return ""
 	}
 	return s
+}
+
+// fieldsOnly reports whether path names object fields only, with no index
+// and no empty field (which fieldpath.Parse rejects). Parsing a path is
+// costly: the parser runs in its own goroutine.
+func fieldsOnly(path string) bool {
+	if strings.ContainsAny(path, "[]") {
+		return false
+	}
+	for field := range strings.SplitSeq(path, ".") {
+		if field == "" {
+			return false
+		}
+	}
+	return true
 }
 
 // ARN returns the named resource's status.atProvider.arn, or "".

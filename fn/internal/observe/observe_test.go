@@ -147,3 +147,48 @@ func TestConditionAsSDK(t *testing.T) {
 		}
 	}
 }
+
+// TestStringAsSDK checks that String, which walks a path of object fields
+// without parsing it, gives what the SDK's GetString gives, for every
+// observed resource of the examples and paths to strings, to other values,
+// through non-objects, to nothing, and paths GetString parses itself.
+func TestStringAsSDK(t *testing.T) {
+	paths := []string{
+		"status.atProvider.arn", "status.atProvider.id", "status.atProvider.repositoryUrl",
+		"status.atProvider.connectionStatus", "spec.forProvider.region", "metadata.name", "kind",
+		"status.atProvider", "status.conditions", "status.atProvider.arn.more", "spec.forProvider.tags.environment",
+		"status.nothing.here", "nothing",
+		"metadata.annotations[crossplane.io/external-name]", "status.conditions[0].type",
+		"status..atProvider", ".status", "status.", "",
+	}
+	for _, example := range []string{"minimal", "full"} {
+		req, err := fnrequest.Read(filepath.Join("..", "..", "..", "examples", "xr-"+example+".yaml"),
+			filepath.Join("..", "..", "..", "examples", "observed", example+".yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ocds, err := request.GetObservedComposedResources(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := Resources(ocds)
+		found := 0
+		for name, oc := range r {
+			for _, p := range paths {
+				want, err := oc.Resource.GetString(p)
+				if err != nil {
+					want = ""
+				}
+				if want != "" {
+					found++
+				}
+				if got := r.String(name, p); got != want {
+					t.Errorf("%s %s %q: got %q, GetString %q", example, name, p, got, want)
+				}
+			}
+		}
+		if found == 0 {
+			t.Errorf("%s: no path found a string", example)
+		}
+	}
+}

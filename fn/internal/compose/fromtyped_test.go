@@ -1,0 +1,78 @@
+package compose
+
+import (
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crossplane/function-sdk-go/resource/composed"
+	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/jsonmap/jsonmaptest"
+)
+
+// TestFromTypedAsSDK fills every typed struct the function composes, in
+// both scopes, with random contents and checks that fromTyped gives what
+// composed.From (the SDK's JSON round trip) gives, error for error.
+func TestFromTypedAsSDK(t *testing.T) {
+	var objects []runtime.Object
+	seen := map[reflect.Type]bool{}
+	for _, c := range Components {
+		gvk := c.Kind()
+		gvk.Group = strings.TrimSuffix(gvk.Group, ClusterGroupSuffix) + NamespacedGroupSuffix
+		namespaced, err := namespacedScheme.New(gvk)
+		if err != nil {
+			t.Fatalf("%s: %v", gvk, err)
+		}
+		for _, o := range []runtime.Object{c.Object, namespaced} {
+			if tp := reflect.TypeOf(o).Elem(); !seen[tp] {
+				seen[tp] = true
+				objects = append(objects, o)
+			}
+		}
+	}
+	f := jsonmaptest.Filler{Rand: rand.New(rand.NewPCG(14, 2)), MaxDepth: 10, Special: fillSpecial}
+	for _, o := range objects {
+		tp := reflect.TypeOf(o).Elem()
+		t.Run(tp.PkgPath()+"."+tp.Name(), func(t *testing.T) {
+			for i := range 200 {
+				v := reflect.New(tp)
+				if i > 0 { // The first is the zero value.
+					f.Fill(v.Elem())
+				}
+				obj := v.Interface().(runtime.Object)
+				want, wantErr := composed.From(obj.DeepCopyObject())
+				got, err := fromTyped(obj)
+				if (err != nil) != (wantErr != nil) {
+					t.Fatalf("value %d: error %v, composed.From's %v", i, err, wantErr)
+				}
+				if err != nil {
+					continue
+				}
+				if diff := cmp.Diff(want.Object, got.Object); diff != "" {
+					t.Fatalf("value %d: -composed.From, +fromTyped:\n%s", i, diff)
+				}
+			}
+		})
+	}
+}
+
+// fillSpecial fills the types with their own JSON encoding that provider
+// structs hold with values that encode, and leaves the rest (ObjectMeta's
+// managed fields) empty.
+func fillSpecial(r *rand.Rand, v reflect.Value) bool {
+	switch v.Interface().(type) {
+	case metav1.Time:
+		if r.IntN(2) == 0 {
+			v.Set(reflect.ValueOf(metav1.NewTime(time.Date(2026, 12, 1, 6, r.IntN(60), 0, 0, time.UTC))))
+		}
+		return true
+	case []metav1.ManagedFieldsEntry, *metav1.Time:
+		return true
+	}
+	return false
+}
