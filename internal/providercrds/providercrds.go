@@ -19,14 +19,15 @@ import (
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/crdschema"
 )
 
-// module is the provider module whose CRDs are used.
-const module = "github.com/upbound/provider-aws/v2"
+// Module is the provider module whose CRDs (and, for fn/internal/awsapis,
+// typed structs) are used.
+const Module = "github.com/upbound/provider-aws/v2"
 
 // Dir returns the provider module's CRD folder.
 var Dir = sync.OnceValues(func() (string, error) {
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", module).Output()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", Module).Output()
 	if err != nil {
-		return "", fmt.Errorf("cannot locate %s in the module cache (go mod download): %w", module, err)
+		return "", fmt.Errorf("cannot locate %s in the module cache (go mod download): %w", Module, err)
 	}
 	return filepath.Join(strings.TrimSpace(string(out)), "package", "crds"), nil
 })
