@@ -275,7 +275,10 @@ func TestNamespacedSideBySide(t *testing.T) {
 	checkNamespacedResources(t, xrA, mrsA, "us-east-1", []any{"*"})
 	checkNamespacedResources(t, xrB, mrsB, "us-east-1", []any{"*"})
 
-	seen := map[string]string{}
+	// Within one pipeline some resources report another's ARN (a topic
+	// policy's arn parameter is its topic's): only a key of both sides is
+	// a collision.
+	sideOf := map[string]map[string]string{} // key -> side -> component
 	for side, mrs := range map[string]map[string]*unstructured.Unstructured{"a": mrsA, "b": mrsB} {
 		for n, u := range mrs {
 			keys := []string{"object name " + u.GetKind() + "/" + u.GetName()}
@@ -286,12 +289,20 @@ func TestNamespacedSideBySide(t *testing.T) {
 				keys = append(keys, "ARN "+arn)
 			}
 			for _, key := range keys {
-				if other, dup := seen[key]; dup {
-					t.Errorf("%s used by both %s and %s/%s", key, other, side, n)
+				if sideOf[key] == nil {
+					sideOf[key] = map[string]string{}
 				}
-				seen[key] = side + "/" + n
+				sideOf[key][side] = n
 			}
 		}
+	}
+	for key, sides := range sideOf {
+		if len(sides) > 1 {
+			t.Errorf("%s used by both pipelines: a/%s and b/%s", key, sides["a"], sides["b"])
+		}
+	}
+	if len(sideOf) < 2*len(minimalComponents) {
+		t.Errorf("only %d distinct names and ARNs for two pipelines of %d components", len(sideOf), len(minimalComponents))
 	}
 	// Each pipeline reports its own resources' names and ARNs (the same
 	// derivation as the claims' outputs), and they differ.
