@@ -584,16 +584,14 @@ func (s *Simulator) resolveOne(ref refField, holder map[string]any, from *unstru
 		return false, fmt.Errorf("%s: no %s kind %s installed", field, ref.Target.Group, ref.Target.Kind)
 	}
 	var candidates []*unstructured.Unstructured
+	var err error
 	if hasRef && !hasSelector {
-		var err error
-		if candidates, err = s.byRefs(target, holder[refKey], ref.List, from.GetNamespace()); err != nil {
-			return false, fmt.Errorf("%s: %w", field, err)
-		}
+		candidates, err = s.byRefs(target, holder[refKey], ref.List, from.GetNamespace())
 	} else {
-		var err error
-		if candidates, err = s.bySelector(target, selector, from); err != nil {
-			return false, fmt.Errorf("%s: %w", field, err)
-		}
+		candidates, err = s.bySelector(target, selector, from)
+	}
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", field, err)
 	}
 	if len(candidates) == 0 {
 		return false, fmt.Errorf("%s: no %s matches the selector", field, ref.Target.Kind)
