@@ -26,11 +26,15 @@ import (
 // https://docs.crossplane.io/latest/managed-resources/managed-resources/#managementpolicies
 var namespacedOrphanPolicies = []any{"Observe", "Create", "Update", "LateInitialize"}
 
+// defaultProviderConfig is the provider config reference of a namespaced
+// CicdPipeline that names none (the XRD's default, no platform defaults).
+var defaultProviderConfig = map[string]any{"kind": "ClusterProviderConfig", "name": "default"}
+
 // checkNamespacedResources requires what every resource of a namespaced
 // CicdPipeline must be: in the pipeline's namespace, controlled by it,
-// Ready and Synced in region, with a provider config reference naming its
-// kind, the management policies given and no deletion policy.
-func checkNamespacedResources(t *testing.T, xr *unstructured.Unstructured, mrs map[string]*unstructured.Unstructured, region string, managementPolicies []any) {
+// Ready and Synced in region, with the provider config reference (naming
+// its kind) and management policies given, and no deletion policy.
+func checkNamespacedResources(t *testing.T, xr *unstructured.Unstructured, mrs map[string]*unstructured.Unstructured, region string, providerConfig map[string]any, managementPolicies []any) {
 	t.Helper()
 	for _, n := range componentNames(mrs) {
 		u := mrs[n]
@@ -45,7 +49,7 @@ func checkNamespacedResources(t *testing.T, xr *unstructured.Unstructured, mrs m
 		}
 	}
 	checkEveryResource(t, mrs, region, []specField{
-		{[]string{"spec", "providerConfigRef"}, map[string]any{"kind": "ClusterProviderConfig", "name": "default"}},
+		{[]string{"spec", "providerConfigRef"}, providerConfig},
 		{[]string{"spec", "managementPolicies"}, managementPolicies},
 		{[]string{"spec", "deletionPolicy"}, nil},
 	})
@@ -70,7 +74,7 @@ func TestNamespacedPipeline(t *testing.T) {
 	mrs := mustComposed(t, run)
 
 	checkComponents(t, mrs, minimalComponents, 0)
-	checkNamespacedResources(t, xr, mrs, "us-east-1", []any{"*"})
+	checkNamespacedResources(t, xr, mrs, "us-east-1", defaultProviderConfig, []any{"*"})
 	checkFields(t, mrs, []fieldCheck{
 		{"ecr-repository", []string{"spec", "forProvider", "imageTagMutability"}, "IMMUTABLE"},
 		{"ecr-repository", []string{"spec", "forProvider", "tags", "environment"}, "dev"},
@@ -87,6 +91,41 @@ func TestNamespacedPipeline(t *testing.T) {
 		"Ready": "True", "Synced": "True",
 		string(v1alpha1.TypeResourcesSynced): "True", string(v1alpha1.TypeResourcesComposed): "True", string(v1alpha1.TypeSourceConnected): "True",
 		string(v1alpha1.TypeDeployStage): "False",
+	})
+	t.Logf("%d managed resources composed in %s", len(mrs), run.Namespace)
+}
+
+// Scenario N1 (full): a namespaced CicdPipeline that sets every parameter
+// gets the optional resources too (deployer Lambda, alarms, cross-account
+// role, e-mail subscriptions), namespaced, with its parameters, a
+// ProviderConfig in its namespace, and references resolved in it.
+func TestNamespacedFullPipeline(t *testing.T) {
+	requirePlatform(t)
+	run := applyClaim(t, loadClaim(t, "namespaced-full.yaml", "e2e-ns-full"))
+	xr := waitClaimReady(t, run, "namespaced full: apply -> Ready")
+	mrs := mustComposed(t, run)
+
+	checkComponents(t, mrs, append(append([]string(nil), minimalComponents...), fullOnlyComponents...), 2)
+	checkNamespacedResources(t, xr, mrs, "eu-west-1", map[string]any{"kind": "ProviderConfig", "name": "aws-payments"}, []any{"*"})
+	checkFields(t, mrs, []fieldCheck{
+		{"ecr-repository", []string{"spec", "forProvider", "tags", "team"}, "payments"},
+		{"ecr-repository", []string{"spec", "forProvider", "tags", "environment"}, "prod"},
+		{"codestar-connection", []string{"spec", "forProvider", "providerType"}, "GitLab"},
+		{"build-project", []string{"spec", "forProvider", "environment", "computeType"}, "BUILD_GENERAL1_LARGE"},
+		{"deployer-function", []string{"spec", "forProvider", "imageUri"}, "111122223333.dkr.ecr.eu-west-1.amazonaws.com/cicd-deployer:v1.0.0"},
+		{"deployer-function", []string{"spec", "forProvider", "memorySize"}, int64(512)},
+		{"deployer-function", []string{"spec", "forProvider", "reservedConcurrentExecutions"}, int64(5)},
+		{"deployer-errors-alarm", []string{"spec", "forProvider", "threshold"}, int64(3)},
+		// The deployer's role resolved, in the namespace, to its ARN.
+		{"deployer-function", []string{"spec", "forProvider", "role"}, nestedString(mrs["deployer-role"], "status", "atProvider", "arn")},
+		{"deployer-function", []string{"spec", "forProvider", "roleRef"}, map[string]any{"name": mrs["deployer-role"].GetName(), "namespace": run.Namespace}},
+	})
+	checkContains(t, mrs, "ecr-lifecycle-policy", []string{"spec", "forProvider", "policy"}, `"countNumber":25`)
+	checkContains(t, mrs, "cross-account-role", []string{"spec", "forProvider", "assumeRolePolicy"}, "444455556666")
+	checkOutputs(t, xr, mrs, "eu-west-1")
+	checkConditions(t, xr, map[string]string{
+		"Ready": "True", "Synced": "True",
+		string(v1alpha1.TypeResourcesSynced): "True", string(v1alpha1.TypeResourcesComposed): "True", string(v1alpha1.TypeSourceConnected): "True", string(v1alpha1.TypeDeployStage): "True",
 	})
 	t.Logf("%d managed resources composed in %s", len(mrs), run.Namespace)
 }
@@ -228,7 +267,7 @@ func TestNamespacedDelete(t *testing.T) {
 			run := applyClaim(t, xr)
 			ready := waitClaimReady(t, run, "namespaced delete: apply -> Ready")
 			mrs := mustComposed(t, run)
-			checkNamespacedResources(t, ready, mrs, "us-east-1", tc.managementPolicies)
+			checkNamespacedResources(t, ready, mrs, "us-east-1", defaultProviderConfig, tc.managementPolicies)
 
 			began := time.Now()
 			if err := deleteObject(env.ctx, namespacedXRGVK, run.Namespace, run.Name); err != nil {
@@ -273,8 +312,8 @@ func TestNamespacedSideBySide(t *testing.T) {
 	mrsA, mrsB := mustComposed(t, a), mustComposed(t, b)
 	checkComponents(t, mrsA, minimalComponents, 0)
 	checkComponents(t, mrsB, minimalComponents, 0)
-	checkNamespacedResources(t, xrA, mrsA, "us-east-1", []any{"*"})
-	checkNamespacedResources(t, xrB, mrsB, "us-east-1", []any{"*"})
+	checkNamespacedResources(t, xrA, mrsA, "us-east-1", defaultProviderConfig, []any{"*"})
+	checkNamespacedResources(t, xrB, mrsB, "us-east-1", defaultProviderConfig, []any{"*"})
 
 	// Within one pipeline some resources report another's ARN (a topic
 	// policy's arn parameter is its topic's): only a key of both sides is
