@@ -36,6 +36,19 @@ var defaultProviderConfig = map[string]any{"kind": "ClusterProviderConfig", "nam
 // its kind) and management policies given, and no deletion policy.
 func checkNamespacedResources(t *testing.T, xr *unstructured.Unstructured, mrs map[string]*unstructured.Unstructured, region string, providerConfig map[string]any, managementPolicies []any) {
 	t.Helper()
+	// composedResources looks only in the pipeline's namespace: search the
+	// others for anything it controls.
+	for _, gvk := range env.namespacedKinds {
+		items, err := env.client.List(env.ctx, gvk, "", labelComposite+"="+xr.GetName())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range items {
+			if u := &items[i]; u.GetNamespace() != xr.GetNamespace() && controllerOf(u) == string(xr.GetUID()) {
+				t.Errorf("%s %s/%s is controlled by the pipeline %s/%s but outside its namespace", u.GetKind(), u.GetNamespace(), u.GetName(), xr.GetNamespace(), xr.GetName())
+			}
+		}
+	}
 	for _, n := range componentNames(mrs) {
 		u := mrs[n]
 		if u.GetNamespace() != xr.GetNamespace() {
