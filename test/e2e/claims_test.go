@@ -14,6 +14,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/providerfake"
 )
 
 // Labels and annotations the project's function and Crossplane put on
@@ -22,6 +25,7 @@ const (
 	labelComponent      = "cicd.platform.dev/component"
 	labelClaimName      = "crossplane.io/claim-name"
 	labelClaimNamespace = "crossplane.io/claim-namespace"
+	labelComposite      = "crossplane.io/composite"
 	annotationExtName   = "crossplane.io/external-name"
 )
 
@@ -55,19 +59,31 @@ var fullOnlyComponents = []string{
 	"deployer-role", "deployer-role-policy", "deployer-role-policy-attachment",
 }
 
-// claimRun is one claim applied by a test.
+// claimRun is one claim applied by a test, or one namespaced CicdPipeline
+// (Namespaced): that one is its own composite resource, in the team's
+// namespace with the managed resources it composes. The helpers below serve
+// both APIs.
 type claimRun struct {
 	Namespace, Name string
 	Applied         time.Time
+	Namespaced      bool
 }
 
-// loadClaim reads an example claim and moves it to namespace, so that each
-// test has its own.
+// gvk is the kind of the object the user applied.
+func (r claimRun) gvk() schema.GroupVersionKind {
+	if r.Namespaced {
+		return namespacedXRGVK
+	}
+	return claimGVK
+}
+
+// loadClaim reads an example claim (or namespaced CicdPipeline) and moves it
+// to namespace, so that each test has its own.
 func loadClaim(t *testing.T, example, namespace string) *unstructured.Unstructured {
 	t.Helper()
 	objs := readYAML(t, filepath.Join(env.cfg.RepoRoot, "examples", example))
-	if len(objs) != 1 || objs[0].GroupVersionKind() != claimGVK {
-		t.Fatalf("examples/%s: want exactly one %s", example, claimGVK.Kind)
+	if len(objs) != 1 || (objs[0].GroupVersionKind() != claimGVK && objs[0].GroupVersionKind() != namespacedXRGVK) {
+		t.Fatalf("examples/%s: want exactly one %s or %s", example, claimGVK, namespacedXRGVK)
 	}
 	c := objs[0]
 	c.SetNamespace(namespace)
@@ -76,11 +92,16 @@ func loadClaim(t *testing.T, example, namespace string) *unstructured.Unstructur
 
 // applyClaim creates the claim's namespace and applies it; an administrator
 // then completes the handshake of its CodeStar connection, which AWS (and
-// the simulator) creates PENDING.
+// the simulator) creates PENDING. It applies a namespaced CicdPipeline the
+// same way.
 func applyClaim(t *testing.T, claim *unstructured.Unstructured) claimRun {
 	t.Helper()
 	run := applyClaimPending(t, claim)
-	env.sim.CompleteHandshake(run.Namespace, run.Name)
+	if run.Namespaced {
+		env.sim.CompleteCompositeHandshake(run.Namespace, run.Name)
+	} else {
+		env.sim.CompleteHandshake(run.Namespace, run.Name)
+	}
 	return run
 }
 
@@ -91,9 +112,9 @@ func applyClaim(t *testing.T, claim *unstructured.Unstructured) claimRun {
 func applyClaimPending(t *testing.T, claim *unstructured.Unstructured) claimRun {
 	t.Helper()
 	createNamespace(t, claim.GetNamespace())
-	run := claimRun{Namespace: claim.GetNamespace(), Name: claim.GetName(), Applied: time.Now()}
+	run := claimRun{Namespace: claim.GetNamespace(), Name: claim.GetName(), Applied: time.Now(), Namespaced: claim.GroupVersionKind() == namespacedXRGVK}
 	if _, err := env.client.Apply(env.ctx, claim); err != nil {
-		t.Fatalf("cannot apply claim: %v", err)
+		t.Fatalf("cannot apply %s: %v", claim.GetKind(), err)
 	}
 	t.Cleanup(func() { deleteClaimAndWait(t, run) })
 	return run
@@ -106,13 +127,13 @@ func applyClaimPending(t *testing.T, claim *unstructured.Unstructured) claimRun 
 func deleteClaimAndWait(t *testing.T, run claimRun) {
 	t.Helper()
 	ctx := context.Background()
-	if err := deleteObject(ctx, claimGVK, run.Namespace, run.Name); err != nil {
+	if err := deleteObject(ctx, run.gvk(), run.Namespace, run.Name); err != nil {
 		t.Errorf("cannot delete claim %s/%s: %v", run.Namespace, run.Name, err)
 		return
 	}
 	deadline := time.Now().Add(deleteTimeout)
 	for {
-		_, getErr := env.client.Get(ctx, claimGVK, run.Namespace, run.Name)
+		_, getErr := env.client.Get(ctx, run.gvk(), run.Namespace, run.Name)
 		left, err := composedResources(ctx, run)
 		if err == nil && len(left) == 0 && kerrors.IsNotFound(getErr) {
 			return
@@ -132,7 +153,7 @@ func waitClaimReady(t *testing.T, run claimRun, label string) *unstructured.Unst
 	t.Helper()
 	var claim *unstructured.Unstructured
 	eventually(t, readyTimeout, fmt.Sprintf("claim %s/%s never became Ready", run.Namespace, run.Name), func(ctx context.Context) error {
-		u, err := env.client.Get(ctx, claimGVK, run.Namespace, run.Name)
+		u, err := env.client.Get(ctx, run.gvk(), run.Namespace, run.Name)
 		if err != nil {
 			return err
 		}
@@ -149,12 +170,19 @@ func waitClaimReady(t *testing.T, run claimRun, label string) *unstructured.Unst
 }
 
 // composedResources returns the managed resources composed for a claim (by
-// its claim labels), keyed by component label.
+// its claim labels), keyed by component label; for a namespaced
+// CicdPipeline, the namespaced ones in its namespace labelled with it as
+// their composite.
 func composedResources(ctx context.Context, run claimRun) (map[string]*unstructured.Unstructured, error) {
 	out := map[string]*unstructured.Unstructured{}
+	kinds, namespace := env.kinds, ""
 	selector := fmt.Sprintf("%s=%s,%s=%s", labelClaimNamespace, run.Namespace, labelClaimName, run.Name)
-	for _, gvk := range env.kinds {
-		items, err := env.client.List(ctx, gvk, "", selector)
+	if run.Namespaced {
+		kinds, namespace = env.namespacedKinds, run.Namespace
+		selector = labelComposite + "=" + run.Name
+	}
+	for _, gvk := range kinds {
+		items, err := env.client.List(ctx, gvk, namespace, selector)
 		if err != nil {
 			return nil, err
 		}
@@ -221,6 +249,23 @@ func checkComponents(t *testing.T, mrs map[string]*unstructured.Unstructured, wa
 // global IAM), provider config and deletion policy.
 func checkAllHealthy(t *testing.T, mrs map[string]*unstructured.Unstructured, region, providerConfig, deletionPolicy string) {
 	t.Helper()
+	checkEveryResource(t, mrs, region, []specField{
+		{[]string{"spec", "providerConfigRef", "name"}, providerConfig},
+		{[]string{"spec", "deletionPolicy"}, deletionPolicy},
+	})
+}
+
+// specField is a value every composed resource must have at path; a nil
+// want requires the field to be absent.
+type specField struct {
+	path []string
+	want any
+}
+
+// checkEveryResource requires every composed resource to be Ready and
+// Synced, in region (except global IAM), with the fields given.
+func checkEveryResource(t *testing.T, mrs map[string]*unstructured.Unstructured, region string, fields []specField) {
+	t.Helper()
 	for _, n := range componentNames(mrs) {
 		u := mrs[n]
 		for _, typ := range []string{"Ready", "Synced"} {
@@ -228,15 +273,21 @@ func checkAllHealthy(t *testing.T, mrs map[string]*unstructured.Unstructured, re
 				t.Errorf("%s (%s %s) is not %s: %s", n, u.GetKind(), u.GetName(), typ, conditionsSummary(u))
 			}
 		}
-		// IAM is global: its kinds have no region.
-		if got := nestedString(u, "spec", "forProvider", "region"); got != region && u.GroupVersionKind().Group != "iam.aws.upbound.io" {
+		// IAM is global: its kinds (in either scope) have no region.
+		if got := nestedString(u, "spec", "forProvider", "region"); got != region && providerfake.ClusterGroup(u.GroupVersionKind().Group) != "iam.aws.upbound.io" {
 			t.Errorf("%s: spec.forProvider.region = %q, want %q", n, got, region)
 		}
-		if got := nestedString(u, "spec", "providerConfigRef", "name"); got != providerConfig {
-			t.Errorf("%s: spec.providerConfigRef.name = %q, want %q", n, got, providerConfig)
-		}
-		if got := nestedString(u, "spec", "deletionPolicy"); got != deletionPolicy {
-			t.Errorf("%s: spec.deletionPolicy = %q, want %q", n, got, deletionPolicy)
+		for _, f := range fields {
+			got, found, _ := unstructured.NestedFieldNoCopy(u.Object, f.path...)
+			if f.want == nil {
+				if found {
+					t.Errorf("%s: %s = %v, want it absent", n, strings.Join(f.path, "."), got)
+				}
+				continue
+			}
+			if diff := cmp.Diff(f.want, got); diff != "" {
+				t.Errorf("%s: %s (-want +got):\n%s", n, strings.Join(f.path, "."), diff)
+			}
 		}
 	}
 }
@@ -362,7 +413,7 @@ func waitCondition(t *testing.T, run claimRun, typ, status string, texts ...stri
 	t.Helper()
 	var claim *unstructured.Unstructured
 	eventually(t, readyTimeout, fmt.Sprintf("claim %s/%s never had %s=%s mentioning %q", run.Namespace, run.Name, typ, status, texts), func(ctx context.Context) error {
-		u, err := env.client.Get(ctx, claimGVK, run.Namespace, run.Name)
+		u, err := env.client.Get(ctx, run.gvk(), run.Namespace, run.Name)
 		if err != nil {
 			return err
 		}
@@ -386,7 +437,16 @@ func waitCondition(t *testing.T, run claimRun, typ, status string, texts ...stri
 // Ready or Synced.
 func describeComposition(ctx context.Context, claim *unstructured.Unstructured, run claimRun) string {
 	var b strings.Builder
-	if xrName := nestedString(claim, "spec", "resourceRef", "name"); xrName != "" {
+	if run.Namespaced {
+		// The object is the XR: its conditions are already reported.
+		if evs, err := events(ctx, run.Namespace, run.Name); err == nil {
+			for _, ev := range evs {
+				if ev.Type == "Warning" {
+					fmt.Fprintf(&b, "  XR event %s: %s\n", ev.Reason, ev.Message)
+				}
+			}
+		}
+	} else if xrName := nestedString(claim, "spec", "resourceRef", "name"); xrName != "" {
 		if xr, err := env.client.Get(ctx, xrGVK, "", xrName); err == nil {
 			fmt.Fprintf(&b, "  XR %s: %s\n", xrName, conditionsSummary(xr))
 		}
@@ -421,7 +481,7 @@ func describeComposition(ctx context.Context, claim *unstructured.Unstructured, 
 func waitFalseConditionMentioning(t *testing.T, run claimRun, text string) (claim *unstructured.Unstructured, typ, message string) {
 	t.Helper()
 	eventually(t, readyTimeout, fmt.Sprintf("claim %s/%s never had a False condition explaining %q", run.Namespace, run.Name, text), func(ctx context.Context) error {
-		u, err := env.client.Get(ctx, claimGVK, run.Namespace, run.Name)
+		u, err := env.client.Get(ctx, run.gvk(), run.Namespace, run.Name)
 		if err != nil {
 			return err
 		}

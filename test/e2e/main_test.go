@@ -32,9 +32,12 @@ const (
 // providerGroups are the provider-aws family members the Configuration
 // package depends on (package/crossplane.yaml spec.dependsOn, which
 // TestProviderDependencies in fn/internal/compose ties to the function's
-// component registry). All their CRDs (cluster scope, from the provider
-// module's package/crds) are installed, not only the kinds composed today,
-// so that a kind the function starts to compose needs no change here.
+// component registry). All their CRDs (from the provider module's
+// package/crds) are installed, not only the kinds composed today, so that a
+// kind the function starts to compose needs no change here: the
+// cluster-scoped kinds (<group>.aws.upbound.io) the claim API composes and
+// the namespaced ones (<group>.aws.m.upbound.io) the namespaced API
+// composes. Each family provider serves both.
 func providerGroups(repoRoot string) ([]string, error) {
 	groups, err := testhelp.PackageProviderGroups(repoRoot)
 	if err != nil {
@@ -46,7 +49,8 @@ func providerGroups(repoRoot string) ([]string, error) {
 	return groups, nil
 }
 
-// providerCRDFiles lists the CRD files of the package's provider groups.
+// providerCRDFiles lists the CRD files of the package's provider groups,
+// in both scopes.
 func providerCRDFiles(repoRoot, dir string) ([]string, error) {
 	groups, err := providerGroups(repoRoot)
 	if err != nil {
@@ -54,14 +58,16 @@ func providerCRDFiles(repoRoot, dir string) ([]string, error) {
 	}
 	var files []string
 	for _, g := range groups {
-		matches, err := filepath.Glob(filepath.Join(dir, g+".aws.upbound.io_*.yaml"))
-		if err != nil {
-			return nil, fmt.Errorf("cannot list CRDs of %s: %w", g, err)
+		for _, group := range []string{g + ".aws.upbound.io", g + ".aws.m.upbound.io"} {
+			matches, err := filepath.Glob(filepath.Join(dir, group+"_*.yaml"))
+			if err != nil {
+				return nil, fmt.Errorf("cannot list CRDs of %s: %w", group, err)
+			}
+			if len(matches) == 0 {
+				return nil, fmt.Errorf("no CRDs of %s in %s", group, dir)
+			}
+			files = append(files, matches...)
 		}
-		if len(matches) == 0 {
-			return nil, fmt.Errorf("no CRDs of %s.aws.upbound.io in %s", g, dir)
-		}
-		files = append(files, matches...)
 	}
 	return files, nil
 }
@@ -129,7 +135,11 @@ type testEnv struct {
 	stack  *stack.Stack
 	client *stack.Client
 	sim    *providersim.Simulator
-	kinds  []schema.GroupVersionKind // the managed resource kinds installed
+	// kinds are the cluster-scoped managed resource kinds installed (what
+	// claims compose), namespacedKinds the namespaced ones (what namespaced
+	// CicdPipelines compose).
+	kinds           []schema.GroupVersionKind
+	namespacedKinds []schema.GroupVersionKind
 	//nolint:containedctx // the run's context: every test polls with it, and it ends when the stack stops
 	ctx context.Context
 
@@ -233,7 +243,11 @@ func run(m *testing.M) int {
 
 	env = &testEnv{cfg: cfg, stack: st, client: client, sim: sim, ctx: ctx}
 	for _, k := range kinds {
-		env.kinds = append(env.kinds, k.GVK)
+		if k.Namespaced {
+			env.namespacedKinds = append(env.namespacedKinds, k.GVK)
+		} else {
+			env.kinds = append(env.kinds, k.GVK)
+		}
 	}
 	for _, t := range st.StartupTimings {
 		env.recordf("start-up: %-28s %s", t.Step, t.Duration.Round(time.Millisecond))

@@ -32,7 +32,10 @@ const (
 	// Crossplane-managed function would (mTLS on 9443).
 	functionAddress = "127.0.0.1:9443"
 	xrdName         = "xcicdpipelines.cicd.platform.dev"
-	packageTag      = "v0.0.0-e2e"
+	// namespacedXRDName is the namespaced API's XRD (apiextensions v2,
+	// scope Namespaced), shipped in the same Configuration.
+	namespacedXRDName = "cicdpipelines.cicd.m.platform.dev"
+	packageTag        = "v0.0.0-e2e"
 )
 
 var (
@@ -40,6 +43,8 @@ var (
 	compositionGVK = schema.GroupVersionKind{Group: "apiextensions.crossplane.io", Version: "v1", Kind: "Composition"}
 	claimGVK       = schema.GroupVersionKind{Group: "cicd.platform.dev", Version: "v1alpha1", Kind: "CicdPipeline"}
 	xrGVK          = schema.GroupVersionKind{Group: "cicd.platform.dev", Version: "v1alpha1", Kind: "XCicdPipeline"}
+	// namespacedXRGVK is the namespaced API's composite resource: no claim.
+	namespacedXRGVK = schema.GroupVersionKind{Group: "cicd.m.platform.dev", Version: "v1alpha1", Kind: "CicdPipeline"}
 )
 
 var (
@@ -105,12 +110,12 @@ func startFunction(ctx context.Context) error {
 	})
 }
 
-// installDirect is the fallback: apply package/definition.yaml and
-// package/composition.yaml, and point the Composition's functionRef at the
-// running function through a hand-made FunctionRevision.
+// installDirect is the fallback: apply both APIs' XRDs and Compositions
+// from package/, and point the Compositions' functionRef at the running
+// function through a hand-made FunctionRevision.
 func installDirect(ctx context.Context) error {
 	var objs []*unstructured.Unstructured
-	for _, f := range []string{"definition.yaml", "composition.yaml"} {
+	for _, f := range []string{"definition.yaml", "composition.yaml", "definition-namespaced.yaml", "composition-namespaced.yaml"} {
 		data, err := os.ReadFile(filepath.Join(env.cfg.RepoRoot, "package", f))
 		if err != nil {
 			return fmt.Errorf("cannot read package/%s: %w", f, err)
@@ -268,18 +273,32 @@ func functionRefName(comp *unstructured.Unstructured) (string, error) {
 	return name, nil
 }
 
+// waitXRD waits until Crossplane serves both APIs: the claim API's XRD
+// established and its claim offered, the namespaced API's established (it
+// has no claim to offer).
 func waitXRD(ctx context.Context) error {
 	return stack.Eventually(ctx, readyTimeout, func(ctx context.Context) error {
 		u, err := env.client.Get(ctx, xrdGVK, "", xrdName)
 		if err != nil {
 			return err
 		}
-		return xrdReady(u)
+		if err := xrdReady(u); err != nil {
+			return err
+		}
+		ns, err := env.client.Get(ctx, xrdGVK, "", namespacedXRDName)
+		if err != nil {
+			return err
+		}
+		return xrdConditions(ns, "Established")
 	})
 }
 
 func xrdReady(u *unstructured.Unstructured) error {
-	for _, typ := range []string{"Established", "Offered"} {
+	return xrdConditions(u, "Established", "Offered")
+}
+
+func xrdConditions(u *unstructured.Unstructured, types ...string) error {
+	for _, typ := range types {
 		if status, _, _, _ := condition(u, typ); status != "True" {
 			return fmt.Errorf("XRD %s not %s: %s", u.GetName(), typ, conditionsSummary(u))
 		}

@@ -432,3 +432,55 @@ func mustSet(t *testing.T, u *unstructured.Unstructured, value any, path ...stri
 		t.Fatalf("cannot set %s: %v", strings.Join(path, "."), err)
 	}
 }
+
+// Scenario 8: pipelines with long names compose, resolve every reference
+// and become Ready. A claim of 44 characters is the longest whose composed
+// resources' names (the XR's name, which adds six characters to the
+// claim's, a dash and a 12-character hash) fit 63 characters untruncated;
+// there was a report of "no Bucket matches the selector" at exactly this
+// length. 57 characters make the XR's name 63, the longest label value
+// (crossplane.io/composite); a namespaced CicdPipeline is its own XR, so
+// 63 there. Longer ones truncate the composed names. The AWS names the
+// function derives are shortened to fit their limits (S3 bucket 63,
+// CodeStar connection 32:
+// https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html,
+// https://docs.aws.amazon.com/codestar-connections/latest/APIReference/API_CreateConnection.html).
+func TestLongClaimName(t *testing.T) {
+	requirePlatform(t)
+	cases := map[string]struct {
+		example, namespace string
+		length             int
+	}{
+		"Claim44":      {"claim-minimal.yaml", "e2e-long-claim-44", 44},
+		"Claim57":      {"claim-minimal.yaml", "e2e-long-claim-57", 57},
+		"Namespaced44": {"namespaced-minimal.yaml", "e2e-long-namespaced-44", 44},
+		"Namespaced63": {"namespaced-minimal.yaml", "e2e-long-namespaced-63", 63},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			long := strings.Repeat("payments-gateway-for-the-checkout-service-", 2)[:tc.length-3] + "-v1"
+			c := loadClaim(t, tc.example, tc.namespace)
+			c.SetName(long)
+			run := applyClaim(t, c)
+			got := waitClaimReady(t, run, "long name ("+name+"): apply -> Ready")
+			mrs := mustComposed(t, run)
+			checkComponents(t, mrs, minimalComponents, 0)
+			checkEveryResource(t, mrs, "us-east-1", nil)
+			checkFields(t, mrs, []fieldCheck{
+				{"artifact-bucket-versioning", []string{"spec", "forProvider", "bucket"}, externalName(mrs["artifact-bucket"])},
+				{"ecr-lifecycle-policy", []string{"spec", "forProvider", "repository"}, externalName(mrs["ecr-repository"])},
+			})
+			for component, limit := range map[string]int{"artifact-bucket": 63, "cache-bucket": 63, "codestar-connection": 32} {
+				// A connection's name is a parameter; AWS names it by ARN.
+				n := externalName(mrs[component])
+				if n == "" {
+					n = nestedString(mrs[component], "spec", "forProvider", "name")
+				}
+				if n == "" || len(n) > limit {
+					t.Errorf("%s: AWS name %q (%d characters), want 1 to %d", component, n, len(n), limit)
+				}
+			}
+			checkOutputs(t, got, mrs, "us-east-1")
+		})
+	}
+}

@@ -10,6 +10,8 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
+
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/providerfake"
 )
 
 // Kind is a managed resource kind the simulator plays the provider for,
@@ -17,6 +19,9 @@ import (
 type Kind struct {
 	GVK      schema.GroupVersionKind
 	Resource schema.GroupVersionResource
+	// Namespaced kinds (provider-aws v2's *.aws.m.upbound.io) live in a
+	// namespace and resolve references only within it.
+	Namespaced bool
 
 	// atProviderFields are the top-level fields of status.atProvider; the
 	// simulator writes only those (the API server would prune the rest, and
@@ -51,6 +56,8 @@ var refDescription = regexp.MustCompile(`^References? to (?:a |an )?(\w+) in (\w
 // names do not say so (read from provider-aws v2.5.0's generated resolvers:
 // common.ARNExtractor or ExtractParamPath("arn")). Fields whose names end in
 // Arn or Arns take ARNs too; all others take the target's external name.
+// Keyed by the cluster-scoped group: the namespaced kinds' resolvers are
+// generated from the same configuration.
 var arnValuedFields = map[string]bool{
 	"lambda.aws.upbound.io/Function.role":                           true,
 	"lambda.aws.upbound.io/Function.layers":                         true,
@@ -106,27 +113,45 @@ func kindFromCRD(crd *apiextensionsv1.CustomResourceDefinition, version string) 
 	k := &Kind{
 		GVK:              schema.GroupVersionKind{Group: crd.Spec.Group, Version: version, Kind: crd.Spec.Names.Kind},
 		Resource:         schema.GroupVersionResource{Group: crd.Spec.Group, Version: version, Resource: crd.Spec.Names.Plural},
+		Namespaced:       crd.Spec.Scope == apiextensionsv1.NamespaceScoped,
 		atProviderFields: map[string]bool{},
 	}
 	root := v.Schema.OpenAPIV3Schema.Properties
 	for name := range root["status"].Properties["atProvider"].Properties {
 		k.atProviderFields[name] = true
 	}
-	k.refs = refsIn(crd.Spec.Group+"/"+k.GVK.Kind, root["spec"].Properties["forProvider"].Properties, nil)
+	k.refs = refsIn(targetGroupSuffix(crd.Spec.Group), providerfake.ClusterGroup(crd.Spec.Group)+"/"+k.GVK.Kind, root["spec"].Properties["forProvider"].Properties, nil)
 	sortRefs(k.refs)
 	return k, nil
 }
 
+// targetGroupSuffix is the group suffix of the kinds a kind of group refers
+// to: a reference's description names only the service ("Reference to a
+// Role in iam"), and the target is in the same scope as the referrer.
+func targetGroupSuffix(group string) string {
+	if strings.HasSuffix(group, namespacedGroupSuffix) {
+		return namespacedGroupSuffix
+	}
+	return clusterGroupSuffix
+}
+
+const (
+	clusterGroupSuffix    = ".aws.upbound.io"
+	namespacedGroupSuffix = ".aws.m.upbound.io"
+)
+
 // refsIn finds the reference fields among props, and in the objects (and
-// lists of objects) below them, at path.
-func refsIn(kindKey string, props map[string]apiextensionsv1.JSONSchemaProps, path []string) []refField {
+// lists of objects) below them, at path. kindKey is the cluster-scoped
+// group/Kind (for arnValuedFields); targets are in groups ending in
+// targetSuffix.
+func refsIn(targetSuffix, kindKey string, props map[string]apiextensionsv1.JSONSchemaProps, path []string) []refField {
 	var out []refField
 	for name, p := range props {
 		switch {
 		case p.Type == "object" && len(p.Properties) > 0 && !strings.HasSuffix(name, "Selector") && !strings.HasSuffix(name, "Ref"):
-			out = append(out, refsIn(kindKey, p.Properties, append(slices.Clone(path), name))...)
+			out = append(out, refsIn(targetSuffix, kindKey, p.Properties, append(slices.Clone(path), name))...)
 		case p.Type == "array" && p.Items != nil && p.Items.Schema != nil && len(p.Items.Schema.Properties) > 0 && !strings.HasSuffix(name, "Refs"):
-			out = append(out, refsIn(kindKey, p.Items.Schema.Properties, append(slices.Clone(path), name))...)
+			out = append(out, refsIn(targetSuffix, kindKey, p.Items.Schema.Properties, append(slices.Clone(path), name))...)
 		}
 		field, ok := strings.CutSuffix(name, "Selector")
 		if !ok {
@@ -147,7 +172,7 @@ func refsIn(kindKey string, props map[string]apiextensionsv1.JSONSchemaProps, pa
 			Path:   path,
 			Field:  field,
 			List:   list,
-			Target: schema.GroupKind{Group: m[2] + ".aws.upbound.io", Kind: m[1]},
+			Target: schema.GroupKind{Group: m[2] + targetSuffix, Kind: m[1]},
 			ARN:    arn,
 		})
 	}

@@ -137,6 +137,35 @@ func TestFaultMatches(t *testing.T) {
 		"OtherNamespace":  {Fault{Kind: "Table", ClaimNamespace: "team-b"}, false},
 		"OtherClaimName":  {Fault{Kind: "Table", ClaimName: "payments"}, false},
 		"NamespaceOnlyOK": {Fault{Kind: "Table", ClaimNamespace: "team-a"}, true},
+		// A cluster-scoped resource is in no namespace.
+		"ResourceNamespace": {Fault{Kind: "Table", Namespace: "team-a"}, false},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := tc.f.matches(u); got != tc.want {
+				t.Errorf("matches = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestFaultMatchesNamespaced: a namespaced XR's resources have no claim
+// labels; they are matched by their namespace and composite label.
+func TestFaultMatchesNamespaced(t *testing.T) {
+	u := &unstructured.Unstructured{}
+	u.SetKind("Table")
+	u.SetNamespace("team-a")
+	u.SetLabels(map[string]string{labelComposite: "shop"})
+	cases := map[string]struct {
+		f    Fault
+		want bool
+	}{
+		"KindOnly":       {Fault{Kind: "Table"}, true},
+		"SameComposite":  {Fault{Kind: "Table", Namespace: "team-a", Composite: "shop"}, true},
+		"NamespaceOnly":  {Fault{Kind: "Table", Namespace: "team-a"}, true},
+		"OtherNamespace": {Fault{Kind: "Table", Namespace: "team-b", Composite: "shop"}, false},
+		"OtherComposite": {Fault{Kind: "Table", Namespace: "team-a", Composite: "payments"}, false},
+		"ClaimFields":    {Fault{Kind: "Table", ClaimNamespace: "team-a"}, false},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

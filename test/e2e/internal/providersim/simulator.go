@@ -39,6 +39,7 @@ const (
 	annotationExternalName = "crossplane.io/external-name"
 	labelClaimName         = "crossplane.io/claim-name"
 	labelClaimNamespace    = "crossplane.io/claim-namespace"
+	labelComposite         = "crossplane.io/composite"
 
 	// resync re-examines every resource, so that a resource whose reference
 	// target became ready is resolved without an event of its own.
@@ -56,6 +57,13 @@ type Fault struct {
 	// (labels crossplane.io/claim-namespace and -name); empty matches all.
 	ClaimNamespace string
 	ClaimName      string
+	// Namespace and Composite narrow the fault to the resources of a
+	// namespaced XR (Crossplane v2 has no claim there): the managed
+	// resources' own namespace and their crossplane.io/composite label.
+	// Empty matches all; a non-empty Namespace never matches a
+	// cluster-scoped resource.
+	Namespace string
+	Composite string
 
 	// NotReady holds Ready=False (reason Creating), as while AWS creates it.
 	NotReady bool
@@ -71,7 +79,9 @@ func (f Fault) matches(u *unstructured.Unstructured) bool {
 	l := u.GetLabels()
 	return f.Kind == u.GetKind() &&
 		(f.ClaimNamespace == "" || l[labelClaimNamespace] == f.ClaimNamespace) &&
-		(f.ClaimName == "" || l[labelClaimName] == f.ClaimName)
+		(f.ClaimName == "" || l[labelClaimName] == f.ClaimName) &&
+		(f.Namespace == "" || u.GetNamespace() == f.Namespace) &&
+		(f.Composite == "" || l[labelComposite] == f.Composite)
 }
 
 // Config of a simulator.
@@ -102,6 +112,12 @@ type Simulator struct {
 	external map[string]External
 }
 
+// validProviderConfigKinds are the kinds a namespaced managed resource's
+// providerConfigRef may name: a ProviderConfig in its own namespace or a
+// ClusterProviderConfig (provider-aws v2's aws.m.upbound.io). The CRD
+// requires a kind but accepts any string; the provider refuses others.
+var validProviderConfigKinds = []string{"ProviderConfig", "ClusterProviderConfig"}
+
 // External is a resource as it exists in AWS: what the provider last
 // applied, and from which generation of the managed resource.
 type External struct {
@@ -111,10 +127,17 @@ type External struct {
 	Generation  int64
 }
 
-func externalKey(gk schema.GroupKind, name string) string { return gk.String() + "/" + name }
+// externalKey names an AWS resource. AWS knows nothing of Kubernetes
+// scopes: a namespaced managed resource (s3.aws.m.upbound.io) and a
+// cluster-scoped one (s3.aws.upbound.io) with the same external name are
+// the same AWS resource, so both scopes share one key.
+func externalKey(gk schema.GroupKind, name string) string {
+	return schema.GroupKind{Group: providerfake.ClusterGroup(gk.Group), Kind: gk.Kind}.String() + "/" + name
+}
 
-// roleKinds are the IAM role kinds, cluster-scoped and namespaced.
-var roleKinds = []schema.GroupKind{{Group: "iam.aws.upbound.io", Kind: "Role"}, {Group: "iam.aws.m.upbound.io", Kind: "Role"}}
+// iamRole is the IAM role kind; externalKey gives both scopes' roles
+// the same key.
+var iamRole = schema.GroupKind{Group: "iam.aws.upbound.io", Kind: "Role"}
 
 // roleExists reports whether the role an ARN names (arn:...:role/[path/]name)
 // exists in "AWS".
@@ -123,20 +146,44 @@ func (s *Simulator) roleExists(arn string) bool {
 	name := res[strings.LastIndex(res, "/")+1:]
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, gk := range roleKinds {
-		if _, ok := s.external[externalKey(gk, name)]; ok {
-			return true
-		}
-	}
-	return false
+	_, ok := s.external[externalKey(iamRole, name)]
+	return ok
 }
 
-// connectionKind is the kind AWS creates PENDING.
+// connectionKind is the kind AWS creates PENDING (in either scope).
 var connectionKind = schema.GroupKind{Group: "codestarconnections.aws.upbound.io", Kind: "Connection"}
 
+func isConnection(gk schema.GroupKind) bool {
+	return gk.Kind == connectionKind.Kind && providerfake.ClusterGroup(gk.Group) == connectionKind.Group
+}
+
+// objectKey is a managed resource in the work queue; Namespace is empty
+// for cluster-scoped kinds.
 type objectKey struct {
-	GVR  schema.GroupVersionResource
-	Name string
+	GVR       schema.GroupVersionResource
+	Namespace string
+	Name      string
+}
+
+// storeKey is the object's key in the watch cache (namespace/name, or name).
+func (k objectKey) storeKey() string {
+	if k.Namespace == "" {
+		return k.Name
+	}
+	return k.Namespace + "/" + k.Name
+}
+
+func keyOf(gvr schema.GroupVersionResource, u *unstructured.Unstructured) objectKey {
+	return objectKey{GVR: gvr, Namespace: u.GetNamespace(), Name: u.GetName()}
+}
+
+// resource is the API of one managed resource: namespaced kinds are
+// written in their namespace.
+func (s *Simulator) resource(k *Kind, namespace string) dynamic.ResourceInterface {
+	if k.Namespaced {
+		return s.client.Resource(k.Resource).Namespace(namespace)
+	}
+	return s.client.Resource(k.Resource)
 }
 
 // New returns a simulator for kinds; call Start to run it.
@@ -169,7 +216,7 @@ func (s *Simulator) Start(ctx context.Context) error {
 		inf := s.factory.ForResource(gvr).Informer()
 		enqueue := func(obj any) {
 			if u, ok := obj.(*unstructured.Unstructured); ok {
-				s.queue.Add(objectKey{GVR: gvr, Name: u.GetName()})
+				s.queue.Add(keyOf(gvr, u))
 			}
 		}
 		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -218,14 +265,24 @@ func (s *Simulator) Hold(f Fault) (release func()) {
 // claim if claimName is empty) as an administrator does in the AWS console:
 // AWS creates every connection PENDING, and only this makes it AVAILABLE.
 func (s *Simulator) CompleteHandshake(claimNamespace, claimName string) {
+	s.completeHandshake(Fault{Kind: connectionKind.Kind, ClaimNamespace: claimNamespace, ClaimName: claimName})
+}
+
+// CompleteCompositeHandshake approves the CodeStar connections of a
+// namespaced XR: those in namespace labelled crossplane.io/composite=name.
+func (s *Simulator) CompleteCompositeHandshake(namespace, composite string) {
+	s.completeHandshake(Fault{Kind: connectionKind.Kind, Namespace: namespace, Composite: composite})
+}
+
+func (s *Simulator) completeHandshake(f Fault) {
 	s.mu.Lock()
-	s.handshakes = append(s.handshakes, Fault{Kind: connectionKind.Kind, ClaimNamespace: claimNamespace, ClaimName: claimName})
+	s.handshakes = append(s.handshakes, f)
 	s.mu.Unlock()
 	s.requeueKind(connectionKind.Kind)
 }
 
-// External returns the AWS resource of a kind with an external name, and
-// whether it exists.
+// External returns the AWS resource of a kind (of either scope) with an
+// external name, and whether it exists.
 func (s *Simulator) External(gk schema.GroupKind, name string) (External, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -247,6 +304,8 @@ func (s *Simulator) handshakeDone(u *unstructured.Unstructured) bool {
 // deletes reports whether deleting the managed resource deletes the
 // external resource: deletionPolicy Delete (the default), and management
 // policies that allow it ("*" or Delete; an empty list means "*").
+// Namespaced (v2) managed resources have no deletionPolicy: their
+// management policies alone decide.
 // https://docs.crossplane.io/latest/managed-resources/managed-resources/#managementpolicies
 func deletes(u *unstructured.Unstructured) bool {
 	policy, _, _ := unstructured.NestedString(u.Object, "spec", "deletionPolicy")
@@ -264,7 +323,7 @@ func (s *Simulator) requeueKind(kind string) {
 		}
 		for _, obj := range s.factory.ForResource(gvr).Informer().GetStore().List() {
 			if u, ok := obj.(*unstructured.Unstructured); ok {
-				s.queue.Add(objectKey{GVR: gvr, Name: u.GetName()})
+				s.queue.Add(keyOf(gvr, u))
 			}
 		}
 	}
@@ -295,7 +354,7 @@ func (s *Simulator) processNext(ctx context.Context) bool {
 	defer s.queue.Done(key)
 	if err := s.reconcile(ctx, key); err != nil {
 		if !kerrors.IsConflict(err) && !kerrors.IsNotFound(err) && ctx.Err() == nil {
-			s.cfg.Logf("provider simulator: %s %s: %v", key.GVR.Resource, key.Name, err)
+			s.cfg.Logf("provider simulator: %s %s: %v", key.GVR.Resource, key.storeKey(), err)
 		}
 		s.queue.AddRateLimited(key)
 		return true
@@ -306,7 +365,7 @@ func (s *Simulator) processNext(ctx context.Context) bool {
 
 func (s *Simulator) reconcile(ctx context.Context, key objectKey) error {
 	k := s.kinds[key.GVR]
-	obj, exists, err := s.factory.ForResource(key.GVR).Informer().GetStore().GetByKey(key.Name)
+	obj, exists, err := s.factory.ForResource(key.GVR).Informer().GetStore().GetByKey(key.storeKey())
 	if err != nil || !exists {
 		return err
 	}
@@ -315,7 +374,7 @@ func (s *Simulator) reconcile(ctx context.Context, key objectKey) error {
 		return fmt.Errorf("unexpected object %T in the watch cache", obj)
 	}
 	u := cached.DeepCopy()
-	ri := s.client.Resource(key.GVR)
+	ri := s.resource(k, u.GetNamespace())
 
 	// Deletion: AWS deletes at once unless the policies orphan the
 	// external resource, then the finalizer goes.
@@ -335,7 +394,16 @@ func (s *Simulator) reconcile(ctx context.Context, key objectKey) error {
 	// The finalizer and resolved references (which the provider writes into
 	// the spec) go in one update: every write is a watch event for
 	// Crossplane, whose per-XR circuit breaker counts them.
-	resolved, changed, refErr := s.resolveReferences(k, u)
+	// createErr is why the provider cannot create or update the AWS
+	// resource yet: unresolved references or a provider config it refuses.
+	resolved, changed, createErr := s.resolveReferences(k, u)
+	if createErr != nil {
+		createErr = fmt.Errorf("cannot resolve references: %w", createErr)
+	} else if missing := providerfake.UnknownPrincipals(u, s.cfg.Account, s.roleExists); len(missing) > 0 {
+		// AWS refuses the create or update (providerfake.UnknownPrincipals).
+		createErr = fmt.Errorf("cannot create or update: Invalid principal in policy: %s", strings.Join(missing, ", "))
+	}
+	createErr = errors.Join(createErr, checkProviderConfig(k, u))
 	if !slices.Contains(resolved.GetFinalizers(), finalizer) {
 		resolved.SetFinalizers(append(resolved.GetFinalizers(), finalizer))
 		changed = true
@@ -345,13 +413,6 @@ func (s *Simulator) reconcile(ctx context.Context, key objectKey) error {
 		return err
 	}
 
-	createErr := refErr
-	if refErr != nil {
-		createErr = fmt.Errorf("cannot resolve references: %w", refErr)
-	} else if missing := providerfake.UnknownPrincipals(u, s.cfg.Account, s.roleExists); len(missing) > 0 {
-		// AWS refuses the create or update (providerfake.UnknownPrincipals).
-		createErr = fmt.Errorf("cannot create or update: Invalid principal in policy: %s", strings.Join(missing, ", "))
-	}
 	status := s.desiredStatus(k, u, createErr)
 	hash, err := hashOf(status)
 	if err != nil {
@@ -418,7 +479,7 @@ func (s *Simulator) desiredStatus(k *Kind, u *unstructured.Unstructured, createE
 			ForProvider: forProvider,
 			// AWS creates connections PENDING until someone completes the
 			// handshake in the console.
-			ConnectionPending: fault.ConnectionPending || (k.GVK.GroupKind() == connectionKind && !s.handshakeDone(u)),
+			ConnectionPending: fault.ConnectionPending || (isConnection(k.GVK.GroupKind()) && !s.handshakeDone(u)),
 		})
 	}
 	status["conditions"] = []any{ready, synced}
@@ -475,7 +536,8 @@ func withTransitionTimes(status map[string]any, u *unstructured.Unstructured) ma
 // resolveReferences fills each reference field, at any depth of
 // spec.forProvider, from its selector (or existing reference) the way
 // crossplane-runtime's API resolver does: matching objects of the target
-// kind by labels and, with matchControllerRef, by the same controller. It
+// kind by labels and, with matchControllerRef, by the same controller; for
+// a namespaced managed resource, only objects in its own namespace. It
 // returns the updated object and whether it changed, or an error if a
 // selected target is missing, ambiguous or not yet observed.
 func (s *Simulator) resolveReferences(k *Kind, u *unstructured.Unstructured) (*unstructured.Unstructured, bool, error) {
@@ -489,7 +551,7 @@ func (s *Simulator) resolveReferences(k *Kind, u *unstructured.Unstructured) (*u
 	var errs []error
 	for _, ref := range k.refs {
 		for _, holder := range holders(forProvider, ref.Path) {
-			c, err := s.resolveOne(ref, holder, controllerUID(u))
+			c, err := s.resolveOne(ref, holder, u)
 			changed = changed || c
 			if err != nil {
 				errs = append(errs, err)
@@ -519,9 +581,9 @@ func holders(obj map[string]any, path []string) []map[string]any {
 	return out
 }
 
-// resolveOne resolves one reference field in holder, reporting whether it
-// changed holder.
-func (s *Simulator) resolveOne(ref refField, holder map[string]any, controller types.UID) (bool, error) {
+// resolveOne resolves one reference field in holder, a part of from's
+// spec.forProvider, reporting whether it changed holder.
+func (s *Simulator) resolveOne(ref refField, holder map[string]any, from *unstructured.Unstructured) (bool, error) {
 	field := strings.Join(append(slices.Clone(ref.Path), ref.Field), ".")
 	selector, hasSelector := holder[ref.Field+"Selector"].(map[string]any)
 	refKey := ref.Field + "Ref"
@@ -540,10 +602,14 @@ func (s *Simulator) resolveOne(ref refField, holder map[string]any, controller t
 		return false, fmt.Errorf("%s: no %s kind %s installed", field, ref.Target.Group, ref.Target.Kind)
 	}
 	var candidates []*unstructured.Unstructured
+	var err error
 	if hasRef && !hasSelector {
-		candidates = s.byRefs(target, holder[refKey], ref.List)
+		candidates, err = s.byRefs(target, holder[refKey], ref.List, from.GetNamespace())
 	} else {
-		candidates = s.bySelector(target, selector, controller)
+		candidates, err = s.bySelector(target, selector, from)
+	}
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", field, err)
 	}
 	if len(candidates) == 0 {
 		return false, fmt.Errorf("%s: no %s matches the selector", field, ref.Target.Kind)
@@ -570,12 +636,22 @@ func (s *Simulator) resolveOne(ref refField, holder map[string]any, controller t
 			return false, fmt.Errorf("%s: referenced %s %s is not observed yet", field, ref.Target.Kind, c.GetName())
 		}
 		values = append(values, v)
-		refs = append(refs, map[string]any{"name": c.GetName()})
+		r := map[string]any{"name": c.GetName()}
+		if target.Namespaced {
+			// crossplane-runtime's namespaced resolver records where it
+			// found the target (a NamespacedReference).
+			r["namespace"] = c.GetNamespace()
+		}
+		refs = append(refs, r)
 	}
 	var value, refValue any
 	value, refValue = values[0], refs[0]
 	if ref.List {
 		value, refValue = values, refs
+	}
+	if hasRef && !hasSelector && target.Namespaced {
+		// The namespaced resolver keeps a reference it resolved as written.
+		refValue = holder[refKey]
 	}
 	if jsonEqual(holder[ref.Field], value) && jsonEqual(holder[refKey], refValue) {
 		return false, nil
@@ -585,7 +661,29 @@ func (s *Simulator) resolveOne(ref refField, holder map[string]any, controller t
 	return true, nil
 }
 
-func (s *Simulator) bySelector(target *Kind, selector map[string]any, controller types.UID) []*unstructured.Unstructured {
+// sameNamespaceOnly refuses a reference or selector that names another
+// namespace than the managed resource's own. crossplane-runtime would
+// follow it; the simulator is stricter: the function composes every
+// resource of a namespaced XR in the XR's namespace, and a reference that
+// leaves it is a defect (it would reach another team's resources).
+func sameNamespaceOnly(what string, m map[string]any, namespace string) error {
+	ns, _ := m["namespace"].(string)
+	if ns != "" && ns != namespace {
+		return fmt.Errorf("the %s names namespace %q, outside the managed resource's namespace %q", what, ns, namespace)
+	}
+	return nil
+}
+
+// bySelector lists the objects of target that selector matches for the
+// managed resource from: by labels, by controller with matchControllerRef,
+// and for namespaced kinds only in from's namespace.
+func (s *Simulator) bySelector(target *Kind, selector map[string]any, from *unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
+	if target.Namespaced {
+		if err := sameNamespaceOnly("selector", selector, from.GetNamespace()); err != nil {
+			return nil, err
+		}
+	}
+	controller := controllerUID(from)
 	matchLabels, _ := selector["matchLabels"].(map[string]any)
 	matchController, _ := selector["matchControllerRef"].(bool)
 	var out []*unstructured.Unstructured
@@ -595,6 +693,9 @@ func (s *Simulator) bySelector(target *Kind, selector map[string]any, controller
 			continue
 		}
 		if c.GetDeletionTimestamp() != nil {
+			continue
+		}
+		if target.Namespaced && c.GetNamespace() != from.GetNamespace() {
 			continue
 		}
 		if matchController && (controller == "" || controllerUID(c) != controller) {
@@ -612,36 +713,56 @@ func (s *Simulator) bySelector(target *Kind, selector map[string]any, controller
 		}
 	}
 	slices.SortFunc(out, func(a, b *unstructured.Unstructured) int { return strings.Compare(a.GetName(), b.GetName()) })
-	return out
+	return out, nil
 }
 
-func (s *Simulator) byRefs(target *Kind, refs any, list bool) []*unstructured.Unstructured {
-	var names []string
+// byRefs returns the objects that refs name (all of them, or none), for
+// namespaced kinds in namespace.
+func (s *Simulator) byRefs(target *Kind, refs any, list bool, namespace string) ([]*unstructured.Unstructured, error) {
+	var items []map[string]any
 	if list {
-		items, _ := refs.([]any)
-		for _, r := range items {
+		l, _ := refs.([]any)
+		for _, r := range l {
 			if m, ok := r.(map[string]any); ok {
-				n, _ := m["name"].(string)
-				names = append(names, n)
+				items = append(items, m)
 			}
 		}
 	} else if m, ok := refs.(map[string]any); ok {
-		n, _ := m["name"].(string)
-		names = append(names, n)
+		items = append(items, m)
 	}
 	store := s.factory.ForResource(target.Resource).Informer().GetStore()
 	var out []*unstructured.Unstructured
-	for _, n := range names {
-		if obj, exists, err := store.GetByKey(n); err == nil && exists {
+	for _, m := range items {
+		key, _ := m["name"].(string)
+		if target.Namespaced {
+			if err := sameNamespaceOnly("reference", m, namespace); err != nil {
+				return nil, err
+			}
+			key = namespace + "/" + key
+		}
+		if obj, exists, err := store.GetByKey(key); err == nil && exists {
 			if u, ok := obj.(*unstructured.Unstructured); ok {
 				out = append(out, u)
 			}
 		}
 	}
-	if len(out) != len(names) {
+	if len(out) != len(items) {
+		return nil, nil
+	}
+	return out, nil
+}
+
+// checkProviderConfig refuses what the provider would: a namespaced managed
+// resource's providerConfigRef must name one of validProviderConfigKinds.
+func checkProviderConfig(k *Kind, u *unstructured.Unstructured) error {
+	if !k.Namespaced {
 		return nil
 	}
-	return out
+	kind, _, _ := unstructured.NestedString(u.Object, "spec", "providerConfigRef", "kind")
+	if !slices.Contains(validProviderConfigKinds, kind) {
+		return fmt.Errorf("cannot get provider config: spec.providerConfigRef.kind %q is not one of %s", kind, strings.Join(validProviderConfigKinds, ", "))
+	}
+	return nil
 }
 
 func controllerUID(u *unstructured.Unstructured) types.UID {
