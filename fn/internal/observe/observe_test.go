@@ -22,6 +22,22 @@ func withStatus(status any) Resources {
 	return Resources{"r": {Resource: u}}
 }
 
+// exampleObserved returns the observed resources of an example
+// (examples/xr-<example>.yaml with examples/observed/<example>.yaml).
+func exampleObserved(t *testing.T, example string) map[resource.Name]resource.ObservedComposed {
+	t.Helper()
+	examples := filepath.Join("..", "..", "..", "examples")
+	req, err := fnrequest.Read(filepath.Join(examples, "xr-"+example+".yaml"), filepath.Join(examples, "observed", example+".yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ocds, err := request.GetObservedComposedResources(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ocds
+}
+
 func TestCondition(t *testing.T) {
 	unknown := xpv1.Condition{Type: xpv1.TypeReady, Status: corev1.ConditionUnknown}
 	cases := map[string]struct {
@@ -108,15 +124,7 @@ func TestCondition(t *testing.T) {
 // and for conditions whose values differ.
 func TestConditionAsSDK(t *testing.T) {
 	for _, example := range []string{"minimal", "full"} {
-		req, err := fnrequest.Read(filepath.Join("..", "..", "..", "examples", "xr-"+example+".yaml"),
-			filepath.Join("..", "..", "..", "examples", "observed", example+".yaml"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ocds, err := request.GetObservedComposedResources(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		ocds := exampleObserved(t, example)
 		// The same resources, with each condition made False with a message.
 		failing := Resources{}
 		for name, oc := range ocds {
@@ -162,16 +170,7 @@ func TestStringAsSDK(t *testing.T) {
 		"status..atProvider", ".status", "status.", "",
 	}
 	for _, example := range []string{"minimal", "full"} {
-		req, err := fnrequest.Read(filepath.Join("..", "..", "..", "examples", "xr-"+example+".yaml"),
-			filepath.Join("..", "..", "..", "examples", "observed", example+".yaml"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ocds, err := request.GetObservedComposedResources(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := Resources(ocds)
+		r := Resources(exampleObserved(t, example))
 		found := 0
 		for name, oc := range r {
 			for _, p := range paths {
