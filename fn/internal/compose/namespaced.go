@@ -33,17 +33,15 @@ const (
 
 // namespacedScheme holds provider-aws's namespaced typed structs, which every
 // namespaced managed resource is decoded into (see NamespacedScope): every
-// group generated into fn/internal/awsapis/namespaced (awsapis.Kinds).
+// group generated into fn/internal/awsapis/namespaced (awsapis.Kinds). It is
+// composed.Scheme, where fromTyped finds a typed struct's kind; the
+// namespaced groups (*.aws.m.upbound.io) are the cluster ones' twins, not
+// the same groups, so the two scopes' kinds do not meet.
 var namespacedScheme = func() *runtime.Scheme {
-	s := runtime.NewScheme()
-	if err := namespacedapis.AddToScheme(s); err != nil {
+	if err := namespacedapis.AddToScheme(composed.Scheme); err != nil {
 		panic(err) // Only fails for conflicting registrations: a programming error.
 	}
-	// fromTyped finds a typed struct's kind in composed.Scheme.
-	if err := namespacedapis.AddToScheme(composed.Scheme); err != nil {
-		panic(err)
-	}
-	return s
+	return composed.Scheme
 }()
 
 // NamespacedScope composes provider-aws's namespaced managed resources
