@@ -131,7 +131,7 @@ func check(c v1alpha1.PlatformConfig) error {
 		}
 	}
 	if id := c.AccountID; id != "" && !accountID.MatchString(id) {
-		return fmt.Errorf("data.accountId: Invalid value: %q: an AWS account ID is 12 digits", id)
+		return errors.Errorf("data.accountId: Invalid value: %q: an AWS account ID is 12 digits", id)
 	}
 	for i, f := range c.Enforced {
 		if !enforceable[f] {

@@ -21,6 +21,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/crossplane/function-sdk-go/errors"
+
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/providercrds"
 )
@@ -48,11 +50,11 @@ type module struct {
 func locate() (module, error) {
 	out, err := exec.CommandContext(context.Background(), "go", "list", "-m", "-f", "{{.Version}} {{.Dir}}", providercrds.Module).Output() //nolint:gosec // A constant module path.
 	if err != nil {
-		return module{}, fmt.Errorf("cannot locate %s (go mod download): %w", providercrds.Module, err)
+		return module{}, errors.Wrapf(err, "cannot locate %s (go mod download)", providercrds.Module)
 	}
 	version, dir, ok := strings.Cut(strings.TrimSpace(string(out)), " ")
 	if !ok || dir == "" {
-		return module{}, fmt.Errorf("%s is not in the module cache (go mod download)", providercrds.Module)
+		return module{}, errors.Errorf("%s is not in the module cache (go mod download)", providercrds.Module)
 	}
 	return module{Dir: dir, Version: version}, nil
 }
@@ -136,7 +138,7 @@ func packageFiles(mod module, rel string, kinds []string) (map[string][]byte, er
 	for _, name := range names {
 		src, err := os.ReadFile(filepath.Join(mod.Dir, rel, name)) //nolint:gosec // A file of the provider module in the module cache.
 		if err != nil {
-			return nil, fmt.Errorf("%s@%s has no %s: %w", providercrds.Module, mod.Version, filepath.Join(rel, name), err)
+			return nil, errors.Wrapf(err, "%s@%s has no %s", providercrds.Module, mod.Version, filepath.Join(rel, name))
 		}
 		f, err := parser.ParseFile(fset, name, src, parser.SkipObjectResolution)
 		if err != nil {
