@@ -2,7 +2,9 @@
 // copied from the provider's module at the version go.mod requires: for
 // each kind in Kinds, in both scopes (cluster/<group>/v1beta1 and
 // namespaced/<group>/v1beta1), its zz_<kind>_types.go, the package's
-// zz_groupversion_info.go and the deep copies of those types. The provider's
+// zz_groupversion_info.go and the deep copies of those types; and per scope
+// a scheme.go (packages cluster and namespaced) whose AddToScheme
+// registers every generated group, which package compose uses. The provider's
 // own packages also hold every other kind of the group and, for each kind,
 // the managed-resource methods, reference resolvers and Terraform
 // conversions, which import upjet and the Terraform SDK; the function uses

@@ -2,10 +2,13 @@ package compose
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/crossplane/function-sdk-go/errors"
 	"github.com/crossplane/function-sdk-go/resource"
+	yamlv2 "go.yaml.in/yaml/v2"
 	"sigs.k8s.io/yaml"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/deployer/contract"
@@ -181,6 +184,42 @@ cache:
 
 // commandsBuildspec runs the claim's test commands.
 func commandsBuildspec(commands []string) (string, error) {
+	// yaml.Marshal (sigs.k8s.io/yaml) encodes to JSON, decodes that JSON with
+	// go.yaml.in/yaml/v2 into maps and strings and encodes those: encoding
+	// the same maps and strings directly gives the same bytes
+	// (TestCommandsBuildspecAsSigsYAML) without the round trip. Commands
+	// with characters the round trip changes or refuses (invalid UTF-8,
+	// control characters, which YAML does not allow unescaped) and no
+	// commands (null) take the round trip.
+	if len(commands) == 0 || !all(commands, plainText) {
+		return commandsBuildspecViaJSON(commands)
+	}
+	doc := map[string]any{
+		"version": "0.2",
+		"phases":  map[string]any{"build": map[string]any{"commands": commands}},
+	}
+	b, err := yamlv2.Marshal(doc)
+	if err != nil {
+		return "", errors.Wrap(err, "spec.test.commands: cannot render a buildspec")
+	}
+	return string(b), nil
+}
+
+// plainText reports whether s is valid UTF-8 of printable characters, tabs
+// and newlines only.
+func plainText(s string) bool {
+	for _, r := range s {
+		switch {
+		case r == '\t' || r == '\n' || (r >= 0x20 && r <= 0x7e):
+		case r < 0xa0 || r == utf8.RuneError || r == 0xfeff || r == 0xfffe || r == 0xffff:
+			return false
+		}
+	}
+	return true
+}
+
+// commandsBuildspecViaJSON is commandsBuildspec through sigs.k8s.io/yaml.
+func commandsBuildspecViaJSON(commands []string) (string, error) {
 	type phase struct {
 		Commands []string `json:"commands"`
 	}
@@ -193,4 +232,8 @@ func commandsBuildspec(commands []string) (string, error) {
 		return "", errors.Wrap(err, "spec.test.commands: cannot render a buildspec")
 	}
 	return string(b), nil
+}
+
+func all(ss []string, ok func(string) bool) bool {
+	return !slices.ContainsFunc(ss, func(s string) bool { return !ok(s) })
 }

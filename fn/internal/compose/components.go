@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	clusterapis "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/cluster"
 	cloudwatch "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/cluster/cloudwatch/v1beta1"
 	cloudwatchevents "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/cluster/cloudwatchevents/v1beta1"
 	cloudwatchlogs "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/cluster/cloudwatchlogs/v1beta1"
@@ -231,10 +232,11 @@ func ProviderGroups() []string {
 
 // fromTyped (as composed.From) finds the typed structs' kinds in
 // composed.Scheme, a global of the SDK, so they are registered once when the
-// package loads.
+// package loads: every group generated into fn/internal/awsapis/cluster,
+// which are the rows' kinds (awsapis.Kinds, TestKindsAreComponents).
 func init() { //nolint:gochecknoinits // composed.Scheme is a package global of the SDK.
-	for _, c := range Components {
-		composed.Scheme.AddKnownTypeWithName(c.Kind(), c.Object)
+	if err := clusterapis.AddToScheme(composed.Scheme); err != nil {
+		panic(err) // Only fails for conflicting registrations: a programming error.
 	}
 }
 

@@ -8,9 +8,9 @@ import (
 // TestEveryComponentHasANamespacedKind: each row's kind is registered in
 // namespacedScheme at the same version in its namespaced group, or a
 // namespaced XR could not compose it ("provider-aws has no namespaced ...").
-// Go imports packages by path, so a row of a new provider group also needs
-// that group's namespaced package's AddToScheme in namespaced.go; this test
-// says so.
+// namespacedScheme registers what fn/internal/awsapis/namespaced/scheme.go
+// lists, which go generate writes from awsapis.Kinds; a row of a kind or
+// group not generated fails here (and TestKindsAreComponents).
 func TestEveryComponentHasANamespacedKind(t *testing.T) {
 	for _, c := range Components {
 		gvk := c.Kind()
@@ -21,8 +21,8 @@ func TestEveryComponentHasANamespacedKind(t *testing.T) {
 		}
 		gvk.Group = group + NamespacedGroupSuffix
 		if !namespacedScheme.Recognizes(gvk) {
-			t.Errorf("%s: namespacedScheme has no %s: generate fn/internal/awsapis/namespaced/%s/%s (awsapis.Kinds) and add its AddToScheme to it (namespaced.go)",
-				c.Name, gvk, group, gvk.Version)
+			t.Errorf("%s: namespacedScheme has no %s: add %s to awsapis.Kinds[%q] and run go generate ./fn/internal/awsapis",
+				c.Name, gvk, gvk.Kind, group)
 		}
 	}
 }

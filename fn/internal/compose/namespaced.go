@@ -14,18 +14,7 @@ import (
 	"github.com/crossplane/function-sdk-go/resource/composed"
 	"k8s.io/apimachinery/pkg/runtime"
 
-	cloudwatch "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/namespaced/cloudwatch/v1beta1"
-	cloudwatchevents "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/namespaced/cloudwatchevents/v1beta1"
-	cloudwatchlogs "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/namespaced/cloudwatchlogs/v1beta1"
-	codebuild "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/namespaced/codebuild/v1beta1"
-	codepipeline "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/namespaced/codepipeline/v1beta1"
-	codestarconnections "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/namespaced/codestarconnections/v1beta1"
-	dynamodb "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/namespaced/dynamodb/v1beta1"
-	ecr "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/namespaced/ecr/v1beta1"
-	iam "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/namespaced/iam/v1beta1"
-	lambda "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/namespaced/lambda/v1beta1"
-	s3 "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/namespaced/s3/v1beta1"
-	sns "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/namespaced/sns/v1beta1"
+	namespacedapis "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/namespaced"
 )
 
 // Group suffixes of provider-aws's cluster-scoped and namespaced managed
@@ -43,31 +32,16 @@ const (
 )
 
 // namespacedScheme holds provider-aws's namespaced typed structs, which every
-// namespaced managed resource is decoded into (see NamespacedScope).
+// namespaced managed resource is decoded into (see NamespacedScope): every
+// group generated into fn/internal/awsapis/namespaced (awsapis.Kinds). It is
+// composed.Scheme, where fromTyped finds a typed struct's kind; the
+// namespaced groups (*.aws.m.upbound.io) are the cluster ones' twins, not
+// the same groups, so the two scopes' kinds do not meet.
 var namespacedScheme = func() *runtime.Scheme {
-	s := runtime.NewScheme()
-	b := runtime.NewSchemeBuilder(
-		cloudwatch.AddToScheme,
-		cloudwatchevents.AddToScheme,
-		cloudwatchlogs.AddToScheme,
-		codebuild.AddToScheme,
-		codepipeline.AddToScheme,
-		codestarconnections.AddToScheme,
-		dynamodb.AddToScheme,
-		ecr.AddToScheme,
-		iam.AddToScheme,
-		lambda.AddToScheme,
-		s3.AddToScheme,
-		sns.AddToScheme,
-	)
-	if err := b.AddToScheme(s); err != nil {
+	if err := namespacedapis.AddToScheme(composed.Scheme); err != nil {
 		panic(err) // Only fails for conflicting registrations: a programming error.
 	}
-	// fromTyped finds a typed struct's kind in composed.Scheme.
-	if err := b.AddToScheme(composed.Scheme); err != nil {
-		panic(err)
-	}
-	return s
+	return composed.Scheme
 }()
 
 // NamespacedScope composes provider-aws's namespaced managed resources

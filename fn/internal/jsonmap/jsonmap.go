@@ -22,7 +22,6 @@ package jsonmap
 
 import (
 	"encoding"
-	"fmt"
 	"math"
 	"reflect"
 	"strconv"
@@ -30,6 +29,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/crossplane/function-sdk-go/errors"
 	"github.com/go-json-experiment/json"
 )
 
@@ -64,7 +64,7 @@ func RoundTrip(v any) (any, error) {
 
 // errUnencodable makes Of hand the whole value to the round trip, which
 // returns the error in its own words.
-var errUnencodable = fmt.Errorf("value the walk does not encode")
+var errUnencodable = errors.New("value the walk does not encode")
 
 // roundTrip converts one value through JSON. json.Marshal of a pointer
 // encodes what it points to as addressable, as json does for every value it
