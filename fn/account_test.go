@@ -179,6 +179,19 @@ func TestAccountOnlyForItsProviderConfig(t *testing.T) {
 			configs: []*structpb.Struct{envConfig(t, "a", "", withPC("aws-main", mainAccount)), envConfig(t, "b", "prod", "  defaults:\n    providerConfigName: aws-prod\n")},
 			note:    "data.accountId " + mainAccount + " (EnvironmentConfig a) is the account of provider config aws-main, not of aws-prod, which this claim uses",
 		},
+		// A namespaced XR's ClusterProviderConfig is the platform's; a
+		// ProviderConfig in its namespace, even of the same name, is the
+		// team's own, in an account no platform accountId describes.
+		"NamespacedClusterProviderConfig": {
+			xr:      xrFromYAML(t, namespacedXR("team-shop", minimalSpec)),
+			configs: []*structpb.Struct{accountConfig(t, "acme", "", mainAccount)},
+			account: mainAccount,
+		},
+		"NamespacedOwnProviderConfig": {
+			xr:      xrFromYAML(t, namespacedXR("team-shop", minimalSpec+"  providerConfigRef:\n    kind: ProviderConfig\n    name: default\n")),
+			configs: []*structpb.Struct{accountConfig(t, "acme", "", mainAccount)},
+			note:    "data.accountId " + mainAccount + " (EnvironmentConfig acme) is the account of the cluster-level provider config default, not of ProviderConfig default in this namespace",
+		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

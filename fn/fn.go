@@ -77,7 +77,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	// Platform defaults (fn/platform.go): the claim over the platform's
 	// EnvironmentConfigs over the built-in defaults.
 	getObserved := observedOnce(req)
-	xr, effective, ok := resolvePlatform(req, rsp, view, getObserved)
+	xr, effective, ok := resolvePlatform(req, rsp, view, scope, getObserved)
 	if !ok {
 		return rsp, nil
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/crossplane/function-sdk-go/response"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/compose"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/platform"
 )
 
@@ -21,7 +22,7 @@ import (
 // response is complete: Crossplane has not sent the configs yet (it calls
 // again with them), or a config or the claim breaks a platform rule (a
 // fatal result, so nothing composed changes).
-func resolvePlatform(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, xr *composite.Unstructured, observed observedComposed) (*composite.Unstructured, *platform.Result, bool) {
+func resolvePlatform(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, xr *composite.Unstructured, scope *xrScope, observed observedComposed) (*composite.Unstructured, *platform.Result, bool) {
 	// Every response repeats the requirement: Crossplane calls the function
 	// again until two responses ask for the same.
 	rsp.Requirements = &fnv1.Requirements{Resources: map[string]*fnv1.ResourceSelector{platform.RequirementName: platform.Selector()}}
@@ -55,7 +56,11 @@ func resolvePlatform(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse
 	if _, name := claimRef(xr); name != "" {
 		claim = name
 	}
-	res, err := platform.Resolve(platform.Input{Spec: spec, Configs: applicable, ObservedRegion: platform.ObservedRegion(ocds), Claim: claim})
+	ns, namespaced := scope.Scope.(compose.NamespacedScope)
+	res, err := platform.Resolve(platform.Input{
+		Spec: spec, Configs: applicable, ObservedRegion: platform.ObservedRegion(ocds), Claim: claim,
+		NamespaceProviderConfig: namespaced && ns.ProviderConfigKind == compose.ProviderConfigKind,
+	})
 	var cfgErr *platform.ConfigError
 	switch {
 	case errors.As(err, &cfgErr):

@@ -40,7 +40,10 @@ func TestRoundsToReady(t *testing.T) {
 		// codeCommit sources the pipeline from this CodeCommit repository,
 		// which needs no connection.
 		codeCommit string
-		want       int
+		// clusterProviderConfig makes a namespaced XR use the
+		// ClusterProviderConfig of its provider config's name.
+		clusterProviderConfig bool
+		want                  int
 	}{
 		// Round 1 composes all but what needs the account (not known yet)
 		// or the composed connection's ARN; round 2 the rest.
@@ -58,7 +61,10 @@ func TestRoundsToReady(t *testing.T) {
 		{name: "platform, existing connection", xr: "xr-minimal.yaml", configs: platformExample, connection: "eu-west-1", want: 1},
 		{name: "minimal, account known, existing connection", xr: "xr-minimal.yaml", configs: account, connection: v1alpha1.DefaultRegion, want: 1},
 		{name: "full, account known, existing connection", xr: "xr-full.yaml", configs: paymentsAccount, connection: "eu-west-1", want: 1},
-		{name: "namespaced-full, account known, existing connection", xr: "namespaced-full.yaml", configs: paymentsAccount, connection: "eu-west-1", want: 1},
+		{name: "namespaced-full, account known, existing connection", xr: "namespaced-full.yaml", clusterProviderConfig: true, configs: paymentsAccount, connection: "eu-west-1", want: 1},
+		// namespaced-full.yaml uses a ProviderConfig of its namespace: the
+		// team's own, whose account no platform accountId describes.
+		{name: "namespaced-full, its namespace's ProviderConfig, existing connection", xr: "namespaced-full.yaml", configs: paymentsAccount, connection: "eu-west-1", want: 2},
 		// The platform's accountId is that of another provider config than
 		// the claim's aws-payments: not used, the account comes from the
 		// first observed ARN.
@@ -76,6 +82,9 @@ func TestRoundsToReady(t *testing.T) {
 			if tc.codeCommit != "" {
 				xr = withSpecField(t, xr, string(v1alpha1.SourceCodeCommit), "source", "provider")
 				xr = withSpecField(t, xr, tc.codeCommit, "source", "repository")
+			}
+			if tc.clusterProviderConfig {
+				xr = withSpecField(t, xr, compose.ClusterProviderConfigKind, "providerConfigRef", "kind")
 			}
 			var configs []*structpb.Struct
 			if tc.configs != nil {
@@ -131,8 +140,12 @@ func TestDerivedSpecsAreFinal(t *testing.T) {
 		return withSpecField(t, xr, "arn:aws:codestar-connections:eu-west-1:"+providerfake.Account+":connection/6f1d9a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b", "source", "connectionArn")
 	}
 	cases := map[string]func(t *testing.T) *structpb.Struct{
-		"full":            func(t *testing.T) *structpb.Struct { return connection(t, xrFile(t, "xr-full.yaml")) },
-		"namespaced-full": func(t *testing.T) *structpb.Struct { return connection(t, xrFile(t, "namespaced-full.yaml")) },
+		"full": func(t *testing.T) *structpb.Struct { return connection(t, xrFile(t, "xr-full.yaml")) },
+		// The platform's accountId describes a ClusterProviderConfig, not
+		// the example's ProviderConfig in its namespace.
+		"namespaced-full": func(t *testing.T) *structpb.Struct {
+			return connection(t, withSpecField(t, xrFile(t, "namespaced-full.yaml"), compose.ClusterProviderConfigKind, "providerConfigRef", "kind"))
+		},
 		"minimal": func(t *testing.T) *structpb.Struct {
 			return connection(t, withSpecField(t, xrFile(t, "xr-minimal.yaml"), "eu-west-1", "region"))
 		},

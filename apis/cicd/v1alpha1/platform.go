@@ -57,8 +57,11 @@ type PlatformConfig struct {
 	// built-in default). Known in advance, it lets the function derive the
 	// ARNs of the pipeline's resources of the claims that use that
 	// provider config instead of waiting for AWS to report them, so a
-	// pipeline is composed in fewer rounds. A claim that uses another
-	// provider config gets its account from the first ARN AWS reports. If
+	// pipeline is composed in fewer rounds. It describes a cluster-level
+	// provider config (a claim's ProviderConfig, a namespaced XR's
+	// ClusterProviderConfig), never a namespace's own ProviderConfig. A
+	// claim that uses another provider config gets its account from the
+	// first ARN AWS reports. If
 	// a resource of a claim using that provider config is observed in
 	// another account, the function composes nothing and says so
 	// (PlatformDefaults=False, AccountMismatch).

@@ -128,6 +128,11 @@ type Input struct {
 	// Claim names the claim (the XR without a claim) in the deployer's
 	// target function name.
 	Claim string
+	// NamespaceProviderConfig is true when a namespaced XR uses a
+	// ProviderConfig of its own namespace (not a ClusterProviderConfig):
+	// a team's own credentials, whose account no platform accountId
+	// describes.
+	NamespaceProviderConfig bool
 }
 
 // Result is the effective spec and what it was resolved from.
@@ -163,7 +168,7 @@ func Resolve(in Input) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &resolver{m: m, claim: in.Spec, spec: runtime.DeepCopyJSON(in.Spec), effective: map[string]v1alpha1.EffectiveValue{}}
+	r := &resolver{m: m, local: in.NamespaceProviderConfig, claim: in.Spec, spec: runtime.DeepCopyJSON(in.Spec), effective: map[string]v1alpha1.EffectiveValue{}}
 	if err := r.region(in.ObservedRegion); err != nil {
 		return nil, err
 	}
@@ -197,6 +202,8 @@ type resolver struct {
 	effective map[string]v1alpha1.EffectiveValue
 	notes     []string
 	accountID sourced
+	// local: the XR uses its namespace's own ProviderConfig (Input).
+	local bool
 }
 
 // providerConfig is the platform's providerConfigName so far: the merged
@@ -209,13 +216,21 @@ func (m *merged) providerConfig() string {
 }
 
 // account picks the accountId of the provider config the claim uses. An
-// accountId describes one provider config (the platform's
-// providerConfigName where it is set): a claim that uses another one may
-// be in another account, so nothing is derived from it and composing it
-// is no mismatch.
+// accountId describes one cluster-level provider config, the platform's
+// (its providerConfigName where it is set; a claim's ProviderConfig or a
+// namespaced XR's ClusterProviderConfig of that name): a claim that uses
+// another one, or a namespaced XR that uses its namespace's own
+// ProviderConfig, may be in another account, so nothing is derived from it
+// and composing it is no mismatch.
 func (r *resolver) account() {
 	pc, _ := get(r.spec, fieldProviderConfigName)
 	name, _ := pc.(string)
+	if r.local {
+		if id, ok := r.m.last.value.(string); ok {
+			r.notes = append(r.notes, fmt.Sprintf("data.accountId %s (EnvironmentConfig %s) is the account of the cluster-level provider config %s, not of ProviderConfig %s in this namespace, which this pipeline uses: its account is read from the first ARN AWS reports", id, r.m.last.source, r.m.lastFor.value, name))
+		}
+		return
+	}
 	if a, ok := r.m.accounts[name]; ok {
 		r.accountID = a
 		return
