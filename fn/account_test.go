@@ -98,15 +98,16 @@ func TestTargetAccountCheckedInAdvance(t *testing.T) {
 	if got := fatalMessage(rsp); !strings.Contains(got, want) {
 		t.Errorf("fatal result: want it to contain %q, got %q", want, got)
 	}
-	// The last SpecValid condition is the one Crossplane keeps.
-	var last *fnv1.Condition
+	// One SpecValid condition, False: the spec was valid by the schema,
+	// then not by the account.
+	var specValid []*fnv1.Condition
 	for _, c := range rsp.GetConditions() {
 		if c.GetType() == string(v1alpha1.TypeSpecValid) {
-			last = c
+			specValid = append(specValid, c)
 		}
 	}
-	if last.GetStatus() != fnv1.Status_STATUS_CONDITION_FALSE {
-		t.Errorf("SpecValid: want False, got %v", last)
+	if len(specValid) != 1 || specValid[0].GetStatus() != fnv1.Status_STATUS_CONDITION_FALSE {
+		t.Errorf("SpecValid: want one condition, False; got %v", specValid)
 	}
 	// Without the account nothing is known yet: composed as before.
 	if got := fatalMessage(run(t, newRequest(xr, nil))); got != "" {

@@ -368,9 +368,6 @@ func pipelineAccount(p *platform.Result, observed observe.Resources) (string, er
 // resolvePlatform set, and a fatal result, so nothing is composed for the
 // wrong account and what exists stays as it is.
 func accountMismatch(rsp *fnv1.RunFunctionResponse, err error) {
-	rsp.Conditions = slices.DeleteFunc(rsp.Conditions, func(c *fnv1.Condition) bool {
-		return c.GetType() == string(v1alpha1.TypePlatformDefaults)
-	})
 	conditionFalse(rsp, v1alpha1.TypePlatformDefaults, v1alpha1.ReasonAccountMismatch).WithMessage(err.Error()).TargetCompositeAndClaim()
 	response.Fatal(rsp, err)
 }
@@ -569,12 +566,21 @@ func reportDeployStage(rsp *fnv1.RunFunctionResponse, result *compose.Result) {
 	conditionTrue(rsp, v1alpha1.TypeDeployStage, v1alpha1.ReasonDeployStageComposed).TargetCompositeAndClaim()
 }
 
+// conditionTrue and conditionFalse set a condition of the response: a
+// later finding replaces an earlier one of the same type (the spec valid
+// by the schema, then not by the account), so the XR never gets two.
 func conditionTrue(rsp *fnv1.RunFunctionResponse, typ xpv1.ConditionType, reason xpv1.ConditionReason) *response.ConditionOption {
+	dropCondition(rsp, typ)
 	return response.ConditionTrue(rsp, string(typ), string(reason))
 }
 
 func conditionFalse(rsp *fnv1.RunFunctionResponse, typ xpv1.ConditionType, reason xpv1.ConditionReason) *response.ConditionOption {
+	dropCondition(rsp, typ)
 	return response.ConditionFalse(rsp, string(typ), string(reason))
+}
+
+func dropCondition(rsp *fnv1.RunFunctionResponse, typ xpv1.ConditionType) {
+	rsp.Conditions = slices.DeleteFunc(rsp.Conditions, func(c *fnv1.Condition) bool { return c.GetType() == string(typ) })
 }
 
 // capitalize starts a condition message with a capital, as Crossplane's
