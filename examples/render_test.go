@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	sigsyaml "sigs.k8s.io/yaml"
 
+	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/crdschema"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/providercrds"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/testhelp"
@@ -120,7 +121,7 @@ func TestRender(t *testing.T) {
 		"full":             {xr: "xr-full.yaml", wantReady: "False"},
 		// The five-line claim with the platform's EnvironmentConfig: the
 		// deployer and its Deploy stage come from the platform alone.
-		"minimal-platform": {xr: "xr-minimal.yaml", required: "platform-defaults.yaml", wantReady: "False", wantConditions: map[string]string{"PlatformDefaults": "True", "DeployStage": "True", "SpecValid": "True"}, wantDeployerImage: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/cicd-deployer:v1.0.0"},
+		"minimal-platform": {xr: "xr-minimal.yaml", required: "platform-defaults.yaml", wantReady: "False", wantConditions: map[string]string{string(v1alpha1.TypePlatformDefaults): "True", string(v1alpha1.TypeDeployStage): "True", string(v1alpha1.TypeSpecValid): "True"}, wantDeployerImage: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/cicd-deployer:v1.0.0"},
 		"full-observed":    {xr: "xr-full.yaml", observed: "observed/full.yaml", wantReady: "True", wantStatus: []string{"pipelineArn", "pipelineUrl", "ecrRepositoryUri", "lambdaFunctionArn", "deploymentTableName", "notificationTopicArn", "connectionArn", "connectionStatus", "crossAccountRoleArn"}},
 
 		// The namespaced CicdPipeline: its own XRD and Composition, the same

@@ -374,7 +374,7 @@ func TestPlatformNoConfig(t *testing.T) {
 	rsp := run(t, newRequest(xrFromYAML(t, minimalXR(minimalSpec)), nil))
 	c := condition(rsp, string(v1alpha1.TypePlatformDefaults))
 	want := "No EnvironmentConfig labelled cicd.platform.dev/defaults=true applies: the built-in defaults apply"
-	if c.GetStatus() != fnv1.Status_STATUS_CONDITION_FALSE || c.GetReason() != "NoEnvironmentConfig" || c.GetMessage() != want {
+	if c.GetStatus() != fnv1.Status_STATUS_CONDITION_FALSE || c.GetReason() != string(v1alpha1.ReasonNoEnvironmentConfig) || c.GetMessage() != want {
 		t.Errorf("PlatformDefaults: want False NoEnvironmentConfig %q, got %v", want, c)
 	}
 	if got := effective(rsp)["region"]; got != "us-east-1 (default)" {

@@ -3,9 +3,9 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"sync"
 
+	"github.com/crossplane/function-sdk-go/errors"
 	"github.com/crossplane/function-sdk-go/resource/composite"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1"

@@ -13,6 +13,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1"
 )
 
 var environmentConfigGVK = schema.GroupVersionKind{Group: "apiextensions.crossplane.io", Version: "v1beta1", Kind: "EnvironmentConfig"}
@@ -78,7 +80,7 @@ func TestPlatformDefaults(t *testing.T) {
 	if !slices.Contains(names, "Deploy") {
 		t.Errorf("pipeline stages %v: want a Deploy stage", names)
 	}
-	checkConditions(t, claim, map[string]string{"Ready": "True", "DeployStage": "True", "PlatformDefaults": "True"})
+	checkConditions(t, claim, map[string]string{"Ready": "True", string(v1alpha1.TypeDeployStage): "True", string(v1alpha1.TypePlatformDefaults): "True"})
 	eff := effectiveOf(claim)
 	for k, want := range map[string]string{
 		"region":           "eu-west-1 (observed)",
@@ -130,6 +132,6 @@ func TestPlatformDefaults(t *testing.T) {
 			t.Errorf("%s moved to region %s: a pipeline's region never changes", n, r)
 		}
 	}
-	waitCondition(t, since(run), "PlatformDefaults", "True", "the region stays eu-west-1")
+	waitCondition(t, since(run), string(v1alpha1.TypePlatformDefaults), "True", "the region stays eu-west-1")
 	waitClaimReady(t, since(run), "platform: config changed -> claim Ready")
 }

@@ -154,7 +154,7 @@ func fromTyped(obj runtime.Object) (*composed.Unstructured, error) {
 	}
 	gvks, _, err := composed.Scheme.ObjectKinds(obj)
 	if err != nil {
-		return nil, errors.Wrap(err, "did you add it to composed.Scheme?")
+		return nil, errors.Wrap(err, "cannot find the kind in composed.Scheme (is it in awsapis.Kinds?)")
 	}
 	for _, gvk := range gvks {
 		obj.GetObjectKind().SetGroupVersionKind(gvk)
