@@ -26,12 +26,12 @@ var updateResponses = flag.Bool("update-responses", false, "rewrite fn/testdata/
 // every way the function reads observed conditions reaches the response.
 var responseRounds = []struct {
 	name  string
-	build func(t *testing.T, example string) *fnv1.RunFunctionRequest
+	build func(t *testing.T, example responseExample) *fnv1.RunFunctionRequest
 }{
-	{name: "create", build: func(t *testing.T, example string) *fnv1.RunFunctionRequest {
+	{name: "create", build: func(t *testing.T, example responseExample) *fnv1.RunFunctionRequest {
 		return exampleRequest(t, example, false)
 	}},
-	{name: "second", build: func(t *testing.T, example string) *fnv1.RunFunctionRequest {
+	{name: "second", build: func(t *testing.T, example responseExample) *fnv1.RunFunctionRequest {
 		first := runQuiet(t, exampleRequest(t, example, false))
 		req := exampleRequest(t, example, true)
 		for name := range req.GetObserved().GetResources() {
@@ -41,10 +41,10 @@ var responseRounds = []struct {
 		}
 		return req
 	}},
-	{name: "observed", build: func(t *testing.T, example string) *fnv1.RunFunctionRequest {
+	{name: "observed", build: func(t *testing.T, example responseExample) *fnv1.RunFunctionRequest {
 		return exampleRequest(t, example, true)
 	}},
-	{name: "degraded", build: func(t *testing.T, example string) *fnv1.RunFunctionRequest {
+	{name: "degraded", build: func(t *testing.T, example responseExample) *fnv1.RunFunctionRequest {
 		req := exampleRequest(t, example, true)
 		setCondition(t, req, "artifact-bucket", "Synced", "False", "ReconcileError", "observe failed: cannot get bucket: AccessDenied")
 		setCondition(t, req, "pipeline", "Ready", "False", "Creating", "")
@@ -59,15 +59,18 @@ var responseRounds = []struct {
 // `go test ./fn -run TestResponsesUnchanged -update-responses` and review
 // the diff of the examples' golden renders, which say what changed.
 func TestResponsesUnchanged(t *testing.T) {
-	for _, example := range []string{"minimal", "full"} {
+	for _, example := range responseExamples {
 		for _, round := range responseRounds {
-			t.Run(example+"/"+round.name, func(t *testing.T) {
+			if example.observed == "" && round.name != "create" {
+				continue
+			}
+			t.Run(example.name+"/"+round.name, func(t *testing.T) {
 				rsp := runQuiet(t, round.build(t, example))
 				got, err := proto.MarshalOptions{Deterministic: true}.Marshal(rsp)
 				if err != nil {
 					t.Fatal(err)
 				}
-				path := filepath.Join("testdata", "responses", example+"-"+round.name+".binpb")
+				path := filepath.Join("testdata", "responses", example.name+"-"+round.name+".binpb")
 				if *updateResponses {
 					if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 						t.Fatal(err)
@@ -93,17 +96,44 @@ func TestResponsesUnchanged(t *testing.T) {
 	}
 }
 
-// exampleRequest is the request for examples/xr-<example>.yaml, with the
-// resources of examples/observed/<example>.yaml observed when observed.
-func exampleRequest(t *testing.T, example string, observed bool) *fnv1.RunFunctionRequest {
+// responseExample is an example XR (examples/<xr>), the resources observed
+// for it in the steady state (examples/observed/<observed>; "" for none:
+// only its first round is pinned) and the platform-defaults
+// EnvironmentConfigs answering the function's requirement
+// (examples/<configs>).
+type responseExample struct {
+	name, xr, observed string
+	configs            []string
+}
+
+// responseExamples are the examples of both APIs, and the five-line claim
+// with the platform's defaults.
+var responseExamples = []responseExample{
+	{name: "minimal", xr: "xr-minimal.yaml", observed: "minimal.yaml"},
+	{name: "full", xr: "xr-full.yaml", observed: "full.yaml"},
+	{name: "namespaced-minimal", xr: "namespaced-minimal.yaml", observed: "namespaced-minimal.yaml"},
+	{name: "namespaced-full", xr: "namespaced-full.yaml", observed: "namespaced-full.yaml"},
+	{name: "platform", xr: "xr-minimal.yaml", configs: []string{"platform-defaults.yaml"}},
+}
+
+// exampleRequest is the request for an example, with its steady state's
+// resources observed when observed.
+func exampleRequest(t *testing.T, example responseExample, observed bool) *fnv1.RunFunctionRequest {
 	t.Helper()
 	o := ""
 	if observed {
-		o = filepath.Join("..", "examples", "observed", example+".yaml")
+		o = filepath.Join("..", "examples", "observed", example.observed)
 	}
-	req, err := fnrequest.Read(filepath.Join("..", "examples", "xr-"+example+".yaml"), o)
+	req, err := fnrequest.Read(filepath.Join("..", "examples", example.xr), o)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(example.configs) > 0 {
+		configs := make([]*structpb.Struct, 0, len(example.configs))
+		for _, c := range example.configs {
+			configs = append(configs, xrFile(t, c))
+		}
+		withConfigs(req, configs...)
 	}
 	return req
 }
