@@ -195,7 +195,8 @@ type arns struct {
 func (a *arns) of(name resource.Name, what string) string {
 	v := a.c.arnOf(name)
 	if v == "" {
-		if _, derivable := formatOf(name); derivable && a.c.in.AccountID == "" {
+		_, derivable := formatOf(name)
+		if _, known := partitionOf(a.c.in.Spec.Region); derivable && known && a.c.in.AccountID == "" {
 			what = awaitingAccount
 		}
 		a.need(what)

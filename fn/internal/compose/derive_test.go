@@ -167,6 +167,13 @@ func TestNoDerivationOutsideKnownPartitions(t *testing.T) {
 		if got := c.repositoryURI(); got != "" {
 			t.Errorf("repository URI in %s: derived %q, want nothing", region, got)
 		}
+		// Without the account the wait is still for the ARN itself: the
+		// account would not make it derivable here.
+		a := &arns{c: deriving(t, region, "", nil)}
+		a.of(ArtifactBucket, "the artifact bucket's ARN")
+		if got := a.waiting(); got != "the artifact bucket's ARN" {
+			t.Errorf("in %s without the account: waiting for %q, want the artifact bucket's ARN", region, got)
+		}
 	}
 	for region, want := range map[string]string{"eu-west-1": "aws", "ap-southeast-5": "aws", "cn-northwest-1": "aws-cn", "us-gov-east-1": "aws-us-gov"} {
 		if got, _ := partitionOf(region); got != want {
