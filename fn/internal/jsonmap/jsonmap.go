@@ -319,18 +319,28 @@ type member struct {
 	value any
 }
 
-func structEncoder(t reflect.Type) encodeFunc {
+// encodedFields returns the fields the walk encodes of struct type t, or
+// false when the round trip must encode it: options the walk does not
+// model, or conflicting names (json picks a dominant field or drops both).
+func encodedFields(t reflect.Type) ([]field, bool) {
 	fields, ok := structFields(t, nil, map[reflect.Type]bool{t: true})
 	if !ok {
-		return roundTrip
+		return nil, false
 	}
 	seen := make(map[string]bool, len(fields))
 	for _, f := range fields {
 		if seen[f.name] {
-			// json picks a dominant field or drops both.
-			return roundTrip
+			return nil, false
 		}
 		seen[f.name] = true
+	}
+	return fields, true
+}
+
+func structEncoder(t reflect.Type) encodeFunc {
+	fields, ok := encodedFields(t)
+	if !ok {
+		return roundTrip
 	}
 	return func(v reflect.Value) (any, error) {
 		// Most fields of a provider struct are omitted: collect the members
