@@ -18,6 +18,9 @@
 // names. A
 // value the walk finds it cannot encode (invalid UTF-8, NaN) is also
 // converted by the round trip, so the caller gets the round trip's error.
+//
+// Struct makes the same walk into a *structpb.Struct, the form a
+// RunFunctionResponse carries, without the maps.
 package jsonmap
 
 import (
