@@ -131,19 +131,24 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		response.Fatal(rsp, errors.Wrap(err, "cannot get the desired composed resources"))
 		return rsp, nil
 	}
-	allReady := true
-	for name, u := range result.Desired {
-		ready := resource.ReadyFalse
-		if observed.Ready(name) {
-			ready = resource.ReadyTrue
-		} else {
-			allReady = false
-		}
-		desired[name] = &resource.DesiredComposed{Resource: u, Ready: ready}
+	// Earlier functions' resources go back as the SDK sets them; the
+	// function's own are already the response's structpb.
+	for name := range result.Desired {
+		delete(desired, name)
 	}
 	if err := response.SetDesiredComposedResources(rsp, desired); err != nil {
 		response.Fatal(rsp, errors.Wrap(err, "cannot set the desired composed resources"))
 		return rsp, nil
+	}
+	allReady := true
+	for name, s := range result.Desired {
+		ready := fnv1.Ready_READY_FALSE
+		if observed.Ready(name) {
+			ready = fnv1.Ready_READY_TRUE
+		} else {
+			allReady = false
+		}
+		rsp.Desired.Resources[string(name)] = &fnv1.Resource{Resource: s, Ready: ready}
 	}
 
 	dxr, err := request.GetDesiredCompositeResource(req)

@@ -22,6 +22,7 @@ import (
 	"github.com/crossplane/function-sdk-go/errors"
 	"github.com/crossplane/function-sdk-go/resource"
 	"github.com/crossplane/function-sdk-go/resource/composed"
+	"google.golang.org/protobuf/types/known/structpb"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -73,8 +74,8 @@ type Pending struct {
 
 // Result of composing.
 type Result struct {
-	// Desired composed resources, by name.
-	Desired map[resource.Name]*composed.Unstructured
+	// Desired composed resources, by name, as the response carries them.
+	Desired map[resource.Name]*structpb.Struct
 	// Pending resources, sorted by name.
 	Pending []Pending
 	// Preserved resources: waiting, but composed from their observed spec
@@ -90,7 +91,7 @@ func Compose(in Input) (*Result, error) {
 	if in.Scope == nil {
 		in.Scope = ClusterScope{}
 	}
-	c := &composer{in: in, res: &Result{Desired: map[resource.Name]*composed.Unstructured{}}}
+	c := &composer{in: in, res: &Result{Desired: map[resource.Name]*structpb.Struct{}}}
 	parts := []func() error{
 		c.registry,
 		c.storage,
@@ -109,6 +110,9 @@ func Compose(in Input) (*Result, error) {
 		if err := part(); err != nil {
 			return nil, err
 		}
+		if c.err != nil {
+			return nil, c.err
+		}
 	}
 	sort.Slice(c.res.Pending, func(i, j int) bool { return c.res.Pending[i].Name < c.res.Pending[j].Name })
 	sort.Slice(c.res.Preserved, func(i, j int) bool { return c.res.Preserved[i].Name < c.res.Preserved[j].Name })
@@ -118,6 +122,8 @@ func Compose(in Input) (*Result, error) {
 type composer struct {
 	in  Input
 	res *Result
+	// err is the first error of wait, which its callers do not check.
+	err error
 }
 
 // add composes a typed managed resource under name, labelled with its
@@ -126,6 +132,28 @@ type composer struct {
 func (c *composer) add(name resource.Name, externalName string, obj runtime.Object) error {
 	if err := checkKind(name, obj); err != nil {
 		return errors.Wrapf(err, "cannot compose %s", name)
+	}
+	// ClusterScope leaves a resource as built, so it goes from the typed
+	// struct to the response's structpb in one walk; NamespacedScope
+	// reshapes the JSON map.
+	if _, ok := c.in.Scope.(ClusterScope); ok {
+		s, err := structFromTyped(obj)
+		if err != nil {
+			return errors.Wrapf(err, "cannot compose %s", name)
+		}
+		// As below, on the structpb.
+		delete(s.Fields, "status")
+		meta := s.Fields["metadata"].GetStructValue()
+		if meta == nil {
+			meta = &structpb.Struct{Fields: map[string]*structpb.Value{}}
+			s.Fields["metadata"] = structpb.NewStructValue(meta)
+		}
+		meta.Fields["labels"] = stringMap(LabelComponent, string(name))
+		if externalName != "" {
+			meta.Fields["annotations"] = stringMap(AnnotationExternalName, externalName)
+		}
+		c.res.Desired[name] = s
+		return nil
 	}
 	u, err := fromTyped(obj)
 	if err != nil {
@@ -141,8 +169,17 @@ func (c *composer) add(name resource.Name, externalName string, obj runtime.Obje
 	if err := c.in.Scope.Finalize(u); err != nil {
 		return errors.Wrapf(err, "cannot compose %s", name)
 	}
-	c.res.Desired[name] = u
+	s, err := structpb.NewStruct(u.Object)
+	if err != nil {
+		return errors.Wrapf(err, "cannot compose %s", name)
+	}
+	c.res.Desired[name] = s
 	return nil
+}
+
+// stringMap is the JSON object {key: value} as a structpb value.
+func stringMap(key, value string) *structpb.Value {
+	return structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{key: structpb.NewStringValue(value)}})
 }
 
 // fromTyped is composed.From without its JSON round trip: the same
@@ -152,12 +189,8 @@ func fromTyped(obj runtime.Object) (*composed.Unstructured, error) {
 	if _, ok := obj.(interface{ UnstructuredContent() map[string]any }); ok {
 		return composed.From(obj)
 	}
-	gvks, _, err := composed.Scheme.ObjectKinds(obj)
-	if err != nil {
-		return nil, errors.Wrap(err, "cannot find the kind in composed.Scheme (is it in awsapis.Kinds?)")
-	}
-	for _, gvk := range gvks {
-		obj.GetObjectKind().SetGroupVersionKind(gvk)
+	if err := setKind(obj); err != nil {
+		return nil, err
 	}
 	v, err := jsonmap.Of(obj)
 	if err != nil {
@@ -176,6 +209,47 @@ func fromTyped(obj runtime.Object) (*composed.Unstructured, error) {
 		}
 	}
 	return &composed.Unstructured{Unstructured: unstructured.Unstructured{Object: m}}, nil
+}
+
+// structFromTyped is fromTyped as the structpb.Struct that
+// structpb.NewStruct makes of its map (TestFromTypedAsSDK compares them),
+// without the map.
+func structFromTyped(obj runtime.Object) (*structpb.Struct, error) {
+	if _, ok := obj.(interface{ UnstructuredContent() map[string]any }); ok {
+		u, err := fromTyped(obj)
+		if err != nil {
+			return nil, err
+		}
+		return structpb.NewStruct(u.Object)
+	}
+	if err := setKind(obj); err != nil {
+		return nil, err
+	}
+	s, err := jsonmap.Struct(obj)
+	if err != nil {
+		return nil, err
+	}
+	// As fromTyped.
+	if meta := s.Fields["metadata"].GetStructValue(); meta != nil {
+		delete(meta.Fields, "generation")
+		if len(meta.Fields) == 0 {
+			delete(s.Fields, "metadata")
+		}
+	}
+	return s, nil
+}
+
+// setKind sets a typed struct's apiVersion and kind from composed.Scheme,
+// as composed.From does.
+func setKind(obj runtime.Object) error {
+	gvks, _, err := composed.Scheme.ObjectKinds(obj)
+	if err != nil {
+		return errors.Wrap(err, "cannot find the kind in composed.Scheme (is it in awsapis.Kinds?)")
+	}
+	for _, gvk := range gvks {
+		obj.GetObjectKind().SetGroupVersionKind(gvk)
+	}
+	return nil
 }
 
 // wait records that name cannot be composed until what it is waiting for is
@@ -198,7 +272,14 @@ func (c *composer) wait(name resource.Name, waiting string) {
 	if spec, ok := oc.Resource.Object["spec"]; ok {
 		u.Object["spec"] = runtime.DeepCopyJSONValue(spec)
 	}
-	c.res.Desired[name] = u
+	s, err := structpb.NewStruct(u.Object)
+	if err != nil {
+		if c.err == nil {
+			c.err = errors.Wrapf(err, "cannot keep the observed spec of %s", name)
+		}
+		return
+	}
+	c.res.Desired[name] = s
 	c.res.Preserved = append(c.res.Preserved, p)
 }
 

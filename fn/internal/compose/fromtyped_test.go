@@ -9,6 +9,9 @@ import (
 
 	"github.com/crossplane/function-sdk-go/resource/composed"
 	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/testing/protocmp"
+	"google.golang.org/protobuf/types/known/structpb"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -17,7 +20,9 @@ import (
 
 // TestFromTypedAsSDK fills every typed struct the function composes, in
 // both scopes, with random contents and checks that fromTyped gives what
-// composed.From (the SDK's JSON round trip) gives, error for error.
+// composed.From (the SDK's JSON round trip) gives, error for error, and
+// that structFromTyped gives what the SDK's response makes of that
+// (structpb.NewStruct), error for error.
 func TestFromTypedAsSDK(t *testing.T) {
 	var objects []runtime.Object
 	seen := map[reflect.Type]bool{}
@@ -46,15 +51,26 @@ func TestFromTypedAsSDK(t *testing.T) {
 				}
 				obj := v.Interface().(runtime.Object)
 				want, wantErr := composed.From(obj.DeepCopyObject())
+				gotStruct, structErr := structFromTyped(obj.DeepCopyObject())
 				got, err := fromTyped(obj)
-				if (err != nil) != (wantErr != nil) {
-					t.Fatalf("value %d: error %v, composed.From's %v", i, err, wantErr)
+				if (err != nil) != (wantErr != nil) || (structErr != nil) != (wantErr != nil) {
+					t.Fatalf("value %d: error %v (structFromTyped %v), composed.From's %v", i, err, structErr, wantErr)
 				}
 				if err != nil {
 					continue
 				}
 				if diff := cmp.Diff(want.Object, got.Object); diff != "" {
 					t.Fatalf("value %d: -composed.From, +fromTyped:\n%s", i, diff)
+				}
+				wantStruct, err := structpb.NewStruct(want.Object)
+				if err != nil {
+					t.Fatalf("value %d: %v", i, err)
+				}
+				if proto.Equal(wantStruct, gotStruct) {
+					continue
+				}
+				if diff := cmp.Diff(wantStruct, gotStruct, protocmp.Transform()); diff != "" {
+					t.Fatalf("value %d: -composed.From as structpb, +structFromTyped:\n%s", i, diff)
 				}
 			}
 		})

@@ -18,6 +18,9 @@
 // names. A
 // value the walk finds it cannot encode (invalid UTF-8, NaN) is also
 // converted by the round trip, so the caller gets the round trip's error.
+//
+// Struct makes the same walk into a *structpb.Struct, the form a
+// RunFunctionResponse carries, without the maps.
 package jsonmap
 
 import (
@@ -319,18 +322,28 @@ type member struct {
 	value any
 }
 
-func structEncoder(t reflect.Type) encodeFunc {
+// encodedFields returns the fields the walk encodes of struct type t, or
+// false when the round trip must encode it: options the walk does not
+// model, or conflicting names (json picks a dominant field or drops both).
+func encodedFields(t reflect.Type) ([]field, bool) {
 	fields, ok := structFields(t, nil, map[reflect.Type]bool{t: true})
 	if !ok {
-		return roundTrip
+		return nil, false
 	}
 	seen := make(map[string]bool, len(fields))
 	for _, f := range fields {
 		if seen[f.name] {
-			// json picks a dominant field or drops both.
-			return roundTrip
+			return nil, false
 		}
 		seen[f.name] = true
+	}
+	return fields, true
+}
+
+func structEncoder(t reflect.Type) encodeFunc {
+	fields, ok := encodedFields(t)
+	if !ok {
+		return roundTrip
 	}
 	return func(v reflect.Value) (any, error) {
 		// Most fields of a provider struct are omitted: collect the members

@@ -210,8 +210,8 @@ type concurrent struct {
 }
 
 // TestOfConcurrent converts values of a type no other test uses from many
-// goroutines at once, so its encoders are built concurrently (run under
-// make test-race).
+// goroutines at once, with Of and Struct, so their encoders are built
+// concurrently (run under make test-race).
 func TestOfConcurrent(t *testing.T) {
 	in := &concurrent{A: &concurrent{B: []string{"x"}}, C: map[string]*int{"k": nil}}
 	want, err := RoundTrip(in)
@@ -228,6 +228,14 @@ func TestOfConcurrent(t *testing.T) {
 			}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("-round trip, +Of:\n%s", diff)
+			}
+			gotStruct, err := Struct(in)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if diff := cmp.Diff(want, any(gotStruct.AsMap())); diff != "" {
+				t.Errorf("-round trip, +Struct:\n%s", diff)
 			}
 		})
 	}
