@@ -143,21 +143,8 @@ func TestUpdateInPlace(t *testing.T) {
 		if subs != 1 {
 			return fmt.Errorf("%d e-mail subscriptions, want 1", subs)
 		}
-		// Applied on the provider's side: AWS has the new policy, and the
-		// provider reports the generation it applied.
-		lp := mrs["ecr-lifecycle-policy"]
-		ext, ok := env.sim.External(lp.GroupVersionKind().GroupKind(), awsName(lp))
-		if !ok {
-			return fmt.Errorf("the lifecycle policy %s is not in AWS", awsName(lp))
-		}
-		if p, _ := ext.ForProvider["policy"].(string); !strings.Contains(p, `"countNumber":3`) || ext.Generation != lp.GetGeneration() {
-			return fmt.Errorf("AWS has generation %d of the lifecycle policy (%s), want %d", ext.Generation, p, lp.GetGeneration())
-		}
-		for _, n := range []string{"ecr-lifecycle-policy", "ecr-repository"} {
-			u := mrs[n]
-			if g, _, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration"); g != u.GetGeneration() {
-				return fmt.Errorf("%s: status.observedGeneration %d, generation %d", n, g, u.GetGeneration())
-			}
+		if err := updateApplied(mrs); err != nil {
+			return err
 		}
 		after = mrs
 		return nil
@@ -483,4 +470,25 @@ func TestLongClaimName(t *testing.T) {
 			checkOutputs(t, got, mrs, "us-east-1")
 		})
 	}
+}
+
+// updateApplied checks the update of the example's lifecycle policy on the
+// provider's side: AWS has the new policy at the managed resource's
+// generation, and the provider reports the generation it applied.
+func updateApplied(mrs map[string]*unstructured.Unstructured) error {
+	lp := mrs["ecr-lifecycle-policy"]
+	ext, ok := env.sim.External(lp.GroupVersionKind().GroupKind(), awsName(lp))
+	if !ok {
+		return fmt.Errorf("the lifecycle policy %s is not in AWS", awsName(lp))
+	}
+	if p, _ := ext.ForProvider["policy"].(string); !strings.Contains(p, `"countNumber":3`) || ext.Generation != lp.GetGeneration() {
+		return fmt.Errorf("AWS has generation %d of the lifecycle policy (%s), want %d", ext.Generation, p, lp.GetGeneration())
+	}
+	for _, n := range []string{"ecr-lifecycle-policy", "ecr-repository"} {
+		u := mrs[n]
+		if g, _, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration"); g != u.GetGeneration() {
+			return fmt.Errorf("%s: status.observedGeneration %d, generation %d", n, g, u.GetGeneration())
+		}
+	}
+	return nil
 }

@@ -108,29 +108,42 @@ func customEncoder() encodeFunc {
 	}
 }
 
-// typeEncoder encodes one type. It is built on first use, so that a
+// lazyEncoder encodes one type to O. It is built on first use, so that a
 // recursive type's encoder can refer to itself.
-type typeEncoder struct {
-	t    reflect.Type
-	once sync.Once
-	fn   encodeFunc
+type lazyEncoder[O any] struct {
+	t     reflect.Type
+	build func(reflect.Type) func(reflect.Value) (O, error)
+	once  sync.Once
+	fn    func(reflect.Value) (O, error)
 }
 
-func (e *typeEncoder) encode(v reflect.Value) (any, error) {
-	e.once.Do(func() { e.fn = build(e.t) })
+func (e *lazyEncoder[O]) encode(v reflect.Value) (O, error) {
+	e.once.Do(func() { e.fn = e.build(e.t) })
 	return e.fn(v)
 }
 
-var encoders sync.Map // reflect.Type -> *typeEncoder
+// encoderCache holds one lazyEncoder per type, built by build on first use.
+type encoderCache[O any] struct {
+	m sync.Map // reflect.Type -> *lazyEncoder[O]
+}
+
+func (c *encoderCache[O]) of(t reflect.Type, build func(reflect.Type) func(reflect.Value) (O, error)) *lazyEncoder[O] {
+	if e, ok := c.m.Load(t); ok {
+		le, _ := e.(*lazyEncoder[O]) // The map holds nothing else.
+		return le
+	}
+	e, _ := c.m.LoadOrStore(t, &lazyEncoder[O]{t: t, build: build})
+	le, _ := e.(*lazyEncoder[O])
+	return le
+}
+
+// typeEncoder encodes one type to what decoding its JSON into an any gives.
+type typeEncoder = lazyEncoder[any]
+
+var encoders encoderCache[any]
 
 func encoderOf(t reflect.Type) *typeEncoder {
-	if e, ok := encoders.Load(t); ok {
-		te, _ := e.(*typeEncoder) // The map holds nothing else.
-		return te
-	}
-	e, _ := encoders.LoadOrStore(t, &typeEncoder{t: t})
-	te, _ := e.(*typeEncoder)
-	return te
+	return encoders.of(t, func(t reflect.Type) func(reflect.Value) (any, error) { return build(t) })
 }
 
 var (

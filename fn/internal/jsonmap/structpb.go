@@ -2,7 +2,6 @@ package jsonmap
 
 import (
 	"reflect"
-	"sync"
 	"unicode/utf8"
 
 	"github.com/crossplane/function-sdk-go/errors"
@@ -41,28 +40,13 @@ func Struct(v any) (*structpb.Struct, error) {
 
 type valueFunc func(v reflect.Value) (*structpb.Value, error)
 
-// valueEncoder is typeEncoder's twin for structpb, built on first use.
-type valueEncoder struct {
-	t    reflect.Type
-	once sync.Once
-	fn   valueFunc
-}
+// valueEncoder is typeEncoder's twin for structpb.
+type valueEncoder = lazyEncoder[*structpb.Value]
 
-func (e *valueEncoder) encode(v reflect.Value) (*structpb.Value, error) {
-	e.once.Do(func() { e.fn = buildValue(e.t) })
-	return e.fn(v)
-}
-
-var valueEncoders sync.Map // reflect.Type -> *valueEncoder
+var valueEncoders encoderCache[*structpb.Value]
 
 func valueEncoderOf(t reflect.Type) *valueEncoder {
-	if e, ok := valueEncoders.Load(t); ok {
-		ve, _ := e.(*valueEncoder) // The map holds nothing else.
-		return ve
-	}
-	e, _ := valueEncoders.LoadOrStore(t, &valueEncoder{t: t})
-	ve, _ := e.(*valueEncoder)
-	return ve
+	return valueEncoders.of(t, func(t reflect.Type) func(reflect.Value) (*structpb.Value, error) { return buildValue(t) })
 }
 
 // viaOf encodes a value with Of's encoder and converts the result: for
