@@ -133,10 +133,10 @@ func (c *composer) add(name resource.Name, externalName string, obj runtime.Obje
 	if err := checkKind(name, obj); err != nil {
 		return errors.Wrapf(err, "cannot compose %s", name)
 	}
-	// ClusterScope leaves a resource as built, so it goes from the typed
-	// struct to the response's structpb in one walk; NamespacedScope
-	// reshapes the JSON map.
-	if _, ok := c.in.Scope.(ClusterScope); ok {
+	// A scope that leaves a resource as built gets it from the typed
+	// struct to the response's structpb in one walk; one that reshapes it
+	// works on the JSON map.
+	if c.in.Scope.AsBuilt() {
 		s, err := structFromTyped(obj)
 		if err != nil {
 			return errors.Wrapf(err, "cannot compose %s", name)

@@ -55,6 +55,9 @@ type NamespacedScope struct {
 	ProviderConfigKind string
 }
 
+// AsBuilt is false: Finalize reshapes every resource.
+func (NamespacedScope) AsBuilt() bool { return false }
+
 // Finalize turns a resource built from the cluster-scoped typed structs into
 // its namespaced twin: the namespaced group, a provider config reference
 // with its kind, and no deletion policy (namespaced managed resources have

@@ -16,6 +16,10 @@ import (
 type Scope interface {
 	// Finalize adapts a composed resource to the scope.
 	Finalize(u *composed.Unstructured) error
+	// AsBuilt reports that Finalize leaves every resource as built, so a
+	// resource may go from its typed struct to the response in one walk,
+	// without the map Finalize works on (composer.add).
+	AsBuilt() bool
 }
 
 // ClusterScope composes cluster-scoped managed resources (*.aws.upbound.io),
@@ -25,3 +29,6 @@ type ClusterScope struct{}
 
 // Finalize leaves cluster-scoped resources as they are.
 func (ClusterScope) Finalize(*composed.Unstructured) error { return nil }
+
+// AsBuilt is true: Finalize changes nothing.
+func (ClusterScope) AsBuilt() bool { return true }
