@@ -7,6 +7,7 @@
 package celcompile
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -48,11 +49,14 @@ func Compile(schema *apiextensionsv1.JSONSchemaProps) ([]byte, error) {
 		}
 		return 0
 	})
-	b, err := json.MarshalIndent(out, "", "  ")
-	if err != nil {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // The rules stay readable: && rather than \u0026\u0026.
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(out); err != nil {
 		return nil, fmt.Errorf("cannot encode the compiled rules: %w", err)
 	}
-	return append(b, '\n'), nil
+	return b.Bytes(), nil
 }
 
 func compile(env *cel.Env, rule string) (specschema.CompiledRule, error) {

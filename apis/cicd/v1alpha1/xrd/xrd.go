@@ -42,6 +42,18 @@ var SchemaJSON []byte
 //go:embed namespaced-schema.json
 var NamespacedSchemaJSON []byte
 
+// RulesJSON are the CEL rules of Definition's schema, compiled ahead of
+// time by go generate (internal/specschema/celcompile), so that the
+// function does not compile them when it starts.
+//
+//go:embed rules.json
+var RulesJSON []byte
+
+// NamespacedRulesJSON are NamespacedDefinition's CEL rules, compiled.
+//
+//go:embed namespaced-rules.json
+var NamespacedRulesJSON []byte
+
 // Name of the XRD, and of the Composition that is its default.
 const Name = v1alpha1.CompositePlural + "." + v1alpha1.Group
 
