@@ -186,7 +186,13 @@ func walkRules(s *structuralschema.Structural, p *field.Path, fn func(*field.Pat
 // transition rules are skipped), with one difference: it visits an object's
 // fields in sorted order, where the API server's order follows Go's map
 // iteration, so the same object always gives the same errors in the same
-// order. The API server's cost limits are not applied: the schema's
+// order. Where a value has the wrong type for its schema (or is null where
+// the schema does not allow it), the API server's schema-typed CEL values
+// fail every rule that reads it ("invalid data, expected string, got bool");
+// here the rule sees the value as it is, so it may fail differently or not
+// at all. Such a spec breaks the OpenAPI rules, which Validate reports the
+// same, so it is refused either way; TestValidatorAsAPIServer checks both.
+// The API server's cost limits are not applied: the schema's
 // maxLength and maxItems bound every rule's cost, and the API server checked
 // the estimate against its limits when it admitted the CRD.
 func (r *Rules) Check(s *structuralschema.Structural, obj any) field.ErrorList {

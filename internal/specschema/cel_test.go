@@ -1,4 +1,4 @@
-package celcompile_test
+package specschema_test
 
 import (
 	"context"
@@ -120,7 +120,7 @@ func TestRulesAsAPIServer(t *testing.T) {
 
 func exampleSpecs(t *testing.T) map[string]map[string]any {
 	t.Helper()
-	files, err := filepath.Glob("../../../examples/*.yaml")
+	files, err := filepath.Glob("../../examples/*.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
