@@ -108,8 +108,44 @@ func TestValidatorAsAPIServer(t *testing.T) {
 			t.Errorf("%s: %d of %d cases are ill-typed; too few compare the CEL rules' errors", scope, illTypedCases, len(cases))
 		}
 		t.Logf("%s: %d cases, %d invalid, %d ill-typed", scope, len(cases), invalid, illTypedCases)
+		if scope == "cluster" {
+			fieldSchemasAsAPIServer(t, &specProps, cases)
+		}
 		if invalid < len(cases)/2 {
 			t.Errorf("%s: only %d of %d cases are invalid; the mutations miss the schema", scope, invalid, len(cases))
+		}
+	}
+}
+
+// fieldSchemasAsAPIServer compares the validators of each spec field's
+// schema alone, in the shape the platform's defaults are checked with
+// (fn/internal/platform: {"value": <the field>}), on every value the cases
+// give that field.
+func fieldSchemasAsAPIServer(t *testing.T, spec *apiextensionsv1.JSONSchemaProps, cases map[string]map[string]any) {
+	t.Helper()
+	for field, props := range spec.Properties {
+		wrapper := &apiextensionsv1.JSONSchemaProps{Type: "object", Properties: map[string]apiextensionsv1.JSONSchemaProps{"value": props}}
+		ref, ours := validators(t, wrapper)
+		refNoCEL, oursNoCEL := validators(t, withoutRules(wrapper))
+		for name, c := range cases {
+			v, ok := c[field]
+			if !ok {
+				continue
+			}
+			want := map[string]any{"value": runtime.DeepCopyJSONValue(v)}
+			got := map[string]any{"value": runtime.DeepCopyJSONValue(v)}
+			ref.Default(want)
+			ours.Default(got)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("spec.%s %s: Default: -API server +specschema:\n%s", field, name, diff)
+			}
+			wantErrs, gotErrs := messages(ref.Validate(want, nil)), messages(ours.Validate(got))
+			if illTyped(wantErrs) {
+				wantErrs, gotErrs = messages(refNoCEL.Validate(want, nil)), messages(oursNoCEL.Validate(got))
+			}
+			if diff := cmp.Diff(wantErrs, gotErrs); diff != "" {
+				t.Errorf("spec.%s %s: Validate: -API server +specschema:\n%s", field, name, diff)
+			}
 		}
 	}
 }
