@@ -1,10 +1,8 @@
 package specschema
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 
 	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -44,85 +42,17 @@ func New(props *apiextensionsv1.JSONSchemaProps, rules *Rules) (*Validator, erro
 	if err := rules.Verify(s); err != nil {
 		return nil, err
 	}
-	o, err := openAPISchema(props)
-	if err != nil {
-		return nil, err
+	// The kube-openapi schema apiextensions-apiserver validates a custom
+	// resource with (validation.NewSchemaValidator).
+	o := &spec.Schema{}
+	if err := toOpenAPI(internal, o); err != nil {
+		return nil, fmt.Errorf("cannot convert the OpenAPI schema: %w", err)
 	}
 	return &Validator{
 		structural: s,
 		openAPI:    validate.NewSchemaValidator(o, nil, "", strfmt.Default),
 		rules:      rules,
 	}, nil
-}
-
-// openAPISchema is the kube-openapi schema apiextensions-apiserver validates
-// a custom resource with (validation.NewSchemaValidator): the CRD's schema
-// with every format the API server does not support removed and
-// x-kubernetes-int-or-string as the type [integer, string].
-func openAPISchema(props *apiextensionsv1.JSONSchemaProps) (*spec.Schema, error) {
-	b, err := json.Marshal(props)
-	if err != nil {
-		return nil, fmt.Errorf("cannot encode the OpenAPI schema: %w", err)
-	}
-	out := &spec.Schema{}
-	if err := json.Unmarshal(b, out); err != nil {
-		return nil, fmt.Errorf("cannot decode the OpenAPI schema: %w", err)
-	}
-	walkSchema(out, func(s *spec.Schema) {
-		if s.Format != "" && !supportedFormats[strings.ReplaceAll(s.Format, "-", "")] {
-			s.Format = ""
-		}
-		if v, ok := s.Extensions.GetBool("x-kubernetes-int-or-string"); ok && v {
-			s.Type = spec.StringOrArray{"integer", "string"}
-		}
-	})
-	return out, nil
-}
-
-// supportedFormats are the formats the API server validates in a custom
-// resource (apiextensions-apiserver pkg/apiserver/validation/formats.go, as
-// of Kubernetes 1.34); it ignores any other format.
-var supportedFormats = map[string]bool{
-	"bsonobjectid": true, "uri": true, "email": true, "hostname": true, "ipv4": true, "ipv6": true,
-	"cidr": true, "mac": true, "uuid": true, "uuid3": true, "uuid4": true, "uuid5": true, "isbn": true,
-	"isbn10": true, "isbn13": true, "creditcard": true, "ssn": true, "hexcolor": true, "rgbcolor": true,
-	"byte": true, "password": true, "date": true, "duration": true, "datetime": true,
-	"k8sshortname": true, "k8slongname": true,
-}
-
-func walkSchema(s *spec.Schema, fn func(*spec.Schema)) {
-	if s == nil {
-		return
-	}
-	fn(s)
-	for k := range s.Properties {
-		p := s.Properties[k]
-		walkSchema(&p, fn)
-		s.Properties[k] = p
-	}
-	for k := range s.PatternProperties {
-		p := s.PatternProperties[k]
-		walkSchema(&p, fn)
-		s.PatternProperties[k] = p
-	}
-	if s.Items != nil {
-		walkSchema(s.Items.Schema, fn)
-		for i := range s.Items.Schemas {
-			walkSchema(&s.Items.Schemas[i], fn)
-		}
-	}
-	if s.AdditionalProperties != nil {
-		walkSchema(s.AdditionalProperties.Schema, fn)
-	}
-	if s.AdditionalItems != nil {
-		walkSchema(s.AdditionalItems.Schema, fn)
-	}
-	for _, list := range [][]spec.Schema{s.AllOf, s.AnyOf, s.OneOf} {
-		for i := range list {
-			walkSchema(&list[i], fn)
-		}
-	}
-	walkSchema(s.Not, fn)
 }
 
 // Default applies the schema's defaults to obj in place, as the API server

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -345,5 +346,47 @@ func TestValidateLeavesObjectAlone(t *testing.T) {
 	}
 	if diff := cmp.Diff(before, obj); diff != "" {
 		t.Errorf("Validate changed the object: -before +after:\n%s", diff)
+	}
+}
+
+// TestConcurrentUse: one Validator validates and defaults from several
+// goroutines at once (run with -race), with the same results as alone.
+func TestConcurrentUse(t *testing.T) {
+	props, err := schemas["cluster"]()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ours := validators(t, props)
+	var spec map[string]any
+	if err := yaml.Unmarshal([]byte("environmentSuffix: Bad\nsource: {provider: CodeCommit, repository: a/b}\ntags: {\"aws:a\": v}\nunknown: 1\n"), &spec); err != nil {
+		t.Fatal(err)
+	}
+	obj := map[string]any{"spec": spec}
+	want := specschema.Summary(ours.Validate(obj))
+	defaulted := runtime.DeepCopyJSON(obj)
+	ours.Default(defaulted)
+	diffs := make([]string, 8)
+	var wg sync.WaitGroup
+	for i := range diffs {
+		wg.Go(func() {
+			for range 10 {
+				o := runtime.DeepCopyJSON(obj)
+				if diff := cmp.Diff(want, specschema.Summary(ours.Validate(o))); diff != "" {
+					diffs[i] = diff
+					return
+				}
+				ours.Default(o)
+				if diff := cmp.Diff(defaulted, o); diff != "" {
+					diffs[i] = diff
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for i, diff := range diffs {
+		if diff != "" {
+			t.Errorf("goroutine %d: -alone +concurrent:\n%s", i, diff)
+		}
 	}
 }
