@@ -14,16 +14,17 @@ import (
 
 // specCacheSize bounds how many distinct specs the function remembers as
 // checked: far more claims than one function instance usually serves, and
-// at about 2 KB a spec, a few hundred KB at most. A spec that fell out is
-// checked again, never trusted unchecked.
+// at a few KB a decoded spec, a few hundred KB at most. A spec that fell
+// out is checked again, never trusted unchecked.
 const specCacheSize = 256
 
-// A specCache remembers the outcome of defaulting and validating a spec (the
-// defaulted JSON or the error), keyed by the SHA-256 of the spec's JSON, so
-// the full OpenAPI and CEL validation of an unchanged spec is not paid on
-// every reconcile. Crossplane calls the function on every reconcile of every
-// claim and the spec rarely changes between them. It is safe for concurrent
-// requests: they may both check a new spec, and store the same outcome.
+// A specCache remembers the outcome of defaulting, validating and decoding
+// a spec (the decoded spec or the error), keyed by the SHA-256 of the spec's
+// JSON (specKey), so the full OpenAPI and CEL validation of an unchanged spec is
+// not paid on every reconcile. Crossplane calls the function on every
+// reconcile of every claim and the spec rarely changes between them. It is
+// safe for concurrent requests: they may both check a new spec, and store
+// the same outcome; each caller gets its own deep copy of the spec.
 type specCache struct {
 	size int
 
@@ -32,9 +33,10 @@ type specCache struct {
 	order   [][sha256.Size]byte // oldest first, for eviction
 }
 
-// specOutcome is what validSpecJSON returned for a spec.
+// specOutcome is what DecodeSpec returned for a spec. spec is never handed
+// out, only copies of it: callers may change what they get.
 type specOutcome struct {
-	json    []byte
+	spec    *v1alpha1.XCicdPipelineSpec
 	invalid string
 }
 
@@ -51,17 +53,15 @@ func (c *specCache) DecodeSpec(xr *composite.Unstructured) (*v1alpha1.XCicdPipel
 		// Not remembered: no spec, or no schema to check it against.
 		return DecodeSpec(xr)
 	}
-	// encoding/json writes map keys sorted, so equal specs give equal bytes.
-	key, err := json.Marshal(raw)
-	if err != nil {
+	sum, ok := specKey(raw)
+	if !ok {
 		return DecodeSpec(xr)
 	}
-	sum := sha256.Sum256(key)
 
 	o, hit := c.get(sum)
 	if !hit {
-		b, err := validSpecJSON(xr)
-		o = specOutcome{json: b}
+		spec, err := DecodeSpec(xr)
+		o = specOutcome{spec: spec}
 		if err != nil {
 			o.invalid = err.Error()
 		}
@@ -70,7 +70,7 @@ func (c *specCache) DecodeSpec(xr *composite.Unstructured) (*v1alpha1.XCicdPipel
 	if o.invalid != "" {
 		return nil, errors.New(o.invalid)
 	}
-	return unmarshalSpec(o.json)
+	return o.spec.DeepCopy(), nil
 }
 
 func (c *specCache) get(k [sha256.Size]byte) (specOutcome, bool) {
@@ -99,4 +99,16 @@ func (c *specCache) len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.entries)
+}
+
+// specKey is the cache key of a spec: the SHA-256 of its JSON
+// (encoding/json writes map keys sorted, so equal specs give equal bytes),
+// and false if the spec cannot be encoded as JSON (then it is not
+// remembered, as validSpecJSON fails on it).
+func specKey(spec map[string]any) ([sha256.Size]byte, bool) {
+	b, err := json.Marshal(spec)
+	if err != nil {
+		return [sha256.Size]byte{}, false
+	}
+	return sha256.Sum256(b), true
 }

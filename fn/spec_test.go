@@ -1,7 +1,10 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/json"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 
@@ -141,4 +144,108 @@ func TestSpecCacheConcurrent(t *testing.T) {
 	if c.len() > size {
 		t.Errorf("the cache holds %d outcomes, more than its size %d", c.len(), size)
 	}
+}
+
+// TestSpecCacheHitAsDecode decodes every example's spec through the cache
+// twice (a miss, then a hit) and compares both with a fresh DecodeSpec.
+func TestSpecCacheHitAsDecode(t *testing.T) {
+	files := []string{
+		"xr-minimal.yaml", "xr-full.yaml",
+		"claim-minimal.yaml", "claim-full.yaml",
+		"namespaced-minimal.yaml", "namespaced-full.yaml",
+	}
+	c := newSpecCache(specCacheSize)
+	distinct := map[[sha256.Size]byte]bool{} // claim- and namespaced-minimal share theirs
+	for _, f := range files {
+		t.Run(f, func(t *testing.T) {
+			xr := composite.New()
+			xr.Object = xrFile(t, f).AsMap()
+			spec, ok := xr.Object["spec"].(map[string]any)
+			if !ok {
+				t.Fatalf("%s has no spec", f)
+			}
+			distinct[jsonKey(t, spec)] = true
+			want := decodeWith(DecodeSpec, xr)
+			for _, call := range []string{"miss", "hit"} {
+				if diff := cmp.Diff(want, decodeWith(c.DecodeSpec, xr)); diff != "" {
+					t.Errorf("%s: the cache's outcome differs from DecodeSpec's: -want, +got:\n%s", call, diff)
+				}
+			}
+		})
+	}
+	if want, got := len(distinct), c.len(); got != want {
+		t.Errorf("the cache holds %d outcomes, want %d (one per distinct spec)", got, want)
+	}
+}
+
+// TestSpecCacheHitIsACopy changes every field of a spec the cache returned,
+// through its pointers, slices and maps too, and expects the next hit
+// unchanged: the cache must hand out deep copies, never its own spec.
+func TestSpecCacheHitIsACopy(t *testing.T) {
+	for _, f := range []string{"xr-full.yaml", "xr-minimal.yaml"} {
+		t.Run(f, func(t *testing.T) {
+			xr := composite.New()
+			xr.Object = xrFile(t, f).AsMap()
+			want, err := DecodeSpec(xr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := newSpecCache(specCacheSize)
+			for _, call := range []string{"miss", "hit", "second hit"} {
+				got, err := c.DecodeSpec(xr)
+				if err != nil {
+					t.Fatalf("%s: %v", call, err)
+				}
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Fatalf("%s: a caller's changes reached this caller: -want, +got:\n%s", call, diff)
+				}
+				mutate(reflect.ValueOf(got).Elem())
+				if cmp.Equal(want, got) {
+					t.Fatalf("%s: mutate changed nothing", call)
+				}
+			}
+		})
+	}
+}
+
+// mutate changes every string, bool and number v holds, in place: through
+// pointers, slice elements and map values, which a shallow copy would share.
+func mutate(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if !v.IsNil() {
+			mutate(v.Elem())
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			mutate(v.Field(i))
+		}
+	case reflect.Slice:
+		for i := range v.Len() {
+			mutate(v.Index(i))
+		}
+	case reflect.Map:
+		for _, k := range v.MapKeys() {
+			e := reflect.New(v.Type().Elem()).Elem()
+			e.Set(v.MapIndex(k))
+			mutate(e)
+			v.SetMapIndex(k, e)
+		}
+	case reflect.String:
+		v.SetString(v.String() + "-changed")
+	case reflect.Bool:
+		v.SetBool(!v.Bool())
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		v.SetInt(v.Int() + 1)
+	}
+}
+
+// jsonKey is the SHA-256 of the spec's JSON.
+func jsonKey(t *testing.T, spec map[string]any) [sha256.Size]byte {
+	t.Helper()
+	b, err := json.Marshal(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sha256.Sum256(b)
 }
