@@ -11,7 +11,12 @@ package v1alpha1
 // descriptions, which are the types' doc comments. TestDefinitionIsFresh,
 // TestSchemaJSONIsFresh, TestRulesJSONIsFresh and TestREADMEParameterTable
 // fail when one is stale.
+//
+// controller-gen also writes zz_generated.deepcopy.go, the types' DeepCopy
+// methods: the function's spec cache hands each request its own copy of a
+// decoded spec.
 
+//go:generate go tool -modfile=../../../tools/controller-gen/go.mod controller-gen object paths=.
 //go:generate go tool -modfile=../../../tools/controller-gen/go.mod controller-gen crd paths=../../... output:crd:dir=../../../_output/crds
 //go:generate go run ../../xrdgen -crd ../../../_output/crds/cicd.platform.dev_xcicdpipelines.yaml -schema-out xrd/schema.json -rules-out xrd/rules.json -out xrd/definition.yaml -out ../../../package/definition.yaml
 //go:generate go run ../../xrdgen -scope Namespaced -crd ../../../_output/crds/cicd.m.platform.dev_cicdpipelines.yaml -schema-out xrd/namespaced-schema.json -rules-out xrd/namespaced-rules.json -out xrd/namespaced.yaml -out ../../../package/definition-namespaced.yaml
