@@ -121,7 +121,10 @@ func (c *specCache) len() int {
 // kinds of key cannot meet.
 func specKey(spec map[string]any) ([sha256.Size]byte, bool) {
 	var sum [sha256.Size]byte
-	e := keyEncoders.Get().(*keyEncoder)
+	e, ok := keyEncoders.Get().(*keyEncoder)
+	if !ok {
+		e = newKeyEncoder()
+	}
 	defer keyEncoders.Put(e)
 	e.reset()
 	e.buf = append(e.buf, 0)
@@ -152,7 +155,9 @@ const (
 	tagObject = 'o'
 )
 
-var keyEncoders = sync.Pool{New: func() any { return &keyEncoder{h: sha256.New()} }}
+var keyEncoders = sync.Pool{New: func() any { return newKeyEncoder() }}
+
+func newKeyEncoder() *keyEncoder { return &keyEncoder{h: sha256.New()} }
 
 // A keyEncoder writes a value's canonical form into a SHA-256, through a
 // small buffer so that the hash sees few, large writes.

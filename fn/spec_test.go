@@ -219,8 +219,8 @@ func mutate(v reflect.Value) {
 			mutate(v.Elem())
 		}
 	case reflect.Struct:
-		for i := range v.NumField() {
-			mutate(v.Field(i))
+		for _, f := range v.Fields() {
+			mutate(f)
 		}
 	case reflect.Slice:
 		for i := range v.Len() {

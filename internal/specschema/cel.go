@@ -251,7 +251,7 @@ func (r *Rules) checkRules(p *field.Path, s *structuralschema.Structural, obj an
 		if out == types.True {
 			continue
 		}
-		var value any = obj
+		value := obj
 		if s.Type == "object" || s.Type == "array" {
 			value = field.OmitValueType{}
 		}

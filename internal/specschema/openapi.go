@@ -2,6 +2,7 @@ package specschema
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -22,8 +23,8 @@ import (
 func openAPIErrors(result *validate.Result) field.ErrorList {
 	var errs field.ErrorList
 	for _, err := range result.Errors {
-		v, ok := err.(*openapierrors.Validation)
-		if !ok {
+		var v *openapierrors.Validation
+		if !errors.As(err, &v) {
 			errs = append(errs, field.Invalid(nil, "", err.Error()))
 			continue
 		}
@@ -40,7 +41,7 @@ func openAPIErrors(result *validate.Result) field.ErrorList {
 				if s, ok := allowed.(string); ok {
 					values = append(values, s)
 				} else {
-					b, _ := json.Marshal(allowed)
+					b, _ := json.Marshal(allowed) //nolint:errchkjson // As the API server: an enum value decoded from JSON encodes.
 					values = append(values, string(b))
 				}
 			}
@@ -103,7 +104,7 @@ func stripUnsupportedFormat(s *spec.Schema) {
 // with the unsupported-format post-processor, but without serializing
 // x-kubernetes-validations into an extension: kube-openapi's validator does
 // not read it (the CEL rules are checked by Rules).
-func toOpenAPI(in *apiextensions.JSONSchemaProps, out *spec.Schema) error {
+func toOpenAPI(in *apiextensions.JSONSchemaProps, out *spec.Schema) error { //nolint:gocognit // The API server's conversion, field by field.
 	if in == nil {
 		return nil
 	}
@@ -262,7 +263,7 @@ func toOpenAPISlice(in []apiextensions.JSONSchemaProps, out []spec.Schema) ([]sp
 
 func toOpenAPIMap(in map[string]apiextensions.JSONSchemaProps) (map[string]spec.Schema, error) {
 	if in == nil {
-		return nil, nil
+		return nil, nil //nolint:nilnil // No map converts to no map, as in the API server's conversion.
 	}
 	out := make(map[string]spec.Schema, len(in))
 	for k, p := range in {

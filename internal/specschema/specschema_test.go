@@ -2,6 +2,7 @@ package specschema_test
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -64,9 +65,7 @@ func TestValidatorAsAPIServer(t *testing.T) {
 		refNoCEL, oursNoCEL := validators(t, withoutRules(props))
 		illTypedCases := 0
 		cases := map[string]map[string]any{}
-		for name, spec := range specs {
-			cases[name] = spec
-		}
+		maps.Copy(cases, specs)
 		base := map[string]string{"cluster": "claim-full.yaml#0", "namespaced": "namespaced-full.yaml#0"}[scope]
 		full := specs[base]
 		if full == nil {
