@@ -28,7 +28,7 @@ import (
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/naming"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/observe"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/platform"
-	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/crdschema"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/specschema"
 )
 
 // Connection states reported by CodeStar ("ConnectionStatus" in
@@ -300,8 +300,8 @@ func validSpecJSON(xr *composite.Unstructured) ([]byte, error) {
 	}
 	obj := map[string]any{"spec": spec}
 	v.Default(obj)
-	if errs := v.Validate(obj, nil); len(errs) > 0 {
-		return nil, errors.New(crdschema.Summary(errs))
+	if errs := v.Validate(obj); len(errs) > 0 {
+		return nil, errors.New(specschema.Summary(errs))
 	}
 	b, err := json.Marshal(obj["spec"])
 	if err != nil {

@@ -22,7 +22,7 @@ import (
 )
 
 // xrFromYAML parses an XR manifest into the struct RunFunction receives.
-func xrFromYAML(t *testing.T, y string) *structpb.Struct {
+func xrFromYAML(t testing.TB, y string) *structpb.Struct {
 	t.Helper()
 	j, err := yaml.YAMLToJSON([]byte(y))
 	if err != nil {
@@ -36,7 +36,7 @@ func xrFromYAML(t *testing.T, y string) *structpb.Struct {
 }
 
 // xrFile reads an XR from the examples folder.
-func xrFile(t *testing.T, name string) *structpb.Struct {
+func xrFile(t testing.TB, name string) *structpb.Struct {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "examples", name))
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 	namespaced "github.com/cicd-platform/crossplane-cicd-pipeline/apis/namespaced/cicd/v1alpha1"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/compose"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/platform"
-	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/crdschema"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/specschema"
 )
 
 // xrScope is what the function needs to know about the API an XR belongs
@@ -71,8 +71,8 @@ func scopeOf(xr *composite.Unstructured) (*composite.Unstructured, *xrScope, err
 	// The CEL rules read defaulted fields (source.provider), as the API
 	// server's would.
 	v.Default(obj)
-	if errs := v.Validate(obj, nil); len(errs) > 0 {
-		return nil, nil, errors.New(crdschema.Summary(errs))
+	if errs := v.Validate(obj); len(errs) > 0 {
+		return nil, nil, errors.New(specschema.Summary(errs))
 	}
 	kind := v1alpha1.DefaultProviderConfigKind
 	if ref, ok := spec["providerConfigRef"].(map[string]any); ok {

@@ -2,8 +2,13 @@ package main
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
+	"hash"
+	"math"
+	"slices"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/crossplane/function-sdk-go/errors"
 	"github.com/crossplane/function-sdk-go/resource/composite"
@@ -14,16 +19,17 @@ import (
 
 // specCacheSize bounds how many distinct specs the function remembers as
 // checked: far more claims than one function instance usually serves, and
-// at about 2 KB a spec, a few hundred KB at most. A spec that fell out is
-// checked again, never trusted unchecked.
+// at a few KB a decoded spec, a few hundred KB at most. A spec that fell
+// out is checked again, never trusted unchecked.
 const specCacheSize = 256
 
-// A specCache remembers the outcome of defaulting and validating a spec (the
-// defaulted JSON or the error), keyed by the SHA-256 of the spec's JSON, so
-// the full OpenAPI and CEL validation of an unchanged spec is not paid on
-// every reconcile. Crossplane calls the function on every reconcile of every
-// claim and the spec rarely changes between them. It is safe for concurrent
-// requests: they may both check a new spec, and store the same outcome.
+// A specCache remembers the outcome of defaulting, validating and decoding
+// a spec (the decoded spec or the error), keyed by a SHA-256 of the spec
+// (specKey), so the full OpenAPI and CEL validation of an unchanged spec is
+// not paid on every reconcile. Crossplane calls the function on every
+// reconcile of every claim and the spec rarely changes between them. It is
+// safe for concurrent requests: they may both check a new spec, and store
+// the same outcome; each caller gets its own deep copy of the spec.
 type specCache struct {
 	size int
 
@@ -32,9 +38,10 @@ type specCache struct {
 	order   [][sha256.Size]byte // oldest first, for eviction
 }
 
-// specOutcome is what validSpecJSON returned for a spec.
+// specOutcome is what DecodeSpec returned for a spec. spec is never handed
+// out, only copies of it: callers may change what they get.
 type specOutcome struct {
-	json    []byte
+	spec    *v1alpha1.XCicdPipelineSpec
 	invalid string
 }
 
@@ -51,17 +58,15 @@ func (c *specCache) DecodeSpec(xr *composite.Unstructured) (*v1alpha1.XCicdPipel
 		// Not remembered: no spec, or no schema to check it against.
 		return DecodeSpec(xr)
 	}
-	// encoding/json writes map keys sorted, so equal specs give equal bytes.
-	key, err := json.Marshal(raw)
-	if err != nil {
+	sum, ok := specKey(raw)
+	if !ok {
 		return DecodeSpec(xr)
 	}
-	sum := sha256.Sum256(key)
 
 	o, hit := c.get(sum)
 	if !hit {
-		b, err := validSpecJSON(xr)
-		o = specOutcome{json: b}
+		spec, err := DecodeSpec(xr)
+		o = specOutcome{spec: spec}
 		if err != nil {
 			o.invalid = err.Error()
 		}
@@ -70,7 +75,7 @@ func (c *specCache) DecodeSpec(xr *composite.Unstructured) (*v1alpha1.XCicdPipel
 	if o.invalid != "" {
 		return nil, errors.New(o.invalid)
 	}
-	return unmarshalSpec(o.json)
+	return o.spec.DeepCopy(), nil
 }
 
 func (c *specCache) get(k [sha256.Size]byte) (specOutcome, bool) {
@@ -99,4 +104,152 @@ func (c *specCache) len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.entries)
+}
+
+// specKey is the cache key of a spec, and false if the spec cannot be
+// encoded as JSON (then it is not remembered, as validSpecJSON fails on it).
+//
+// Two specs get the same key exactly when encoding/json encodes them the
+// same (up to SHA-256 collisions), which is what the outcome depends on.
+// Specs decoded from JSON, as the function's are, hold only maps, slices,
+// strings, float64s, bools and nils; these are written straight into the
+// hash in a canonical binary form (hashValue), without building the
+// spec's JSON. That form is injective, and so is encoding/json on those
+// values when every string is valid UTF-8 and every number finite; a spec
+// holding anything else is keyed by the SHA-256 of its JSON, as before.
+// The binary form starts with a zero byte, which JSON never does, so the two
+// kinds of key cannot meet.
+func specKey(spec map[string]any) ([sha256.Size]byte, bool) {
+	var sum [sha256.Size]byte
+	e, ok := keyEncoders.Get().(*keyEncoder)
+	if !ok {
+		e = newKeyEncoder()
+	}
+	defer keyEncoders.Put(e)
+	e.reset()
+	e.buf = append(e.buf, 0)
+	if e.value(spec) {
+		e.flush()
+		e.sum = e.h.Sum(e.sum[:0])
+		copy(sum[:], e.sum)
+		return sum, true
+	}
+	b, err := json.Marshal(spec)
+	if err != nil {
+		return sum, false
+	}
+	return sha256.Sum256(b), true
+}
+
+// Tags of hashValue's canonical form: each value is its tag, then for
+// strings their length and bytes, for numbers their IEEE 754 bits, for
+// maps and slices their length and entries (maps by sorted key), so the
+// form is prefix-free and no two different values share it.
+const (
+	tagNull   = 'n'
+	tagFalse  = 'f'
+	tagTrue   = 't'
+	tagNumber = 'd'
+	tagString = 's'
+	tagArray  = 'a'
+	tagObject = 'o'
+)
+
+var keyEncoders = sync.Pool{New: func() any { return newKeyEncoder() }}
+
+func newKeyEncoder() *keyEncoder { return &keyEncoder{h: sha256.New()} }
+
+// A keyEncoder writes a value's canonical form into a SHA-256, through a
+// small buffer so that the hash sees few, large writes.
+type keyEncoder struct {
+	h    hash.Hash
+	buf  []byte
+	keys []string // sorted keys of the maps being walked, innermost last
+	sum  []byte   // the hash's sum, kept so that Sum does not allocate
+}
+
+// keyBufSize is when the buffer is written to the hash.
+const keyBufSize = 512
+
+func (e *keyEncoder) reset() {
+	e.h.Reset()
+	e.buf = e.buf[:0]
+	e.keys = e.keys[:0]
+}
+
+func (e *keyEncoder) flush() {
+	_, _ = e.h.Write(e.buf) // hash.Hash's Write never fails
+	e.buf = e.buf[:0]
+}
+
+// value writes v's canonical form, and returns false for a value whose
+// encoding/json form is not one-to-one with it (see specKey).
+func (e *keyEncoder) value(v any) bool {
+	if len(e.buf) >= keyBufSize {
+		e.flush()
+	}
+	switch v := v.(type) {
+	case nil:
+		e.buf = append(e.buf, tagNull)
+	case bool:
+		if v {
+			e.buf = append(e.buf, tagTrue)
+		} else {
+			e.buf = append(e.buf, tagFalse)
+		}
+	case float64:
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return false
+		}
+		e.buf = append(e.buf, tagNumber)
+		e.buf = binary.BigEndian.AppendUint64(e.buf, math.Float64bits(v))
+	case string:
+		e.buf = append(e.buf, tagString)
+		return e.string(v)
+	case []any:
+		e.buf = append(e.buf, tagArray)
+		e.buf = binary.AppendUvarint(e.buf, uint64(len(v)))
+		for _, x := range v {
+			if !e.value(x) {
+				return false
+			}
+		}
+	case map[string]any:
+		e.buf = append(e.buf, tagObject)
+		e.buf = binary.AppendUvarint(e.buf, uint64(len(v)))
+		start := len(e.keys)
+		for k := range v {
+			e.keys = append(e.keys, k)
+		}
+		// Nested maps append to e.keys, perhaps moving it; keys stays
+		// this map's.
+		keys := e.keys[start:]
+		slices.Sort(keys)
+		for _, k := range keys {
+			if !e.string(k) || !e.value(v[k]) {
+				return false
+			}
+		}
+		e.keys = e.keys[:start]
+	default:
+		return false
+	}
+	return true
+}
+
+// string writes s's length and bytes; false if s is not valid UTF-8, which
+// encoding/json would not encode one-to-one.
+func (e *keyEncoder) string(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	e.buf = binary.AppendUvarint(e.buf, uint64(len(s)))
+	// A long string goes through the buffer in pieces, not copied whole.
+	for len(s) > keyBufSize {
+		e.buf = append(e.buf, s[:keyBufSize]...)
+		e.flush()
+		s = s[keyBufSize:]
+	}
+	e.buf = append(e.buf, s...)
+	return true
 }

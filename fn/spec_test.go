@@ -1,7 +1,12 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/json"
 	"fmt"
+	"math"
+	"math/rand/v2"
+	"reflect"
 	"sync"
 	"testing"
 
@@ -141,4 +146,276 @@ func TestSpecCacheConcurrent(t *testing.T) {
 	if c.len() > size {
 		t.Errorf("the cache holds %d outcomes, more than its size %d", c.len(), size)
 	}
+}
+
+// TestSpecCacheHitAsDecode decodes every example's spec through the cache
+// twice (a miss, then a hit) and compares both with a fresh DecodeSpec.
+func TestSpecCacheHitAsDecode(t *testing.T) {
+	files := []string{
+		"xr-minimal.yaml", "xr-full.yaml",
+		"claim-minimal.yaml", "claim-full.yaml",
+		"namespaced-minimal.yaml", "namespaced-full.yaml",
+	}
+	c := newSpecCache(specCacheSize)
+	distinct := map[[sha256.Size]byte]bool{} // claim- and namespaced-minimal share theirs
+	for _, f := range files {
+		t.Run(f, func(t *testing.T) {
+			xr := composite.New()
+			xr.Object = xrFile(t, f).AsMap()
+			spec, ok := xr.Object["spec"].(map[string]any)
+			if !ok {
+				t.Fatalf("%s has no spec", f)
+			}
+			distinct[jsonKey(t, spec)] = true
+			want := decodeWith(DecodeSpec, xr)
+			for _, call := range []string{"miss", "hit"} {
+				if diff := cmp.Diff(want, decodeWith(c.DecodeSpec, xr)); diff != "" {
+					t.Errorf("%s: the cache's outcome differs from DecodeSpec's: -want, +got:\n%s", call, diff)
+				}
+			}
+		})
+	}
+	if want, got := len(distinct), c.len(); got != want {
+		t.Errorf("the cache holds %d outcomes, want %d (one per distinct spec)", got, want)
+	}
+}
+
+// TestSpecCacheHitIsACopy changes every field of a spec the cache returned,
+// through its pointers, slices and maps too, and expects the next hit
+// unchanged: the cache must hand out deep copies, never its own spec.
+func TestSpecCacheHitIsACopy(t *testing.T) {
+	for _, f := range []string{"xr-full.yaml", "xr-minimal.yaml"} {
+		t.Run(f, func(t *testing.T) {
+			xr := composite.New()
+			xr.Object = xrFile(t, f).AsMap()
+			want, err := DecodeSpec(xr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := newSpecCache(specCacheSize)
+			for _, call := range []string{"miss", "hit", "second hit"} {
+				got, err := c.DecodeSpec(xr)
+				if err != nil {
+					t.Fatalf("%s: %v", call, err)
+				}
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Fatalf("%s: a caller's changes reached this caller: -want, +got:\n%s", call, diff)
+				}
+				mutate(reflect.ValueOf(got).Elem())
+				if cmp.Equal(want, got) {
+					t.Fatalf("%s: mutate changed nothing", call)
+				}
+			}
+		})
+	}
+}
+
+// mutate changes every string, bool and number v holds, in place: through
+// pointers, slice elements and map values, which a shallow copy would share.
+func mutate(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if !v.IsNil() {
+			mutate(v.Elem())
+		}
+	case reflect.Struct:
+		for _, f := range v.Fields() {
+			mutate(f)
+		}
+	case reflect.Slice:
+		for i := range v.Len() {
+			mutate(v.Index(i))
+		}
+	case reflect.Map:
+		for _, k := range v.MapKeys() {
+			e := reflect.New(v.Type().Elem()).Elem()
+			e.Set(v.MapIndex(k))
+			mutate(e)
+			v.SetMapIndex(k, e)
+		}
+	case reflect.String:
+		v.SetString(v.String() + "-changed")
+	case reflect.Bool:
+		v.SetBool(!v.Bool())
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		v.SetInt(v.Int() + 1)
+	}
+}
+
+// jsonKey is the cache's key before specKey: the SHA-256 of the spec's JSON.
+func jsonKey(t *testing.T, spec map[string]any) [sha256.Size]byte {
+	t.Helper()
+	b, err := json.Marshal(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sha256.Sum256(b)
+}
+
+// TestSpecKeyAsJSONKey draws many random specs, from small alphabets so that
+// many are equal, and expects specKey to tell them apart exactly as the
+// SHA-256 of their JSON does: equal JSON, equal keys; different JSON,
+// different keys.
+func TestSpecKeyAsJSONKey(t *testing.T) {
+	rng := rand.New(rand.NewPCG(14, 14))
+	const n = 20000
+	byJSON := map[[sha256.Size]byte][sha256.Size]byte{}
+	byKey := map[[sha256.Size]byte][sha256.Size]byte{}
+	for i := range n {
+		spec := randomObject(rng, 3)
+		j := jsonKey(t, spec)
+		k, ok := specKey(spec)
+		if !ok {
+			t.Fatalf("spec %d: specKey refused %v", i, spec)
+		}
+		if k == j {
+			t.Fatalf("spec %d: specKey is the JSON key, not the binary form: %v", i, spec)
+		}
+		if prev, seen := byJSON[j]; seen && prev != k {
+			t.Fatalf("spec %d: same JSON as an earlier spec, different key: %v", i, spec)
+		}
+		if prev, seen := byKey[k]; seen && prev != j {
+			t.Fatalf("spec %d: same key as an earlier spec, different JSON: %v", i, spec)
+		}
+		byJSON[j], byKey[k] = k, j
+	}
+	t.Logf("%d distinct specs of %d", len(byJSON), n)
+	// Many equal specs, and many different ones, or the test shows little.
+	if d := len(byJSON); d > n*9/10 || d < n/10 {
+		t.Errorf("%d distinct specs of %d, want between 10%% and 90%%", d, n)
+	}
+}
+
+// TestSpecKeyPairs lists specs that are easy to confuse in a careless
+// encoding, and specs that specKey leaves to the JSON key.
+func TestSpecKeyPairs(t *testing.T) {
+	m := func(kv ...any) map[string]any {
+		o := map[string]any{}
+		for i := 0; i < len(kv); i += 2 {
+			o[kv[i].(string)] = kv[i+1]
+		}
+		return o
+	}
+	distinct := map[string][2]map[string]any{
+		"KeyValueBoundary": {m("ab", "c"), m("a", "bc")},
+		"TwoKeysOneKey":    {m("a", "", "b", ""), m("a", "b")},
+		"ArraySplit":       {m("a", []any{"a", "b"}), m("a", []any{"ab"})},
+		"ArrayNesting":     {m("a", []any{[]any{}, []any{}}), m("a", []any{[]any{[]any{}}})},
+		"EmptyArrayObject": {m("a", []any{}), m("a", map[string]any{})},
+		"NullEmptyString":  {m("a", nil), m("a", "")},
+		"NullMissing":      {m("a", nil), m()},
+		"NumberString":     {m("a", 1.0), m("a", "1")},
+		"BoolString":       {m("a", true), m("a", "true")},
+		"TrueFalse":        {m("a", true), m("a", false)},
+		"ZeroNegativeZero": {m("a", 0.0), m("a", math.Copysign(0, -1))},
+		"CloseNumbers":     {m("a", 0.1), m("a", math.Nextafter(0.1, 1))},
+		"NestedKeys":       {m("a", m("b", "c")), m("a", m("b", m("c", nil)))},
+	}
+	for name, p := range distinct {
+		t.Run(name, func(t *testing.T) {
+			if jsonKey(t, p[0]) == jsonKey(t, p[1]) {
+				t.Fatal("the JSON keys are equal: not a pair of different specs")
+			}
+			k0, ok0 := specKey(p[0])
+			k1, ok1 := specKey(p[1])
+			if !ok0 || !ok1 || k0 == k1 {
+				t.Errorf("specKey: %x %t, %x %t; want two different keys", k0, ok0, k1, ok1)
+			}
+		})
+	}
+
+	// What specKey does not write in binary form it keys by the spec's
+	// JSON, or refuses as encoding/json does.
+	jsonKeyed := map[string]map[string]any{
+		"Int64":       m("a", int64(1)),
+		"JSONNumber":  m("a", json.Number("1.50")),
+		"InvalidUTF8": m("a", "\xff"),
+		"InvalidKey":  m("\xfe", "a"),
+		"Nested":      m("a", []any{m("b", int64(2))}),
+	}
+	for name, spec := range jsonKeyed {
+		t.Run(name, func(t *testing.T) {
+			k, ok := specKey(spec)
+			if want := jsonKey(t, spec); !ok || k != want {
+				t.Errorf("specKey: %x %t, want the JSON key %x", k, ok, want)
+			}
+		})
+	}
+	for name, spec := range map[string]map[string]any{
+		"NaN":      m("a", math.NaN()),
+		"Infinity": m("a", []any{math.Inf(1)}),
+		"Channel":  m("a", make(chan int)),
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := json.Marshal(spec); err == nil {
+				t.Fatal("encoding/json encodes it: not a spec it refuses")
+			}
+			if _, ok := specKey(spec); ok {
+				t.Error("specKey keyed a spec encoding/json refuses")
+			}
+		})
+	}
+}
+
+// randomObject is a random JSON object as encoding/json decodes it.
+func randomObject(rng *rand.Rand, depth int) map[string]any {
+	keys := []string{"a", "b", "ab", "é", ""}
+	o := map[string]any{}
+	for range rng.IntN(3) {
+		o[keys[rng.IntN(len(keys))]] = randomValue(rng, depth-1)
+	}
+	return o
+}
+
+func randomValue(rng *rand.Rand, depth int) any {
+	kinds := 6
+	if depth > 0 {
+		kinds = 8
+	}
+	switch rng.IntN(kinds) {
+	case 0:
+		return nil
+	case 1:
+		return rng.IntN(2) == 0
+	case 2:
+		return []float64{0, math.Copysign(0, -1), 1, 1.5, 1e21, -3}[rng.IntN(6)]
+	case 3, 4:
+		return []string{"", "a", "b", "ab", "1", "<&>", "\u2028", "\x00"}[rng.IntN(8)]
+	case 5:
+		return []any{}
+	case 6:
+		a := make([]any, rng.IntN(3))
+		for i := range a {
+			a[i] = randomValue(rng, depth-1)
+		}
+		return a
+	default:
+		return randomObject(rng, depth)
+	}
+}
+
+// BenchmarkSpecKey compares specKey with the SHA-256 of the spec's JSON,
+// the key it replaces, on the full example's spec.
+func BenchmarkSpecKey(b *testing.B) {
+	xr := composite.New()
+	xr.Object = xrFile(b, "xr-full.yaml").AsMap()
+	spec := xr.Object["spec"].(map[string]any)
+	b.Run("binary", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := specKey(spec); !ok {
+				b.Fatal("specKey refused the spec")
+			}
+		}
+	})
+	b.Run("json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			j, err := json.Marshal(spec)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_ = sha256.Sum256(j)
+		}
+	})
 }

@@ -11,7 +11,6 @@ package crdschema
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -23,6 +22,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
+
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/specschema"
 )
 
 // A Validator checks objects against one version of a CRD's schema.
@@ -87,12 +88,5 @@ func (v *Validator) Validate(obj, old map[string]any) field.ErrorList {
 	return append(errs, celErrs...)
 }
 
-// Summary renders a list of violations as one line per violation, sorted as
-// the validators report them, for error messages and test output.
-func Summary(errs field.ErrorList) string {
-	lines := make([]string, 0, len(errs))
-	for _, e := range errs {
-		lines = append(lines, e.Error())
-	}
-	return strings.Join(lines, "; ")
-}
+// Summary renders a list of violations as specschema.Summary does.
+func Summary(errs field.ErrorList) string { return specschema.Summary(errs) }

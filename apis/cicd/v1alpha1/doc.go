@@ -5,7 +5,7 @@
 // kubebuilder markers into the XRD's OpenAPI schema (package/definition.yaml),
 // and the composition function decodes the XR into them.
 //
-// +kubebuilder:object:generate=false
+// +kubebuilder:object:generate=true
 // +groupName=cicd.platform.dev
 // +versionName=v1alpha1
 package v1alpha1

@@ -14,7 +14,7 @@ import (
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1/xrd"
-	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/crdschema"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/specschema"
 )
 
 // Paths under spec of the fields a platform defaults with a value of the
@@ -161,7 +161,7 @@ func asMap(v any) (map[string]any, error) {
 
 var (
 	validatorsMu sync.Mutex
-	validators   = map[string]*crdschema.Validator{}
+	validators   = map[string]*specschema.Validator{}
 )
 
 // validateField validates v against the XRD's schema of spec.<path>,
@@ -171,7 +171,7 @@ func validateField(path string, v any, at string) error {
 	if err != nil {
 		return err
 	}
-	errs := val.Validate(map[string]any{"value": v}, nil)
+	errs := val.Validate(map[string]any{"value": v})
 	if len(errs) == 0 {
 		return nil
 	}
@@ -181,12 +181,12 @@ func validateField(path string, v any, at string) error {
 		c.Field = at + strings.TrimPrefix(c.Field, "value")
 		out = append(out, &c)
 	}
-	return errors.New(crdschema.Summary(out))
+	return errors.New(specschema.Summary(out))
 }
 
 // fieldValidator validates an object whose "value" is a spec.<path> of the
 // XRD, with that field's schema alone.
-func fieldValidator(path string) (*crdschema.Validator, error) {
+func fieldValidator(path string) (*specschema.Validator, error) {
 	validatorsMu.Lock()
 	defer validatorsMu.Unlock()
 	if v, ok := validators[path]; ok {
@@ -207,10 +207,14 @@ func fieldValidator(path string) (*crdschema.Validator, error) {
 		}
 		props = next
 	}
-	v, err := crdschema.New(&apiextensionsv1.JSONSchemaProps{
+	rules, err := xrd.Rules()
+	if err != nil {
+		return nil, errors.Wrap(err, "cannot load the XRD's CEL rules")
+	}
+	v, err := specschema.New(&apiextensionsv1.JSONSchemaProps{
 		Type:       "object",
 		Properties: map[string]apiextensionsv1.JSONSchemaProps{"value": props},
-	})
+	}, rules)
 	if err != nil {
 		return nil, errors.Wrapf(err, "cannot build the validator of spec.%s", path)
 	}

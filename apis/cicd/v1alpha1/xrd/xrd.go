@@ -16,7 +16,7 @@ import (
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1"
 	namespaced "github.com/cicd-platform/crossplane-cicd-pipeline/apis/namespaced/cicd/v1alpha1"
-	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/crdschema"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/specschema"
 )
 
 // Definition is the generated XRD (also committed as package/definition.yaml).
@@ -41,6 +41,18 @@ var SchemaJSON []byte
 //
 //go:embed namespaced-schema.json
 var NamespacedSchemaJSON []byte
+
+// RulesJSON are the CEL rules of Definition's schema, compiled ahead of
+// time by go generate (internal/specschema/celcompile), so that the
+// function does not compile them when it starts.
+//
+//go:embed rules.json
+var RulesJSON []byte
+
+// NamespacedRulesJSON are NamespacedDefinition's CEL rules, compiled.
+//
+//go:embed namespaced-rules.json
+var NamespacedRulesJSON []byte
 
 // Name of the XRD, and of the Composition that is its default.
 const Name = v1alpha1.CompositePlural + "." + v1alpha1.Group
@@ -238,21 +250,33 @@ func schemaFromJSON(b []byte) (*apiextensionsv1.JSONSchemaProps, error) {
 }
 
 // Validator returns a validator for XRs (and claims' spec) built from the
-// embedded XRD; it is built once, on first use.
-var Validator = sync.OnceValues(func() (*crdschema.Validator, error) {
-	s, err := Schema()
-	if err != nil {
-		return nil, err
-	}
-	return crdschema.New(s)
+// embedded XRD's schema and compiled rules; it is built once, on first use.
+var Validator = sync.OnceValues(func() (*specschema.Validator, error) {
+	return validator(Schema, Rules)
 })
 
 // NamespacedValidator returns a validator for namespaced CicdPipelines,
 // built from the embedded namespaced XRD once, on first use.
-var NamespacedValidator = sync.OnceValues(func() (*crdschema.Validator, error) {
-	s, err := NamespacedSchema()
+var NamespacedValidator = sync.OnceValues(func() (*specschema.Validator, error) {
+	return validator(NamespacedSchema, NamespacedRules)
+})
+
+// Rules are the embedded XRD's CEL rules, planned once, on first use.
+var Rules = sync.OnceValues(func() (*specschema.Rules, error) { return specschema.LoadRules(RulesJSON) })
+
+// NamespacedRules are the embedded namespaced XRD's CEL rules, planned once.
+var NamespacedRules = sync.OnceValues(func() (*specschema.Rules, error) {
+	return specschema.LoadRules(NamespacedRulesJSON)
+})
+
+func validator(schema func() (*apiextensionsv1.JSONSchemaProps, error), rules func() (*specschema.Rules, error)) (*specschema.Validator, error) {
+	s, err := schema()
 	if err != nil {
 		return nil, err
 	}
-	return crdschema.New(s)
-})
+	r, err := rules()
+	if err != nil {
+		return nil, err
+	}
+	return specschema.New(s, r)
+}

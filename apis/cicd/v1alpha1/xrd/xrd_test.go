@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -111,14 +112,33 @@ func acceptedByAPIServer(t *testing.T, schema func() (*apiextensionsv1.JSONSchem
 	}
 }
 
+// The API server's validators of the two XRDs (apiextensions-apiserver's
+// libraries), built once.
+var (
+	apiServerValidator = sync.OnceValues(func() (*crdschema.Validator, error) {
+		s, err := xrd.Schema()
+		if err != nil {
+			return nil, err
+		}
+		return crdschema.New(s)
+	})
+	apiServerNamespacedValidator = sync.OnceValues(func() (*crdschema.Validator, error) {
+		s, err := xrd.NamespacedSchema()
+		if err != nil {
+			return nil, err
+		}
+		return crdschema.New(s)
+	})
+)
+
 // validate validates a claim or XR manifest's spec as the API server does,
 // with the XRD of the manifest's API: the namespaced one for
 // cicd.m.platform.dev, else the claim API's.
 func validate(t *testing.T, manifest, old string) string {
 	t.Helper()
-	validator := xrd.Validator
+	validator := apiServerValidator
 	if strings.Contains(manifest, "apiVersion: "+namespaced.APIVersion) {
-		validator = xrd.NamespacedValidator
+		validator = apiServerNamespacedValidator
 	}
 	v, err := validator()
 	if err != nil {

@@ -1,0 +1,391 @@
+package specschema_test
+
+import (
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/yaml"
+
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/badclaims"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/crdschema"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/specschema"
+)
+
+// validators builds both validators of a schema: the API server's
+// (crdschema) and specschema's.
+func validators(t *testing.T, props *apiextensionsv1.JSONSchemaProps) (*crdschema.Validator, *specschema.Validator) {
+	t.Helper()
+	ref, err := crdschema.New(props)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, err := specschema.New(props, rules(t, props))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ref, ours
+}
+
+// TestValidatorAsAPIServer defaults and validates the examples, the bad
+// claims and mutations of every field of the full example (dropped, null,
+// of every other type, empty, too long, off its pattern and enum, below and
+// above its bounds, with too many or too few items, with an unknown field)
+// with both validators, and requires the same defaulted object and the same
+// errors (as a multiset: the API server's order varies, see
+// TestValidateIsDeterministic). Where a value has the wrong type, only the
+// errors other than the CEL rules' must be the same (see
+// specschema.Rules.Check), and both must refuse the spec.
+func TestValidatorAsAPIServer(t *testing.T) {
+	specs := exampleSpecs(t)
+	for name, c := range badclaims.Catalogue() {
+		var spec map[string]any
+		if err := yaml.Unmarshal([]byte(c.Spec), &spec); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		specs["badclaims/"+name] = spec
+	}
+	rnd := rand.New(rand.NewPCG(14, 2027))
+	for i := range 500 {
+		specs[fmt.Sprintf("random/%03d", i)] = randomSpec(rnd)
+	}
+	for scope, schema := range schemas {
+		props, err := schema()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, ours := validators(t, props)
+		refNoCEL, oursNoCEL := validators(t, withoutRules(props))
+		illTypedCases := 0
+		cases := map[string]map[string]any{}
+		maps.Copy(cases, specs)
+		base := map[string]string{"cluster": "claim-full.yaml#0", "namespaced": "namespaced-full.yaml#0"}[scope]
+		full := specs[base]
+		if full == nil {
+			t.Fatalf("no %s spec among the examples", base)
+		}
+		specProps := props.Properties["spec"]
+		for name, spec := range mutations(full, &specProps) {
+			cases["mutation/"+name] = spec
+		}
+		invalid := 0
+		for name, spec := range cases {
+			want := map[string]any{"spec": runtime.DeepCopyJSON(spec)}
+			got := map[string]any{"spec": runtime.DeepCopyJSON(spec)}
+			ref.Default(want)
+			ours.Default(got)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("%s %s: Default: -API server +specschema:\n%s", scope, name, diff)
+			}
+			wantErrs := messages(ref.Validate(want, nil))
+			gotErrs := messages(ours.Validate(got))
+			if len(wantErrs) > 0 {
+				invalid++
+			}
+			if illTyped(wantErrs) {
+				// The CEL rules see ill-typed data differently (see
+				// specschema.Rules.Check); the rest must be the same, and
+				// both must refuse the spec.
+				illTypedCases++
+				if len(gotErrs) == 0 {
+					t.Errorf("%s %s: specschema accepts ill-typed data the API server refuses: %v", scope, name, wantErrs)
+				}
+				wantErrs = messages(refNoCEL.Validate(want, nil))
+				gotErrs = messages(oursNoCEL.Validate(got))
+			}
+			if diff := cmp.Diff(wantErrs, gotErrs); diff != "" {
+				t.Errorf("%s %s: Validate: -API server +specschema:\n%s", scope, name, diff)
+			}
+		}
+		if illTypedCases > len(cases)/2 {
+			t.Errorf("%s: %d of %d cases are ill-typed; too few compare the CEL rules' errors", scope, illTypedCases, len(cases))
+		}
+		t.Logf("%s: %d cases, %d invalid, %d ill-typed", scope, len(cases), invalid, illTypedCases)
+		if scope == "cluster" {
+			fieldSchemasAsAPIServer(t, &specProps, cases)
+		}
+		if invalid < len(cases)/2 {
+			t.Errorf("%s: only %d of %d cases are invalid; the mutations miss the schema", scope, invalid, len(cases))
+		}
+	}
+}
+
+// fieldSchemasAsAPIServer compares the validators of each spec field's
+// schema alone, in the shape the platform's defaults are checked with
+// (fn/internal/platform: {"value": <the field>}), on every value the cases
+// give that field.
+func fieldSchemasAsAPIServer(t *testing.T, spec *apiextensionsv1.JSONSchemaProps, cases map[string]map[string]any) {
+	t.Helper()
+	for field, props := range spec.Properties {
+		wrapper := &apiextensionsv1.JSONSchemaProps{Type: "object", Properties: map[string]apiextensionsv1.JSONSchemaProps{"value": props}}
+		ref, ours := validators(t, wrapper)
+		refNoCEL, oursNoCEL := validators(t, withoutRules(wrapper))
+		for name, c := range cases {
+			v, ok := c[field]
+			if !ok {
+				continue
+			}
+			want := map[string]any{"value": runtime.DeepCopyJSONValue(v)}
+			got := map[string]any{"value": runtime.DeepCopyJSONValue(v)}
+			ref.Default(want)
+			ours.Default(got)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("spec.%s %s: Default: -API server +specschema:\n%s", field, name, diff)
+			}
+			wantErrs, gotErrs := messages(ref.Validate(want, nil)), messages(ours.Validate(got))
+			if illTyped(wantErrs) {
+				wantErrs, gotErrs = messages(refNoCEL.Validate(want, nil)), messages(oursNoCEL.Validate(got))
+			}
+			if diff := cmp.Diff(wantErrs, gotErrs); diff != "" {
+				t.Errorf("spec.%s %s: Validate: -API server +specschema:\n%s", field, name, diff)
+			}
+		}
+	}
+}
+
+// illTyped reports errors of a value of the wrong type (or null where the
+// schema does not allow it), as kube-openapi and the API server's CEL values
+// report it.
+func illTyped(errs []string) bool {
+	for _, e := range errs {
+		if strings.Contains(e, " must be of type ") || strings.Contains(e, "invalid data, ") {
+			return true
+		}
+	}
+	return false
+}
+
+// withoutRules is a copy of props without CEL rules.
+func withoutRules(props *apiextensionsv1.JSONSchemaProps) *apiextensionsv1.JSONSchemaProps {
+	c := props.DeepCopy()
+	var strip func(s *apiextensionsv1.JSONSchemaProps)
+	strip = func(s *apiextensionsv1.JSONSchemaProps) {
+		s.XValidations = nil
+		for k, p := range s.Properties {
+			strip(&p)
+			s.Properties[k] = p
+		}
+		if s.Items != nil && s.Items.Schema != nil {
+			strip(s.Items.Schema)
+		}
+		if s.AdditionalProperties != nil && s.AdditionalProperties.Schema != nil {
+			strip(s.AdditionalProperties.Schema)
+		}
+	}
+	strip(c)
+	return c
+}
+
+// mutations returns copies of spec, each with one field of its schema s
+// broken (or dropped, or added) in one way.
+func mutations(spec map[string]any, s *apiextensionsv1.JSONSchemaProps) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	var walk func(path []string, s *apiextensionsv1.JSONSchemaProps)
+	set := func(name string, path []string, v any, drop bool) {
+		c := runtime.DeepCopyJSON(spec)
+		m := c
+		for _, p := range path[:len(path)-1] {
+			next, ok := m[p].(map[string]any)
+			if !ok {
+				next = map[string]any{}
+				m[p] = next
+			}
+			m = next
+		}
+		if drop {
+			delete(m, path[len(path)-1])
+		} else {
+			m[path[len(path)-1]] = v
+		}
+		out[strings.Join(path, ".")+"/"+name] = c
+	}
+	walk = func(path []string, s *apiextensionsv1.JSONSchemaProps) {
+		if len(path) > 0 {
+			set("drop", path, nil, true)
+			set("null", path, nil, false)
+			for _, v := range []any{"text", int64(7), 2.5, true, []any{"x"}, map[string]any{"x": "y"}} {
+				set(fmt.Sprintf("type-%T", v), path, v, false)
+			}
+			switch s.Type {
+			case "string":
+				set("empty", path, "", false)
+				set("bad-pattern", path, "Not Valid!", false)
+				if s.MaxLength != nil {
+					set("too-long", path, strings.Repeat("a", int(*s.MaxLength)+1), false)
+					set("too-long-runes", path, strings.Repeat("é", int(*s.MaxLength)), false)
+				}
+				if len(s.Enum) > 0 {
+					set("not-in-enum", path, "NotAValue", false)
+				}
+			case "integer", "number":
+				for _, b := range []*float64{s.Minimum, s.Maximum} {
+					if b != nil {
+						set(fmt.Sprintf("bound-%v-1", *b), path, int64(*b)-1, false)
+						set(fmt.Sprintf("bound-%v+1", *b), path, int64(*b)+1, false)
+					}
+				}
+			case "array":
+				if s.MaxItems != nil {
+					var items []any
+					for i := range int(*s.MaxItems) + 1 {
+						items = append(items, sampleOf(s.Items.Schema, i))
+					}
+					set("too-many", path, items, false)
+				}
+				set("empty-list", path, []any{}, false)
+				set("bad-item", path, []any{map[string]any{"unknown": int64(1)}}, false)
+			case "object":
+				set("unknown-field", append(slices.Clone(path), "notAField"), "x", false)
+				if s.MaxProperties != nil {
+					m := map[string]any{}
+					for i := range int(*s.MaxProperties) + 1 {
+						m[fmt.Sprintf("k%d", i)] = "v"
+					}
+					set("too-many-properties", path, m, false)
+				}
+			}
+		}
+		for k, p := range s.Properties {
+			walk(append(slices.Clone(path), k), &p)
+		}
+	}
+	walk(nil, s)
+	return out
+}
+
+func sampleOf(s *apiextensionsv1.JSONSchemaProps, i int) any {
+	if s == nil {
+		return nil
+	}
+	switch s.Type {
+	case "string":
+		return fmt.Sprintf("item-%d@example.com", i)
+	case "integer":
+		return int64(i)
+	case "object":
+		return map[string]any{}
+	}
+	return nil
+}
+
+// TestValidateIsDeterministic: several errors come in the same order every
+// time (the API server's order of OpenAPI errors, unknown fields and CEL
+// errors in different fields follows Go's map iteration).
+func TestValidateIsDeterministic(t *testing.T) {
+	for scope, schema := range schemas {
+		props, err := schema()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, ours := validators(t, props)
+		var spec map[string]any
+		if err := yaml.Unmarshal([]byte(`
+environmentSuffix: "Not Valid"
+region: 7
+unknownA: 1
+unknownB: 2
+source: {provider: CodeCommit, repository: a/b, hostArn: x, extra: y}
+registry: {imagesToKeep: -1, tagMutability: SOMETIMES}
+tags: {"aws:a": v, "aws:b": v, "aws:c": v}
+test: {commands: [make], buildspec: b.yml}
+deployer: {image: d:v1, targets: [{functionName: f, externalId: e}, {functionName: g, externalId: e}]}
+`), &spec); err != nil {
+			t.Fatal(err)
+		}
+		obj := map[string]any{"spec": spec}
+		ours.Default(obj)
+		first := specschema.Summary(ours.Validate(obj))
+		if strings.Count(first, "; ") < 8 {
+			t.Fatalf("%s: want errors in many fields, got %s", scope, first)
+		}
+		for range 50 {
+			if got := specschema.Summary(ours.Validate(obj)); got != first {
+				t.Fatalf("%s: the errors changed between runs:\n%s\n%s", scope, first, got)
+			}
+		}
+	}
+}
+
+// TestNewRefusesUncompiledRules: a schema whose rule is not among the
+// compiled rules is refused, not validated without it.
+func TestNewRefusesUncompiledRules(t *testing.T) {
+	props := &apiextensionsv1.JSONSchemaProps{Type: "object", Properties: map[string]apiextensionsv1.JSONSchemaProps{
+		"spec": {Type: "object", XValidations: apiextensionsv1.ValidationRules{{Rule: "has(self.a)"}},
+			Properties: map[string]apiextensionsv1.JSONSchemaProps{"a": {Type: "string"}}},
+	}}
+	for name, r := range map[string]*specschema.Rules{"NoRules": nil, "OtherRules": rules(t, &apiextensionsv1.JSONSchemaProps{Type: "object", XValidations: apiextensionsv1.ValidationRules{{Rule: "true"}}})} {
+		t.Run(name, func(t *testing.T) {
+			_, err := specschema.New(props, r)
+			if err == nil || !strings.Contains(err.Error(), `"has(self.a)" is not among the compiled rules`) {
+				t.Fatalf("want the uncompiled rule named, got %v", err)
+			}
+		})
+	}
+}
+
+// TestValidateLeavesObjectAlone: Validate reports an unknown field without
+// pruning it from the caller's object.
+func TestValidateLeavesObjectAlone(t *testing.T) {
+	props, err := schemas["cluster"]()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ours := validators(t, props)
+	obj := map[string]any{"spec": map[string]any{"environmentSuffix": "dev", "source": map[string]any{"repository": "acme/shop"}, "bogus": true}}
+	before := runtime.DeepCopyJSON(obj)
+	if errs := ours.Validate(obj); len(errs) == 0 {
+		t.Fatal("an unknown field is accepted")
+	}
+	if diff := cmp.Diff(before, obj); diff != "" {
+		t.Errorf("Validate changed the object: -before +after:\n%s", diff)
+	}
+}
+
+// TestConcurrentUse: one Validator validates and defaults from several
+// goroutines at once (run with -race), with the same results as alone.
+func TestConcurrentUse(t *testing.T) {
+	props, err := schemas["cluster"]()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ours := validators(t, props)
+	var spec map[string]any
+	if err := yaml.Unmarshal([]byte("environmentSuffix: Bad\nsource: {provider: CodeCommit, repository: a/b}\ntags: {\"aws:a\": v}\nunknown: 1\n"), &spec); err != nil {
+		t.Fatal(err)
+	}
+	obj := map[string]any{"spec": spec}
+	want := specschema.Summary(ours.Validate(obj))
+	defaulted := runtime.DeepCopyJSON(obj)
+	ours.Default(defaulted)
+	diffs := make([]string, 8)
+	var wg sync.WaitGroup
+	for i := range diffs {
+		wg.Go(func() {
+			for range 10 {
+				o := runtime.DeepCopyJSON(obj)
+				if diff := cmp.Diff(want, specschema.Summary(ours.Validate(o))); diff != "" {
+					diffs[i] = diff
+					return
+				}
+				ours.Default(o)
+				if diff := cmp.Diff(defaulted, o); diff != "" {
+					diffs[i] = diff
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for i, diff := range diffs {
+		if diff != "" {
+			t.Errorf("goroutine %d: -alone +concurrent:\n%s", i, diff)
+		}
+	}
+}
