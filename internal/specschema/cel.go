@@ -3,6 +3,7 @@ package specschema
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -166,7 +167,7 @@ func walkRules(s *structuralschema.Structural, p *field.Path, fn func(*field.Pat
 			}
 		}
 	}
-	for _, k := range sortedKeys(s.Properties) {
+	for _, k := range slices.Sorted(maps.Keys(s.Properties)) {
 		sub := s.Properties[k]
 		if err := walkRules(&sub, p.Child(k), fn); err != nil {
 			return err
@@ -213,11 +214,11 @@ func (r *Rules) checkNode(p *field.Path, s *structuralschema.Structural, obj any
 		}
 	case map[string]any:
 		if s.AdditionalProperties != nil && s.AdditionalProperties.Structural != nil {
-			for _, k := range sortedKeys(obj) {
+			for _, k := range slices.Sorted(maps.Keys(obj)) {
 				errs = append(errs, r.checkNode(p.Key(k), s.AdditionalProperties.Structural, obj[k])...)
 			}
 		}
-		for _, k := range sortedKeys(obj) {
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
 			if sub, ok := s.Properties[k]; ok {
 				errs = append(errs, r.checkNode(p.Child(k), &sub, obj[k])...)
 			}
@@ -309,13 +310,4 @@ func ruleErrorString(rule apiextensionsv1.ValidationRule) string {
 		return strings.TrimSpace(rule.Message)
 	}
 	return strings.TrimSpace(rule.Rule)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/ext"
 	"github.com/google/go-cmp/cmp"
-	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
 	apiservercel "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel"
@@ -29,11 +28,7 @@ import (
 
 func structural(t *testing.T, props *apiextensionsv1.JSONSchemaProps) *structuralschema.Structural {
 	t.Helper()
-	internal := &apiextensions.JSONSchemaProps{}
-	if err := apiextensionsv1.Convert_v1_JSONSchemaProps_To_apiextensions_JSONSchemaProps(props, internal, nil); err != nil {
-		t.Fatal(err)
-	}
-	s, err := structuralschema.NewStructural(internal)
+	_, s, err := specschema.Structural(props)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,13 +28,9 @@ type Validator struct {
 // schema without CEL rules; New fails if a rule of the schema is not among
 // them, so a rule is never skipped unnoticed.
 func New(props *apiextensionsv1.JSONSchemaProps, rules *Rules) (*Validator, error) {
-	internal := &apiextensions.JSONSchemaProps{}
-	if err := apiextensionsv1.Convert_v1_JSONSchemaProps_To_apiextensions_JSONSchemaProps(props, internal, nil); err != nil {
-		return nil, fmt.Errorf("cannot convert the OpenAPI schema: %w", err)
-	}
-	s, err := structuralschema.NewStructural(internal)
+	internal, s, err := Structural(props)
 	if err != nil {
-		return nil, fmt.Errorf("the OpenAPI schema is not structural: %w", err)
+		return nil, err
 	}
 	if rules == nil {
 		rules = &Rules{}
@@ -53,6 +49,21 @@ func New(props *apiextensionsv1.JSONSchemaProps, rules *Rules) (*Validator, erro
 		openAPI:    validate.NewSchemaValidator(o, nil, "", strfmt.Default),
 		rules:      rules,
 	}, nil
+}
+
+// Structural returns the API server's internal form of a CRD's schema and
+// its structural schema, which its pruning, defaulting and CEL validation
+// walk.
+func Structural(props *apiextensionsv1.JSONSchemaProps) (*apiextensions.JSONSchemaProps, *structuralschema.Structural, error) {
+	internal := &apiextensions.JSONSchemaProps{}
+	if err := apiextensionsv1.Convert_v1_JSONSchemaProps_To_apiextensions_JSONSchemaProps(props, internal, nil); err != nil {
+		return nil, nil, fmt.Errorf("cannot convert the OpenAPI schema: %w", err)
+	}
+	s, err := structuralschema.NewStructural(internal)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the OpenAPI schema is not structural: %w", err)
+	}
+	return internal, s, nil
 }
 
 // Default applies the schema's defaults to obj in place, as the API server
