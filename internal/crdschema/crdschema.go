@@ -79,6 +79,11 @@ func (v *Validator) Validate(obj, old map[string]any) field.ErrorList {
 	if old != nil {
 		oldObj = old
 	}
+	// kube-apiserver does not evaluate the rules after these errors
+	// (customresource's hasBlockingErr, which specschema repeats).
+	if blocked := specschema.CELBlockedBy(errs); blocked != nil {
+		return append(errs, blocked)
+	}
 	celErrs, _ := v.cel.Validate(context.Background(), nil, v.structural, obj, oldObj, celconfig.RuntimeCELCostBudget)
 	return append(errs, celErrs...)
 }

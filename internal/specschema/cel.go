@@ -119,7 +119,9 @@ func LoadRules(compiled []byte) (*Rules, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cannot read the compiled CEL rule %q: %w", c.Rule, err)
 		}
-		p, err := interp.NewInterpretable(a)
+		// Constant patterns of matches() compiled once, as the API server's
+		// programs do (cel-go's OptOptimize).
+		p, err := interp.NewInterpretable(a, interpreter.CompileRegexConstants(interpreter.MatchesRegexOptimization))
 		if err != nil {
 			return nil, fmt.Errorf("cannot plan the CEL rule %q: %w", c.Rule, err)
 		}
@@ -187,15 +189,12 @@ func walkRules(s *structuralschema.Structural, p *field.Path, fn func(*field.Pat
 // transition rules are skipped), with one difference: it visits an object's
 // fields in sorted order, where the API server's order follows Go's map
 // iteration, so the same object always gives the same errors in the same
-// order. Where a value has the wrong type for its schema (or is null where
-// the schema does not allow it), the API server's schema-typed CEL values
-// fail every rule that reads it ("invalid data, expected string, got bool");
-// here the rule sees the value as it is, so it may fail differently or not
-// at all. Such a spec breaks the OpenAPI rules, which Validate reports the
-// same, so it is refused either way; TestValidatorAsAPIServer checks both.
-// The API server's cost limits are not applied: the schema's
-// maxLength and maxItems bound every rule's cost, and the API server checked
-// the estimate against its limits when it admitted the CRD.
+// order. Validate does not call it when the OpenAPI rules found a value of
+// the wrong type, too long or with too many items (CELBlockedBy), as
+// kube-apiserver does not, so the rules only see well-typed values within
+// the schema's maxLength and maxItems. Those bound every rule's cost, and
+// the API server checked the estimate against its limits when it admitted
+// the CRD, so the API server's runtime cost limits are not applied here.
 func (r *Rules) Check(s *structuralschema.Structural, obj any) field.ErrorList {
 	return r.checkNode(nil, s, obj)
 }
