@@ -268,15 +268,33 @@ deployer: {image: d:v1, targets: [{functionName: f, externalId: e}, {functionNam
 // TestNewRefusesUncompiledRules: a schema whose rule is not among the
 // compiled rules is refused, not validated without it.
 func TestNewRefusesUncompiledRules(t *testing.T) {
-	props := &apiextensionsv1.JSONSchemaProps{Type: "object", Properties: map[string]apiextensionsv1.JSONSchemaProps{
-		"spec": {Type: "object", XValidations: apiextensionsv1.ValidationRules{{Rule: "has(self.a)"}},
-			Properties: map[string]apiextensionsv1.JSONSchemaProps{"a": {Type: "string"}}},
-	}}
-	for name, r := range map[string]*specschema.Rules{"NoRules": nil, "OtherRules": rules(t, &apiextensionsv1.JSONSchemaProps{Type: "object", XValidations: apiextensionsv1.ValidationRules{{Rule: "true"}}})} {
-		t.Run(name, func(t *testing.T) {
-			_, err := specschema.New(props, r)
-			if err == nil || !strings.Contains(err.Error(), `"has(self.a)" is not among the compiled rules`) {
-				t.Fatalf("want the uncompiled rule named, got %v", err)
+	str := apiextensionsv1.JSONSchemaProps{Type: "string"}
+	withRule := func(s apiextensionsv1.JSONSchemaProps) apiextensionsv1.JSONSchemaProps {
+		s.XValidations = apiextensionsv1.ValidationRules{{Rule: "self.size() > 1"}}
+		return s
+	}
+	other := rules(t, &apiextensionsv1.JSONSchemaProps{Type: "object", Properties: map[string]apiextensionsv1.JSONSchemaProps{
+		"spec": {Type: "object", XValidations: apiextensionsv1.ValidationRules{{Rule: "true"}}},
+	}})
+	// The rule on each kind of node the walk must reach.
+	for node, spec := range map[string]apiextensionsv1.JSONSchemaProps{
+		"Object":   withRule(apiextensionsv1.JSONSchemaProps{Type: "object", Properties: map[string]apiextensionsv1.JSONSchemaProps{"a": str}}),
+		"Property": {Type: "object", Properties: map[string]apiextensionsv1.JSONSchemaProps{"a": withRule(str)}},
+		"ListItem": {Type: "object", Properties: map[string]apiextensionsv1.JSONSchemaProps{"a": {Type: "array", Items: &apiextensionsv1.JSONSchemaPropsOrArray{Schema: new(withRule(str))}}}},
+		"MapValue": {Type: "object", Properties: map[string]apiextensionsv1.JSONSchemaProps{"a": {Type: "object", AdditionalProperties: &apiextensionsv1.JSONSchemaPropsOrBool{Allows: true, Schema: new(withRule(str))}}}},
+	} {
+		props := &apiextensionsv1.JSONSchemaProps{Type: "object", Properties: map[string]apiextensionsv1.JSONSchemaProps{"spec": spec}}
+		for name, r := range map[string]*specschema.Rules{"NoRules": nil, "OtherRules": other} {
+			t.Run(node+"/"+name, func(t *testing.T) {
+				_, err := specschema.New(props, r)
+				if err == nil || !strings.Contains(err.Error(), `"self.size() > 1" is not among the compiled rules`) {
+					t.Fatalf("want the uncompiled rule named, got %v", err)
+				}
+			})
+		}
+		t.Run(node+"/Compiled", func(t *testing.T) {
+			if _, err := specschema.New(props, rules(t, props)); err != nil {
+				t.Fatal(err)
 			}
 		})
 	}
