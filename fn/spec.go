@@ -109,16 +109,17 @@ func (c *specCache) len() int {
 // specKey is the cache key of a spec, and false if the spec cannot be
 // encoded as JSON (then it is not remembered, as validSpecJSON fails on it).
 //
-// Two specs get the same key exactly when encoding/json encodes them the
-// same (up to SHA-256 collisions), which is what the outcome depends on.
-// Specs decoded from JSON, as the function's are, hold only maps, slices,
-// strings, float64s, bools and nils; these are written straight into the
-// hash in a canonical binary form (hashValue), without building the
-// spec's JSON. That form is injective, and so is encoding/json on those
-// values when every string is valid UTF-8 and every number finite; a spec
-// holding anything else is keyed by the SHA-256 of its JSON, as before.
-// The binary form starts with a zero byte, which JSON never does, so the two
-// kinds of key cannot meet.
+// Specs decoded from a RunFunctionRequest hold only maps, slices, valid
+// UTF-8 strings, finite float64s, bools and nils (protobuf's Struct has
+// nothing else and refuses invalid UTF-8); these are written straight into
+// the hash in a canonical binary form (hashValue), without building the
+// spec's JSON. That form is injective, so two such specs get the same key
+// exactly when they are equal (up to SHA-256 collisions), which is what the
+// outcome depends on. A spec holding anything else (an int64 from a Go
+// caller, invalid UTF-8) is keyed by the SHA-256 of its JSON, as before this
+// form: equal JSON, equal key, so invalid UTF-8 strings that JSON encodes
+// alike share one, as they always did. The binary form starts with a zero
+// byte, which JSON never does, so the two kinds of key cannot meet.
 func specKey(spec map[string]any) ([sha256.Size]byte, bool) {
 	var sum [sha256.Size]byte
 	e, ok := keyEncoders.Get().(*keyEncoder)
