@@ -68,7 +68,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 
 	// The XR's API (fn/scope.go): a namespaced XR is read in the claim
 	// API's shape, and composes namespaced managed resources.
-	view, scope, err := scopeOf(oxr.Resource)
+	view, scope, err := scopeOf(oxr.Resource, f.specs)
 	if err != nil {
 		invalid(rsp, oxr.Resource.GetName(), err)
 		return rsp, nil

@@ -40,7 +40,7 @@ type xrScope struct {
 // claim-only field such as deletionPolicy is refused, naming the field),
 // then its providerConfigRef.name becomes providerConfigName, which the
 // platform defaults and enforces as for a claim; its kind goes to the scope.
-func scopeOf(xr *composite.Unstructured) (*composite.Unstructured, *xrScope, error) {
+func scopeOf(xr *composite.Unstructured, specs *specCache) (*composite.Unstructured, *xrScope, error) {
 	gv, err := schema.ParseGroupVersion(xr.GetAPIVersion())
 	if err != nil {
 		return nil, nil, errors.Wrap(err, "apiVersion")
@@ -63,16 +63,9 @@ func scopeOf(xr *composite.Unstructured) (*composite.Unstructured, *xrScope, err
 	for _, f := range crossplaneSpecFields {
 		delete(spec, f)
 	}
-	v, err := xrd.NamespacedValidator()
+	spec, err = specs.CheckNamespaced(spec)
 	if err != nil {
-		return nil, nil, errors.Wrap(err, "cannot load the namespaced XRD's schema")
-	}
-	obj := map[string]any{"spec": spec}
-	// The CEL rules read defaulted fields (source.provider), as the API
-	// server's would.
-	v.Default(obj)
-	if errs := v.Validate(obj); len(errs) > 0 {
-		return nil, nil, errors.New(specschema.Summary(errs))
+		return nil, nil, err
 	}
 	kind := v1alpha1.DefaultProviderConfigKind
 	if ref, ok := spec["providerConfigRef"].(map[string]any); ok {
@@ -93,6 +86,23 @@ func scopeOf(xr *composite.Unstructured) (*composite.Unstructured, *xrScope, err
 		Composite:  id,
 		Namespaced: true,
 	}, nil
+}
+
+// checkNamespaced defaults and validates a namespaced spec (without
+// Crossplane's fields) against the namespaced XRD, returning it defaulted:
+// the CEL rules read defaulted fields (source.provider), as the API
+// server's would.
+func checkNamespaced(spec map[string]any) (map[string]any, error) {
+	v, err := xrd.NamespacedValidator()
+	if err != nil {
+		return nil, errors.Wrap(err, "cannot load the namespaced XRD's schema")
+	}
+	obj := map[string]any{"spec": spec}
+	v.Default(obj)
+	if errs := v.Validate(obj); len(errs) > 0 {
+		return nil, errors.New(specschema.Summary(errs))
+	}
+	return spec, nil
 }
 
 // namespacedPrefix is the AWS name prefix of a namespaced XR: its name and a

@@ -12,6 +12,8 @@ import (
 
 	"github.com/crossplane/function-sdk-go/errors"
 	"github.com/crossplane/function-sdk-go/resource/composite"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/lru"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1/xrd"
@@ -27,15 +29,14 @@ const specCacheSize = 256
 // a spec (the decoded spec or the error), keyed by a SHA-256 of the spec
 // (specKey), so the full OpenAPI and CEL validation of an unchanged spec is
 // not paid on every reconcile. Crossplane calls the function on every
-// reconcile of every claim and the spec rarely changes between them. It is
-// safe for concurrent requests: they may both check a new spec, and store
-// the same outcome; each caller gets its own deep copy of the spec.
+// reconcile of every claim and the spec rarely changes between them. It
+// holds the claim API's outcomes and, apart, the namespaced API's checks
+// (scopeOf). It is safe for concurrent requests (lru.Cache locks): they may
+// both check a new spec, and store the same outcome; each caller gets its
+// own deep copy of the spec.
 type specCache struct {
-	size int
-
-	mu      sync.Mutex
-	entries map[[sha256.Size]byte]specOutcome
-	order   [][sha256.Size]byte // oldest first, for eviction
+	outcomes   *lru.Cache // [sha256.Size]byte -> specOutcome
+	namespaced *lru.Cache // [sha256.Size]byte -> namespacedOutcome
 }
 
 // specOutcome is what DecodeSpec returned for a spec. spec is never handed
@@ -45,8 +46,16 @@ type specOutcome struct {
 	invalid string
 }
 
+// namespacedOutcome is what checking a namespaced spec gave (scopeOf): the
+// spec defaulted by the namespaced XRD, or why it is invalid. spec is never
+// handed out, only copies.
+type namespacedOutcome struct {
+	spec    map[string]any
+	invalid string
+}
+
 func newSpecCache(size int) *specCache {
-	return &specCache{size: size, entries: make(map[[sha256.Size]byte]specOutcome, size)}
+	return &specCache{outcomes: lru.New(size), namespaced: lru.New(size)}
 }
 
 // DecodeSpec is the package's DecodeSpec, remembering each spec's outcome.
@@ -63,14 +72,16 @@ func (c *specCache) DecodeSpec(xr *composite.Unstructured) (*v1alpha1.XCicdPipel
 		return DecodeSpec(xr)
 	}
 
-	o, hit := c.get(sum)
-	if !hit {
+	var o specOutcome
+	if v, hit := c.outcomes.Get(sum); hit {
+		o, _ = v.(specOutcome) // The cache holds nothing else.
+	} else {
 		spec, err := DecodeSpec(xr)
 		o = specOutcome{spec: spec}
 		if err != nil {
 			o.invalid = err.Error()
 		}
-		c.put(sum, o)
+		c.outcomes.Add(sum, o)
 	}
 	if o.invalid != "" {
 		return nil, errors.New(o.invalid)
@@ -78,47 +89,47 @@ func (c *specCache) DecodeSpec(xr *composite.Unstructured) (*v1alpha1.XCicdPipel
 	return o.spec.DeepCopy(), nil
 }
 
-func (c *specCache) get(k [sha256.Size]byte) (specOutcome, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	o, ok := c.entries[k]
-	return o, ok
+// CheckNamespaced is checkNamespaced, remembering each spec's outcome: the
+// outcome depends only on the spec.
+func (c *specCache) CheckNamespaced(spec map[string]any) (map[string]any, error) {
+	sum, ok := specKey(spec)
+	if !ok {
+		return checkNamespaced(spec)
+	}
+	var o namespacedOutcome
+	if v, hit := c.namespaced.Get(sum); hit {
+		o, _ = v.(namespacedOutcome) // The cache holds nothing else.
+	} else {
+		checked, err := checkNamespaced(spec)
+		o = namespacedOutcome{spec: checked}
+		if err != nil {
+			o.invalid = err.Error()
+		}
+		c.namespaced.Add(sum, o)
+	}
+	if o.invalid != "" {
+		return nil, errors.New(o.invalid)
+	}
+	return runtime.DeepCopyJSON(o.spec), nil
 }
 
-func (c *specCache) put(k [sha256.Size]byte, o specOutcome) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.entries[k]; ok {
-		return
-	}
-	for len(c.order) >= c.size {
-		delete(c.entries, c.order[0])
-		c.order = c.order[1:]
-	}
-	c.entries[k] = o
-	c.order = append(c.order, k)
-}
-
-// len is how many outcomes the cache holds.
-func (c *specCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.entries)
-}
+// len is how many claim outcomes the cache holds.
+func (c *specCache) len() int { return c.outcomes.Len() }
 
 // specKey is the cache key of a spec, and false if the spec cannot be
 // encoded as JSON (then it is not remembered, as validSpecJSON fails on it).
 //
-// Two specs get the same key exactly when encoding/json encodes them the
-// same (up to SHA-256 collisions), which is what the outcome depends on.
-// Specs decoded from JSON, as the function's are, hold only maps, slices,
-// strings, float64s, bools and nils; these are written straight into the
-// hash in a canonical binary form (hashValue), without building the
-// spec's JSON. That form is injective, and so is encoding/json on those
-// values when every string is valid UTF-8 and every number finite; a spec
-// holding anything else is keyed by the SHA-256 of its JSON, as before.
-// The binary form starts with a zero byte, which JSON never does, so the two
-// kinds of key cannot meet.
+// Specs decoded from a RunFunctionRequest hold only maps, slices, valid
+// UTF-8 strings, finite float64s, bools and nils (protobuf's Struct has
+// nothing else and refuses invalid UTF-8); these are written straight into
+// the hash in a canonical binary form (hashValue), without building the
+// spec's JSON. That form is injective, so two such specs get the same key
+// exactly when they are equal (up to SHA-256 collisions), which is what the
+// outcome depends on. A spec holding anything else (an int64 from a Go
+// caller, invalid UTF-8) is keyed by the SHA-256 of its JSON, as before this
+// form: equal JSON, equal key, so invalid UTF-8 strings that JSON encodes
+// alike share one, as they always did. The binary form starts with a zero
+// byte, which JSON never does, so the two kinds of key cannot meet.
 func specKey(spec map[string]any) ([sha256.Size]byte, bool) {
 	var sum [sha256.Size]byte
 	e, ok := keyEncoders.Get().(*keyEncoder)

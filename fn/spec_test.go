@@ -419,3 +419,41 @@ func BenchmarkSpecKey(b *testing.B) {
 		}
 	})
 }
+
+// TestNamespacedChecksRemembered: a namespaced spec is checked once; later
+// calls get a copy of the defaulted spec (or the same error), which the
+// caller may change without changing what the next call gets.
+func TestNamespacedChecksRemembered(t *testing.T) {
+	c := newSpecCache(4)
+	valid := func() map[string]any {
+		return map[string]any{"environmentSuffix": "dev", "source": map[string]any{"repository": "acme/shop"}}
+	}
+	want, err := checkNamespaced(valid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		got, err := c.CheckNamespaced(valid())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("call %d: -fresh check +remembered:\n%s", i, diff)
+		}
+		got["environmentSuffix"] = "changed"
+		got["source"].(map[string]any)["provider"] = "changed"
+	}
+	if n := c.namespaced.Len(); n != 1 {
+		t.Errorf("one spec checked three times: the cache holds %d outcomes, want 1", n)
+	}
+	bad := map[string]any{"environmentSuffix": "Not Valid", "source": map[string]any{"repository": "acme/shop"}}
+	_, wantErr := checkNamespaced(runtime.DeepCopyJSON(bad))
+	for range 2 {
+		if _, err := c.CheckNamespaced(runtime.DeepCopyJSON(bad)); err == nil || err.Error() != wantErr.Error() {
+			t.Fatalf("invalid spec: got %v, want %v", err, wantErr)
+		}
+	}
+	if n := c.namespaced.Len(); n != 2 {
+		t.Errorf("the cache holds %d outcomes, want 2", n)
+	}
+}

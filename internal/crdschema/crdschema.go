@@ -12,7 +12,6 @@ import (
 	"context"
 	"fmt"
 
-	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel"
@@ -35,13 +34,9 @@ type Validator struct {
 
 // New returns a Validator for the supplied OpenAPI v3 schema of a resource.
 func New(props *apiextensionsv1.JSONSchemaProps) (*Validator, error) {
-	internal := &apiextensions.JSONSchemaProps{}
-	if err := apiextensionsv1.Convert_v1_JSONSchemaProps_To_apiextensions_JSONSchemaProps(props, internal, nil); err != nil {
-		return nil, fmt.Errorf("cannot convert the OpenAPI schema: %w", err)
-	}
-	s, err := structuralschema.NewStructural(internal)
+	internal, s, err := specschema.Structural(props)
 	if err != nil {
-		return nil, fmt.Errorf("the OpenAPI schema is not structural: %w", err)
+		return nil, err
 	}
 	sv, _, err := validation.NewSchemaValidator(internal)
 	if err != nil {
@@ -83,6 +78,11 @@ func (v *Validator) Validate(obj, old map[string]any) field.ErrorList {
 	var oldObj any
 	if old != nil {
 		oldObj = old
+	}
+	// kube-apiserver does not evaluate the rules after these errors
+	// (customresource's hasBlockingErr, which specschema repeats).
+	if blocked := specschema.CELBlockedBy(errs); blocked != nil {
+		return append(errs, blocked)
 	}
 	celErrs, _ := v.cel.Validate(context.Background(), nil, v.structural, obj, oldObj, celconfig.RuntimeCELCostBudget)
 	return append(errs, celErrs...)

@@ -3,6 +3,7 @@ package specschema
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -118,7 +119,9 @@ func LoadRules(compiled []byte) (*Rules, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cannot read the compiled CEL rule %q: %w", c.Rule, err)
 		}
-		p, err := interp.NewInterpretable(a)
+		// Constant patterns of matches() compiled once, as the API server's
+		// programs do (cel-go's OptOptimize).
+		p, err := interp.NewInterpretable(a, interpreter.CompileRegexConstants(interpreter.MatchesRegexOptimization))
 		if err != nil {
 			return nil, fmt.Errorf("cannot plan the CEL rule %q: %w", c.Rule, err)
 		}
@@ -166,7 +169,7 @@ func walkRules(s *structuralschema.Structural, p *field.Path, fn func(*field.Pat
 			}
 		}
 	}
-	for _, k := range sortedKeys(s.Properties) {
+	for _, k := range slices.Sorted(maps.Keys(s.Properties)) {
 		sub := s.Properties[k]
 		if err := walkRules(&sub, p.Child(k), fn); err != nil {
 			return err
@@ -186,15 +189,12 @@ func walkRules(s *structuralschema.Structural, p *field.Path, fn func(*field.Pat
 // transition rules are skipped), with one difference: it visits an object's
 // fields in sorted order, where the API server's order follows Go's map
 // iteration, so the same object always gives the same errors in the same
-// order. Where a value has the wrong type for its schema (or is null where
-// the schema does not allow it), the API server's schema-typed CEL values
-// fail every rule that reads it ("invalid data, expected string, got bool");
-// here the rule sees the value as it is, so it may fail differently or not
-// at all. Such a spec breaks the OpenAPI rules, which Validate reports the
-// same, so it is refused either way; TestValidatorAsAPIServer checks both.
-// The API server's cost limits are not applied: the schema's
-// maxLength and maxItems bound every rule's cost, and the API server checked
-// the estimate against its limits when it admitted the CRD.
+// order. Validate does not call it when the OpenAPI rules found a value of
+// the wrong type, too long or with too many items (CELBlockedBy), as
+// kube-apiserver does not, so the rules only see well-typed values within
+// the schema's maxLength and maxItems. Those bound every rule's cost, and
+// the API server checked the estimate against its limits when it admitted
+// the CRD, so the API server's runtime cost limits are not applied here.
 func (r *Rules) Check(s *structuralschema.Structural, obj any) field.ErrorList {
 	return r.checkNode(nil, s, obj)
 }
@@ -213,11 +213,11 @@ func (r *Rules) checkNode(p *field.Path, s *structuralschema.Structural, obj any
 		}
 	case map[string]any:
 		if s.AdditionalProperties != nil && s.AdditionalProperties.Structural != nil {
-			for _, k := range sortedKeys(obj) {
+			for _, k := range slices.Sorted(maps.Keys(obj)) {
 				errs = append(errs, r.checkNode(p.Key(k), s.AdditionalProperties.Structural, obj[k])...)
 			}
 		}
-		for _, k := range sortedKeys(obj) {
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
 			if sub, ok := s.Properties[k]; ok {
 				errs = append(errs, r.checkNode(p.Child(k), &sub, obj[k])...)
 			}
@@ -309,13 +309,4 @@ func ruleErrorString(rule apiextensionsv1.ValidationRule) string {
 		return strings.TrimSpace(rule.Message)
 	}
 	return strings.TrimSpace(rule.Rule)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

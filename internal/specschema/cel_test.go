@@ -13,7 +13,6 @@ import (
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/ext"
 	"github.com/google/go-cmp/cmp"
-	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
 	apiservercel "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel"
@@ -29,11 +28,7 @@ import (
 
 func structural(t *testing.T, props *apiextensionsv1.JSONSchemaProps) *structuralschema.Structural {
 	t.Helper()
-	internal := &apiextensions.JSONSchemaProps{}
-	if err := apiextensionsv1.Convert_v1_JSONSchemaProps_To_apiextensions_JSONSchemaProps(props, internal, nil); err != nil {
-		t.Fatal(err)
-	}
-	s, err := structuralschema.NewStructural(internal)
+	_, s, err := specschema.Structural(props)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,6 +324,20 @@ func TestRefused(t *testing.T) {
 		"MessageExpression":           {schema: obj(apiextensionsv1.ValidationRule{Rule: "has(self.a)", MessageExpression: "'x'"}), verifyErr: "messageExpression"},
 		"FieldPath":                   {schema: obj(apiextensionsv1.ValidationRule{Rule: "has(self.a)", FieldPath: ".a"}), verifyErr: "fieldPath"},
 		"OptionalOldSelf":             {schema: obj(apiextensionsv1.ValidationRule{Rule: "has(self.a)", OptionalOldSelf: &yes}), verifyErr: "optionalOldSelf"},
+		"AllOf": {schema: &apiextensionsv1.JSONSchemaProps{Type: "object", Properties: map[string]apiextensionsv1.JSONSchemaProps{
+			"spec": {Type: "object", AllOf: []apiextensionsv1.JSONSchemaProps{{XValidations: apiextensionsv1.ValidationRules{{Rule: "has(self.a)"}}}},
+				Properties: map[string]apiextensionsv1.JSONSchemaProps{"a": {Type: "string"}}},
+		}}, verifyErr: "allOf"},
+		// Rules whose result depends on the API server's typed values.
+		"IntegerArithmetic": {schema: typed(apiextensionsv1.JSONSchemaProps{Type: "integer"}, "self.n % 2 == 0"), compileErr: "a number"},
+		"DateTime":          {schema: typed(apiextensionsv1.JSONSchemaProps{Type: "string", Format: "date-time"}, "self.n < self.m"), compileErr: "format date-time"},
+		"SetEquality":       {schema: typed(apiextensionsv1.JSONSchemaProps{Type: "array", Items: &apiextensionsv1.JSONSchemaPropsOrArray{Schema: &apiextensionsv1.JSONSchemaProps{Type: "string"}}}, "self.n == self.m"), compileErr: "a list or object"},
+		"SelfEquality":      {schema: &apiextensionsv1.JSONSchemaProps{Type: "object", Properties: map[string]apiextensionsv1.JSONSchemaProps{"spec": {Type: "array", Items: &apiextensionsv1.JSONSchemaPropsOrArray{Schema: &apiextensionsv1.JSONSchemaProps{Type: "string"}}, XValidations: apiextensionsv1.ValidationRules{{Rule: "self == oldSelf"}}}}}, compileErr: "a list or object"},
+		"EscapedName":       {schema: typed(apiextensionsv1.JSONSchemaProps{Type: "string"}, "self.foo__dash__bar == 'x'"), compileErr: "escaped"},
+		"RuleOnANumber": {schema: &apiextensionsv1.JSONSchemaProps{Type: "object", Properties: map[string]apiextensionsv1.JSONSchemaProps{
+			"spec": {Type: "object", Properties: map[string]apiextensionsv1.JSONSchemaProps{"n": {Type: "integer", XValidations: apiextensionsv1.ValidationRules{{Rule: "self % 2 == 0"}}}}},
+		}}, compileErr: "a number"},
+		"Root": {schema: &apiextensionsv1.JSONSchemaProps{Type: "object", XValidations: apiextensionsv1.ValidationRules{{Rule: "has(self.spec)"}}}, compileErr: "root"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -352,6 +361,14 @@ func TestRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// typed is a spec with fields n and m (and foo-bar) of schema s and a rule.
+func typed(s apiextensionsv1.JSONSchemaProps, rule string) *apiextensionsv1.JSONSchemaProps {
+	return &apiextensionsv1.JSONSchemaProps{Type: "object", Properties: map[string]apiextensionsv1.JSONSchemaProps{
+		"spec": {Type: "object", XValidations: apiextensionsv1.ValidationRules{{Rule: rule}},
+			Properties: map[string]apiextensionsv1.JSONSchemaProps{"n": s, "m": s, "foo-bar": s}},
+	}}
 }
 
 // TestTransitionRulesAreSkipped: without an old object a rule using oldSelf

@@ -28,13 +28,9 @@ type Validator struct {
 // schema without CEL rules; New fails if a rule of the schema is not among
 // them, so a rule is never skipped unnoticed.
 func New(props *apiextensionsv1.JSONSchemaProps, rules *Rules) (*Validator, error) {
-	internal := &apiextensions.JSONSchemaProps{}
-	if err := apiextensionsv1.Convert_v1_JSONSchemaProps_To_apiextensions_JSONSchemaProps(props, internal, nil); err != nil {
-		return nil, fmt.Errorf("cannot convert the OpenAPI schema: %w", err)
-	}
-	s, err := structuralschema.NewStructural(internal)
+	internal, s, err := Structural(props)
 	if err != nil {
-		return nil, fmt.Errorf("the OpenAPI schema is not structural: %w", err)
+		return nil, err
 	}
 	if rules == nil {
 		rules = &Rules{}
@@ -53,6 +49,21 @@ func New(props *apiextensionsv1.JSONSchemaProps, rules *Rules) (*Validator, erro
 		openAPI:    validate.NewSchemaValidator(o, nil, "", strfmt.Default),
 		rules:      rules,
 	}, nil
+}
+
+// Structural returns the API server's internal form of a CRD's schema and
+// its structural schema, which its pruning, defaulting and CEL validation
+// walk.
+func Structural(props *apiextensionsv1.JSONSchemaProps) (*apiextensions.JSONSchemaProps, *structuralschema.Structural, error) {
+	internal := &apiextensions.JSONSchemaProps{}
+	if err := apiextensionsv1.Convert_v1_JSONSchemaProps_To_apiextensions_JSONSchemaProps(props, internal, nil); err != nil {
+		return nil, nil, fmt.Errorf("cannot convert the OpenAPI schema: %w", err)
+	}
+	s, err := structuralschema.NewStructural(internal)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the OpenAPI schema is not structural: %w", err)
+	}
+	return internal, s, nil
 }
 
 // Default applies the schema's defaults to obj in place, as the API server
@@ -106,7 +117,8 @@ func nonNullableNull(x any, s *structuralschema.Structural) bool {
 
 // Validate returns every violation of the schema by obj, as the API server
 // reports them on create: fields the schema does not know, OpenAPI rules
-// (types, enums, patterns, bounds), then CEL rules. There is no old object,
+// (types, enums, patterns, bounds), then CEL rules, unless an OpenAPI
+// error blocks them (CELBlockedBy). There is no old object,
 // so transition rules are not evaluated. obj is not modified. Within each
 // of the three parts the order is fixed (sorted), where the API server's
 // follows Go's map iteration.
@@ -124,5 +136,25 @@ func (v *Validator) Validate(obj map[string]any) field.ErrorList {
 	if r := v.openAPI.Validate(obj); !r.IsValid() {
 		errs = append(errs, openAPIErrors(r)...)
 	}
+	if blocked := CELBlockedBy(errs); blocked != nil {
+		return append(errs, blocked)
+	}
 	return append(errs, v.rules.Check(v.structural, obj)...)
+}
+
+// CELBlockedBy is what kube-apiserver reports instead of evaluating the CEL
+// rules when the OpenAPI rules found a value of the wrong type, a missing
+// required field, a value outside its enum, or one too long or with too
+// many items (apiextensions-apiserver pkg/registry/customresource,
+// hasBlockingErr): the rules assume a well-formed object, and their cost is
+// bounded by the schema's limits only when it is. nil when none of errs
+// blocks them.
+func CELBlockedBy(errs field.ErrorList) *field.Error {
+	for _, err := range errs {
+		switch err.Type {
+		case field.ErrorTypeNotSupported, field.ErrorTypeRequired, field.ErrorTypeTooLong, field.ErrorTypeTooMany, field.ErrorTypeTypeInvalid:
+			return field.Invalid(nil, nil, "some validation rules were not checked because the object was invalid; correct the existing errors to complete validation")
+		}
+	}
+	return nil
 }

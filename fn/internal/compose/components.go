@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/crossplane/function-sdk-go/errors"
 	"github.com/crossplane/function-sdk-go/resource"
@@ -24,6 +25,7 @@ import (
 	lambda "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/cluster/lambda/v1beta1"
 	s3 "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/cluster/s3/v1beta1"
 	sns "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/cluster/sns/v1beta1"
+	namespacedapis "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/namespaced"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/naming"
 )
 
@@ -230,15 +232,25 @@ func ProviderGroups() []string {
 	return out
 }
 
-// fromTyped (as composed.From) finds the typed structs' kinds in
-// composed.Scheme, a global of the SDK, so they are registered once when the
-// package loads: every group generated into fn/internal/awsapis/cluster,
-// which are the rows' kinds (awsapis.Kinds, TestKindsAreComponents).
-func init() { //nolint:gochecknoinits // composed.Scheme is a package global of the SDK.
+// RegisterKinds registers every composed kind of both scopes in
+// composed.Scheme, a global of the SDK, where fromTyped (as composed.From)
+// finds a typed struct's kind and NamespacedScope the namespaced twin's
+// struct: every group generated into fn/internal/awsapis (awsapis.Kinds,
+// TestKindsAreComponents). It does so once; every use of composed.Scheme
+// here calls it first. It is not a package init because registering the 50
+// kinds takes 0.5-3 ms, on the start-up's critical path: main calls it in
+// the background while it starts the server.
+func RegisterKinds() error { return registerKinds() }
+
+var registerKinds = sync.OnceValue(func() error {
 	if err := clusterapis.AddToScheme(composed.Scheme); err != nil {
-		panic(err) // Only fails for conflicting registrations: a programming error.
+		return errors.Wrap(err, "cannot register the composed kinds")
 	}
-}
+	if err := namespacedapis.AddToScheme(composed.Scheme); err != nil {
+		return errors.Wrap(err, "cannot register the namespaced composed kinds")
+	}
+	return nil
+})
 
 // checkKind returns an error unless obj is of name's registered kind.
 func checkKind(name resource.Name, obj runtime.Object) error {

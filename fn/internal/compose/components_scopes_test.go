@@ -12,6 +12,10 @@ import (
 // lists, which go generate writes from awsapis.Kinds; a row of a kind or
 // group not generated fails here (and TestKindsAreComponents).
 func TestEveryComponentHasANamespacedKind(t *testing.T) {
+	scheme, err := namespacedScheme()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range Components {
 		gvk := c.Kind()
 		group, ok := strings.CutSuffix(gvk.Group, ClusterGroupSuffix)
@@ -20,7 +24,7 @@ func TestEveryComponentHasANamespacedKind(t *testing.T) {
 			continue
 		}
 		gvk.Group = group + NamespacedGroupSuffix
-		if !namespacedScheme.Recognizes(gvk) {
+		if !scheme.Recognizes(gvk) {
 			t.Errorf("%s: namespacedScheme has no %s: add %s to awsapis.Kinds[%q] and run go generate ./fn/internal/awsapis",
 				c.Name, gvk, gvk.Kind, group)
 		}

@@ -187,6 +187,9 @@ func stringMap(key, value string) *structpb.Value {
 // TestFromTypedAsSDK compares the two), converted in one walk.
 func fromTyped(obj runtime.Object) (*composed.Unstructured, error) {
 	if _, ok := obj.(interface{ UnstructuredContent() map[string]any }); ok {
+		if err := registerKinds(); err != nil {
+			return nil, err
+		}
 		return composed.From(obj)
 	}
 	if err := setKind(obj); err != nil {
@@ -242,6 +245,9 @@ func structFromTyped(obj runtime.Object) (*structpb.Struct, error) {
 // setKind sets a typed struct's apiVersion and kind from composed.Scheme,
 // as composed.From does.
 func setKind(obj runtime.Object) error {
+	if err := registerKinds(); err != nil {
+		return err
+	}
 	gvks, _, err := composed.Scheme.ObjectKinds(obj)
 	if err != nil {
 		return errors.Wrap(err, "cannot find the kind in composed.Scheme (is it in awsapis.Kinds?)")

@@ -24,12 +24,16 @@ import (
 // that structFromTyped gives what the SDK's response makes of that
 // (structpb.NewStruct), error for error.
 func TestFromTypedAsSDK(t *testing.T) {
+	scheme, err := namespacedScheme() // composed.From reads the kinds from it too
+	if err != nil {
+		t.Fatal(err)
+	}
 	var objects []runtime.Object
 	seen := map[reflect.Type]bool{}
 	for _, c := range Components {
 		gvk := c.Kind()
 		gvk.Group = strings.TrimSuffix(gvk.Group, ClusterGroupSuffix) + NamespacedGroupSuffix
-		namespaced, err := namespacedScheme.New(gvk)
+		namespaced, err := scheme.New(gvk)
 		if err != nil {
 			t.Fatalf("%s: %v", gvk, err)
 		}

@@ -13,8 +13,6 @@ import (
 	"github.com/crossplane/function-sdk-go/errors"
 	"github.com/crossplane/function-sdk-go/resource/composed"
 	"k8s.io/apimachinery/pkg/runtime"
-
-	namespacedapis "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/namespaced"
 )
 
 // Group suffixes of provider-aws's cluster-scoped and namespaced managed
@@ -37,12 +35,12 @@ const (
 // composed.Scheme, where fromTyped finds a typed struct's kind; the
 // namespaced groups (*.aws.m.upbound.io) are the cluster ones' twins, not
 // the same groups, so the two scopes' kinds do not meet.
-var namespacedScheme = func() *runtime.Scheme {
-	if err := namespacedapis.AddToScheme(composed.Scheme); err != nil {
-		panic(err) // Only fails for conflicting registrations: a programming error.
+func namespacedScheme() (*runtime.Scheme, error) {
+	if err := registerKinds(); err != nil {
+		return nil, err
 	}
-	return composed.Scheme
-}()
+	return composed.Scheme, nil
+}
 
 // NamespacedScope composes provider-aws's namespaced managed resources
 // (*.aws.m.upbound.io) for a namespaced (Crossplane v2) XR. Crossplane
@@ -131,7 +129,11 @@ func orphaned(v any) ([]any, error) {
 // have, or has with another type, is an error.
 func (s NamespacedScope) typed(u *composed.Unstructured) error {
 	gvk := u.GroupVersionKind()
-	obj, err := namespacedScheme.New(gvk)
+	scheme, err := namespacedScheme()
+	if err != nil {
+		return err
+	}
+	obj, err := scheme.New(gvk)
 	if err != nil {
 		return errors.Wrapf(err, "provider-aws has no namespaced %s", gvk)
 	}
