@@ -28,7 +28,6 @@ import (
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/naming"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/observe"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/platform"
-	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/specschema"
 )
 
 // Connection states reported by CodeStar ("ConnectionStatus" in
@@ -298,12 +297,10 @@ func validSpecJSON(xr *composite.Unstructured) ([]byte, error) {
 	if err != nil {
 		return nil, errors.Wrap(err, "cannot load the XRD's schema")
 	}
-	obj := map[string]any{"spec": spec}
-	v.Default(obj)
-	if errs := v.Validate(obj); len(errs) > 0 {
-		return nil, errors.New(specschema.Summary(errs))
+	if err := defaultAndValidate(v, spec); err != nil {
+		return nil, err
 	}
-	b, err := json.Marshal(obj["spec"])
+	b, err := json.Marshal(spec)
 	if err != nil {
 		return nil, errors.Wrap(err, "cannot encode spec")
 	}

@@ -97,12 +97,18 @@ func checkNamespaced(spec map[string]any) (map[string]any, error) {
 	if err != nil {
 		return nil, errors.Wrap(err, "cannot load the namespaced XRD's schema")
 	}
+	return spec, defaultAndValidate(v, spec)
+}
+
+// defaultAndValidate defaults spec in place and validates it, as the API
+// server does an object's spec.
+func defaultAndValidate(v *specschema.Validator, spec map[string]any) error {
 	obj := map[string]any{"spec": spec}
 	v.Default(obj)
 	if errs := v.Validate(obj); len(errs) > 0 {
-		return nil, errors.New(specschema.Summary(errs))
+		return errors.New(specschema.Summary(errs))
 	}
-	return spec, nil
+	return nil
 }
 
 // namespacedPrefix is the AWS name prefix of a namespaced XR: its name and a

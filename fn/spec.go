@@ -35,27 +35,41 @@ const specCacheSize = 256
 // both check a new spec, and store the same outcome; each caller gets its
 // own deep copy of the spec.
 type specCache struct {
-	outcomes   *lru.Cache // [sha256.Size]byte -> specOutcome
-	namespaced *lru.Cache // [sha256.Size]byte -> namespacedOutcome
+	outcomes   *lru.Cache // [sha256.Size]byte -> outcome[*v1alpha1.XCicdPipelineSpec]
+	namespaced *lru.Cache // [sha256.Size]byte -> outcome[map[string]any]
 }
 
-// specOutcome is what DecodeSpec returned for a spec. spec is never handed
-// out, only copies of it: callers may change what they get.
-type specOutcome struct {
-	spec    *v1alpha1.XCicdPipelineSpec
-	invalid string
-}
-
-// namespacedOutcome is what checking a namespaced spec gave (scopeOf): the
-// spec defaulted by the namespaced XRD, or why it is invalid. spec is never
-// handed out, only copies.
-type namespacedOutcome struct {
-	spec    map[string]any
+// An outcome is what checking a spec gave: the checked value, or why the
+// spec is invalid. value is never handed out, only copies of it: callers
+// may change what they get.
+type outcome[T any] struct {
+	value   T
 	invalid string
 }
 
 func newSpecCache(size int) *specCache {
 	return &specCache{outcomes: lru.New(size), namespaced: lru.New(size)}
+}
+
+// remember returns check's outcome for the spec with key sum, checking it
+// only if the cache does not hold it, and a copy of the value.
+func remember[T any](c *lru.Cache, sum [sha256.Size]byte, check func() (T, error), clone func(T) T) (T, error) {
+	var o outcome[T]
+	if v, hit := c.Get(sum); hit {
+		o, _ = v.(outcome[T]) // Each cache holds one type of outcome.
+	} else {
+		value, err := check()
+		o = outcome[T]{value: value}
+		if err != nil {
+			o.invalid = err.Error()
+		}
+		c.Add(sum, o)
+	}
+	if o.invalid != "" {
+		var zero T
+		return zero, errors.New(o.invalid)
+	}
+	return clone(o.value), nil
 }
 
 // DecodeSpec is the package's DecodeSpec, remembering each spec's outcome.
@@ -71,22 +85,8 @@ func (c *specCache) DecodeSpec(xr *composite.Unstructured) (*v1alpha1.XCicdPipel
 	if !ok {
 		return DecodeSpec(xr)
 	}
-
-	var o specOutcome
-	if v, hit := c.outcomes.Get(sum); hit {
-		o, _ = v.(specOutcome) // The cache holds nothing else.
-	} else {
-		spec, err := DecodeSpec(xr)
-		o = specOutcome{spec: spec}
-		if err != nil {
-			o.invalid = err.Error()
-		}
-		c.outcomes.Add(sum, o)
-	}
-	if o.invalid != "" {
-		return nil, errors.New(o.invalid)
-	}
-	return o.spec.DeepCopy(), nil
+	return remember(c.outcomes, sum, func() (*v1alpha1.XCicdPipelineSpec, error) { return DecodeSpec(xr) },
+		(*v1alpha1.XCicdPipelineSpec).DeepCopy)
 }
 
 // CheckNamespaced is checkNamespaced, remembering each spec's outcome: the
@@ -96,21 +96,7 @@ func (c *specCache) CheckNamespaced(spec map[string]any) (map[string]any, error)
 	if !ok {
 		return checkNamespaced(spec)
 	}
-	var o namespacedOutcome
-	if v, hit := c.namespaced.Get(sum); hit {
-		o, _ = v.(namespacedOutcome) // The cache holds nothing else.
-	} else {
-		checked, err := checkNamespaced(spec)
-		o = namespacedOutcome{spec: checked}
-		if err != nil {
-			o.invalid = err.Error()
-		}
-		c.namespaced.Add(sum, o)
-	}
-	if o.invalid != "" {
-		return nil, errors.New(o.invalid)
-	}
-	return runtime.DeepCopyJSON(o.spec), nil
+	return remember(c.namespaced, sum, func() (map[string]any, error) { return checkNamespaced(spec) }, runtime.DeepCopyJSON)
 }
 
 // len is how many claim outcomes the cache holds.

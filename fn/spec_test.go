@@ -27,15 +27,15 @@ func specVariant(t *testing.T, suffix string) *composite.Unstructured {
 	return xr
 }
 
-// outcome is what a decode returned, comparable with cmp.
-type outcome struct {
+// decoded is what a decode returned, comparable with cmp.
+type decoded struct {
 	Spec *v1alpha1.XCicdPipelineSpec
 	Err  string
 }
 
-func decodeWith(decode func(*composite.Unstructured) (*v1alpha1.XCicdPipelineSpec, error), xr *composite.Unstructured) outcome {
+func decodeWith(decode func(*composite.Unstructured) (*v1alpha1.XCicdPipelineSpec, error), xr *composite.Unstructured) decoded {
 	s, err := decode(xr)
-	o := outcome{Spec: s}
+	o := decoded{Spec: s}
 	if err != nil {
 		o.Err = err.Error()
 	}
@@ -116,7 +116,7 @@ func TestSpecCacheBounded(t *testing.T) {
 func TestSpecCacheConcurrent(t *testing.T) {
 	const size, distinct, workers, calls = 3, 7, 8, 40
 	xrs := make([]*composite.Unstructured, distinct)
-	want := make([]outcome, distinct)
+	want := make([]decoded, distinct)
 	for i := range xrs {
 		suffix := fmt.Sprintf("dev%d", i)
 		if i%3 == 2 {
