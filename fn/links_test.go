@@ -1,10 +1,10 @@
 package main
 
 import (
-	"os/exec"
-	"slices"
 	"strings"
 	"testing"
+
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/testhelp"
 )
 
 // TestFunctionLinksNoAPIServerValidation: the function validates specs with
@@ -14,14 +14,7 @@ import (
 // cold start and of its binary beyond function-sdk-go
 // (docs/performance.md). The parser and checker are the compiler's.
 func TestFunctionLinksNoAPIServerValidation(t *testing.T) {
-	out, err := exec.CommandContext(t.Context(), "go", "list", "-deps", ".").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	deps := strings.Fields(string(out))
-	if !slices.Contains(deps, "github.com/cicd-platform/crossplane-cicd-pipeline/internal/specschema") {
-		t.Fatalf("the function does not validate with internal/specschema; its dependencies: %v", deps)
-	}
+	deps := testhelp.Deps(t, ".", "github.com/cicd-platform/crossplane-cicd-pipeline/internal/specschema")
 	// A package, or with a trailing slash every package below a path.
 	banned := []string{
 		"github.com/cicd-platform/crossplane-cicd-pipeline/internal/crdschema",

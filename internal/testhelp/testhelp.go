@@ -1,6 +1,6 @@
 // Package testhelp holds what the module's tests need in more than one
 // package: the repository root, YAML documents, golden files, conditions of
-// an object and the package's provider dependencies.
+// an object, the package's provider dependencies and what a package links.
 package testhelp
 
 import (
@@ -8,7 +8,9 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -123,4 +125,20 @@ func PackageProviderGroups(root string) ([]string, error) {
 		}
 	}
 	return groups, nil
+}
+
+// Deps are the packages pkg builds on (`go list -deps`), for tests that
+// keep a package from linking something. It fails the test unless want is
+// among them, so such a test cannot pass by listing the wrong package.
+func Deps(tb testing.TB, pkg, want string) []string {
+	tb.Helper()
+	out, err := exec.CommandContext(tb.Context(), "go", "list", "-deps", pkg).Output()
+	if err != nil {
+		tb.Fatalf("cannot list the dependencies of %s: %v", pkg, err)
+	}
+	deps := strings.Fields(string(out))
+	if !slices.Contains(deps, want) {
+		tb.Fatalf("%s does not build on %s; its dependencies: %v", pkg, want, deps)
+	}
+	return deps
 }

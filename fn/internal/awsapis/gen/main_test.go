@@ -3,13 +3,12 @@ package main
 import (
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/providercrds"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/testhelp"
 )
 
 // TestGeneratedFresh regenerates the copies from the provider module at the
@@ -76,14 +75,7 @@ func tree(root string) (map[string]string, error) {
 // the provider's packages, and so nothing of upjet or Terraform, which only
 // the provider's non-type files need.
 func TestFunctionLinksNoProviderPackages(t *testing.T) {
-	out, err := exec.CommandContext(t.Context(), "go", "list", "-deps", "github.com/cicd-platform/crossplane-cicd-pipeline/fn").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	deps := strings.Fields(string(out))
-	if !slices.Contains(deps, "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/cluster/ecr/v1beta1") {
-		t.Fatalf("the function does not build on the generated types; its dependencies: %v", deps)
-	}
+	deps := testhelp.Deps(t, "github.com/cicd-platform/crossplane-cicd-pipeline/fn", "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/cluster/ecr/v1beta1")
 	for _, d := range deps {
 		for _, banned := range []string{providercrds.Module + "/", "github.com/crossplane/upjet", "github.com/hashicorp/terraform", "github.com/zclconf/go-cty"} {
 			if strings.HasPrefix(d, banned) {
