@@ -8,7 +8,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"unicode/utf8"
 
 	xpv1 "github.com/crossplane/crossplane-runtime/v2/apis/common/v1"
@@ -75,8 +74,8 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 
 	// Platform defaults (fn/platform.go): the claim over the platform's
 	// EnvironmentConfigs over the built-in defaults.
-	getObserved := observedOnce(req)
-	xr, effective, ok := resolvePlatform(req, rsp, view, scope, getObserved)
+	observed := observe.FromRequest(req)
+	xr, effective, ok := resolvePlatform(req, rsp, view, scope, observed)
 	if !ok {
 		return rsp, nil
 	}
@@ -95,12 +94,6 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	}
 	conditionTrue(rsp, v1alpha1.TypeSpecValid, v1alpha1.ReasonValidSpec).TargetCompositeAndClaim()
 
-	ocds, err := getObserved()
-	if err != nil {
-		response.Fatal(rsp, errors.Wrap(err, "cannot get the observed composed resources"))
-		return rsp, nil
-	}
-	observed := observe.Resources(ocds)
 	account, err := pipelineAccount(effective, observed)
 	if err != nil {
 		accountMismatch(rsp, err)
@@ -190,19 +183,6 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 
 	log.Debug("Composed the pipeline", "resources", len(result.Desired), "pending", len(result.Pending), "ready", dxr.Ready)
 	return rsp, nil
-}
-
-// observedComposed returns the request's observed composed resources.
-type observedComposed func() (map[resource.Name]resource.ObservedComposed, error)
-
-// observedOnce converts the request's observed composed resources from
-// protobuf on first use and returns the same ones after: the platform
-// defaults and the composition both read them, and a reconcile carries
-// every composed resource's whole object.
-func observedOnce(req *fnv1.RunFunctionRequest) observedComposed {
-	return sync.OnceValues(func() (map[resource.Name]resource.ObservedComposed, error) {
-		return request.GetObservedComposedResources(req)
-	})
 }
 
 // setStatus sets status.<field> of an XR to value as xr.SetValue does
@@ -527,8 +507,8 @@ func reportSynced(rsp *fnv1.RunFunctionResponse, result *compose.Result, o obser
 		if c.Status != "False" {
 			continue
 		}
-		oc := o[resource.Name(n)]
-		what := fmt.Sprintf("%s (%s %s): %s", n, oc.Resource.GetKind(), oc.Resource.GetName(), c.Message)
+		u, _ := o.Object(resource.Name(n)) // Observed: its Synced condition is False.
+		what := fmt.Sprintf("%s (%s %s): %s", n, u.GetKind(), u.GetName(), c.Message)
 		failing = append(failing, what)
 		response.Warning(rsp, errors.Errorf("Composed resource %s is not synced: %s", what, c.Reason)).
 			WithReason(string(v1alpha1.ReasonComposedResourceNotSynced)).TargetCompositeAndClaim()

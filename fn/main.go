@@ -34,6 +34,7 @@ import (
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1/xrd"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/compose"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/startgc"
 	_ "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/warmup" // Starts building the validator during init.
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/version"
 )
@@ -69,19 +70,22 @@ func (c *CLI) Run() error {
 	if err != nil {
 		return err
 	}
-	// Built before serving (fn/internal/warmup started it during package
-	// initialization), so the first request does not wait for it and a
-	// schema that cannot be loaded stops the function here, not per request.
-	if _, err := xrd.Validator(); err != nil {
-		return errors.Wrap(err, "cannot build the validator of the XRD's schema")
-	}
+	// Listening before the validator is ready lets a client connect while
+	// it is being built: the kernel completes the connection and queues the
+	// first request until Serve accepts it.
 	lis, err := (&net.ListenConfig{}).Listen(context.Background(), c.Network, c.Address)
 	if err != nil {
 		return errors.Wrapf(err, "cannot listen for %s connections at %q", c.Network, c.Address)
 	}
-
 	registry := prometheus.NewRegistry()
 	srv := newServer(NewFunction(log), creds, c.MaxRecvMessageSize*1024*1024, registry)
+	// Built before serving (fn/internal/warmup started it during package
+	// initialization), so the first request does not wait for it and a
+	// schema that cannot be loaded stops the function here, not per request.
+	if _, err := xrd.Validator(); err != nil {
+		_ = lis.Close()
+		return errors.Wrap(err, "cannot build the validator of the XRD's schema")
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
@@ -135,7 +139,7 @@ func newServer(fn fnv1.FunctionRunnerServiceServer, creds credentials.TransportC
 	srv := grpc.NewServer(
 		grpc.Creds(creds),
 		grpc.MaxRecvMsgSize(maxRecv),
-		grpc.ChainUnaryInterceptor(metrics.UnaryServerInterceptor()),
+		grpc.ChainUnaryInterceptor(metrics.UnaryServerInterceptor(), after(startgc.Done)),
 	)
 	fnv1.RegisterFunctionRunnerServiceServer(srv, fn)
 	fnv1beta1.RegisterFunctionRunnerServiceServer(srv, function.ServeBeta(fn))
@@ -143,6 +147,15 @@ func newServer(fn fnv1.FunctionRunnerServiceServer, creds credentials.TransportC
 	reflection.Register(srv)
 	metrics.InitializeMetrics(srv)
 	return srv
+}
+
+// after calls done once each call has been answered: start-up (startgc)
+// ends with the first.
+func after(done func()) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		defer done()
+		return handler(ctx, req)
+	}
 }
 
 // serve serves until ctx is done, then stops accepting connections and

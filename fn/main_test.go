@@ -15,12 +15,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crossplane/function-sdk-go/errors"
 	"github.com/crossplane/function-sdk-go/logging"
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/startgc"
 )
 
 // writeCerts writes a self-signed CA and a server certificate it signed, as
@@ -168,5 +173,47 @@ func waitNotReady(t *testing.T, conn *grpc.ClientConn) {
 		if !conn.WaitForStateChange(ctx, s) {
 			t.Fatalf("the connection stayed %s after the server was asked to stop", s)
 		}
+	}
+}
+
+// TestMain ends start-up's hold on garbage collection (startgc) before the
+// tests: they are not a start-up, and would otherwise run without
+// collections until the hold's memory limit.
+func TestMain(m *testing.M) {
+	startgc.Done()
+	os.Exit(m.Run())
+}
+
+func TestAfterEachCall(t *testing.T) {
+	errCall := errors.New("call failed")
+	for name, tc := range map[string]struct {
+		rsp     any
+		err     error
+		wantRsp any
+		wantErr error
+	}{
+		"Answered": {rsp: "response", wantRsp: "response"},
+		"Failed":   {err: errCall, wantErr: errCall},
+	} {
+		t.Run(name, func(t *testing.T) {
+			handled, dones := false, 0
+			handler := func(context.Context, any) (any, error) {
+				if dones != 0 {
+					t.Error("done was called before the call was answered")
+				}
+				handled = true
+				return tc.rsp, tc.err
+			}
+			rsp, err := after(func() { dones++ })(t.Context(), "request", &grpc.UnaryServerInfo{}, handler)
+			if !handled || dones != 1 {
+				t.Errorf("handled %t, done called %d times; want the call handled, then done called once", handled, dones)
+			}
+			if diff := cmp.Diff(tc.wantRsp, rsp); diff != "" {
+				t.Errorf("response: -want +got:\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantErr, err, cmpopts.EquateErrors()); diff != "" {
+				t.Errorf("error: -want +got:\n%s", diff)
+			}
+		})
 	}
 }

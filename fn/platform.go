@@ -13,6 +13,7 @@ import (
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/compose"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/observe"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/platform"
 )
 
@@ -22,7 +23,7 @@ import (
 // response is complete: Crossplane has not sent the configs yet (it calls
 // again with them), or a config or the claim breaks a platform rule (a
 // fatal result, so nothing composed changes).
-func resolvePlatform(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, xr *composite.Unstructured, scope *xrScope, observed observedComposed) (*composite.Unstructured, *platform.Result, bool) {
+func resolvePlatform(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, xr *composite.Unstructured, scope *xrScope, observed observe.Resources) (*composite.Unstructured, *platform.Result, bool) {
 	// Every response repeats the requirement: Crossplane calls the function
 	// again until two responses ask for the same.
 	rsp.Requirements = &fnv1.Requirements{Resources: map[string]*fnv1.ResourceSelector{platform.RequirementName: platform.Selector()}}
@@ -47,18 +48,13 @@ func resolvePlatform(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse
 	}
 	env := xr.GetLabels()[v1alpha1.LabelEnvironment]
 	applicable := platform.Applicable(configs, env)
-	ocds, err := observed()
-	if err != nil {
-		response.Fatal(rsp, errors.Wrap(err, "cannot get the observed composed resources"))
-		return nil, nil, false
-	}
 	claim := xr.GetName()
 	if _, name := claimRef(xr); name != "" {
 		claim = name
 	}
 	ns, namespaced := scope.Scope.(compose.NamespacedScope)
 	res, err := platform.Resolve(platform.Input{
-		Spec: spec, Configs: applicable, ObservedRegion: platform.ObservedRegion(ocds), Claim: claim,
+		Spec: spec, Configs: applicable, ObservedRegion: platform.ObservedRegion(observed), Claim: claim,
 		NamespaceProviderConfig: namespaced && ns.ProviderConfigKind == compose.ProviderConfigKind,
 	})
 	var cfgErr *platform.ConfigError

@@ -2,6 +2,7 @@ package specschema
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 
 	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
@@ -44,11 +45,42 @@ func New(props *apiextensionsv1.JSONSchemaProps, rules *Rules) (*Validator, erro
 	if err := toOpenAPI(internal, o); err != nil {
 		return nil, fmt.Errorf("cannot convert the OpenAPI schema: %w", err)
 	}
+	compilePatterns(s)
 	return &Validator{
 		structural: s,
 		openAPI:    validate.NewSchemaValidator(o, nil, "", strfmt.Default),
 		rules:      rules,
 	}, nil
+}
+
+// compilePatterns has kube-openapi compile the schema's patterns now, into
+// the cache its validator compiles them into on first use: the first
+// validation otherwise spends most of its time compiling them. A pattern
+// that does not compile is left for validation to report, as it would.
+func compilePatterns(s *structuralschema.Structural) {
+	for _, p := range patterns(s, nil) {
+		_ = validate.Pattern("", "", "", p)
+	}
+}
+
+// patterns appends the patterns of s and its nodes to ps. Patterns under
+// allOf, anyOf, oneOf or not are left out: compiled when first used.
+func patterns(s *structuralschema.Structural, ps []string) []string {
+	if s == nil {
+		return ps
+	}
+	if s.ValueValidation != nil && s.ValueValidation.Pattern != "" {
+		ps = append(ps, s.ValueValidation.Pattern)
+	}
+	for _, k := range slices.Sorted(maps.Keys(s.Properties)) {
+		sub := s.Properties[k]
+		ps = patterns(&sub, ps)
+	}
+	ps = patterns(s.Items, ps)
+	if s.AdditionalProperties != nil {
+		ps = patterns(s.AdditionalProperties.Structural, ps)
+	}
+	return ps
 }
 
 // Structural returns the API server's internal form of a CRD's schema and

@@ -171,12 +171,12 @@ func TestCPUTimeAndPeakRSS(t *testing.T) {
 	if after <= before {
 		t.Errorf("cpuTime did not grow while the process ran (%v, then %v; %d)", before, after, x)
 	}
-	rss, err := peakRSS(os.Getpid())
+	peak, anon, file, err := memoryKB(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rss <= 0 {
-		t.Errorf("peakRSS = %d KB, want a positive size", rss)
+	if anon <= 0 || file <= 0 || peak < anon+file {
+		t.Errorf("memoryKB = peak %d KB, anon %d KB, file %d KB; want positive sizes, the peak at least their sum", peak, anon, file)
 	}
 }
 

@@ -263,20 +263,20 @@ func setKind(obj runtime.Object) error {
 // value that goes missing never deletes a resource.
 func (c *composer) wait(name resource.Name, waiting string) {
 	p := Pending{Name: name, Waiting: waiting}
-	oc, ok := c.in.Observed[name]
-	if !ok || oc.Resource == nil {
+	observed, ok := c.in.Observed.Object(name)
+	if !ok {
 		c.res.Pending = append(c.res.Pending, p)
 		return
 	}
 	u := composed.New()
-	u.SetAPIVersion(oc.Resource.GetAPIVersion())
-	u.SetKind(oc.Resource.GetKind())
+	u.SetAPIVersion(observed.GetAPIVersion())
+	u.SetKind(observed.GetKind())
 	u.SetLabels(map[string]string{LabelComponent: string(name)})
-	if en := oc.Resource.GetAnnotations()[AnnotationExternalName]; en != "" {
+	if en := observed.GetAnnotations()[AnnotationExternalName]; en != "" {
 		u.SetAnnotations(map[string]string{AnnotationExternalName: en})
 	}
-	if spec, ok := oc.Resource.Object["spec"]; ok {
-		u.Object["spec"] = runtime.DeepCopyJSONValue(spec)
+	if spec, ok := observed.Object["spec"]; ok {
+		u.Object["spec"] = spec // Object is a copy.
 	}
 	s, err := structpb.NewStruct(u.Object)
 	if err != nil {

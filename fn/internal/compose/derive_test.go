@@ -4,9 +4,8 @@ import (
 	"testing"
 
 	"github.com/crossplane/function-sdk-go/resource"
-	"github.com/crossplane/function-sdk-go/resource/composed"
 	"github.com/google/go-cmp/cmp"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/observe"
@@ -119,11 +118,14 @@ func TestDerivedEqualsProvider(t *testing.T) {
 // TestObservedWins: an observed ARN or URI is used as it is, whatever the
 // format says, so what exists is described as AWS reports it.
 func TestObservedWins(t *testing.T) {
-	repo := &composed.Unstructured{Unstructured: unstructured.Unstructured{Object: map[string]any{"status": map[string]any{"atProvider": map[string]any{
+	repo, err := structpb.NewStruct(map[string]any{"status": map[string]any{"atProvider": map[string]any{
 		"arn":           "arn:aws:ecr:eu-west-1:999999999999:repository/other",
 		"repositoryUrl": "999999999999.dkr.ecr.eu-west-1.amazonaws.com/other",
-	}}}}}
-	c := deriving(t, "eu-west-1", "123456789012", observe.Resources{ECRRepository: {Resource: repo}})
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := deriving(t, "eu-west-1", "123456789012", observe.Resources{ECRRepository: repo})
 	if diff := cmp.Diff([]string{"arn:aws:ecr:eu-west-1:999999999999:repository/other", "999999999999.dkr.ecr.eu-west-1.amazonaws.com/other"},
 		[]string{c.arnOf(ECRRepository), c.repositoryURI()}); diff != "" {
 		t.Errorf("-observed, +used:\n%s", diff)

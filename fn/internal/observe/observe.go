@@ -2,7 +2,11 @@
 //
 // It reads by field path from the unstructured observed objects instead of
 // converting them to typed structs: a newer provider may add fields that an
-// older struct (and resource.AsObject) would reject.
+// older struct (and resource.AsObject) would reject. It reads them where the
+// request holds them, as protobuf Structs, rather than converting every
+// observed resource to a map first (the SDK's GetObservedComposedResources):
+// a reconcile carries every composed resource's whole object and reads a
+// handful of fields from each.
 package observe
 
 import (
@@ -10,39 +14,67 @@ import (
 	"strings"
 
 	xpv1 "github.com/crossplane/crossplane-runtime/v2/apis/common/v1"
+	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 	"github.com/crossplane/function-sdk-go/resource"
+	"github.com/crossplane/function-sdk-go/resource/composed"
+	"google.golang.org/protobuf/types/known/structpb"
 	corev1 "k8s.io/api/core/v1"
 )
 
-// Resources is the observed state of the composed resources, by name.
-type Resources map[resource.Name]resource.ObservedComposed
+// Resources is the observed state of the composed resources, by name: each
+// resource's object as the request carries it.
+type Resources map[resource.Name]*structpb.Struct
+
+// FromRequest returns the request's observed composed resources. They stay
+// the request's: Resources only reads them.
+func FromRequest(req *fnv1.RunFunctionRequest) Resources {
+	in := req.GetObserved().GetResources()
+	r := make(Resources, len(in))
+	for name, res := range in {
+		r[resource.Name(name)] = res.GetResource()
+	}
+	return r
+}
+
+// Object returns the named resource as the SDK's GetObservedComposedResources
+// would (a copy: changing it changes nothing observed), and whether it is
+// observed.
+func (r Resources) Object(name resource.Name) (*composed.Unstructured, bool) {
+	s, ok := r[name]
+	if !ok {
+		return nil, false
+	}
+	u := composed.New()
+	u.SetUnstructuredContent(s.AsMap())
+	return u, true
+}
 
 // String returns the string at path in the named resource, or "" when the
 // resource or the field does not exist (yet).
 func (r Resources) String(name resource.Name, path string) string {
-	oc, ok := r[name]
-	if !ok || oc.Resource == nil {
+	s, ok := r[name]
+	if !ok {
 		return ""
 	}
 	if fieldsOnly(path) {
 		// A path of object fields only (status.atProvider.arn): walked
 		// directly, as GetString would after parsing it (TestStringAsSDK).
-		var v any = oc.Resource.Object
+		v := structpb.NewStructValue(s)
 		for field := range strings.SplitSeq(path, ".") {
-			m, ok := v.(map[string]any)
-			if !ok {
+			obj := v.GetStructValue()
+			if obj == nil {
 				return ""
 			}
-			v = m[field]
+			v = obj.GetFields()[field]
 		}
-		s, _ := v.(string)
-		return s
+		return v.GetStringValue()
 	}
-	s, err := oc.Resource.GetString(path)
+	u, _ := r.Object(name)
+	str, err := u.GetString(path)
 	if err != nil {
 		return ""
 	}
-	return s
+	return str
 }
 
 // fieldsOnly reports whether path names object fields only, with no index
@@ -71,29 +103,30 @@ func (r Resources) ARN(name resource.Name) string {
 // report it (or reports it in a form that is not a condition) has status
 // Unknown. Fields a newer provider adds to a condition are ignored.
 //
-// It reads the map rather than decoding status into the typed condition
+// It reads the object rather than decoding status into the typed condition
 // list (the SDK's GetCondition), which JSON-encodes and decodes the whole
 // status on each call: a quarter of a reconcile's CPU, for three strings.
 func (r Resources) Condition(name resource.Name, ct xpv1.ConditionType) xpv1.Condition {
 	unknown := xpv1.Condition{Type: ct, Status: corev1.ConditionUnknown}
-	oc, ok := r[name]
-	if !ok || oc.Resource == nil {
+	s, ok := r[name]
+	if !ok {
 		return unknown
 	}
-	status, _ := oc.Resource.Object["status"].(map[string]any)
-	conditions, _ := status["conditions"].([]any)
-	for _, entry := range conditions {
-		c, _ := entry.(map[string]any)
-		if t, _ := c["type"].(string); t != string(ct) {
+	status := s.GetFields()["status"].GetStructValue()
+	conditions := status.GetFields()["conditions"].GetListValue()
+	for _, entry := range conditions.GetValues() {
+		c := entry.GetStructValue().GetFields()
+		if t, ok := c["type"].GetKind().(*structpb.Value_StringValue); !ok || t.StringValue != string(ct) {
 			continue
 		}
-		st, ok := c["status"].(string)
+		st, ok := c["status"].GetKind().(*structpb.Value_StringValue)
 		if !ok {
 			return unknown
 		}
-		reason, _ := c["reason"].(string)
-		message, _ := c["message"].(string)
-		return xpv1.Condition{Type: ct, Status: corev1.ConditionStatus(st), Reason: xpv1.ConditionReason(reason), Message: message}
+		return xpv1.Condition{
+			Type: ct, Status: corev1.ConditionStatus(st.StringValue),
+			Reason: xpv1.ConditionReason(c["reason"].GetStringValue()), Message: c["message"].GetStringValue(),
+		}
 	}
 	return unknown
 }

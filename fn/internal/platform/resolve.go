@@ -8,10 +8,10 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/crossplane/function-sdk-go/resource"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/observe"
 )
 
 // Applicable returns the configs that apply to a claim with the environment
@@ -416,21 +416,10 @@ func (r *resolver) crossAccount() {
 // ObservedRegion is the region of the pipeline's existing resources: the
 // spec.forProvider.region of the first observed resource (by name) that
 // has one. Every regional resource is composed in the same region.
-func ObservedRegion(observed map[resource.Name]resource.ObservedComposed) string {
-	names := make([]string, 0, len(observed))
-	for n := range observed {
-		names = append(names, string(n))
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		oc := observed[resource.Name(n)]
-		if oc.Resource == nil {
-			continue
-		}
-		if r, ok := get(oc.Resource.Object, "spec.forProvider.region"); ok {
-			if s, ok := r.(string); ok && s != "" {
-				return s
-			}
+func ObservedRegion(observed observe.Resources) string {
+	for _, n := range observed.Names() {
+		if r := observed.String(n, "spec.forProvider.region"); r != "" {
+			return r
 		}
 	}
 	return ""
