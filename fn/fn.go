@@ -507,8 +507,8 @@ func reportSynced(rsp *fnv1.RunFunctionResponse, result *compose.Result, o obser
 		if c.Status != "False" {
 			continue
 		}
-		u, _ := o.Object(resource.Name(n)) // Observed: its Synced condition is False.
-		what := fmt.Sprintf("%s (%s %s): %s", n, u.GetKind(), u.GetName(), c.Message)
+		name := resource.Name(n)
+		what := fmt.Sprintf("%s (%s %s): %s", n, o.String(name, "kind"), o.String(name, "metadata.name"), c.Message)
 		failing = append(failing, what)
 		response.Warning(rsp, errors.Errorf("Composed resource %s is not synced: %s", what, c.Reason)).
 			WithReason(string(v1alpha1.ReasonComposedResourceNotSynced)).TargetCompositeAndClaim()

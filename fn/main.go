@@ -71,8 +71,8 @@ func (c *CLI) Run() error {
 		return err
 	}
 	// Listening before the validator is ready lets a client connect while
-	// it is being built: the kernel completes the connection and queues the
-	// first request until Serve accepts it.
+	// it is being built: the kernel completes the TCP connection and queues
+	// it until Serve accepts it (a TLS handshake then waits for Serve).
 	lis, err := (&net.ListenConfig{}).Listen(context.Background(), c.Network, c.Address)
 	if err != nil {
 		return errors.Wrapf(err, "cannot listen for %s connections at %q", c.Network, c.Address)

@@ -146,40 +146,52 @@ func (r *Rules) Verify(s *structuralschema.Structural) error {
 // walkRules calls fn for every rule of s and its nodes, and reports the
 // features the evaluator does not implement.
 func walkRules(s *structuralschema.Structural, p *field.Path, fn func(*field.Path, apiextensionsv1.ValidationRule) error) error {
+	return eachNode(s, p, func(p *field.Path, s *structuralschema.Structural) error {
+		for _, rule := range s.XValidations {
+			switch {
+			case rule.MessageExpression != "":
+				return fmt.Errorf("%s: the CEL rule %q has a messageExpression, which specschema does not evaluate", p, rule.Rule)
+			case rule.FieldPath != "":
+				return fmt.Errorf("%s: the CEL rule %q has a fieldPath, which specschema does not apply", p, rule.Rule)
+			case rule.OptionalOldSelf != nil && *rule.OptionalOldSelf:
+				return fmt.Errorf("%s: the CEL rule %q has optionalOldSelf, which specschema does not evaluate", p, rule.Rule)
+			}
+			if err := fn(p, rule); err != nil {
+				return err
+			}
+		}
+		if s.ValueValidation != nil {
+			for _, a := range s.ValueValidation.AllOf {
+				if len(a.XValidations) > 0 {
+					return fmt.Errorf("%s: CEL rules under allOf are not evaluated by specschema", p)
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// eachNode calls fn for s and then every node below it, with its path:
+// properties in sorted order, then items (index 0), then map values (key
+// "*"); it stops at fn's first error.
+func eachNode(s *structuralschema.Structural, p *field.Path, fn func(*field.Path, *structuralschema.Structural) error) error {
 	if s == nil {
 		return nil
 	}
-	for _, rule := range s.XValidations {
-		switch {
-		case rule.MessageExpression != "":
-			return fmt.Errorf("%s: the CEL rule %q has a messageExpression, which specschema does not evaluate", p, rule.Rule)
-		case rule.FieldPath != "":
-			return fmt.Errorf("%s: the CEL rule %q has a fieldPath, which specschema does not apply", p, rule.Rule)
-		case rule.OptionalOldSelf != nil && *rule.OptionalOldSelf:
-			return fmt.Errorf("%s: the CEL rule %q has optionalOldSelf, which specschema does not evaluate", p, rule.Rule)
-		}
-		if err := fn(p, rule); err != nil {
-			return err
-		}
-	}
-	if s.ValueValidation != nil {
-		for _, a := range s.ValueValidation.AllOf {
-			if len(a.XValidations) > 0 {
-				return fmt.Errorf("%s: CEL rules under allOf are not evaluated by specschema", p)
-			}
-		}
+	if err := fn(p, s); err != nil {
+		return err
 	}
 	for _, k := range slices.Sorted(maps.Keys(s.Properties)) {
 		sub := s.Properties[k]
-		if err := walkRules(&sub, p.Child(k), fn); err != nil {
+		if err := eachNode(&sub, p.Child(k), fn); err != nil {
 			return err
 		}
 	}
-	if err := walkRules(s.Items, p.Index(0), fn); err != nil {
+	if err := eachNode(s.Items, p.Index(0), fn); err != nil {
 		return err
 	}
 	if s.AdditionalProperties != nil {
-		return walkRules(s.AdditionalProperties.Structural, p.Key("*"), fn)
+		return eachNode(s.AdditionalProperties.Structural, p.Key("*"), fn)
 	}
 	return nil
 }

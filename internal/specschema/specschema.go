@@ -2,7 +2,6 @@ package specschema
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 
 	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
@@ -58,28 +57,21 @@ func New(props *apiextensionsv1.JSONSchemaProps, rules *Rules) (*Validator, erro
 // validation otherwise spends most of its time compiling them. A pattern
 // that does not compile is left for validation to report, as it would.
 func compilePatterns(s *structuralschema.Structural) {
-	for _, p := range patterns(s, nil) {
+	for _, p := range patterns(s) {
 		_ = validate.Pattern("", "", "", p)
 	}
 }
 
-// patterns appends the patterns of s and its nodes to ps. Patterns under
-// allOf, anyOf, oneOf or not are left out: compiled when first used.
-func patterns(s *structuralschema.Structural, ps []string) []string {
-	if s == nil {
-		return ps
-	}
-	if s.ValueValidation != nil && s.ValueValidation.Pattern != "" {
-		ps = append(ps, s.ValueValidation.Pattern)
-	}
-	for _, k := range slices.Sorted(maps.Keys(s.Properties)) {
-		sub := s.Properties[k]
-		ps = patterns(&sub, ps)
-	}
-	ps = patterns(s.Items, ps)
-	if s.AdditionalProperties != nil {
-		ps = patterns(s.AdditionalProperties.Structural, ps)
-	}
+// patterns returns the patterns of s and its nodes. Patterns under allOf,
+// anyOf, oneOf or not are left out: compiled when first used.
+func patterns(s *structuralschema.Structural) []string {
+	var ps []string
+	_ = eachNode(s, nil, func(_ *field.Path, n *structuralschema.Structural) error {
+		if n.ValueValidation != nil && n.ValueValidation.Pattern != "" {
+			ps = append(ps, n.ValueValidation.Pattern)
+		}
+		return nil
+	})
 	return ps
 }
 
