@@ -76,6 +76,12 @@ type sample struct {
 	peakRSSKB int64
 	// anonKB and fileKB are RssAnon and RssFile at the end of the round.
 	anonKB, fileKB int64
+	// startFaults are the page faults (minor and major) up to the first
+	// response, startAnonKB and startFileKB RssAnon and RssFile then: on a
+	// virtual machine where a fault costs microseconds they are most of
+	// the cold start.
+	startFaults              int64
+	startAnonKB, startFileKB int64
 	// per scenario
 	cpuPerReq map[string]time.Duration
 	latencies map[string][]time.Duration
@@ -204,8 +210,9 @@ func run() error {
 				return fmt.Errorf("round %d, %s: %w", r+1, c.name, err)
 			}
 			samples[c.name] = append(samples[c.name], s)
-			fmt.Fprintf(os.Stderr, "round %d/%d %-14s cold %6.1f ms  rss %5.1f MB (anon %4.1f, file %4.1f)  cpu/req create %6.3f ms reconcile %6.3f ms\n",
-				r+1, *rounds, c.name, ms(s.coldStart), float64(s.peakRSSKB)/1024, float64(s.anonKB)/1024, float64(s.fileKB)/1024, ms(s.cpuPerReq["create"]), ms(s.cpuPerReq["reconcile"]))
+			fmt.Fprintf(os.Stderr, "round %d/%d %-14s cold %6.1f ms (%5d faults, anon %4.1f, file %4.1f)  rss %5.1f MB (anon %4.1f, file %4.1f)  cpu/req create %6.3f ms reconcile %6.3f ms\n",
+				r+1, *rounds, c.name, ms(s.coldStart), s.startFaults, kbToMB(s.startAnonKB), kbToMB(s.startFileKB),
+				kbToMB(s.peakRSSKB), kbToMB(s.anonKB), kbToMB(s.fileKB), ms(s.cpuPerReq["create"]), ms(s.cpuPerReq["reconcile"]))
 		}
 	}
 
@@ -285,6 +292,12 @@ func measure(ctx context.Context, c contender, scenarios []scenario, warmup, req
 	}
 	defer p.stop()
 	s.coldStart, s.listening = p.coldStart, p.listening
+	if s.startFaults, err = pageFaults(p.cmd.Process.Pid); err != nil {
+		return s, err
+	}
+	if _, s.startAnonKB, s.startFileKB, err = memoryKB(p.cmd.Process.Pid); err != nil {
+		return s, err
+	}
 
 	for _, sc := range scenarios {
 		for range warmup {
@@ -424,27 +437,40 @@ func freePort() (string, error) {
 // cpuTime is the process's user and system CPU time so far
 // (/proc/<pid>/stat fields 14 and 15, in clock ticks).
 func cpuTime(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	ticks, err := statSum(pid, 14, 15)
+	return time.Duration(ticks) * time.Second / clockTicks, err
+}
+
+// pageFaults is the process's minor and major page faults so far
+// (/proc/<pid>/stat fields 10 and 12).
+func pageFaults(pid int) (int64, error) {
+	return statSum(pid, 10, 12)
+}
+
+// statSum is the sum of the numeric fields of /proc/<pid>/stat numbered
+// (from 1, as proc(5) numbers them) a and b.
+func statSum(pid, a, b int) (int64, error) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, err
 	}
 	// The command name (field 2) may hold spaces; the fields after it
 	// start after its closing parenthesis.
-	i := bytes.LastIndexByte(b, ')')
+	i := bytes.LastIndexByte(stat, ')')
 	if i < 0 {
 		return 0, fmt.Errorf("cannot parse /proc/%d/stat", pid)
 	}
-	f := strings.Fields(string(b[i+1:]))
-	// f[0] is field 3 (state): utime is field 14, stime 15.
-	if len(f) < 13 {
+	f := strings.Fields(string(stat[i+1:]))
+	// f[0] is field 3 (state).
+	if len(f) < max(a, b)-2 {
 		return 0, fmt.Errorf("cannot parse /proc/%d/stat", pid)
 	}
-	u, err1 := strconv.ParseInt(f[11], 10, 64)
-	s, err2 := strconv.ParseInt(f[12], 10, 64)
+	x, err1 := strconv.ParseInt(f[a-3], 10, 64)
+	y, err2 := strconv.ParseInt(f[b-3], 10, 64)
 	if err := errors.Join(err1, err2); err != nil {
-		return 0, err
+		return 0, fmt.Errorf("cannot parse /proc/%d/stat: %w", pid, err)
 	}
-	return time.Duration(u+s) * time.Second / clockTicks, nil
+	return x + y, nil
 }
 
 // copyBinary copies the executable src to the new file dst.
@@ -494,6 +520,8 @@ func memoryKB(pid int) (peak, anon, file int64, err error) {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func kbToMB(kb int64) float64 { return float64(kb) / 1024 }
 
 func median(ds []time.Duration) time.Duration {
 	s := slices.Clone(ds)
