@@ -33,7 +33,6 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1/xrd"
-	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/compose"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/startgc"
 	_ "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/warmup" // Starts building the validator during init.
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/specschema"
@@ -65,8 +64,6 @@ func (c *CLI) Run() error {
 	if err != nil {
 		return errors.Wrap(err, "cannot create the logger")
 	}
-	// Off the critical path: on the other core while the server starts.
-	go func() { _ = compose.RegisterKinds() }() // The first compose reports an error.
 	creds, err := c.credentials()
 	if err != nil {
 		return err
