@@ -68,9 +68,6 @@ func (c *CLI) Run() error {
 	if err != nil {
 		return err
 	}
-	// Listening before the validator is ready lets a client connect while
-	// it is being built: the kernel completes the TCP connection and queues
-	// it until Serve accepts it (a TLS handshake then waits for Serve).
 	lis, err := (&net.ListenConfig{}).Listen(context.Background(), c.Network, c.Address)
 	if err != nil {
 		return errors.Wrapf(err, "cannot listen for %s connections at %q", c.Network, c.Address)
@@ -180,7 +177,7 @@ func serve(ctx context.Context, srv *grpc.Server, lis net.Listener, log logging.
 		case err := <-validator:
 			if err != nil {
 				srv.Stop()
-				<-served
+				<-served //nolint:errcheck // Stopped: Serve's own error adds nothing.
 				return errors.Wrap(err, "cannot build the validator of the XRD's schema")
 			}
 			validator = nil // Built; a nil channel is never ready.

@@ -395,8 +395,9 @@ type DeployTarget struct {
 	RoleARN string `json:"roleArn,omitempty"`
 
 	// Alias is moved to the newly published version (for example live).
-	// Lambda allows 1-128 characters, not all digits
-	// (https://docs.aws.amazon.com/lambda/latest/api/API_GetAlias.html).
+	// At most 128 characters, Lambda's limit
+	// (https://docs.aws.amazon.com/lambda/latest/api/API_GetAlias.html),
+	// starting with a letter, _ or -: Lambda refuses a name of digits only.
 	// +kubebuilder:validation:MaxLength=128
 	// +kubebuilder:validation:Pattern=`^[A-Za-z_-][A-Za-z0-9_-]*$`
 	// +optional

@@ -269,8 +269,7 @@ func newKind(gvk schema.GroupVersionKind) (runtime.Object, bool) {
 	if !ok {
 		return nil, false
 	}
-	obj, ok := reflect.New(t.Elem()).Interface().(runtime.Object)
-	return obj, ok
+	return reflect.TypeAssert[runtime.Object](reflect.New(t.Elem()))
 }
 
 // checkKind returns an error unless obj is of name's registered kind.

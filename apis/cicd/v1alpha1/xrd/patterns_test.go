@@ -73,78 +73,93 @@ func eachPattern(s *apiextensionsv1.JSONSchemaProps, path string, fn func(path, 
 	}
 }
 
+// boundMoved is a field whose pattern's counted repetition gave way to its
+// maxLength: its pattern before, and values to try (a prefix, then
+// characters mostly of class, now and then of otherChars).
+type boundMoved struct {
+	path       []string
+	before     string
+	prefixes   []string
+	class      string
+	otherChars string
+	maxLength  int64
+}
+
 // TestBoundsMovedToMaxLength shows that the patterns whose counted
 // repetition gave way to maxLength accept, within that maxLength, exactly
-// what the earlier patterns accepted: the values are the same, only the
-// error for a value over maxLength is now "Too long" alone.
+// what the earlier patterns accepted, in both XRDs: the values are the
+// same, only the error for a value over maxLength is now "Too long" alone.
 func TestBoundsMovedToMaxLength(t *testing.T) {
 	const roleClass = "ABCXYZabcxyz0189+=,.@_/-"
-	for name, tc := range map[string]struct {
-		path       []string
-		before     string
-		prefixes   []string
-		class      string
-		maxLength  int64
-		otherChars string
-	}{
+	for name, tc := range map[string]boundMoved{
 		"deploy target's role ARN": {
 			path:     []string{"deployer", "targets", "[]", "roleArn"},
 			before:   `^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$`,
 			prefixes: []string{"arn:aws:iam::123456789012:role/", "arn:aws-us-gov:iam::123456789012:role/", "arn:aws:iam::12345678901:role/", "arn:aws:iam::123456789012:user/"},
-			class:    roleClass, maxLength: 128, otherChars: " :*\x00é",
+			class:    roleClass, otherChars: " :*\x00é", maxLength: 128,
 		},
 		"trusted principal ARN": {
 			path:     []string{"crossAccount", "trustedPrincipalArns", "[]"},
 			before:   `^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]{1,512}$`,
 			prefixes: []string{"arn:aws:iam::123456789012:role/", "arn:aws:iam::123456789012:user/", "arn:aws-cn:iam::123456789012:group/"},
-			class:    roleClass, maxLength: 128, otherChars: " :*\x00é",
+			class:    roleClass, otherChars: " :*\x00é", maxLength: 128,
 		},
 		"deploy target's alias": {
 			path:     []string{"deployer", "targets", "[]", "alias"},
 			before:   `^[A-Za-z_-][A-Za-z0-9_-]{0,127}$`,
 			prefixes: []string{"", "live", "_", "-", "1", "9live"},
-			class:    "Aaz09_-", maxLength: 128, otherChars: " .:é",
+			class:    "Aaz09_-", otherChars: " .:é", maxLength: 128,
 		},
 	} {
-		t.Run(name, func(t *testing.T) {
-			s, err := xrd.Schema()
-			if err != nil {
-				t.Fatal(err)
-			}
-			field := at(t, s, tc.path)
-			if field.MaxLength == nil || *field.MaxLength != tc.maxLength {
-				t.Fatalf("maxLength is %v, want %d", field.MaxLength, tc.maxLength)
-			}
-			before, now := regexp.MustCompile(tc.before), regexp.MustCompile(field.Pattern)
-			accepts := func(re *regexp.Regexp, v string) bool {
-				return re.MatchString(v) && int64(utf8.RuneCountInString(v)) <= tc.maxLength
-			}
-			r := rand.New(rand.NewPCG(1, 2)) //nolint:gosec // Test values, not secrets.
-			chars := tc.class + tc.otherChars
-			accepted := 0
-			for range 20000 {
-				var b strings.Builder
-				b.WriteString(tc.prefixes[r.IntN(len(tc.prefixes))])
-				for range r.IntN(140) {
-					if r.IntN(50) == 0 {
-						b.WriteRune([]rune(chars)[r.IntN(utf8.RuneCountInString(chars))])
-					} else {
-						b.WriteByte(tc.class[r.IntN(len(tc.class))])
-					}
+		for api, schema := range map[string]func() (*apiextensionsv1.JSONSchemaProps, error){
+			"Claim": xrd.Schema, "Namespaced": xrd.NamespacedSchema,
+		} {
+			t.Run(api+" "+name, func(t *testing.T) {
+				s, err := schema()
+				if err != nil {
+					t.Fatal(err)
 				}
-				v := b.String()
-				got, want := accepts(now, v), accepts(before, v)
-				if got != want {
-					t.Fatalf("%q: accepted %t with %q, %t with %q (maxLength %d)", v, got, field.Pattern, want, tc.before, tc.maxLength)
-				}
-				if want {
-					accepted++
-				}
+				tc.check(t, at(t, s, tc.path))
+			})
+		}
+	}
+}
+
+// check compares field's pattern and maxLength with the pattern before on
+// 20,000 values.
+func (tc boundMoved) check(t *testing.T, field *apiextensionsv1.JSONSchemaProps) {
+	t.Helper()
+	if field.MaxLength == nil || *field.MaxLength != tc.maxLength {
+		t.Fatalf("maxLength is %v, want %d", field.MaxLength, tc.maxLength)
+	}
+	before, now := regexp.MustCompile(tc.before), regexp.MustCompile(field.Pattern)
+	accepts := func(re *regexp.Regexp, v string) bool {
+		return re.MatchString(v) && int64(utf8.RuneCountInString(v)) <= tc.maxLength
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	others := []rune(tc.class + tc.otherChars)
+	accepted := 0
+	for range 20000 {
+		var b strings.Builder
+		b.WriteString(tc.prefixes[r.IntN(len(tc.prefixes))])
+		for range r.IntN(140) {
+			if r.IntN(50) == 0 {
+				b.WriteRune(others[r.IntN(len(others))])
+			} else {
+				b.WriteByte(tc.class[r.IntN(len(tc.class))])
 			}
-			if accepted < 1000 || accepted > 19000 {
-				t.Fatalf("%d of 20,000 values accepted: the values do not test both sides", accepted)
-			}
-		})
+		}
+		v := b.String()
+		got, want := accepts(now, v), accepts(before, v)
+		if got != want {
+			t.Fatalf("%q: accepted %t with %q, %t with %q (maxLength %d)", v, got, field.Pattern, want, tc.before, tc.maxLength)
+		}
+		if want {
+			accepted++
+		}
+	}
+	if accepted < 1000 || accepted > 19000 {
+		t.Fatalf("%d of 20,000 values accepted: the values do not test both sides", accepted)
 	}
 }
 

@@ -269,26 +269,14 @@ var NamespacedRules = sync.OnceValues(func() (*specschema.Rules, error) {
 	return specschema.LoadRules(NamespacedRulesJSON)
 })
 
-// validator plans the rules on another core while it decodes the schema:
-// the function's start-up waits for the validator, and on two cores the
-// two halves of its build overlap (docs/performance.md, sixth pass).
 func validator(schema func() (*apiextensionsv1.JSONSchemaProps, error), rules func() (*specschema.Rules, error)) (*specschema.Validator, error) {
-	type planned struct {
-		rules *specschema.Rules
-		err   error
-	}
-	ch := make(chan planned, 1)
-	go func() {
-		r, err := rules()
-		ch <- planned{r, err}
-	}()
 	s, err := schema()
-	p := <-ch
 	if err != nil {
 		return nil, err
 	}
-	if p.err != nil {
-		return nil, p.err
+	r, err := rules()
+	if err != nil {
+		return nil, err
 	}
-	return specschema.New(s, p.rules)
+	return specschema.New(s, r)
 }
