@@ -33,9 +33,9 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1/xrd"
-	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/compose"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/startgc"
 	_ "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/warmup" // Starts building the validator during init.
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/specschema"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/version"
 )
 
@@ -64,29 +64,16 @@ func (c *CLI) Run() error {
 	if err != nil {
 		return errors.Wrap(err, "cannot create the logger")
 	}
-	// Off the critical path: on the other core while the server starts.
-	go func() { _ = compose.RegisterKinds() }() // The first compose reports an error.
 	creds, err := c.credentials()
 	if err != nil {
 		return err
 	}
-	// Listening before the validator is ready lets a client connect while
-	// it is being built: the kernel completes the TCP connection and queues
-	// it until Serve accepts it (a TLS handshake then waits for Serve).
 	lis, err := (&net.ListenConfig{}).Listen(context.Background(), c.Network, c.Address)
 	if err != nil {
 		return errors.Wrapf(err, "cannot listen for %s connections at %q", c.Network, c.Address)
 	}
 	registry := prometheus.NewRegistry()
 	srv := newServer(NewFunction(log), creds, c.MaxRecvMessageSize*1024*1024, registry)
-	// Built before serving (fn/internal/warmup started it during package
-	// initialization), so the first request does not wait for it and a
-	// schema that cannot be loaded stops the function here, not per request.
-	if _, err := xrd.Validator(); err != nil {
-		_ = lis.Close()
-		return errors.Wrap(err, "cannot build the validator of the XRD's schema")
-	}
-
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 
@@ -109,7 +96,22 @@ func (c *CLI) Run() error {
 	}
 
 	log.Info("Serving function", "version", version.Version(), "network", c.Network, "address", lis.Addr().String(), "mtls", !c.Insecure)
-	return serve(ctx, srv, lis, log, shutdownGrace)
+	return serve(ctx, srv, lis, log, shutdownGrace, built(xrd.Validator))
+}
+
+// built reports, once, how building the validator of the XRD's schema
+// ended; fn/internal/warmup started it during package initialization. The
+// function serves while it is built, so the first call's connection,
+// HTTP/2 set-up and request decoding overlap the build, and the call waits
+// for it only where it validates the spec. A schema that cannot be loaded
+// still stops the function (serve returns the error).
+func built(validator func() (*specschema.Validator, error)) <-chan error {
+	ended := make(chan error, 1)
+	go func() {
+		_, err := validator()
+		ended <- err
+	}()
+	return ended
 }
 
 // credentials are mTLS from the certificate directory, unless --insecure.
@@ -159,18 +161,29 @@ func after(done func()) grpc.UnaryServerInterceptor {
 }
 
 // serve serves until ctx is done, then stops accepting connections and
-// waits up to grace for in-flight calls before closing them.
-func serve(ctx context.Context, srv *grpc.Server, lis net.Listener, log logging.Logger, grace time.Duration) error {
+// waits up to grace for in-flight calls before closing them. An error from
+// validator (the validator's build) stops the server at once.
+func serve(ctx context.Context, srv *grpc.Server, lis net.Listener, log logging.Logger, grace time.Duration, validator <-chan error) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(lis) }()
 
-	select {
-	case err := <-served:
-		if err != nil {
-			return errors.Wrap(err, "cannot serve gRPC connections")
+	for waiting := true; waiting; {
+		select {
+		case err := <-served:
+			if err != nil {
+				return errors.Wrap(err, "cannot serve gRPC connections")
+			}
+			return nil
+		case err := <-validator:
+			if err != nil {
+				srv.Stop()
+				<-served //nolint:errcheck // Stopped: Serve's own error adds nothing.
+				return errors.Wrap(err, "cannot build the validator of the XRD's schema")
+			}
+			validator = nil // Built; a nil channel is never ready.
+		case <-ctx.Done():
+			waiting = false
 		}
-		return nil
-	case <-ctx.Done():
 	}
 
 	log.Info("Shutting down: finishing in-flight calls", "grace", grace.String())

@@ -26,6 +26,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/startgc"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/specschema"
 )
 
 // writeCerts writes a self-signed CA and a server certificate it signed, as
@@ -124,7 +125,7 @@ func TestServeFinishesInFlightCalls(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(t.Context())
 	served := make(chan error, 1)
-	go func() { served <- serve(ctx, srv, lis, logging.NewNopLogger(), time.Hour) }()
+	go func() { served <- serve(ctx, srv, lis, logging.NewNopLogger(), time.Hour, builtWith(nil)) }()
 
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -162,6 +163,71 @@ func TestServeFinishesInFlightCalls(t *testing.T) {
 	if err := <-served; err != nil {
 		t.Errorf("serve() = %v, want nil after a graceful stop", err)
 	}
+}
+
+// builtWith is a validator build that ended with err.
+func builtWith(err error) <-chan error {
+	return built(func() (*specschema.Validator, error) { return nil, err })
+}
+
+// TestServeWhileTheValidatorIsBuilt answers a call before the validator's
+// build has ended, then goes on serving once it has.
+func TestServeWhileTheValidatorIsBuilt(t *testing.T) {
+	lis, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newServer(&echoFunction{}, insecure.NewCredentials(), 4<<20, prometheus.NewRegistry())
+	ctx, cancel := context.WithCancel(t.Context())
+	building := make(chan error, 1)
+	served := make(chan error, 1)
+	go func() { served <- serve(ctx, srv, lis, logging.NewNopLogger(), time.Hour, building) }()
+
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	client := fnv1.NewFunctionRunnerServiceClient(conn)
+	if _, err := client.RunFunction(t.Context(), &fnv1.RunFunctionRequest{}); err != nil {
+		t.Fatalf("a call while the validator is built: %v", err)
+	}
+	building <- nil
+	if _, err := client.RunFunction(t.Context(), &fnv1.RunFunctionRequest{}); err != nil {
+		t.Fatalf("a call once the validator is built: %v", err)
+	}
+	cancel()
+	if err := <-served; err != nil {
+		t.Errorf("serve() = %v, want nil after a graceful stop", err)
+	}
+}
+
+// TestServeStopsWhenTheValidatorCannotBeBuilt: a schema that cannot be
+// loaded stops the function, with the build's error, and closes the port.
+func TestServeStopsWhenTheValidatorCannotBeBuilt(t *testing.T) {
+	lis, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newServer(&echoFunction{}, insecure.NewCredentials(), 4<<20, prometheus.NewRegistry())
+	errSchema := errors.New("bad schema")
+	err = serve(t.Context(), srv, lis, logging.NewNopLogger(), time.Hour, builtWith(errSchema))
+	if !errors.Is(err, errSchema) {
+		t.Fatalf("serve() = %v, want the validator's error", err)
+	}
+	if c, err := (&net.Dialer{}).DialContext(t.Context(), "tcp", lis.Addr().String()); err == nil {
+		_ = c.Close()
+		t.Error("the port still accepts connections after serve returned")
+	}
+}
+
+// echoFunction answers every call.
+type echoFunction struct {
+	fnv1.UnimplementedFunctionRunnerServiceServer
+}
+
+func (echoFunction) RunFunction(context.Context, *fnv1.RunFunctionRequest) (*fnv1.RunFunctionResponse, error) {
+	return &fnv1.RunFunctionResponse{}, nil
 }
 
 // waitNotReady waits until the client connection leaves READY.

@@ -390,12 +390,16 @@ type DeployTarget struct {
 	// pipeline's images. At most 128 characters, so that 20 of them fit the
 	// deployer's IAM policy (6,144 characters).
 	// +kubebuilder:validation:MaxLength=128
-	// +kubebuilder:validation:Pattern=`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$`
+	// +kubebuilder:validation:Pattern=`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$`
 	// +optional
 	RoleARN string `json:"roleArn,omitempty"`
 
 	// Alias is moved to the newly published version (for example live).
-	// +kubebuilder:validation:Pattern=`^[A-Za-z_-][A-Za-z0-9_-]{0,127}$`
+	// At most 128 characters, Lambda's limit
+	// (https://docs.aws.amazon.com/lambda/latest/api/API_GetAlias.html),
+	// starting with a letter, _ or -: Lambda refuses a name of digits only.
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:Pattern=`^[A-Za-z_-][A-Za-z0-9_-]*$`
 	// +optional
 	Alias string `json:"alias,omitempty"`
 	// ExternalID is passed when assuming roleArn, for a role whose trust
@@ -559,7 +563,7 @@ type CrossAccount struct {
 	// role's trust policy fits IAM's 2,048 characters.
 	// +kubebuilder:validation:MaxItems=10
 	// +kubebuilder:validation:items:MaxLength=128
-	// +kubebuilder:validation:items:Pattern=`^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]{1,512}$`
+	// +kubebuilder:validation:items:Pattern=`^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]+$`
 	// +listType=set
 	// +optional
 	TrustedPrincipalARNs []string `json:"trustedPrincipalArns,omitempty"`

@@ -3,8 +3,9 @@
 // each kind in Kinds, in both scopes (cluster/<group>/v1beta1 and
 // namespaced/<group>/v1beta1), its zz_<kind>_types.go, the package's
 // zz_groupversion_info.go and the deep copies of those types; and per scope
-// a scheme.go (packages cluster and namespaced) whose AddToScheme
-// registers every generated group, which package compose uses. The provider's
+// a scheme.go (packages cluster and namespaced) whose Kinds list every
+// generated kind, which package compose uses, and whose AddToScheme
+// registers every generated group. The provider's
 // own packages also hold every other kind of the group and, for each kind,
 // the managed-resource methods, reference resolvers and Terraform
 // conversions, which import upjet and the Terraform SDK; the function uses
@@ -16,7 +17,19 @@
 // they differ, so a provider upgrade in go.mod regenerates rather than drifts.
 package awsapis
 
+import (
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
 //go:generate go run ./gen
+
+// Kind is a kind the function composes: its group, version and kind, and a
+// value of its Go type.
+type Kind struct {
+	GVK    schema.GroupVersionKind
+	Object runtime.Object
+}
 
 // Kinds are the provider-aws kinds the function composes, by API group (the
 // part before .aws.upbound.io), all at v1beta1. TestKindsAreComponents in

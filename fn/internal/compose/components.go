@@ -2,13 +2,13 @@ package compose
 
 import (
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 
 	"github.com/crossplane/function-sdk-go/errors"
 	"github.com/crossplane/function-sdk-go/resource"
-	"github.com/crossplane/function-sdk-go/resource/composed"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -232,25 +232,45 @@ func ProviderGroups() []string {
 	return out
 }
 
-// RegisterKinds registers every composed kind of both scopes in
-// composed.Scheme, a global of the SDK, where fromTyped (as composed.From)
-// finds a typed struct's kind and NamespacedScope the namespaced twin's
-// struct: every group generated into fn/internal/awsapis (awsapis.Kinds,
-// TestKindsAreComponents). It does so once; every use of composed.Scheme
-// here calls it first. It is not a package init because registering the 50
-// kinds takes 0.5-3 ms, on the start-up's critical path: main calls it in
-// the background while it starts the server.
-func RegisterKinds() error { return registerKinds() }
+// kindIndex finds a composed kind's group, version and kind by its Go type,
+// and a namespaced kind's Go type by its group, version and kind: every kind
+// of both scopes generated into fn/internal/awsapis (awsapis.Kinds,
+// TestKindsAreComponents). It is read from the generated lists rather than
+// from a runtime.Scheme: registering the 50 kinds in composed.Scheme
+// allocated 0.3 MB (with each group's meta types) at start-up, and the
+// function needs only these two lookups (TestKindsAsScheme).
+type kindIndex struct {
+	byType map[reflect.Type]schema.GroupVersionKind
+	byGVK  map[schema.GroupVersionKind]reflect.Type
+}
 
-var registerKinds = sync.OnceValue(func() error {
-	if err := clusterapis.AddToScheme(composed.Scheme); err != nil {
-		return errors.Wrap(err, "cannot register the composed kinds")
+var kinds = sync.OnceValue(func() kindIndex {
+	all := slices.Concat(clusterapis.Kinds, namespacedapis.Kinds)
+	k := kindIndex{
+		byType: make(map[reflect.Type]schema.GroupVersionKind, len(all)),
+		byGVK:  make(map[schema.GroupVersionKind]reflect.Type, len(all)),
 	}
-	if err := namespacedapis.AddToScheme(composed.Scheme); err != nil {
-		return errors.Wrap(err, "cannot register the namespaced composed kinds")
+	for _, c := range all {
+		t := reflect.TypeOf(c.Object)
+		k.byType[t], k.byGVK[c.GVK] = c.GVK, t
 	}
-	return nil
+	return k
 })
+
+// kindOf is the group, version and kind of obj's Go type.
+func kindOf(obj runtime.Object) (schema.GroupVersionKind, bool) {
+	gvk, ok := kinds().byType[reflect.TypeOf(obj)]
+	return gvk, ok
+}
+
+// newKind returns a new typed struct of the kind gvk.
+func newKind(gvk schema.GroupVersionKind) (runtime.Object, bool) {
+	t, ok := kinds().byGVK[gvk]
+	if !ok {
+		return nil, false
+	}
+	return reflect.TypeAssert[runtime.Object](reflect.New(t.Elem()))
+}
 
 // checkKind returns an error unless obj is of name's registered kind.
 func checkKind(name resource.Name, obj runtime.Object) error {

@@ -1,21 +1,26 @@
 package compose
 
 import (
+	"reflect"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/crossplane/function-sdk-go/resource/composed"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	clusterapis "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/cluster"
+	namespacedapis "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/namespaced"
 )
 
-// TestEveryComponentHasANamespacedKind: each row's kind is registered in
-// namespacedScheme at the same version in its namespaced group, or a
-// namespaced XR could not compose it ("provider-aws has no namespaced ...").
-// namespacedScheme registers what fn/internal/awsapis/namespaced/scheme.go
-// lists, which go generate writes from awsapis.Kinds; a row of a kind or
-// group not generated fails here (and TestKindsAreComponents).
+// TestEveryComponentHasANamespacedKind: each row's kind is known to
+// newKind at the same version in its namespaced group, or a namespaced XR
+// could not compose it ("provider-aws has no namespaced ..."). newKind knows
+// what fn/internal/awsapis/namespaced/scheme.go lists, which go generate
+// writes from awsapis.Kinds; a row of a kind or group not generated fails
+// here (and TestKindsAreComponents).
 func TestEveryComponentHasANamespacedKind(t *testing.T) {
-	scheme, err := namespacedScheme()
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, c := range Components {
 		gvk := c.Kind()
 		group, ok := strings.CutSuffix(gvk.Group, ClusterGroupSuffix)
@@ -24,9 +29,77 @@ func TestEveryComponentHasANamespacedKind(t *testing.T) {
 			continue
 		}
 		gvk.Group = group + NamespacedGroupSuffix
-		if !scheme.Recognizes(gvk) {
-			t.Errorf("%s: namespacedScheme has no %s: add %s to awsapis.Kinds[%q] and run go generate ./fn/internal/awsapis",
+		if _, ok := newKind(gvk); !ok {
+			t.Errorf("%s: newKind has no %s: add %s to awsapis.Kinds[%q] and run go generate ./fn/internal/awsapis",
 				c.Name, gvk, gvk.Kind, group)
 		}
+	}
+}
+
+// awsScheme registers both scopes' generated groups in a runtime.Scheme, as
+// composed.Scheme would hold them.
+func awsScheme(t *testing.T) *runtime.Scheme {
+	t.Helper()
+	s := runtime.NewScheme()
+	if err := clusterapis.AddToScheme(s); err != nil {
+		t.Fatal(err)
+	}
+	if err := namespacedapis.AddToScheme(s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// registerInSDKScheme registers both scopes' kinds in composed.Scheme, for
+// tests that compare with composed.From: the function itself never does.
+var registerInSDKScheme = sync.OnceValue(func() error {
+	if err := clusterapis.AddToScheme(composed.Scheme); err != nil {
+		return err
+	}
+	return namespacedapis.AddToScheme(composed.Scheme)
+})
+
+// awsapisPath is the Go package path of fn/internal/awsapis.
+const awsapisPath = "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis"
+
+// TestKindsAsScheme: kindOf and newKind find what a runtime.Scheme of the
+// generated groups finds (ObjectKinds, New), for every kind it registers
+// in those groups, and nothing else.
+func TestKindsAsScheme(t *testing.T) {
+	s := awsScheme(t)
+	n := 0
+	for gvk, typ := range s.AllKnownTypes() {
+		if !strings.HasPrefix(typ.PkgPath(), awsapisPath+"/") || strings.HasSuffix(gvk.Kind, "List") {
+			continue // The meta types each group registers, and the lists.
+		}
+		n++
+		want, err := s.New(gvk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := newKind(gvk)
+		if !ok {
+			t.Errorf("newKind(%s): none, the scheme's is %s", gvk, typ)
+			continue
+		}
+		if reflect.TypeOf(got) != reflect.TypeOf(want) {
+			t.Errorf("newKind(%s) is a %T, the scheme's a %T", gvk, got, want)
+		}
+		wantGVKs, _, err := s.ObjectKinds(want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gotGVK, ok := kindOf(want); !ok || len(wantGVKs) != 1 || gotGVK != wantGVKs[0] {
+			t.Errorf("kindOf(%T) = %s, %t; the scheme's kinds %v", want, gotGVK, ok, wantGVKs)
+		}
+	}
+	if n == 0 || n != len(kinds().byType) || n != len(kinds().byGVK) {
+		t.Errorf("the scheme registers %d kinds, kindIndex knows %d types and %d kinds", n, len(kinds().byType), len(kinds().byGVK))
+	}
+	if _, ok := newKind(schema.GroupVersionKind{Group: "s3" + NamespacedGroupSuffix, Version: "v1beta1", Kind: "Nothing"}); ok {
+		t.Error("newKind knows a kind no group registers")
+	}
+	if _, ok := kindOf(&runtime.Unknown{}); ok {
+		t.Error("kindOf knows a type that is not a composed kind")
 	}
 }

@@ -187,10 +187,7 @@ func stringMap(key, value string) *structpb.Value {
 // TestFromTypedAsSDK compares the two), converted in one walk.
 func fromTyped(obj runtime.Object) (*composed.Unstructured, error) {
 	if _, ok := obj.(interface{ UnstructuredContent() map[string]any }); ok {
-		if err := registerKinds(); err != nil {
-			return nil, err
-		}
-		return composed.From(obj)
+		return composed.From(obj) // Used as it is: no kind to look up.
 	}
 	if err := setKind(obj); err != nil {
 		return nil, err
@@ -242,19 +239,14 @@ func structFromTyped(obj runtime.Object) (*structpb.Struct, error) {
 	return s, nil
 }
 
-// setKind sets a typed struct's apiVersion and kind from composed.Scheme,
-// as composed.From does.
+// setKind sets a typed struct's apiVersion and kind, as composed.From does
+// from composed.Scheme.
 func setKind(obj runtime.Object) error {
-	if err := registerKinds(); err != nil {
-		return err
+	gvk, ok := kindOf(obj)
+	if !ok {
+		return errors.Errorf("%T is not a composed kind (is it in awsapis.Kinds?)", obj)
 	}
-	gvks, _, err := composed.Scheme.ObjectKinds(obj)
-	if err != nil {
-		return errors.Wrap(err, "cannot find the kind in composed.Scheme (is it in awsapis.Kinds?)")
-	}
-	for _, gvk := range gvks {
-		obj.GetObjectKind().SetGroupVersionKind(gvk)
-	}
+	obj.GetObjectKind().SetGroupVersionKind(gvk)
 	return nil
 }
 

@@ -24,8 +24,7 @@ import (
 // that structFromTyped gives what the SDK's response makes of that
 // (structpb.NewStruct), error for error.
 func TestFromTypedAsSDK(t *testing.T) {
-	scheme, err := namespacedScheme() // composed.From reads the kinds from it too
-	if err != nil {
+	if err := registerInSDKScheme(); err != nil { // composed.From reads the kinds from it.
 		t.Fatal(err)
 	}
 	var objects []runtime.Object
@@ -33,9 +32,9 @@ func TestFromTypedAsSDK(t *testing.T) {
 	for _, c := range Components {
 		gvk := c.Kind()
 		gvk.Group = strings.TrimSuffix(gvk.Group, ClusterGroupSuffix) + NamespacedGroupSuffix
-		namespaced, err := scheme.New(gvk)
-		if err != nil {
-			t.Fatalf("%s: %v", gvk, err)
+		namespaced, ok := newKind(gvk)
+		if !ok {
+			t.Fatalf("no namespaced %s", gvk)
 		}
 		for _, o := range []runtime.Object{c.Object, namespaced} {
 			if tp := reflect.TypeOf(o).Elem(); !seen[tp] {

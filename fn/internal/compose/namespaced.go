@@ -12,7 +12,6 @@ import (
 	xpv1 "github.com/crossplane/crossplane-runtime/v2/apis/common/v1"
 	"github.com/crossplane/function-sdk-go/errors"
 	"github.com/crossplane/function-sdk-go/resource/composed"
-	"k8s.io/apimachinery/pkg/runtime"
 )
 
 // Group suffixes of provider-aws's cluster-scoped and namespaced managed
@@ -28,19 +27,6 @@ const (
 	ProviderConfigKind        = "ProviderConfig"
 	ClusterProviderConfigKind = "ClusterProviderConfig"
 )
-
-// namespacedScheme holds provider-aws's namespaced typed structs, which every
-// namespaced managed resource is decoded into (see NamespacedScope): every
-// group generated into fn/internal/awsapis/namespaced (awsapis.Kinds). It is
-// composed.Scheme, where fromTyped finds a typed struct's kind; the
-// namespaced groups (*.aws.m.upbound.io) are the cluster ones' twins, not
-// the same groups, so the two scopes' kinds do not meet.
-func namespacedScheme() (*runtime.Scheme, error) {
-	if err := registerKinds(); err != nil {
-		return nil, err
-	}
-	return composed.Scheme, nil
-}
 
 // NamespacedScope composes provider-aws's namespaced managed resources
 // (*.aws.m.upbound.io) for a namespaced (Crossplane v2) XR. Crossplane
@@ -129,13 +115,9 @@ func orphaned(v any) ([]any, error) {
 // have, or has with another type, is an error.
 func (s NamespacedScope) typed(u *composed.Unstructured) error {
 	gvk := u.GroupVersionKind()
-	scheme, err := namespacedScheme()
-	if err != nil {
-		return err
-	}
-	obj, err := scheme.New(gvk)
-	if err != nil {
-		return errors.Wrapf(err, "provider-aws has no namespaced %s", gvk)
+	obj, ok := newKind(gvk)
+	if !ok {
+		return errors.Errorf("provider-aws has no namespaced %s", gvk)
 	}
 	shaped, err := reshape(u.Object, reflect.TypeOf(obj), "")
 	if err != nil {

@@ -8,8 +8,8 @@
 // packages), so its init runs before the gRPC server's, client-go's and
 // controller-runtime's, and on a second core the build (about 1.3 ms since
 // the CEL rules are compiled by go generate, internal/specschema) overlaps
-// with them. The work is the same and still before the first response;
-// main waits for it (xrd.Validator) and stops on its error.
+// with them. The work is the same and still before the first response's
+// validation; main serves meanwhile and stops on its error.
 package warmup
 
 import "github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1/xrd"

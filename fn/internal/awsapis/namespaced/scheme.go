@@ -7,6 +7,7 @@ package namespaced
 import (
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis"
 	cloudwatch "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/namespaced/cloudwatch/v1beta1"
 	cloudwatchevents "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/namespaced/cloudwatchevents/v1beta1"
 	cloudwatchlogs "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/namespaced/cloudwatchlogs/v1beta1"
@@ -38,3 +39,34 @@ var schemeBuilder = runtime.NewSchemeBuilder(
 
 // AddToScheme adds the kinds of every group of the scope to a scheme.
 var AddToScheme = schemeBuilder.AddToScheme
+
+// Kinds are a value of every kind of the scope with its group, version and
+// kind, as AddToScheme registers them, for finding a typed struct's kind
+// without building a runtime.Scheme.
+var Kinds = []awsapis.Kind{
+	{GVK: cloudwatch.MetricAlarm_GroupVersionKind, Object: &cloudwatch.MetricAlarm{}},
+	{GVK: cloudwatchevents.Rule_GroupVersionKind, Object: &cloudwatchevents.Rule{}},
+	{GVK: cloudwatchevents.Target_GroupVersionKind, Object: &cloudwatchevents.Target{}},
+	{GVK: cloudwatchlogs.Group_GroupVersionKind, Object: &cloudwatchlogs.Group{}},
+	{GVK: codebuild.Project_GroupVersionKind, Object: &codebuild.Project{}},
+	{GVK: codepipeline.Codepipeline_GroupVersionKind, Object: &codepipeline.Codepipeline{}},
+	{GVK: codestarconnections.Connection_GroupVersionKind, Object: &codestarconnections.Connection{}},
+	{GVK: dynamodb.Table_GroupVersionKind, Object: &dynamodb.Table{}},
+	{GVK: dynamodb.TableItem_GroupVersionKind, Object: &dynamodb.TableItem{}},
+	{GVK: ecr.LifecyclePolicy_GroupVersionKind, Object: &ecr.LifecyclePolicy{}},
+	{GVK: ecr.Repository_GroupVersionKind, Object: &ecr.Repository{}},
+	{GVK: ecr.RepositoryPolicy_GroupVersionKind, Object: &ecr.RepositoryPolicy{}},
+	{GVK: iam.Policy_GroupVersionKind, Object: &iam.Policy{}},
+	{GVK: iam.Role_GroupVersionKind, Object: &iam.Role{}},
+	{GVK: iam.RolePolicyAttachment_GroupVersionKind, Object: &iam.RolePolicyAttachment{}},
+	{GVK: lambda.Function_GroupVersionKind, Object: &lambda.Function{}},
+	{GVK: s3.Bucket_GroupVersionKind, Object: &s3.Bucket{}},
+	{GVK: s3.BucketLifecycleConfiguration_GroupVersionKind, Object: &s3.BucketLifecycleConfiguration{}},
+	{GVK: s3.BucketPolicy_GroupVersionKind, Object: &s3.BucketPolicy{}},
+	{GVK: s3.BucketPublicAccessBlock_GroupVersionKind, Object: &s3.BucketPublicAccessBlock{}},
+	{GVK: s3.BucketServerSideEncryptionConfiguration_GroupVersionKind, Object: &s3.BucketServerSideEncryptionConfiguration{}},
+	{GVK: s3.BucketVersioning_GroupVersionKind, Object: &s3.BucketVersioning{}},
+	{GVK: sns.Topic_GroupVersionKind, Object: &sns.Topic{}},
+	{GVK: sns.TopicPolicy_GroupVersionKind, Object: &sns.TopicPolicy{}},
+	{GVK: sns.TopicSubscription_GroupVersionKind, Object: &sns.TopicSubscription{}},
+}
