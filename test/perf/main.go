@@ -21,6 +21,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -523,8 +524,8 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 
 func kbToMB(kb int64) float64 { return float64(kb) / 1024 }
 
-func median(ds []time.Duration) time.Duration {
-	s := slices.Clone(ds)
+func median[T cmp.Ordered](xs []T) T {
+	s := slices.Clone(xs)
 	slices.Sort(s)
 	return s[len(s)/2]
 }
@@ -570,23 +571,25 @@ func report(cs []contender, scs []scenario, samples map[string][]sample, rounds,
 				ms(percentile(lat, 0.50)), ms(percentile(lat, 0.99)))
 		}
 	}
-	b.WriteString("\n| function | cold start to first response (median; min-max) | of which to listening (median) | peak RSS, VmHWM (max of rounds) | binary |\n")
-	b.WriteString("| --- | ---: | ---: | ---: | ---: |\n")
+	b.WriteString("\n| function | cold start to first response (median; min-max) | of which to listening (median) | page faults to first response (median) | peak RSS, VmHWM (max of rounds) | binary |\n")
+	b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, c := range cs {
 		cold := make([]time.Duration, 0, len(samples[c.name]))
 		listening := make([]time.Duration, 0, len(samples[c.name]))
+		faults := make([]int64, 0, len(samples[c.name]))
 		var rss int64
 		for _, s := range samples[c.name] {
 			cold = append(cold, s.coldStart)
 			listening = append(listening, s.listening)
+			faults = append(faults, s.startFaults)
 			rss = max(rss, s.peakRSSKB)
 		}
 		size := "-"
 		if fi, err := os.Stat(c.path); err == nil {
 			size = fmt.Sprintf("%.1f MB", float64(fi.Size())/1e6)
 		}
-		fmt.Fprintf(&b, "| %s | %.1f ms (%.1f-%.1f) | %.1f ms | %.1f MB | %s |\n", c.name, ms(median(cold)), ms(slices.Min(cold)), ms(slices.Max(cold)),
-			ms(median(listening)), float64(rss)/1024, size)
+		fmt.Fprintf(&b, "| %s | %.1f ms (%.1f-%.1f) | %.1f ms | %d | %.1f MB | %s |\n", c.name, ms(median(cold)), ms(slices.Min(cold)), ms(slices.Max(cold)),
+			ms(median(listening)), median(faults), kbToMB(rss), size)
 	}
 	return b.String()
 }
