@@ -189,7 +189,10 @@ func TestServeWhileTheValidatorIsBuilt(t *testing.T) {
 	}
 	defer func() { _ = conn.Close() }()
 	client := fnv1.NewFunctionRunnerServiceClient(conn)
-	if _, err := client.RunFunction(t.Context(), &fnv1.RunFunctionRequest{}); err != nil {
+	// A server that waited for the validator would never answer: fail, not hang.
+	early, cancelEarly := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancelEarly()
+	if _, err := client.RunFunction(early, &fnv1.RunFunctionRequest{}); err != nil {
 		t.Fatalf("a call while the validator is built: %v", err)
 	}
 	building <- nil

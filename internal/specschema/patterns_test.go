@@ -40,7 +40,7 @@ properties:
 		t.Fatal(err)
 	}
 	want := []string{"^[^@]+@[^@]+$", "^[a-z]+$", "^arn:", "^v[0-9]$"}
-	if diff := cmp.Diff(want, patterns(s)); diff != "" {
+	if diff := cmp.Diff(want, Patterns(s)); diff != "" {
 		t.Errorf("patterns: -want +got:\n%s", diff)
 	}
 }

@@ -57,14 +57,14 @@ func New(props *apiextensionsv1.JSONSchemaProps, rules *Rules) (*Validator, erro
 // validation otherwise spends most of its time compiling them. A pattern
 // that does not compile is left for validation to report, as it would.
 func compilePatterns(s *structuralschema.Structural) {
-	for _, p := range patterns(s) {
+	for _, p := range Patterns(s) {
 		_ = validate.Pattern("", "", "", p)
 	}
 }
 
-// patterns returns the patterns of s and its nodes. Patterns under allOf,
+// Patterns returns the patterns of s and its nodes. Patterns under allOf,
 // anyOf, oneOf or not are left out: compiled when first used.
-func patterns(s *structuralschema.Structural) []string {
+func Patterns(s *structuralschema.Structural) []string {
 	var ps []string
 	_ = eachNode(s, nil, func(_ *field.Path, n *structuralschema.Structural) error {
 		if n.ValueValidation != nil && n.ValueValidation.Pattern != "" {
