@@ -25,6 +25,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/jsonmap"
@@ -189,7 +190,8 @@ func fromTyped(obj runtime.Object) (*composed.Unstructured, error) {
 	if _, ok := obj.(interface{ UnstructuredContent() map[string]any }); ok {
 		return composed.From(obj) // Used as it is: no kind to look up.
 	}
-	if err := setKind(obj); err != nil {
+	gvk, err := typedKind(obj)
+	if err != nil {
 		return nil, err
 	}
 	v, err := jsonmap.Of(obj)
@@ -200,6 +202,7 @@ func fromTyped(obj runtime.Object) (*composed.Unstructured, error) {
 	if !ok {
 		return nil, errors.Errorf("%T is not a JSON object", obj)
 	}
+	m["apiVersion"], m["kind"] = gvk.GroupVersion().String(), gvk.Kind
 	// As composed.From: ObjectMeta's generation is never the function's to
 	// set, and an empty metadata would tell server-side apply to empty it.
 	if meta, ok := m["metadata"].(map[string]any); ok {
@@ -222,13 +225,16 @@ func structFromTyped(obj runtime.Object) (*structpb.Struct, error) {
 		}
 		return structpb.NewStruct(u.Object)
 	}
-	if err := setKind(obj); err != nil {
+	gvk, err := typedKind(obj)
+	if err != nil {
 		return nil, err
 	}
 	s, err := jsonmap.Struct(obj)
 	if err != nil {
 		return nil, err
 	}
+	s.Fields["apiVersion"] = structpb.NewStringValue(gvk.GroupVersion().String())
+	s.Fields["kind"] = structpb.NewStringValue(gvk.Kind)
 	// As fromTyped.
 	if meta := s.Fields["metadata"].GetStructValue(); meta != nil {
 		delete(meta.Fields, "generation")
@@ -239,15 +245,19 @@ func structFromTyped(obj runtime.Object) (*structpb.Struct, error) {
 	return s, nil
 }
 
-// setKind sets a typed struct's apiVersion and kind, as composed.From does
-// from composed.Scheme.
-func setKind(obj runtime.Object) error {
+// typedKind is a typed struct's group, version and kind, which the
+// conversions above write as its apiVersion and kind, as composed.From does
+// from composed.Scheme. They write them into the converted object rather
+// than through obj.GetObjectKind(): that method is compiled into each
+// kind's package, so calling it brought a page of every composed kind's
+// package code into memory (docs/performance.md, seventh pass), and it
+// changed the caller's struct.
+func typedKind(obj runtime.Object) (schema.GroupVersionKind, error) {
 	gvk, ok := kindOf(obj)
 	if !ok {
-		return errors.Errorf("%T is not a composed kind (is it in awsapis.Kinds?)", obj)
+		return gvk, errors.Errorf("%T is not a composed kind (is it in awsapis.Kinds?)", obj)
 	}
-	obj.GetObjectKind().SetGroupVersionKind(gvk)
-	return nil
+	return gvk, nil
 }
 
 // wait records that name cannot be composed until what it is waiting for is

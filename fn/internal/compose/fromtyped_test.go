@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/jsonmap/jsonmaptest"
 )
@@ -77,6 +78,37 @@ func TestFromTypedAsSDK(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestFromTypedLeavesTheStructAlone: converting a typed struct writes its
+// apiVersion and kind into the result, not into the caller's struct
+// (through its GetObjectKind), in both conversions and both scopes.
+func TestFromTypedLeavesTheStructAlone(t *testing.T) {
+	f := jsonmaptest.Filler{Rand: rand.New(rand.NewPCG(7, 1)), MaxDepth: 10, Special: fillSpecial}
+	for _, c := range Components {
+		gvk := c.Kind()
+		gvk.Group = strings.TrimSuffix(gvk.Group, ClusterGroupSuffix) + NamespacedGroupSuffix
+		namespaced, ok := newKind(gvk)
+		if !ok {
+			t.Fatalf("no namespaced %s", gvk)
+		}
+		for _, o := range []runtime.Object{c.Object, namespaced} {
+			v := reflect.New(reflect.TypeOf(o).Elem())
+			f.Fill(v.Elem())
+			obj := v.Interface().(runtime.Object)
+			obj.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{}) // As the builders leave it.
+			before := obj.DeepCopyObject()
+			if _, err := fromTyped(obj); err != nil {
+				t.Fatalf("%s: %v", c.Name, err)
+			}
+			if _, err := structFromTyped(obj); err != nil {
+				t.Fatalf("%s: %v", c.Name, err)
+			}
+			if diff := cmp.Diff(before, obj); diff != "" {
+				t.Errorf("%s (%T): converting changed the struct (-before, +after):\n%s", c.Name, obj, diff)
+			}
+		}
 	}
 }
 

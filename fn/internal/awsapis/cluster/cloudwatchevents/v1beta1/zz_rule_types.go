@@ -226,11 +226,7 @@ type RuleList struct {
 // Repository type metadata.
 var (
 	Rule_Kind             = "Rule"
-	Rule_GroupKind        = schema.GroupKind{Group: CRDGroup, Kind: Rule_Kind}.String()
-	Rule_KindAPIVersion   = Rule_Kind + "." + CRDGroupVersion.String()
-	Rule_GroupVersionKind = CRDGroupVersion.WithKind(Rule_Kind)
+	Rule_GroupKind        = "Rule.cloudwatchevents.aws.upbound.io"
+	Rule_KindAPIVersion   = "Rule.cloudwatchevents.aws.upbound.io/v1beta1"
+	Rule_GroupVersionKind = schema.GroupVersionKind{Group: CRDGroup, Version: CRDVersion, Kind: "Rule"}
 )
-
-func init() {
-	SchemeBuilder.Register(&Rule{}, &RuleList{})
-}

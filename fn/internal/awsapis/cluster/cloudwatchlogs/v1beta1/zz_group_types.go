@@ -186,11 +186,7 @@ type GroupList struct {
 // Repository type metadata.
 var (
 	Group_Kind             = "Group"
-	Group_GroupKind        = schema.GroupKind{Group: CRDGroup, Kind: Group_Kind}.String()
-	Group_KindAPIVersion   = Group_Kind + "." + CRDGroupVersion.String()
-	Group_GroupVersionKind = CRDGroupVersion.WithKind(Group_Kind)
+	Group_GroupKind        = "Group.cloudwatchlogs.aws.upbound.io"
+	Group_KindAPIVersion   = "Group.cloudwatchlogs.aws.upbound.io/v1beta1"
+	Group_GroupVersionKind = schema.GroupVersionKind{Group: CRDGroup, Version: CRDVersion, Kind: "Group"}
 )
-
-func init() {
-	SchemeBuilder.Register(&Group{}, &GroupList{})
-}

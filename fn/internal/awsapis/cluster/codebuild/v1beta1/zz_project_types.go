@@ -1923,11 +1923,7 @@ type ProjectList struct {
 // Repository type metadata.
 var (
 	Project_Kind             = "Project"
-	Project_GroupKind        = schema.GroupKind{Group: CRDGroup, Kind: Project_Kind}.String()
-	Project_KindAPIVersion   = Project_Kind + "." + CRDGroupVersion.String()
-	Project_GroupVersionKind = CRDGroupVersion.WithKind(Project_Kind)
+	Project_GroupKind        = "Project.codebuild.aws.upbound.io"
+	Project_KindAPIVersion   = "Project.codebuild.aws.upbound.io/v1beta1"
+	Project_GroupVersionKind = schema.GroupVersionKind{Group: CRDGroup, Version: CRDVersion, Kind: "Project"}
 )
-
-func init() {
-	SchemeBuilder.Register(&Project{}, &ProjectList{})
-}

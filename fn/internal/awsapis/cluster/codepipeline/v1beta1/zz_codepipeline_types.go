@@ -1565,11 +1565,7 @@ type CodepipelineList struct {
 // Repository type metadata.
 var (
 	Codepipeline_Kind             = "Codepipeline"
-	Codepipeline_GroupKind        = schema.GroupKind{Group: CRDGroup, Kind: Codepipeline_Kind}.String()
-	Codepipeline_KindAPIVersion   = Codepipeline_Kind + "." + CRDGroupVersion.String()
-	Codepipeline_GroupVersionKind = CRDGroupVersion.WithKind(Codepipeline_Kind)
+	Codepipeline_GroupKind        = "Codepipeline.codepipeline.aws.upbound.io"
+	Codepipeline_KindAPIVersion   = "Codepipeline.codepipeline.aws.upbound.io/v1beta1"
+	Codepipeline_GroupVersionKind = schema.GroupVersionKind{Group: CRDGroup, Version: CRDVersion, Kind: "Codepipeline"}
 )
-
-func init() {
-	SchemeBuilder.Register(&Codepipeline{}, &CodepipelineList{})
-}

@@ -1069,11 +1069,7 @@ type TableList struct {
 // Repository type metadata.
 var (
 	Table_Kind             = "Table"
-	Table_GroupKind        = schema.GroupKind{Group: CRDGroup, Kind: Table_Kind}.String()
-	Table_KindAPIVersion   = Table_Kind + "." + CRDGroupVersion.String()
-	Table_GroupVersionKind = CRDGroupVersion.WithKind(Table_Kind)
+	Table_GroupKind        = "Table.dynamodb.aws.upbound.io"
+	Table_KindAPIVersion   = "Table.dynamodb.aws.upbound.io/v1beta1"
+	Table_GroupVersionKind = schema.GroupVersionKind{Group: CRDGroup, Version: CRDVersion, Kind: "Table"}
 )
-
-func init() {
-	SchemeBuilder.Register(&Table{}, &TableList{})
-}

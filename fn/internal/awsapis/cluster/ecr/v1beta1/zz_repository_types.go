@@ -263,11 +263,7 @@ type RepositoryList struct {
 // Repository type metadata.
 var (
 	Repository_Kind             = "Repository"
-	Repository_GroupKind        = schema.GroupKind{Group: CRDGroup, Kind: Repository_Kind}.String()
-	Repository_KindAPIVersion   = Repository_Kind + "." + CRDGroupVersion.String()
-	Repository_GroupVersionKind = CRDGroupVersion.WithKind(Repository_Kind)
+	Repository_GroupKind        = "Repository.ecr.aws.upbound.io"
+	Repository_KindAPIVersion   = "Repository.ecr.aws.upbound.io/v1beta1"
+	Repository_GroupVersionKind = schema.GroupVersionKind{Group: CRDGroup, Version: CRDVersion, Kind: "Repository"}
 )
-
-func init() {
-	SchemeBuilder.Register(&Repository{}, &RepositoryList{})
-}

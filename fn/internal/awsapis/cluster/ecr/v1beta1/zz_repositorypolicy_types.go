@@ -128,11 +128,7 @@ type RepositoryPolicyList struct {
 // Repository type metadata.
 var (
 	RepositoryPolicy_Kind             = "RepositoryPolicy"
-	RepositoryPolicy_GroupKind        = schema.GroupKind{Group: CRDGroup, Kind: RepositoryPolicy_Kind}.String()
-	RepositoryPolicy_KindAPIVersion   = RepositoryPolicy_Kind + "." + CRDGroupVersion.String()
-	RepositoryPolicy_GroupVersionKind = CRDGroupVersion.WithKind(RepositoryPolicy_Kind)
+	RepositoryPolicy_GroupKind        = "RepositoryPolicy.ecr.aws.upbound.io"
+	RepositoryPolicy_KindAPIVersion   = "RepositoryPolicy.ecr.aws.upbound.io/v1beta1"
+	RepositoryPolicy_GroupVersionKind = schema.GroupVersionKind{Group: CRDGroup, Version: CRDVersion, Kind: "RepositoryPolicy"}
 )
-
-func init() {
-	SchemeBuilder.Register(&RepositoryPolicy{}, &RepositoryPolicyList{})
-}

@@ -146,11 +146,7 @@ type PolicyList struct {
 // Repository type metadata.
 var (
 	Policy_Kind             = "Policy"
-	Policy_GroupKind        = schema.GroupKind{Group: CRDGroup, Kind: Policy_Kind}.String()
-	Policy_KindAPIVersion   = Policy_Kind + "." + CRDGroupVersion.String()
-	Policy_GroupVersionKind = CRDGroupVersion.WithKind(Policy_Kind)
+	Policy_GroupKind        = "Policy.iam.aws.upbound.io"
+	Policy_KindAPIVersion   = "Policy.iam.aws.upbound.io/v1beta1"
+	Policy_GroupVersionKind = schema.GroupVersionKind{Group: CRDGroup, Version: CRDVersion, Kind: "Policy"}
 )
-
-func init() {
-	SchemeBuilder.Register(&Policy{}, &PolicyList{})
-}

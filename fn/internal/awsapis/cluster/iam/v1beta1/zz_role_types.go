@@ -238,11 +238,7 @@ type RoleList struct {
 // Repository type metadata.
 var (
 	Role_Kind             = "Role"
-	Role_GroupKind        = schema.GroupKind{Group: CRDGroup, Kind: Role_Kind}.String()
-	Role_KindAPIVersion   = Role_Kind + "." + CRDGroupVersion.String()
-	Role_GroupVersionKind = CRDGroupVersion.WithKind(Role_Kind)
+	Role_GroupKind        = "Role.iam.aws.upbound.io"
+	Role_KindAPIVersion   = "Role.iam.aws.upbound.io/v1beta1"
+	Role_GroupVersionKind = schema.GroupVersionKind{Group: CRDGroup, Version: CRDVersion, Kind: "Role"}
 )
-
-func init() {
-	SchemeBuilder.Register(&Role{}, &RoleList{})
-}

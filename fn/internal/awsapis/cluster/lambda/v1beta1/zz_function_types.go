@@ -1069,11 +1069,7 @@ type FunctionList struct {
 // Repository type metadata.
 var (
 	Function_Kind             = "Function"
-	Function_GroupKind        = schema.GroupKind{Group: CRDGroup, Kind: Function_Kind}.String()
-	Function_KindAPIVersion   = Function_Kind + "." + CRDGroupVersion.String()
-	Function_GroupVersionKind = CRDGroupVersion.WithKind(Function_Kind)
+	Function_GroupKind        = "Function.lambda.aws.upbound.io"
+	Function_KindAPIVersion   = "Function.lambda.aws.upbound.io/v1beta1"
+	Function_GroupVersionKind = schema.GroupVersionKind{Group: CRDGroup, Version: CRDVersion, Kind: "Function"}
 )
-
-func init() {
-	SchemeBuilder.Register(&Function{}, &FunctionList{})
-}

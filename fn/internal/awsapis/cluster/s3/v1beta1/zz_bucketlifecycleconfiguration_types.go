@@ -579,11 +579,7 @@ type BucketLifecycleConfigurationList struct {
 // Repository type metadata.
 var (
 	BucketLifecycleConfiguration_Kind             = "BucketLifecycleConfiguration"
-	BucketLifecycleConfiguration_GroupKind        = schema.GroupKind{Group: CRDGroup, Kind: BucketLifecycleConfiguration_Kind}.String()
-	BucketLifecycleConfiguration_KindAPIVersion   = BucketLifecycleConfiguration_Kind + "." + CRDGroupVersion.String()
-	BucketLifecycleConfiguration_GroupVersionKind = CRDGroupVersion.WithKind(BucketLifecycleConfiguration_Kind)
+	BucketLifecycleConfiguration_GroupKind        = "BucketLifecycleConfiguration.s3.aws.upbound.io"
+	BucketLifecycleConfiguration_KindAPIVersion   = "BucketLifecycleConfiguration.s3.aws.upbound.io/v1beta1"
+	BucketLifecycleConfiguration_GroupVersionKind = schema.GroupVersionKind{Group: CRDGroup, Version: CRDVersion, Kind: "BucketLifecycleConfiguration"}
 )
-
-func init() {
-	SchemeBuilder.Register(&BucketLifecycleConfiguration{}, &BucketLifecycleConfigurationList{})
-}

@@ -128,11 +128,7 @@ type BucketPolicyList struct {
 // Repository type metadata.
 var (
 	BucketPolicy_Kind             = "BucketPolicy"
-	BucketPolicy_GroupKind        = schema.GroupKind{Group: CRDGroup, Kind: BucketPolicy_Kind}.String()
-	BucketPolicy_KindAPIVersion   = BucketPolicy_Kind + "." + CRDGroupVersion.String()
-	BucketPolicy_GroupVersionKind = CRDGroupVersion.WithKind(BucketPolicy_Kind)
+	BucketPolicy_GroupKind        = "BucketPolicy.s3.aws.upbound.io"
+	BucketPolicy_KindAPIVersion   = "BucketPolicy.s3.aws.upbound.io/v1beta1"
+	BucketPolicy_GroupVersionKind = schema.GroupVersionKind{Group: CRDGroup, Version: CRDVersion, Kind: "BucketPolicy"}
 )
-
-func init() {
-	SchemeBuilder.Register(&BucketPolicy{}, &BucketPolicyList{})
-}

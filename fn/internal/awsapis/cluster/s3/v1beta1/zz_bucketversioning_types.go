@@ -178,11 +178,7 @@ type BucketVersioningList struct {
 // Repository type metadata.
 var (
 	BucketVersioning_Kind             = "BucketVersioning"
-	BucketVersioning_GroupKind        = schema.GroupKind{Group: CRDGroup, Kind: BucketVersioning_Kind}.String()
-	BucketVersioning_KindAPIVersion   = BucketVersioning_Kind + "." + CRDGroupVersion.String()
-	BucketVersioning_GroupVersionKind = CRDGroupVersion.WithKind(BucketVersioning_Kind)
+	BucketVersioning_GroupKind        = "BucketVersioning.s3.aws.upbound.io"
+	BucketVersioning_KindAPIVersion   = "BucketVersioning.s3.aws.upbound.io/v1beta1"
+	BucketVersioning_GroupVersionKind = schema.GroupVersionKind{Group: CRDGroup, Version: CRDVersion, Kind: "BucketVersioning"}
 )
-
-func init() {
-	SchemeBuilder.Register(&BucketVersioning{}, &BucketVersioningList{})
-}

@@ -564,11 +564,7 @@ type TopicList struct {
 // Repository type metadata.
 var (
 	Topic_Kind             = "Topic"
-	Topic_GroupKind        = schema.GroupKind{Group: CRDGroup, Kind: Topic_Kind}.String()
-	Topic_KindAPIVersion   = Topic_Kind + "." + CRDGroupVersion.String()
-	Topic_GroupVersionKind = CRDGroupVersion.WithKind(Topic_Kind)
+	Topic_GroupKind        = "Topic.sns.aws.upbound.io"
+	Topic_KindAPIVersion   = "Topic.sns.aws.upbound.io/v1beta1"
+	Topic_GroupVersionKind = schema.GroupVersionKind{Group: CRDGroup, Version: CRDVersion, Kind: "Topic"}
 )
-
-func init() {
-	SchemeBuilder.Register(&Topic{}, &TopicList{})
-}

@@ -281,11 +281,7 @@ type TopicSubscriptionList struct {
 // Repository type metadata.
 var (
 	TopicSubscription_Kind             = "TopicSubscription"
-	TopicSubscription_GroupKind        = schema.GroupKind{Group: CRDGroup, Kind: TopicSubscription_Kind}.String()
-	TopicSubscription_KindAPIVersion   = TopicSubscription_Kind + "." + CRDGroupVersion.String()
-	TopicSubscription_GroupVersionKind = CRDGroupVersion.WithKind(TopicSubscription_Kind)
+	TopicSubscription_GroupKind        = "TopicSubscription.sns.aws.upbound.io"
+	TopicSubscription_KindAPIVersion   = "TopicSubscription.sns.aws.upbound.io/v1beta1"
+	TopicSubscription_GroupVersionKind = schema.GroupVersionKind{Group: CRDGroup, Version: CRDVersion, Kind: "TopicSubscription"}
 )
-
-func init() {
-	SchemeBuilder.Register(&TopicSubscription{}, &TopicSubscriptionList{})
-}

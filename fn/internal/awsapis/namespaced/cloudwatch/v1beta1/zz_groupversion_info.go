@@ -13,7 +13,6 @@ package v1beta1
 
 import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"sigs.k8s.io/controller-runtime/pkg/scheme"
 )
 
 // Package type metadata.
@@ -25,10 +24,4 @@ const (
 var (
 	// CRDGroupVersion is the API Group Version used to register the objects
 	CRDGroupVersion = schema.GroupVersion{Group: CRDGroup, Version: CRDVersion}
-
-	// SchemeBuilder is used to add go types to the GroupVersionKind scheme
-	SchemeBuilder = &scheme.Builder{GroupVersion: CRDGroupVersion}
-
-	// AddToScheme adds the types in this group-version to the given scheme.
-	AddToScheme = SchemeBuilder.AddToScheme
 )

@@ -562,11 +562,7 @@ type MetricAlarmList struct {
 // Repository type metadata.
 var (
 	MetricAlarm_Kind             = "MetricAlarm"
-	MetricAlarm_GroupKind        = schema.GroupKind{Group: CRDGroup, Kind: MetricAlarm_Kind}.String()
-	MetricAlarm_KindAPIVersion   = MetricAlarm_Kind + "." + CRDGroupVersion.String()
-	MetricAlarm_GroupVersionKind = CRDGroupVersion.WithKind(MetricAlarm_Kind)
+	MetricAlarm_GroupKind        = "MetricAlarm.cloudwatch.aws.m.upbound.io"
+	MetricAlarm_KindAPIVersion   = "MetricAlarm.cloudwatch.aws.m.upbound.io/v1beta1"
+	MetricAlarm_GroupVersionKind = schema.GroupVersionKind{Group: CRDGroup, Version: CRDVersion, Kind: "MetricAlarm"}
 )
-
-func init() {
-	SchemeBuilder.Register(&MetricAlarm{}, &MetricAlarmList{})
-}

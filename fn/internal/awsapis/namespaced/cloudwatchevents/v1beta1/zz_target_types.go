@@ -1029,11 +1029,7 @@ type TargetList struct {
 // Repository type metadata.
 var (
 	Target_Kind             = "Target"
-	Target_GroupKind        = schema.GroupKind{Group: CRDGroup, Kind: Target_Kind}.String()
-	Target_KindAPIVersion   = Target_Kind + "." + CRDGroupVersion.String()
-	Target_GroupVersionKind = CRDGroupVersion.WithKind(Target_Kind)
+	Target_GroupKind        = "Target.cloudwatchevents.aws.m.upbound.io"
+	Target_KindAPIVersion   = "Target.cloudwatchevents.aws.m.upbound.io/v1beta1"
+	Target_GroupVersionKind = schema.GroupVersionKind{Group: CRDGroup, Version: CRDVersion, Kind: "Target"}
 )
-
-func init() {
-	SchemeBuilder.Register(&Target{}, &TargetList{})
-}

@@ -143,11 +143,7 @@ type ConnectionList struct {
 // Repository type metadata.
 var (
 	Connection_Kind             = "Connection"
-	Connection_GroupKind        = schema.GroupKind{Group: CRDGroup, Kind: Connection_Kind}.String()
-	Connection_KindAPIVersion   = Connection_Kind + "." + CRDGroupVersion.String()
-	Connection_GroupVersionKind = CRDGroupVersion.WithKind(Connection_Kind)
+	Connection_GroupKind        = "Connection.codestarconnections.aws.m.upbound.io"
+	Connection_KindAPIVersion   = "Connection.codestarconnections.aws.m.upbound.io/v1beta1"
+	Connection_GroupVersionKind = schema.GroupVersionKind{Group: CRDGroup, Version: CRDVersion, Kind: "Connection"}
 )
-
-func init() {
-	SchemeBuilder.Register(&Connection{}, &ConnectionList{})
-}

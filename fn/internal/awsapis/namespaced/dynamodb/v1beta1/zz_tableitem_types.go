@@ -148,11 +148,7 @@ type TableItemList struct {
 // Repository type metadata.
 var (
 	TableItem_Kind             = "TableItem"
-	TableItem_GroupKind        = schema.GroupKind{Group: CRDGroup, Kind: TableItem_Kind}.String()
-	TableItem_KindAPIVersion   = TableItem_Kind + "." + CRDGroupVersion.String()
-	TableItem_GroupVersionKind = CRDGroupVersion.WithKind(TableItem_Kind)
+	TableItem_GroupKind        = "TableItem.dynamodb.aws.m.upbound.io"
+	TableItem_KindAPIVersion   = "TableItem.dynamodb.aws.m.upbound.io/v1beta1"
+	TableItem_GroupVersionKind = schema.GroupVersionKind{Group: CRDGroup, Version: CRDVersion, Kind: "TableItem"}
 )
-
-func init() {
-	SchemeBuilder.Register(&TableItem{}, &TableItemList{})
-}

@@ -129,11 +129,7 @@ type LifecyclePolicyList struct {
 // Repository type metadata.
 var (
 	LifecyclePolicy_Kind             = "LifecyclePolicy"
-	LifecyclePolicy_GroupKind        = schema.GroupKind{Group: CRDGroup, Kind: LifecyclePolicy_Kind}.String()
-	LifecyclePolicy_KindAPIVersion   = LifecyclePolicy_Kind + "." + CRDGroupVersion.String()
-	LifecyclePolicy_GroupVersionKind = CRDGroupVersion.WithKind(LifecyclePolicy_Kind)
+	LifecyclePolicy_GroupKind        = "LifecyclePolicy.ecr.aws.m.upbound.io"
+	LifecyclePolicy_KindAPIVersion   = "LifecyclePolicy.ecr.aws.m.upbound.io/v1beta1"
+	LifecyclePolicy_GroupVersionKind = schema.GroupVersionKind{Group: CRDGroup, Version: CRDVersion, Kind: "LifecyclePolicy"}
 )
-
-func init() {
-	SchemeBuilder.Register(&LifecyclePolicy{}, &LifecyclePolicyList{})
-}

@@ -136,11 +136,7 @@ type RolePolicyAttachmentList struct {
 // Repository type metadata.
 var (
 	RolePolicyAttachment_Kind             = "RolePolicyAttachment"
-	RolePolicyAttachment_GroupKind        = schema.GroupKind{Group: CRDGroup, Kind: RolePolicyAttachment_Kind}.String()
-	RolePolicyAttachment_KindAPIVersion   = RolePolicyAttachment_Kind + "." + CRDGroupVersion.String()
-	RolePolicyAttachment_GroupVersionKind = CRDGroupVersion.WithKind(RolePolicyAttachment_Kind)
+	RolePolicyAttachment_GroupKind        = "RolePolicyAttachment.iam.aws.m.upbound.io"
+	RolePolicyAttachment_KindAPIVersion   = "RolePolicyAttachment.iam.aws.m.upbound.io/v1beta1"
+	RolePolicyAttachment_GroupVersionKind = schema.GroupVersionKind{Group: CRDGroup, Version: CRDVersion, Kind: "RolePolicyAttachment"}
 )
-
-func init() {
-	SchemeBuilder.Register(&RolePolicyAttachment{}, &RolePolicyAttachmentList{})
-}

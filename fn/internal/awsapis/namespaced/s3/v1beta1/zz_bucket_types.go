@@ -645,11 +645,7 @@ type BucketList struct {
 // Repository type metadata.
 var (
 	Bucket_Kind             = "Bucket"
-	Bucket_GroupKind        = schema.GroupKind{Group: CRDGroup, Kind: Bucket_Kind}.String()
-	Bucket_KindAPIVersion   = Bucket_Kind + "." + CRDGroupVersion.String()
-	Bucket_GroupVersionKind = CRDGroupVersion.WithKind(Bucket_Kind)
+	Bucket_GroupKind        = "Bucket.s3.aws.m.upbound.io"
+	Bucket_KindAPIVersion   = "Bucket.s3.aws.m.upbound.io/v1beta1"
+	Bucket_GroupVersionKind = schema.GroupVersionKind{Group: CRDGroup, Version: CRDVersion, Kind: "Bucket"}
 )
-
-func init() {
-	SchemeBuilder.Register(&Bucket{}, &BucketList{})
-}

@@ -169,11 +169,7 @@ type BucketPublicAccessBlockList struct {
 // Repository type metadata.
 var (
 	BucketPublicAccessBlock_Kind             = "BucketPublicAccessBlock"
-	BucketPublicAccessBlock_GroupKind        = schema.GroupKind{Group: CRDGroup, Kind: BucketPublicAccessBlock_Kind}.String()
-	BucketPublicAccessBlock_KindAPIVersion   = BucketPublicAccessBlock_Kind + "." + CRDGroupVersion.String()
-	BucketPublicAccessBlock_GroupVersionKind = CRDGroupVersion.WithKind(BucketPublicAccessBlock_Kind)
+	BucketPublicAccessBlock_GroupKind        = "BucketPublicAccessBlock.s3.aws.m.upbound.io"
+	BucketPublicAccessBlock_KindAPIVersion   = "BucketPublicAccessBlock.s3.aws.m.upbound.io/v1beta1"
+	BucketPublicAccessBlock_GroupVersionKind = schema.GroupVersionKind{Group: CRDGroup, Version: CRDVersion, Kind: "BucketPublicAccessBlock"}
 )
-
-func init() {
-	SchemeBuilder.Register(&BucketPublicAccessBlock{}, &BucketPublicAccessBlockList{})
-}

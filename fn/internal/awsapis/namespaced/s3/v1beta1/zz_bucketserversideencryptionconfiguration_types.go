@@ -228,11 +228,7 @@ type BucketServerSideEncryptionConfigurationList struct {
 // Repository type metadata.
 var (
 	BucketServerSideEncryptionConfiguration_Kind             = "BucketServerSideEncryptionConfiguration"
-	BucketServerSideEncryptionConfiguration_GroupKind        = schema.GroupKind{Group: CRDGroup, Kind: BucketServerSideEncryptionConfiguration_Kind}.String()
-	BucketServerSideEncryptionConfiguration_KindAPIVersion   = BucketServerSideEncryptionConfiguration_Kind + "." + CRDGroupVersion.String()
-	BucketServerSideEncryptionConfiguration_GroupVersionKind = CRDGroupVersion.WithKind(BucketServerSideEncryptionConfiguration_Kind)
+	BucketServerSideEncryptionConfiguration_GroupKind        = "BucketServerSideEncryptionConfiguration.s3.aws.m.upbound.io"
+	BucketServerSideEncryptionConfiguration_KindAPIVersion   = "BucketServerSideEncryptionConfiguration.s3.aws.m.upbound.io/v1beta1"
+	BucketServerSideEncryptionConfiguration_GroupVersionKind = schema.GroupVersionKind{Group: CRDGroup, Version: CRDVersion, Kind: "BucketServerSideEncryptionConfiguration"}
 )
-
-func init() {
-	SchemeBuilder.Register(&BucketServerSideEncryptionConfiguration{}, &BucketServerSideEncryptionConfigurationList{})
-}

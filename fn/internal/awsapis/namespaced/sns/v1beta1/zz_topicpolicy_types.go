@@ -132,11 +132,7 @@ type TopicPolicyList struct {
 // Repository type metadata.
 var (
 	TopicPolicy_Kind             = "TopicPolicy"
-	TopicPolicy_GroupKind        = schema.GroupKind{Group: CRDGroup, Kind: TopicPolicy_Kind}.String()
-	TopicPolicy_KindAPIVersion   = TopicPolicy_Kind + "." + CRDGroupVersion.String()
-	TopicPolicy_GroupVersionKind = CRDGroupVersion.WithKind(TopicPolicy_Kind)
+	TopicPolicy_GroupKind        = "TopicPolicy.sns.aws.m.upbound.io"
+	TopicPolicy_KindAPIVersion   = "TopicPolicy.sns.aws.m.upbound.io/v1beta1"
+	TopicPolicy_GroupVersionKind = schema.GroupVersionKind{Group: CRDGroup, Version: CRDVersion, Kind: "TopicPolicy"}
 )
-
-func init() {
-	SchemeBuilder.Register(&TopicPolicy{}, &TopicPolicyList{})
-}
