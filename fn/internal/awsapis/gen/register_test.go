@@ -19,11 +19,11 @@ import (
 func TestCopiesRunNoCodeAtStart(t *testing.T) {
 	ctx := context.Background()
 	bin := filepath.Join(t.TempDir(), "function")
-	build := exec.CommandContext(ctx, "go", "build", "-ldflags=-w", "-o", bin, "github.com/cicd-platform/crossplane-cicd-pipeline/fn") //nolint:gosec // A path of the test's own.
+	build := exec.CommandContext(ctx, "go", "build", "-ldflags=-w", "-o", bin, "github.com/cicd-platform/crossplane-cicd-pipeline/fn")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	syms, err := exec.CommandContext(ctx, "go", "tool", "nm", bin).Output() //nolint:gosec // A path of the test's own.
+	syms, err := exec.CommandContext(ctx, "go", "tool", "nm", bin).Output()
 	if err != nil {
 		t.Fatalf("go tool nm: %v", err)
 	}
