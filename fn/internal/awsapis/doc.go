@@ -6,10 +6,12 @@
 // a scheme.go (packages cluster and namespaced) whose Kinds list every
 // generated kind, which package compose uses, and whose AddToScheme
 // registers them, which tests use. The copies are the provider's files as
-// they are but for the kinds' registration: the provider registers each
-// kind in its group's scheme.Builder when the package is initialized, which
-// the copies leave to AddToScheme so that they run no code when the
-// function starts (gen/register.go). The provider's
+// they are but for two things. The provider registers each kind in its
+// group's scheme.Builder when the package is initialized, which the copies
+// leave to AddToScheme so that they run no code when the function starts
+// (gen/register.go). And they leave out spec.initProvider and
+// status.atProvider and their types, which the function never sets
+// (gen/unset.go). The provider's
 // own packages also hold every other kind of the group and, for each kind,
 // the managed-resource methods, reference resolvers and Terraform
 // conversions, which import upjet and the Terraform SDK; the function uses

@@ -162,11 +162,29 @@ func packageFiles(mod module, rel string, kinds []string) (map[string][]byte, er
 	declared := map[string]bool{}
 	fset := token.NewFileSet()
 	var gv schema.GroupVersion
+	leftOut := map[string][]string{} // Fields withoutUnset left out, by type.
 	for _, name := range names {
 		src, err := os.ReadFile(filepath.Join(mod.Dir, rel, name)) //nolint:gosec // A file of the provider module in the module cache.
 		if err != nil {
 			return nil, errors.Wrapf(err, "%s@%s has no %s", providercrds.Module, mod.Version, filepath.Join(rel, name))
 		}
+		// names[0], read first, is the group-version file.
+		if kind := kindOf(name, kinds); kind == "" {
+			if gv, err = groupVersion(src); err == nil {
+				src, err = withoutBuilder(src)
+			}
+		} else if src, err = withoutInit(src, kind, gv); err == nil {
+			var left map[string][]string
+			if src, left, err = withoutUnset(src); err == nil {
+				for t, fs := range left {
+					leftOut[t] = append(leftOut[t], fs...)
+				}
+			}
+		}
+		if err != nil {
+			return nil, errors.Wrapf(err, "cannot copy %s@%s/%s", providercrds.Module, mod.Version, filepath.ToSlash(filepath.Join(rel, name)))
+		}
+		// The types the copy declares, whose deep copies it keeps.
 		f, err := parser.ParseFile(fset, name, src, parser.SkipObjectResolution)
 		if err != nil {
 			return nil, err
@@ -180,20 +198,9 @@ func packageFiles(mod module, rel string, kinds []string) (map[string][]byte, er
 				}
 			}
 		}
-		// names[0], read first, is the group-version file.
-		if kind := kindOf(name, kinds); kind == "" {
-			if gv, err = groupVersion(src); err == nil {
-				src, err = withoutBuilder(src)
-			}
-		} else {
-			src, err = withoutInit(src, kind, gv)
-		}
-		if err != nil {
-			return nil, errors.Wrapf(err, "cannot copy %s@%s/%s", providercrds.Module, mod.Version, filepath.ToSlash(filepath.Join(rel, name)))
-		}
 		files[name] = append(header(mod, filepath.Join(rel, name)), src...)
 	}
-	deepcopy, err := deepCopies(mod, rel, declared)
+	deepcopy, err := deepCopies(mod, rel, declared, leftOut)
 	if err != nil {
 		return nil, err
 	}
@@ -207,8 +214,9 @@ func header(mod module, rel string) []byte {
 }
 
 // deepCopies returns the package's zz_generated.deepcopy.go with only the
-// methods of the declared types, and only the imports they use.
-func deepCopies(mod module, rel string, declared map[string]bool) ([]byte, error) {
+// methods of the declared types, without copying the fields left out of
+// them (withoutUnset), and only the imports they use.
+func deepCopies(mod module, rel string, declared map[string]bool, leftOut map[string][]string) ([]byte, error) {
 	name := "zz_generated.deepcopy.go"
 	path := filepath.Join(mod.Dir, rel, name)
 	src, err := os.ReadFile(path) //nolint:gosec // A file of the provider module in the module cache.
@@ -272,7 +280,11 @@ func deepCopies(mod module, rel string, declared map[string]bool) ([]byte, error
 			start = fd.Doc.Pos()
 		}
 		b.WriteString("\n")
-		b.Write(src[fset.Position(start).Offset:fset.Position(fd.End()).Offset])
+		var cuts []cut
+		for _, st := range unsetStatements(fd, leftOut[receiver(fd.Recv.List[0].Type)]) {
+			cuts = append(cuts, cut{fset.Position(st.Pos()).Offset, fset.Position(st.End()).Offset})
+		}
+		b.Write(withCuts(src[:fset.Position(fd.End()).Offset], cuts)[fset.Position(start).Offset:])
 		b.WriteString("\n")
 	}
 	return format.Source(b.Bytes())

@@ -15,24 +15,6 @@ import (
 	v1 "github.com/crossplane/crossplane-runtime/v2/apis/common/v1"
 )
 
-type AttributeInitParameters struct {
-
-	// Name of the attribute
-	Name *string `json:"name,omitempty" tf:"name,omitempty"`
-
-	// Attribute type. Valid values are S (string), N (number), B (binary).
-	Type *string `json:"type,omitempty" tf:"type,omitempty"`
-}
-
-type AttributeObservation struct {
-
-	// Name of the attribute
-	Name *string `json:"name,omitempty" tf:"name,omitempty"`
-
-	// Attribute type. Valid values are S (string), N (number), B (binary).
-	Type *string `json:"type,omitempty" tf:"type,omitempty"`
-}
-
 type AttributeParameters struct {
 
 	// Name of the attribute
@@ -42,26 +24,6 @@ type AttributeParameters struct {
 	// Attribute type. Valid values are S (string), N (number), B (binary).
 	// +kubebuilder:validation:Optional
 	Type *string `json:"type" tf:"type,omitempty"`
-}
-
-type CsvInitParameters struct {
-
-	// The delimiter used for separating items in the CSV file being imported.
-	Delimiter *string `json:"delimiter,omitempty" tf:"delimiter,omitempty"`
-
-	// List of the headers used to specify a common header for all source CSV files being imported.
-	// +listType=set
-	HeaderList []*string `json:"headerList,omitempty" tf:"header_list,omitempty"`
-}
-
-type CsvObservation struct {
-
-	// The delimiter used for separating items in the CSV file being imported.
-	Delimiter *string `json:"delimiter,omitempty" tf:"delimiter,omitempty"`
-
-	// List of the headers used to specify a common header for all source CSV files being imported.
-	// +listType=set
-	HeaderList []*string `json:"headerList,omitempty" tf:"header_list,omitempty"`
 }
 
 type CsvParameters struct {
@@ -74,74 +36,6 @@ type CsvParameters struct {
 	// +kubebuilder:validation:Optional
 	// +listType=set
 	HeaderList []*string `json:"headerList,omitempty" tf:"header_list,omitempty"`
-}
-
-type GlobalSecondaryIndexInitParameters struct {
-
-	// Name of the hash key in the index; must be defined as an attribute in the resource. Mutually exclusive with key_schema. Use key_schema instead.
-	HashKey *string `json:"hashKey,omitempty" tf:"hash_key,omitempty"`
-
-	// Configuration block(s) for the key schema. Mutually exclusive with hash_key and range_key. Required if hash_key is not specified. Supports multi-attribute keys for the Multi-Attribute Keys design pattern. See below.
-	KeySchema []KeySchemaInitParameters `json:"keySchema,omitempty" tf:"key_schema,omitempty"`
-
-	// Name of the index.
-	Name *string `json:"name,omitempty" tf:"name,omitempty"`
-
-	// Only required with INCLUDE as a projection type; a list of attributes to project into the index. These do not need to be defined as attributes on the table.
-	// +listType=set
-	NonKeyAttributes []*string `json:"nonKeyAttributes,omitempty" tf:"non_key_attributes,omitempty"`
-
-	// Sets the maximum number of read and write units for the specified on-demand index. See below.
-	OnDemandThroughput []OnDemandThroughputInitParameters `json:"onDemandThroughput,omitempty" tf:"on_demand_throughput,omitempty"`
-
-	// One of ALL, INCLUDE or KEYS_ONLY where ALL projects every attribute into the index, KEYS_ONLY projects into the index only the table and index hash_key and sort_key attributes, INCLUDE projects into the index all of the attributes that are defined in non_key_attributes in addition to the attributes that KEYS_ONLY project.
-	ProjectionType *string `json:"projectionType,omitempty" tf:"projection_type,omitempty"`
-
-	// Name of the range key; must be defined as an attribute in the resource. Mutually exclusive with key_schema. Use key_schema instead.
-	RangeKey *string `json:"rangeKey,omitempty" tf:"range_key,omitempty"`
-
-	// Number of read units for this index. Must be set if billing_mode is set to PROVISIONED.
-	ReadCapacity *float64 `json:"readCapacity,omitempty" tf:"read_capacity,omitempty"`
-
-	// Sets the number of warm read and write units for this index. See below.
-	WarmThroughput []WarmThroughputInitParameters `json:"warmThroughput,omitempty" tf:"warm_throughput,omitempty"`
-
-	// Number of write units for this index. Must be set if billing_mode is set to PROVISIONED.
-	WriteCapacity *float64 `json:"writeCapacity,omitempty" tf:"write_capacity,omitempty"`
-}
-
-type GlobalSecondaryIndexObservation struct {
-
-	// Name of the hash key in the index; must be defined as an attribute in the resource. Mutually exclusive with key_schema. Use key_schema instead.
-	HashKey *string `json:"hashKey,omitempty" tf:"hash_key,omitempty"`
-
-	// Configuration block(s) for the key schema. Mutually exclusive with hash_key and range_key. Required if hash_key is not specified. Supports multi-attribute keys for the Multi-Attribute Keys design pattern. See below.
-	KeySchema []KeySchemaObservation `json:"keySchema,omitempty" tf:"key_schema,omitempty"`
-
-	// Name of the index.
-	Name *string `json:"name,omitempty" tf:"name,omitempty"`
-
-	// Only required with INCLUDE as a projection type; a list of attributes to project into the index. These do not need to be defined as attributes on the table.
-	// +listType=set
-	NonKeyAttributes []*string `json:"nonKeyAttributes,omitempty" tf:"non_key_attributes,omitempty"`
-
-	// Sets the maximum number of read and write units for the specified on-demand index. See below.
-	OnDemandThroughput []OnDemandThroughputObservation `json:"onDemandThroughput,omitempty" tf:"on_demand_throughput,omitempty"`
-
-	// One of ALL, INCLUDE or KEYS_ONLY where ALL projects every attribute into the index, KEYS_ONLY projects into the index only the table and index hash_key and sort_key attributes, INCLUDE projects into the index all of the attributes that are defined in non_key_attributes in addition to the attributes that KEYS_ONLY project.
-	ProjectionType *string `json:"projectionType,omitempty" tf:"projection_type,omitempty"`
-
-	// Name of the range key; must be defined as an attribute in the resource. Mutually exclusive with key_schema. Use key_schema instead.
-	RangeKey *string `json:"rangeKey,omitempty" tf:"range_key,omitempty"`
-
-	// Number of read units for this index. Must be set if billing_mode is set to PROVISIONED.
-	ReadCapacity *float64 `json:"readCapacity,omitempty" tf:"read_capacity,omitempty"`
-
-	// Sets the number of warm read and write units for this index. See below.
-	WarmThroughput []WarmThroughputObservation `json:"warmThroughput,omitempty" tf:"warm_throughput,omitempty"`
-
-	// Number of write units for this index. Must be set if billing_mode is set to PROVISIONED.
-	WriteCapacity *float64 `json:"writeCapacity,omitempty" tf:"write_capacity,omitempty"`
 }
 
 type GlobalSecondaryIndexParameters struct {
@@ -188,63 +82,11 @@ type GlobalSecondaryIndexParameters struct {
 	WriteCapacity *float64 `json:"writeCapacity,omitempty" tf:"write_capacity,omitempty"`
 }
 
-type GlobalTableWitnessInitParameters struct {
-
-	// Name of the AWS Region that serves as a witness for the MRSC global table.
-	RegionName *string `json:"regionName,omitempty" tf:"region_name,omitempty"`
-}
-
-type GlobalTableWitnessObservation struct {
-
-	// Name of the AWS Region that serves as a witness for the MRSC global table.
-	RegionName *string `json:"regionName,omitempty" tf:"region_name,omitempty"`
-}
-
 type GlobalTableWitnessParameters struct {
 
 	// Name of the AWS Region that serves as a witness for the MRSC global table.
 	// +kubebuilder:validation:Optional
 	RegionName *string `json:"regionName,omitempty" tf:"region_name,omitempty"`
-}
-
-type ImportTableInitParameters struct {
-
-	// Type of compression to be used on the input coming from the imported table.
-	// Valid values are GZIP, ZSTD and NONE.
-	InputCompressionType *string `json:"inputCompressionType,omitempty" tf:"input_compression_type,omitempty"`
-
-	// The format of the source data.
-	// Valid values are CSV, DYNAMODB_JSON, and ION.
-	InputFormat *string `json:"inputFormat,omitempty" tf:"input_format,omitempty"`
-
-	// Describe the format options for the data that was imported into the target table.
-	// There is one value, csv.
-	// See below.
-	InputFormatOptions []InputFormatOptionsInitParameters `json:"inputFormatOptions,omitempty" tf:"input_format_options,omitempty"`
-
-	// Values for the S3 bucket the source file is imported from.
-	// See below.
-	S3BucketSource []S3BucketSourceInitParameters `json:"s3BucketSource,omitempty" tf:"s3_bucket_source,omitempty"`
-}
-
-type ImportTableObservation struct {
-
-	// Type of compression to be used on the input coming from the imported table.
-	// Valid values are GZIP, ZSTD and NONE.
-	InputCompressionType *string `json:"inputCompressionType,omitempty" tf:"input_compression_type,omitempty"`
-
-	// The format of the source data.
-	// Valid values are CSV, DYNAMODB_JSON, and ION.
-	InputFormat *string `json:"inputFormat,omitempty" tf:"input_format,omitempty"`
-
-	// Describe the format options for the data that was imported into the target table.
-	// There is one value, csv.
-	// See below.
-	InputFormatOptions []InputFormatOptionsObservation `json:"inputFormatOptions,omitempty" tf:"input_format_options,omitempty"`
-
-	// Values for the S3 bucket the source file is imported from.
-	// See below.
-	S3BucketSource []S3BucketSourceObservation `json:"s3BucketSource,omitempty" tf:"s3_bucket_source,omitempty"`
 }
 
 type ImportTableParameters struct {
@@ -271,41 +113,11 @@ type ImportTableParameters struct {
 	S3BucketSource []S3BucketSourceParameters `json:"s3BucketSource" tf:"s3_bucket_source,omitempty"`
 }
 
-type InputFormatOptionsInitParameters struct {
-
-	// This block contains the processing options for the CSV file being imported:
-	Csv []CsvInitParameters `json:"csv,omitempty" tf:"csv,omitempty"`
-}
-
-type InputFormatOptionsObservation struct {
-
-	// This block contains the processing options for the CSV file being imported:
-	Csv []CsvObservation `json:"csv,omitempty" tf:"csv,omitempty"`
-}
-
 type InputFormatOptionsParameters struct {
 
 	// This block contains the processing options for the CSV file being imported:
 	// +kubebuilder:validation:Optional
 	Csv []CsvParameters `json:"csv,omitempty" tf:"csv,omitempty"`
-}
-
-type KeySchemaInitParameters struct {
-
-	// Name of the attribute; must be defined as an attribute in the resource.
-	AttributeName *string `json:"attributeName,omitempty" tf:"attribute_name,omitempty"`
-
-	// The type of key. Valid values are HASH (partition key) or RANGE (sort key). You can specify up to 4 attributes with key_type = "HASH" and up to 4 attributes with key_type = "RANGE".
-	KeyType *string `json:"keyType,omitempty" tf:"key_type,omitempty"`
-}
-
-type KeySchemaObservation struct {
-
-	// Name of the attribute; must be defined as an attribute in the resource.
-	AttributeName *string `json:"attributeName,omitempty" tf:"attribute_name,omitempty"`
-
-	// The type of key. Valid values are HASH (partition key) or RANGE (sort key). You can specify up to 4 attributes with key_type = "HASH" and up to 4 attributes with key_type = "RANGE".
-	KeyType *string `json:"keyType,omitempty" tf:"key_type,omitempty"`
 }
 
 type KeySchemaParameters struct {
@@ -317,36 +129,6 @@ type KeySchemaParameters struct {
 	// The type of key. Valid values are HASH (partition key) or RANGE (sort key). You can specify up to 4 attributes with key_type = "HASH" and up to 4 attributes with key_type = "RANGE".
 	// +kubebuilder:validation:Optional
 	KeyType *string `json:"keyType" tf:"key_type,omitempty"`
-}
-
-type LocalSecondaryIndexInitParameters struct {
-
-	// Name of the index
-	Name *string `json:"name,omitempty" tf:"name,omitempty"`
-
-	// Only required with INCLUDE as a projection type; a list of attributes to project into the index. These do not need to be defined as attributes on the table.
-	NonKeyAttributes []*string `json:"nonKeyAttributes,omitempty" tf:"non_key_attributes,omitempty"`
-
-	// One of ALL, INCLUDE or KEYS_ONLY where ALL projects every attribute into the index, KEYS_ONLY projects  into the index only the table and index hash_key and sort_key attributes ,  INCLUDE projects into the index all of the attributes that are defined in non_key_attributes in addition to the attributes that thatKEYS_ONLY project.
-	ProjectionType *string `json:"projectionType,omitempty" tf:"projection_type,omitempty"`
-
-	// Name of the range key.
-	RangeKey *string `json:"rangeKey,omitempty" tf:"range_key,omitempty"`
-}
-
-type LocalSecondaryIndexObservation struct {
-
-	// Name of the index
-	Name *string `json:"name,omitempty" tf:"name,omitempty"`
-
-	// Only required with INCLUDE as a projection type; a list of attributes to project into the index. These do not need to be defined as attributes on the table.
-	NonKeyAttributes []*string `json:"nonKeyAttributes,omitempty" tf:"non_key_attributes,omitempty"`
-
-	// One of ALL, INCLUDE or KEYS_ONLY where ALL projects every attribute into the index, KEYS_ONLY projects  into the index only the table and index hash_key and sort_key attributes ,  INCLUDE projects into the index all of the attributes that are defined in non_key_attributes in addition to the attributes that thatKEYS_ONLY project.
-	ProjectionType *string `json:"projectionType,omitempty" tf:"projection_type,omitempty"`
-
-	// Name of the range key.
-	RangeKey *string `json:"rangeKey,omitempty" tf:"range_key,omitempty"`
 }
 
 type LocalSecondaryIndexParameters struct {
@@ -368,24 +150,6 @@ type LocalSecondaryIndexParameters struct {
 	RangeKey *string `json:"rangeKey" tf:"range_key,omitempty"`
 }
 
-type OnDemandThroughputInitParameters struct {
-
-	// Maximum number of read request units for the specified table. To specify set the value greater than or equal to 1. To remove set the value to -1.
-	MaxReadRequestUnits *float64 `json:"maxReadRequestUnits,omitempty" tf:"max_read_request_units,omitempty"`
-
-	// Maximum number of write request units for the specified table. To specify set the value greater than or equal to 1. To remove set the value to -1.
-	MaxWriteRequestUnits *float64 `json:"maxWriteRequestUnits,omitempty" tf:"max_write_request_units,omitempty"`
-}
-
-type OnDemandThroughputObservation struct {
-
-	// Maximum number of read request units for the specified table. To specify set the value greater than or equal to 1. To remove set the value to -1.
-	MaxReadRequestUnits *float64 `json:"maxReadRequestUnits,omitempty" tf:"max_read_request_units,omitempty"`
-
-	// Maximum number of write request units for the specified table. To specify set the value greater than or equal to 1. To remove set the value to -1.
-	MaxWriteRequestUnits *float64 `json:"maxWriteRequestUnits,omitempty" tf:"max_write_request_units,omitempty"`
-}
-
 type OnDemandThroughputParameters struct {
 
 	// Maximum number of read request units for the specified table. To specify set the value greater than or equal to 1. To remove set the value to -1.
@@ -397,24 +161,6 @@ type OnDemandThroughputParameters struct {
 	MaxWriteRequestUnits *float64 `json:"maxWriteRequestUnits,omitempty" tf:"max_write_request_units,omitempty"`
 }
 
-type PointInTimeRecoveryInitParameters struct {
-
-	// Whether to enable point-in-time recovery. It can take 10 minutes to enable for new tables. If the point_in_time_recovery block is not provided, this defaults to false.
-	Enabled *bool `json:"enabled,omitempty" tf:"enabled,omitempty"`
-
-	// Number of preceding days for which continuous backups are taken and maintained. Default is 35.
-	RecoveryPeriodInDays *float64 `json:"recoveryPeriodInDays,omitempty" tf:"recovery_period_in_days,omitempty"`
-}
-
-type PointInTimeRecoveryObservation struct {
-
-	// Whether to enable point-in-time recovery. It can take 10 minutes to enable for new tables. If the point_in_time_recovery block is not provided, this defaults to false.
-	Enabled *bool `json:"enabled,omitempty" tf:"enabled,omitempty"`
-
-	// Number of preceding days for which continuous backups are taken and maintained. Default is 35.
-	RecoveryPeriodInDays *float64 `json:"recoveryPeriodInDays,omitempty" tf:"recovery_period_in_days,omitempty"`
-}
-
 type PointInTimeRecoveryParameters struct {
 
 	// Whether to enable point-in-time recovery. It can take 10 minutes to enable for new tables. If the point_in_time_recovery block is not provided, this defaults to false.
@@ -424,30 +170,6 @@ type PointInTimeRecoveryParameters struct {
 	// Number of preceding days for which continuous backups are taken and maintained. Default is 35.
 	// +kubebuilder:validation:Optional
 	RecoveryPeriodInDays *float64 `json:"recoveryPeriodInDays,omitempty" tf:"recovery_period_in_days,omitempty"`
-}
-
-type S3BucketSourceInitParameters struct {
-
-	// The S3 bucket that is being imported from.
-	Bucket *string `json:"bucket,omitempty" tf:"bucket,omitempty"`
-
-	// The account number of the S3 bucket that is being imported from.
-	BucketOwner *string `json:"bucketOwner,omitempty" tf:"bucket_owner,omitempty"`
-
-	// The key prefix shared by all S3 Objects that are being imported.
-	KeyPrefix *string `json:"keyPrefix,omitempty" tf:"key_prefix,omitempty"`
-}
-
-type S3BucketSourceObservation struct {
-
-	// The S3 bucket that is being imported from.
-	Bucket *string `json:"bucket,omitempty" tf:"bucket,omitempty"`
-
-	// The account number of the S3 bucket that is being imported from.
-	BucketOwner *string `json:"bucketOwner,omitempty" tf:"bucket_owner,omitempty"`
-
-	// The key prefix shared by all S3 Objects that are being imported.
-	KeyPrefix *string `json:"keyPrefix,omitempty" tf:"key_prefix,omitempty"`
 }
 
 type S3BucketSourceParameters struct {
@@ -465,24 +187,6 @@ type S3BucketSourceParameters struct {
 	KeyPrefix *string `json:"keyPrefix,omitempty" tf:"key_prefix,omitempty"`
 }
 
-type ServerSideEncryptionInitParameters struct {
-
-	// Whether or not to enable encryption at rest using an AWS managed KMS customer master key (CMK). If enabled is false then server-side encryption is set to AWS-owned key (shown as DEFAULT in the AWS console). Potentially confusingly, if enabled is true and no kms_key_arn is specified then server-side encryption is set to the default KMS-managed key (shown as KMS in the AWS console). The AWS KMS documentation explains the difference between AWS-owned and KMS-managed keys.
-	Enabled *bool `json:"enabled,omitempty" tf:"enabled,omitempty"`
-
-	// ARN of the CMK that should be used for the AWS KMS encryption. This argument should only be used if the key is different from the default KMS-managed DynamoDB key, alias/aws/dynamodb. Note: This attribute will not be populated with the ARN of default keys.
-	KMSKeyArn *string `json:"kmsKeyArn,omitempty" tf:"kms_key_arn,omitempty"`
-}
-
-type ServerSideEncryptionObservation struct {
-
-	// Whether or not to enable encryption at rest using an AWS managed KMS customer master key (CMK). If enabled is false then server-side encryption is set to AWS-owned key (shown as DEFAULT in the AWS console). Potentially confusingly, if enabled is true and no kms_key_arn is specified then server-side encryption is set to the default KMS-managed key (shown as KMS in the AWS console). The AWS KMS documentation explains the difference between AWS-owned and KMS-managed keys.
-	Enabled *bool `json:"enabled,omitempty" tf:"enabled,omitempty"`
-
-	// ARN of the CMK that should be used for the AWS KMS encryption. This argument should only be used if the key is different from the default KMS-managed DynamoDB key, alias/aws/dynamodb. Note: This attribute will not be populated with the ARN of default keys.
-	KMSKeyArn *string `json:"kmsKeyArn,omitempty" tf:"kms_key_arn,omitempty"`
-}
-
 type ServerSideEncryptionParameters struct {
 
 	// Whether or not to enable encryption at rest using an AWS managed KMS customer master key (CMK). If enabled is false then server-side encryption is set to AWS-owned key (shown as DEFAULT in the AWS console). Potentially confusingly, if enabled is true and no kms_key_arn is specified then server-side encryption is set to the default KMS-managed key (shown as KMS in the AWS console). The AWS KMS documentation explains the difference between AWS-owned and KMS-managed keys.
@@ -492,28 +196,6 @@ type ServerSideEncryptionParameters struct {
 	// ARN of the CMK that should be used for the AWS KMS encryption. This argument should only be used if the key is different from the default KMS-managed DynamoDB key, alias/aws/dynamodb. Note: This attribute will not be populated with the ARN of default keys.
 	// +kubebuilder:validation:Optional
 	KMSKeyArn *string `json:"kmsKeyArn,omitempty" tf:"kms_key_arn,omitempty"`
-}
-
-type TTLInitParameters struct {
-
-	// Name of the table attribute to store the TTL timestamp in.
-	// Required if enabled is true, must not be set otherwise.
-	AttributeName *string `json:"attributeName,omitempty" tf:"attribute_name,omitempty"`
-
-	// Whether TTL is enabled.
-	// Default value is false.
-	Enabled *bool `json:"enabled,omitempty" tf:"enabled,omitempty"`
-}
-
-type TTLObservation struct {
-
-	// Name of the table attribute to store the TTL timestamp in.
-	// Required if enabled is true, must not be set otherwise.
-	AttributeName *string `json:"attributeName,omitempty" tf:"attribute_name,omitempty"`
-
-	// Whether TTL is enabled.
-	// Default value is false.
-	Enabled *bool `json:"enabled,omitempty" tf:"enabled,omitempty"`
 }
 
 type TTLParameters struct {
@@ -527,210 +209,6 @@ type TTLParameters struct {
 	// Default value is false.
 	// +kubebuilder:validation:Optional
 	Enabled *bool `json:"enabled,omitempty" tf:"enabled,omitempty"`
-}
-
-type TableInitParameters struct {
-
-	// Set of nested attribute definitions. Only required for hash_key and range_key attributes. See below.
-	Attribute []AttributeInitParameters `json:"attribute,omitempty" tf:"attribute,omitempty"`
-
-	// Controls how you are charged for read and write throughput and how you manage capacity. The valid values are PROVISIONED and PAY_PER_REQUEST. Defaults to PROVISIONED.
-	BillingMode *string `json:"billingMode,omitempty" tf:"billing_mode,omitempty"`
-
-	// Enables deletion protection for table. Defaults to false.
-	DeletionProtectionEnabled *bool `json:"deletionProtectionEnabled,omitempty" tf:"deletion_protection_enabled,omitempty"`
-
-	// Describe a GSI for the table; subject to the normal limits on the number of GSIs, projected attributes, etc. See below.
-	GlobalSecondaryIndex []GlobalSecondaryIndexInitParameters `json:"globalSecondaryIndex,omitempty" tf:"global_secondary_index,omitempty"`
-
-	// Witness Region in a Multi-Region Strong Consistency deployment. Note This must be used alongside a single replica with consistency_mode set to STRONG. Other combinations will fail to provision. See below.
-	GlobalTableWitness []GlobalTableWitnessInitParameters `json:"globalTableWitness,omitempty" tf:"global_table_witness,omitempty"`
-
-	// Attribute to use as the hash (partition) key. Must also be defined as an attribute. See below.
-	HashKey *string `json:"hashKey,omitempty" tf:"hash_key,omitempty"`
-
-	// Import Amazon S3 data into a new table. See below.
-	ImportTable []ImportTableInitParameters `json:"importTable,omitempty" tf:"import_table,omitempty"`
-
-	// Describe an LSI on the table; these can only be allocated at creation so you cannot change this definition after you have created the resource. See below.
-	LocalSecondaryIndex []LocalSecondaryIndexInitParameters `json:"localSecondaryIndex,omitempty" tf:"local_secondary_index,omitempty"`
-
-	// Sets the maximum number of read and write units for the specified on-demand table. See below.
-	OnDemandThroughput []TableOnDemandThroughputInitParameters `json:"onDemandThroughput,omitempty" tf:"on_demand_throughput,omitempty"`
-
-	// Enable point-in-time recovery options. See below.
-	PointInTimeRecovery []PointInTimeRecoveryInitParameters `json:"pointInTimeRecovery,omitempty" tf:"point_in_time_recovery,omitempty"`
-
-	// Attribute to use as the range (sort) key. Must also be defined as an attribute, see below.
-	RangeKey *string `json:"rangeKey,omitempty" tf:"range_key,omitempty"`
-
-	// Number of read units for this table. If the billing_mode is PROVISIONED, this field is required.
-	ReadCapacity *float64 `json:"readCapacity,omitempty" tf:"read_capacity,omitempty"`
-
-	// Configuration block(s) with DynamoDB Global Tables V2 (version 2019.11.21) replication configurations. See below.
-	Replica []TableReplicaInitParameters `json:"replica,omitempty" tf:"replica,omitempty"`
-
-	// Time of the point-in-time recovery point to restore.
-	RestoreDateTime *string `json:"restoreDateTime,omitempty" tf:"restore_date_time,omitempty"`
-
-	// Name of the table to restore. Must match the name of an existing table.
-	RestoreSourceName *string `json:"restoreSourceName,omitempty" tf:"restore_source_name,omitempty"`
-
-	// ARN of the source table to restore. Must be supplied for cross-region restores.
-	RestoreSourceTableArn *string `json:"restoreSourceTableArn,omitempty" tf:"restore_source_table_arn,omitempty"`
-
-	// If set, restores table to the most recent point-in-time recovery point.
-	RestoreToLatestTime *bool `json:"restoreToLatestTime,omitempty" tf:"restore_to_latest_time,omitempty"`
-
-	// Encryption at rest options. AWS DynamoDB tables are automatically encrypted at rest with an AWS-owned Customer Master Key if this argument isn't specified. Must be supplied for cross-region restores. See below.
-	ServerSideEncryption []ServerSideEncryptionInitParameters `json:"serverSideEncryption,omitempty" tf:"server_side_encryption,omitempty"`
-
-	// Whether Streams are enabled.
-	StreamEnabled *bool `json:"streamEnabled,omitempty" tf:"stream_enabled,omitempty"`
-
-	// When an item in the table is modified, StreamViewType determines what information is written to the table's stream.
-	// Valid values are KEYS_ONLY, NEW_IMAGE, OLD_IMAGE, NEW_AND_OLD_IMAGES.
-	// Only valid when stream_enabled is true.
-	StreamViewType *string `json:"streamViewType,omitempty" tf:"stream_view_type,omitempty"`
-
-	// Configuration block for TTL. See below.
-	TTL []TTLInitParameters `json:"ttl,omitempty" tf:"ttl,omitempty"`
-
-	// Storage class of the table.
-	// Valid values are STANDARD and STANDARD_INFREQUENT_ACCESS.
-	// Default value is STANDARD.
-	TableClass *string `json:"tableClass,omitempty" tf:"table_class,omitempty"`
-
-	// Key-value map of resource tags.
-	// +mapType=granular
-	Tags map[string]*string `json:"tags,omitempty" tf:"tags,omitempty"`
-
-	// Sets the number of warm read and write units for the specified table. See below.
-	WarmThroughput []TableWarmThroughputInitParameters `json:"warmThroughput,omitempty" tf:"warm_throughput,omitempty"`
-
-	// Number of write units for this table. If the billing_mode is PROVISIONED, this field is required.
-	WriteCapacity *float64 `json:"writeCapacity,omitempty" tf:"write_capacity,omitempty"`
-}
-
-type TableObservation struct {
-
-	// ARN of the table
-	Arn *string `json:"arn,omitempty" tf:"arn,omitempty"`
-
-	// Set of nested attribute definitions. Only required for hash_key and range_key attributes. See below.
-	Attribute []AttributeObservation `json:"attribute,omitempty" tf:"attribute,omitempty"`
-
-	// Controls how you are charged for read and write throughput and how you manage capacity. The valid values are PROVISIONED and PAY_PER_REQUEST. Defaults to PROVISIONED.
-	BillingMode *string `json:"billingMode,omitempty" tf:"billing_mode,omitempty"`
-
-	// Enables deletion protection for table. Defaults to false.
-	DeletionProtectionEnabled *bool `json:"deletionProtectionEnabled,omitempty" tf:"deletion_protection_enabled,omitempty"`
-
-	// Describe a GSI for the table; subject to the normal limits on the number of GSIs, projected attributes, etc. See below.
-	GlobalSecondaryIndex []GlobalSecondaryIndexObservation `json:"globalSecondaryIndex,omitempty" tf:"global_secondary_index,omitempty"`
-
-	// Witness Region in a Multi-Region Strong Consistency deployment. Note This must be used alongside a single replica with consistency_mode set to STRONG. Other combinations will fail to provision. See below.
-	GlobalTableWitness []GlobalTableWitnessObservation `json:"globalTableWitness,omitempty" tf:"global_table_witness,omitempty"`
-
-	// Attribute to use as the hash (partition) key. Must also be defined as an attribute. See below.
-	HashKey *string `json:"hashKey,omitempty" tf:"hash_key,omitempty"`
-
-	// Name of the table
-	ID *string `json:"id,omitempty" tf:"id,omitempty"`
-
-	// Import Amazon S3 data into a new table. See below.
-	ImportTable []ImportTableObservation `json:"importTable,omitempty" tf:"import_table,omitempty"`
-
-	// Describe an LSI on the table; these can only be allocated at creation so you cannot change this definition after you have created the resource. See below.
-	LocalSecondaryIndex []LocalSecondaryIndexObservation `json:"localSecondaryIndex,omitempty" tf:"local_secondary_index,omitempty"`
-
-	// Sets the maximum number of read and write units for the specified on-demand table. See below.
-	OnDemandThroughput []TableOnDemandThroughputObservation `json:"onDemandThroughput,omitempty" tf:"on_demand_throughput,omitempty"`
-
-	// Enable point-in-time recovery options. See below.
-	PointInTimeRecovery []PointInTimeRecoveryObservation `json:"pointInTimeRecovery,omitempty" tf:"point_in_time_recovery,omitempty"`
-
-	// Attribute to use as the range (sort) key. Must also be defined as an attribute, see below.
-	RangeKey *string `json:"rangeKey,omitempty" tf:"range_key,omitempty"`
-
-	// Number of read units for this table. If the billing_mode is PROVISIONED, this field is required.
-	ReadCapacity *float64 `json:"readCapacity,omitempty" tf:"read_capacity,omitempty"`
-
-	// Region where this resource will be managed. Defaults to the Region set in the provider configuration.
-	// Region is the region you'd like your resource to be created in.
-	Region *string `json:"region,omitempty" tf:"region,omitempty"`
-
-	// Configuration block(s) with DynamoDB Global Tables V2 (version 2019.11.21) replication configurations. See below.
-	Replica []TableReplicaObservation `json:"replica,omitempty" tf:"replica,omitempty"`
-
-	// Time of the point-in-time recovery point to restore.
-	RestoreDateTime *string `json:"restoreDateTime,omitempty" tf:"restore_date_time,omitempty"`
-
-	// Name of the table to restore. Must match the name of an existing table.
-	RestoreSourceName *string `json:"restoreSourceName,omitempty" tf:"restore_source_name,omitempty"`
-
-	// ARN of the source table to restore. Must be supplied for cross-region restores.
-	RestoreSourceTableArn *string `json:"restoreSourceTableArn,omitempty" tf:"restore_source_table_arn,omitempty"`
-
-	// If set, restores table to the most recent point-in-time recovery point.
-	RestoreToLatestTime *bool `json:"restoreToLatestTime,omitempty" tf:"restore_to_latest_time,omitempty"`
-
-	// Encryption at rest options. AWS DynamoDB tables are automatically encrypted at rest with an AWS-owned Customer Master Key if this argument isn't specified. Must be supplied for cross-region restores. See below.
-	ServerSideEncryption []ServerSideEncryptionObservation `json:"serverSideEncryption,omitempty" tf:"server_side_encryption,omitempty"`
-
-	// ARN of the Table Stream. Only available when stream_enabled = true
-	StreamArn *string `json:"streamArn,omitempty" tf:"stream_arn,omitempty"`
-
-	// Whether Streams are enabled.
-	StreamEnabled *bool `json:"streamEnabled,omitempty" tf:"stream_enabled,omitempty"`
-
-	// Timestamp, in ISO 8601 format, for this stream. Note that this timestamp is not a unique identifier for the stream on its own. However, the combination of AWS customer ID, table name and this field is guaranteed to be unique. It can be used for creating CloudWatch Alarms. Only available when stream_enabled = true.
-	StreamLabel *string `json:"streamLabel,omitempty" tf:"stream_label,omitempty"`
-
-	// When an item in the table is modified, StreamViewType determines what information is written to the table's stream.
-	// Valid values are KEYS_ONLY, NEW_IMAGE, OLD_IMAGE, NEW_AND_OLD_IMAGES.
-	// Only valid when stream_enabled is true.
-	StreamViewType *string `json:"streamViewType,omitempty" tf:"stream_view_type,omitempty"`
-
-	// Configuration block for TTL. See below.
-	TTL []TTLObservation `json:"ttl,omitempty" tf:"ttl,omitempty"`
-
-	// Storage class of the table.
-	// Valid values are STANDARD and STANDARD_INFREQUENT_ACCESS.
-	// Default value is STANDARD.
-	TableClass *string `json:"tableClass,omitempty" tf:"table_class,omitempty"`
-
-	// Key-value map of resource tags.
-	// +mapType=granular
-	Tags map[string]*string `json:"tags,omitempty" tf:"tags,omitempty"`
-
-	// Map of tags assigned to the resource, including those inherited from the provider default_tags configuration block.
-	// +mapType=granular
-	TagsAll map[string]*string `json:"tagsAll,omitempty" tf:"tags_all,omitempty"`
-
-	// Sets the number of warm read and write units for the specified table. See below.
-	WarmThroughput []TableWarmThroughputObservation `json:"warmThroughput,omitempty" tf:"warm_throughput,omitempty"`
-
-	// Number of write units for this table. If the billing_mode is PROVISIONED, this field is required.
-	WriteCapacity *float64 `json:"writeCapacity,omitempty" tf:"write_capacity,omitempty"`
-}
-
-type TableOnDemandThroughputInitParameters struct {
-
-	// Maximum number of read request units for the specified table. To specify set the value greater than or equal to 1. To remove set the value to -1.
-	MaxReadRequestUnits *float64 `json:"maxReadRequestUnits,omitempty" tf:"max_read_request_units,omitempty"`
-
-	// Maximum number of write request units for the specified table. To specify set the value greater than or equal to 1. To remove set the value to -1.
-	MaxWriteRequestUnits *float64 `json:"maxWriteRequestUnits,omitempty" tf:"max_write_request_units,omitempty"`
-}
-
-type TableOnDemandThroughputObservation struct {
-
-	// Maximum number of read request units for the specified table. To specify set the value greater than or equal to 1. To remove set the value to -1.
-	MaxReadRequestUnits *float64 `json:"maxReadRequestUnits,omitempty" tf:"max_read_request_units,omitempty"`
-
-	// Maximum number of write request units for the specified table. To specify set the value greater than or equal to 1. To remove set the value to -1.
-	MaxWriteRequestUnits *float64 `json:"maxWriteRequestUnits,omitempty" tf:"max_write_request_units,omitempty"`
 }
 
 type TableOnDemandThroughputParameters struct {
@@ -857,73 +335,6 @@ type TableParameters struct {
 	WriteCapacity *float64 `json:"writeCapacity,omitempty" tf:"write_capacity,omitempty"`
 }
 
-type TableReplicaInitParameters struct {
-
-	// Whether this global table will be using STRONG consistency mode or EVENTUAL consistency mode. Default value is EVENTUAL.
-	ConsistencyMode *string `json:"consistencyMode,omitempty" tf:"consistency_mode,omitempty"`
-
-	// Whether deletion protection is enabled (true) or disabled (false) on the replica. Default is false.
-	DeletionProtectionEnabled *bool `json:"deletionProtectionEnabled,omitempty" tf:"deletion_protection_enabled,omitempty"`
-
-	// ARN of the CMK that should be used for the AWS KMS encryption.
-	// This argument should only be used if the key is different from the default KMS-managed DynamoDB key, alias/aws/dynamodb.
-	// Note: This attribute will not be populated with the ARN of default keys.
-	// Note: Changing this value will recreate the replica.
-	KMSKeyArn *string `json:"kmsKeyArn,omitempty" tf:"kms_key_arn,omitempty"`
-
-	// Whether to enable Point In Time Recovery for the replica. Default is false.
-	PointInTimeRecovery *bool `json:"pointInTimeRecovery,omitempty" tf:"point_in_time_recovery,omitempty"`
-
-	// Whether to propagate the global table's tags to a replica.
-	// Default is false.
-	// Changes to tags only move in one direction: from global (source) to replica.
-	// Tag drift on a replica will not trigger an update.
-	// Tag changes on the global table are propagated to replicas.
-	// Changing from true to false on a subsequent apply leaves replica tags as-is and no longer manages them.
-	PropagateTags *bool `json:"propagateTags,omitempty" tf:"propagate_tags,omitempty"`
-
-	// Region name of the replica.
-	RegionName *string `json:"regionName,omitempty" tf:"region_name,omitempty"`
-}
-
-type TableReplicaObservation struct {
-
-	// ARN of the replica
-	Arn *string `json:"arn,omitempty" tf:"arn,omitempty"`
-
-	// Whether this global table will be using STRONG consistency mode or EVENTUAL consistency mode. Default value is EVENTUAL.
-	ConsistencyMode *string `json:"consistencyMode,omitempty" tf:"consistency_mode,omitempty"`
-
-	// Whether deletion protection is enabled (true) or disabled (false) on the replica. Default is false.
-	DeletionProtectionEnabled *bool `json:"deletionProtectionEnabled,omitempty" tf:"deletion_protection_enabled,omitempty"`
-
-	// ARN of the CMK that should be used for the AWS KMS encryption.
-	// This argument should only be used if the key is different from the default KMS-managed DynamoDB key, alias/aws/dynamodb.
-	// Note: This attribute will not be populated with the ARN of default keys.
-	// Note: Changing this value will recreate the replica.
-	KMSKeyArn *string `json:"kmsKeyArn,omitempty" tf:"kms_key_arn,omitempty"`
-
-	// Whether to enable Point In Time Recovery for the replica. Default is false.
-	PointInTimeRecovery *bool `json:"pointInTimeRecovery,omitempty" tf:"point_in_time_recovery,omitempty"`
-
-	// Whether to propagate the global table's tags to a replica.
-	// Default is false.
-	// Changes to tags only move in one direction: from global (source) to replica.
-	// Tag drift on a replica will not trigger an update.
-	// Tag changes on the global table are propagated to replicas.
-	// Changing from true to false on a subsequent apply leaves replica tags as-is and no longer manages them.
-	PropagateTags *bool `json:"propagateTags,omitempty" tf:"propagate_tags,omitempty"`
-
-	// Region name of the replica.
-	RegionName *string `json:"regionName,omitempty" tf:"region_name,omitempty"`
-
-	// ARN of the Table Stream. Only available when stream_enabled = true
-	StreamArn *string `json:"streamArn,omitempty" tf:"stream_arn,omitempty"`
-
-	// Timestamp, in ISO 8601 format, for this stream. Note that this timestamp is not a unique identifier for the stream on its own. However, the combination of AWS customer ID, table name and this field is guaranteed to be unique. It can be used for creating CloudWatch Alarms. Only available when stream_enabled = true.
-	StreamLabel *string `json:"streamLabel,omitempty" tf:"stream_label,omitempty"`
-}
-
 type TableReplicaParameters struct {
 
 	// Whether this global table will be using STRONG consistency mode or EVENTUAL consistency mode. Default value is EVENTUAL.
@@ -959,24 +370,6 @@ type TableReplicaParameters struct {
 	RegionName *string `json:"regionName" tf:"region_name,omitempty"`
 }
 
-type TableWarmThroughputInitParameters struct {
-
-	// Number of read operations a table or index can instantaneously support. For the base table, decreasing this value will force a new resource. For a global secondary index, this value can be increased or decreased without recreation. Minimum value of 12000 (default).
-	ReadUnitsPerSecond *float64 `json:"readUnitsPerSecond,omitempty" tf:"read_units_per_second,omitempty"`
-
-	// Number of write operations a table or index can instantaneously support. For the base table, decreasing this value will force a new resource. For a global secondary index, this value can be increased or decreased without recreation. Minimum value of 4000 (default).
-	WriteUnitsPerSecond *float64 `json:"writeUnitsPerSecond,omitempty" tf:"write_units_per_second,omitempty"`
-}
-
-type TableWarmThroughputObservation struct {
-
-	// Number of read operations a table or index can instantaneously support. For the base table, decreasing this value will force a new resource. For a global secondary index, this value can be increased or decreased without recreation. Minimum value of 12000 (default).
-	ReadUnitsPerSecond *float64 `json:"readUnitsPerSecond,omitempty" tf:"read_units_per_second,omitempty"`
-
-	// Number of write operations a table or index can instantaneously support. For the base table, decreasing this value will force a new resource. For a global secondary index, this value can be increased or decreased without recreation. Minimum value of 4000 (default).
-	WriteUnitsPerSecond *float64 `json:"writeUnitsPerSecond,omitempty" tf:"write_units_per_second,omitempty"`
-}
-
 type TableWarmThroughputParameters struct {
 
 	// Number of read operations a table or index can instantaneously support. For the base table, decreasing this value will force a new resource. For a global secondary index, this value can be increased or decreased without recreation. Minimum value of 12000 (default).
@@ -985,24 +378,6 @@ type TableWarmThroughputParameters struct {
 
 	// Number of write operations a table or index can instantaneously support. For the base table, decreasing this value will force a new resource. For a global secondary index, this value can be increased or decreased without recreation. Minimum value of 4000 (default).
 	// +kubebuilder:validation:Optional
-	WriteUnitsPerSecond *float64 `json:"writeUnitsPerSecond,omitempty" tf:"write_units_per_second,omitempty"`
-}
-
-type WarmThroughputInitParameters struct {
-
-	// Number of read operations a table or index can instantaneously support. For the base table, decreasing this value will force a new resource. For a global secondary index, this value can be increased or decreased without recreation. Minimum value of 12000 (default).
-	ReadUnitsPerSecond *float64 `json:"readUnitsPerSecond,omitempty" tf:"read_units_per_second,omitempty"`
-
-	// Number of write operations a table or index can instantaneously support. For the base table, decreasing this value will force a new resource. For a global secondary index, this value can be increased or decreased without recreation. Minimum value of 4000 (default).
-	WriteUnitsPerSecond *float64 `json:"writeUnitsPerSecond,omitempty" tf:"write_units_per_second,omitempty"`
-}
-
-type WarmThroughputObservation struct {
-
-	// Number of read operations a table or index can instantaneously support. For the base table, decreasing this value will force a new resource. For a global secondary index, this value can be increased or decreased without recreation. Minimum value of 12000 (default).
-	ReadUnitsPerSecond *float64 `json:"readUnitsPerSecond,omitempty" tf:"read_units_per_second,omitempty"`
-
-	// Number of write operations a table or index can instantaneously support. For the base table, decreasing this value will force a new resource. For a global secondary index, this value can be increased or decreased without recreation. Minimum value of 4000 (default).
 	WriteUnitsPerSecond *float64 `json:"writeUnitsPerSecond,omitempty" tf:"write_units_per_second,omitempty"`
 }
 
@@ -1021,23 +396,11 @@ type WarmThroughputParameters struct {
 type TableSpec struct {
 	v1.ResourceSpec `json:",inline"`
 	ForProvider     TableParameters `json:"forProvider"`
-	// THIS IS A BETA FIELD. It will be honored
-	// unless the Management Policies feature flag is disabled.
-	// InitProvider holds the same fields as ForProvider, with the exception
-	// of Identifier and other resource reference fields. The fields that are
-	// in InitProvider are merged into ForProvider when the resource is created.
-	// The same fields are also added to the terraform ignore_changes hook, to
-	// avoid updating them after creation. This is useful for fields that are
-	// required on creation, but we do not desire to update them after creation,
-	// for example because of an external controller is managing them, like an
-	// autoscaler.
-	InitProvider TableInitParameters `json:"initProvider,omitempty"`
 }
 
 // TableStatus defines the observed state of Table.
 type TableStatus struct {
 	v1.ResourceStatus `json:",inline"`
-	AtProvider        TableObservation `json:"atProvider,omitempty"`
 }
 
 // +kubebuilder:object:root=true

@@ -15,41 +15,6 @@ import (
 	v1 "github.com/crossplane/crossplane-runtime/v2/apis/common/v1"
 )
 
-type LifecyclePolicyInitParameters struct {
-
-	// The policy document. This is a JSON formatted string. See more details about Policy Parameters in the official AWS docs. Consider using the aws_ecr_lifecycle_policy_document data_source to generate/manage the JSON document used for the policy argument.
-	Policy *string `json:"policy,omitempty" tf:"policy,omitempty"`
-
-	// Name of the repository to apply the policy.
-	// +crossplane:generate:reference:type=github.com/upbound/provider-aws/v2/apis/cluster/ecr/v1beta2.Repository
-	Repository *string `json:"repository,omitempty" tf:"repository,omitempty"`
-
-	// Reference to a Repository in ecr to populate repository.
-	// +kubebuilder:validation:Optional
-	RepositoryRef *v1.Reference `json:"repositoryRef,omitempty" tf:"-"`
-
-	// Selector for a Repository in ecr to populate repository.
-	// +kubebuilder:validation:Optional
-	RepositorySelector *v1.Selector `json:"repositorySelector,omitempty" tf:"-"`
-}
-
-type LifecyclePolicyObservation struct {
-	ID *string `json:"id,omitempty" tf:"id,omitempty"`
-
-	// The policy document. This is a JSON formatted string. See more details about Policy Parameters in the official AWS docs. Consider using the aws_ecr_lifecycle_policy_document data_source to generate/manage the JSON document used for the policy argument.
-	Policy *string `json:"policy,omitempty" tf:"policy,omitempty"`
-
-	// Region where this resource will be managed. Defaults to the Region set in the provider configuration.
-	// Region is the region you'd like your resource to be created in.
-	Region *string `json:"region,omitempty" tf:"region,omitempty"`
-
-	// The registry ID where the repository was created.
-	RegistryID *string `json:"registryId,omitempty" tf:"registry_id,omitempty"`
-
-	// Name of the repository to apply the policy.
-	Repository *string `json:"repository,omitempty" tf:"repository,omitempty"`
-}
-
 type LifecyclePolicyParameters struct {
 
 	// The policy document. This is a JSON formatted string. See more details about Policy Parameters in the official AWS docs. Consider using the aws_ecr_lifecycle_policy_document data_source to generate/manage the JSON document used for the policy argument.
@@ -79,23 +44,11 @@ type LifecyclePolicyParameters struct {
 type LifecyclePolicySpec struct {
 	v1.ResourceSpec `json:",inline"`
 	ForProvider     LifecyclePolicyParameters `json:"forProvider"`
-	// THIS IS A BETA FIELD. It will be honored
-	// unless the Management Policies feature flag is disabled.
-	// InitProvider holds the same fields as ForProvider, with the exception
-	// of Identifier and other resource reference fields. The fields that are
-	// in InitProvider are merged into ForProvider when the resource is created.
-	// The same fields are also added to the terraform ignore_changes hook, to
-	// avoid updating them after creation. This is useful for fields that are
-	// required on creation, but we do not desire to update them after creation,
-	// for example because of an external controller is managing them, like an
-	// autoscaler.
-	InitProvider LifecyclePolicyInitParameters `json:"initProvider,omitempty"`
 }
 
 // LifecyclePolicyStatus defines the observed state of LifecyclePolicy.
 type LifecyclePolicyStatus struct {
 	v1.ResourceStatus `json:",inline"`
-	AtProvider        LifecyclePolicyObservation `json:"atProvider,omitempty"`
 }
 
 // +kubebuilder:object:root=true

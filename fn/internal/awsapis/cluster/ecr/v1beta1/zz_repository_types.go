@@ -15,34 +15,6 @@ import (
 	v1 "github.com/crossplane/crossplane-runtime/v2/apis/common/v1"
 )
 
-type EncryptionConfigurationInitParameters struct {
-
-	// The encryption type to use for the repository. Valid values are AES256 or KMS. Defaults to AES256.
-	EncryptionType *string `json:"encryptionType,omitempty" tf:"encryption_type,omitempty"`
-
-	// The ARN of the KMS key to use when encryption_type is KMS. If not specified, uses the default AWS managed key for ECR.
-	// +crossplane:generate:reference:type=github.com/upbound/provider-aws/v2/apis/cluster/kms/v1beta1.Key
-	// +crossplane:generate:reference:extractor=github.com/upbound/provider-aws/v2/config/cluster/common.ARNExtractor()
-	KMSKey *string `json:"kmsKey,omitempty" tf:"kms_key,omitempty"`
-
-	// Reference to a Key in kms to populate kmsKey.
-	// +kubebuilder:validation:Optional
-	KMSKeyRef *v1.Reference `json:"kmsKeyRef,omitempty" tf:"-"`
-
-	// Selector for a Key in kms to populate kmsKey.
-	// +kubebuilder:validation:Optional
-	KMSKeySelector *v1.Selector `json:"kmsKeySelector,omitempty" tf:"-"`
-}
-
-type EncryptionConfigurationObservation struct {
-
-	// The encryption type to use for the repository. Valid values are AES256 or KMS. Defaults to AES256.
-	EncryptionType *string `json:"encryptionType,omitempty" tf:"encryption_type,omitempty"`
-
-	// The ARN of the KMS key to use when encryption_type is KMS. If not specified, uses the default AWS managed key for ECR.
-	KMSKey *string `json:"kmsKey,omitempty" tf:"kms_key,omitempty"`
-}
-
 type EncryptionConfigurationParameters struct {
 
 	// The encryption type to use for the repository. Valid values are AES256 or KMS. Defaults to AES256.
@@ -64,41 +36,11 @@ type EncryptionConfigurationParameters struct {
 	KMSKeySelector *v1.Selector `json:"kmsKeySelector,omitempty" tf:"-"`
 }
 
-type ImageScanningConfigurationInitParameters struct {
-
-	// Indicates whether images are scanned after being pushed to the repository (true) or not scanned (false).
-	ScanOnPush *bool `json:"scanOnPush,omitempty" tf:"scan_on_push,omitempty"`
-}
-
-type ImageScanningConfigurationObservation struct {
-
-	// Indicates whether images are scanned after being pushed to the repository (true) or not scanned (false).
-	ScanOnPush *bool `json:"scanOnPush,omitempty" tf:"scan_on_push,omitempty"`
-}
-
 type ImageScanningConfigurationParameters struct {
 
 	// Indicates whether images are scanned after being pushed to the repository (true) or not scanned (false).
 	// +kubebuilder:validation:Optional
 	ScanOnPush *bool `json:"scanOnPush" tf:"scan_on_push,omitempty"`
-}
-
-type ImageTagMutabilityExclusionFilterInitParameters struct {
-
-	// The filter pattern to use for excluding image tags from the mutability setting. Must contain only letters, numbers, and special characters (._-). Each filter can be up to 128 characters long and can contain a maximum of 2 wildcards ().
-	Filter *string `json:"filter,omitempty" tf:"filter,omitempty"`
-
-	// The type of filter to use. Must be WILDCARD.
-	FilterType *string `json:"filterType,omitempty" tf:"filter_type,omitempty"`
-}
-
-type ImageTagMutabilityExclusionFilterObservation struct {
-
-	// The filter pattern to use for excluding image tags from the mutability setting. Must contain only letters, numbers, and special characters (._-). Each filter can be up to 128 characters long and can contain a maximum of 2 wildcards ().
-	Filter *string `json:"filter,omitempty" tf:"filter,omitempty"`
-
-	// The type of filter to use. Must be WILDCARD.
-	FilterType *string `json:"filterType,omitempty" tf:"filter_type,omitempty"`
 }
 
 type ImageTagMutabilityExclusionFilterParameters struct {
@@ -110,71 +52,6 @@ type ImageTagMutabilityExclusionFilterParameters struct {
 	// The type of filter to use. Must be WILDCARD.
 	// +kubebuilder:validation:Optional
 	FilterType *string `json:"filterType" tf:"filter_type,omitempty"`
-}
-
-type RepositoryInitParameters struct {
-
-	// Encryption configuration for the repository. See below for schema.
-	EncryptionConfiguration []EncryptionConfigurationInitParameters `json:"encryptionConfiguration,omitempty" tf:"encryption_configuration,omitempty"`
-
-	// If true, will delete the repository even if it contains images.
-	// Defaults to false.
-	ForceDelete *bool `json:"forceDelete,omitempty" tf:"force_delete,omitempty"`
-
-	// Configuration block that defines image scanning configuration for the repository. By default, image scanning must be manually triggered. See the ECR User Guide for more information about image scanning.
-	ImageScanningConfiguration []ImageScanningConfigurationInitParameters `json:"imageScanningConfiguration,omitempty" tf:"image_scanning_configuration,omitempty"`
-
-	// The tag mutability setting for the repository. Must be one of: MUTABLE, IMMUTABLE, IMMUTABLE_WITH_EXCLUSION, or MUTABLE_WITH_EXCLUSION. Defaults to MUTABLE.
-	ImageTagMutability *string `json:"imageTagMutability,omitempty" tf:"image_tag_mutability,omitempty"`
-
-	// Configuration block that defines filters to specify which image tags can override the default tag mutability setting. Only applicable when image_tag_mutability is set to IMMUTABLE_WITH_EXCLUSION or MUTABLE_WITH_EXCLUSION. See below for schema.
-	ImageTagMutabilityExclusionFilter []ImageTagMutabilityExclusionFilterInitParameters `json:"imageTagMutabilityExclusionFilter,omitempty" tf:"image_tag_mutability_exclusion_filter,omitempty"`
-
-	// Key-value map of resource tags.
-	// +mapType=granular
-	Tags map[string]*string `json:"tags,omitempty" tf:"tags,omitempty"`
-}
-
-type RepositoryObservation struct {
-
-	// Full ARN of the repository.
-	Arn *string `json:"arn,omitempty" tf:"arn,omitempty"`
-
-	// Encryption configuration for the repository. See below for schema.
-	EncryptionConfiguration []EncryptionConfigurationObservation `json:"encryptionConfiguration,omitempty" tf:"encryption_configuration,omitempty"`
-
-	// If true, will delete the repository even if it contains images.
-	// Defaults to false.
-	ForceDelete *bool `json:"forceDelete,omitempty" tf:"force_delete,omitempty"`
-
-	ID *string `json:"id,omitempty" tf:"id,omitempty"`
-
-	// Configuration block that defines image scanning configuration for the repository. By default, image scanning must be manually triggered. See the ECR User Guide for more information about image scanning.
-	ImageScanningConfiguration []ImageScanningConfigurationObservation `json:"imageScanningConfiguration,omitempty" tf:"image_scanning_configuration,omitempty"`
-
-	// The tag mutability setting for the repository. Must be one of: MUTABLE, IMMUTABLE, IMMUTABLE_WITH_EXCLUSION, or MUTABLE_WITH_EXCLUSION. Defaults to MUTABLE.
-	ImageTagMutability *string `json:"imageTagMutability,omitempty" tf:"image_tag_mutability,omitempty"`
-
-	// Configuration block that defines filters to specify which image tags can override the default tag mutability setting. Only applicable when image_tag_mutability is set to IMMUTABLE_WITH_EXCLUSION or MUTABLE_WITH_EXCLUSION. See below for schema.
-	ImageTagMutabilityExclusionFilter []ImageTagMutabilityExclusionFilterObservation `json:"imageTagMutabilityExclusionFilter,omitempty" tf:"image_tag_mutability_exclusion_filter,omitempty"`
-
-	// Region where this resource will be managed. Defaults to the Region set in the provider configuration.
-	// Region is the region you'd like your resource to be created in.
-	Region *string `json:"region,omitempty" tf:"region,omitempty"`
-
-	// The registry ID where the repository was created.
-	RegistryID *string `json:"registryId,omitempty" tf:"registry_id,omitempty"`
-
-	// The URL of the repository (in the form aws_account_id.dkr.ecr.region.amazonaws.com/repositoryName).
-	RepositoryURL *string `json:"repositoryUrl,omitempty" tf:"repository_url,omitempty"`
-
-	// Key-value map of resource tags.
-	// +mapType=granular
-	Tags map[string]*string `json:"tags,omitempty" tf:"tags,omitempty"`
-
-	// A map of tags assigned to the resource, including those inherited from the provider default_tags configuration block.
-	// +mapType=granular
-	TagsAll map[string]*string `json:"tagsAll,omitempty" tf:"tags_all,omitempty"`
 }
 
 type RepositoryParameters struct {
@@ -215,23 +92,11 @@ type RepositoryParameters struct {
 type RepositorySpec struct {
 	v1.ResourceSpec `json:",inline"`
 	ForProvider     RepositoryParameters `json:"forProvider"`
-	// THIS IS A BETA FIELD. It will be honored
-	// unless the Management Policies feature flag is disabled.
-	// InitProvider holds the same fields as ForProvider, with the exception
-	// of Identifier and other resource reference fields. The fields that are
-	// in InitProvider are merged into ForProvider when the resource is created.
-	// The same fields are also added to the terraform ignore_changes hook, to
-	// avoid updating them after creation. This is useful for fields that are
-	// required on creation, but we do not desire to update them after creation,
-	// for example because of an external controller is managing them, like an
-	// autoscaler.
-	InitProvider RepositoryInitParameters `json:"initProvider,omitempty"`
 }
 
 // RepositoryStatus defines the observed state of Repository.
 type RepositoryStatus struct {
 	v1.ResourceStatus `json:",inline"`
-	AtProvider        RepositoryObservation `json:"atProvider,omitempty"`
 }
 
 // +kubebuilder:object:root=true

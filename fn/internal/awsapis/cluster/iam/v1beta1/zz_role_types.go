@@ -15,24 +15,6 @@ import (
 	v1 "github.com/crossplane/crossplane-runtime/v2/apis/common/v1"
 )
 
-type InlinePolicyInitParameters struct {
-
-	// Friendly name of the role. See IAM Identifiers for more information.
-	Name *string `json:"name,omitempty" tf:"name,omitempty"`
-
-	// Policy document as a JSON formatted string.
-	Policy *string `json:"policy,omitempty" tf:"policy,omitempty"`
-}
-
-type InlinePolicyObservation struct {
-
-	// Friendly name of the role. See IAM Identifiers for more information.
-	Name *string `json:"name,omitempty" tf:"name,omitempty"`
-
-	// Policy document as a JSON formatted string.
-	Policy *string `json:"policy,omitempty" tf:"policy,omitempty"`
-}
-
 type InlinePolicyParameters struct {
 
 	// Friendly name of the role. See IAM Identifiers for more information.
@@ -42,96 +24,6 @@ type InlinePolicyParameters struct {
 	// Policy document as a JSON formatted string.
 	// +kubebuilder:validation:Optional
 	Policy *string `json:"policy,omitempty" tf:"policy,omitempty"`
-}
-
-type RoleInitParameters struct {
-
-	// Policy that grants an entity permission to assume the role. This field is required, but it can be specified in either 'spec.forProvider.assumeRolePolicy' or 'spec.initProvider.assumeRolePolicy'. While it may appear optional in each location individually, the resource requires that it is defined in at least one of them during creation.
-	AssumeRolePolicy *string `json:"assumeRolePolicy,omitempty" tf:"assume_role_policy,omitempty"`
-
-	// Description of the role.
-	Description *string `json:"description,omitempty" tf:"description,omitempty"`
-
-	// Whether to force detaching any policies the role has before destroying it. Defaults to false.
-	ForceDetachPolicies *bool `json:"forceDetachPolicies,omitempty" tf:"force_detach_policies,omitempty"`
-
-	// Configuration block defining an exclusive set of IAM inline policies associated with the IAM role. See below. If no blocks are configured, Crossplane will not manage any inline policies in this resource. Configuring one empty block (i.e., inline_policy {}) will cause Crossplane to remove all inline policies added out of band on apply.
-	InlinePolicy []InlinePolicyInitParameters `json:"inlinePolicy,omitempty" tf:"inline_policy,omitempty"`
-
-	// Set of exclusive IAM managed policy ARNs to attach to the IAM role. If this attribute is not configured, Crossplane will ignore policy attachments to this resource. When configured, Crossplane will align the role's managed policy attachments with this set by attaching or detaching managed policies. Configuring an empty set (i.e., managed_policy_arns = []) will cause Crossplane to remove all managed policy attachments.
-	// +crossplane:generate:reference:type=github.com/upbound/provider-aws/v2/apis/cluster/iam/v1beta1.Policy
-	// +crossplane:generate:reference:extractor=github.com/crossplane/upjet/v2/pkg/resource.ExtractParamPath("arn",true)
-	// +listType=set
-	ManagedPolicyArns []*string `json:"managedPolicyArns,omitempty" tf:"managed_policy_arns,omitempty"`
-
-	// References to Policy in iam to populate managedPolicyArns.
-	// +kubebuilder:validation:Optional
-	ManagedPolicyArnsRefs []v1.Reference `json:"managedPolicyArnsRefs,omitempty" tf:"-"`
-
-	// Selector for a list of Policy in iam to populate managedPolicyArns.
-	// +kubebuilder:validation:Optional
-	ManagedPolicyArnsSelector *v1.Selector `json:"managedPolicyArnsSelector,omitempty" tf:"-"`
-
-	// Maximum session duration (in seconds) that you want to set for the specified role. If you do not specify a value for this setting, the default maximum of one hour is applied. This setting can have a value from 1 hour to 12 hours.
-	MaxSessionDuration *float64 `json:"maxSessionDuration,omitempty" tf:"max_session_duration,omitempty"`
-
-	// Path to the role. See IAM Identifiers for more information.
-	Path *string `json:"path,omitempty" tf:"path,omitempty"`
-
-	// ARN of the policy that is used to set the permissions boundary for the role.
-	PermissionsBoundary *string `json:"permissionsBoundary,omitempty" tf:"permissions_boundary,omitempty"`
-
-	// Key-value map of resource tags.
-	// +mapType=granular
-	Tags map[string]*string `json:"tags,omitempty" tf:"tags,omitempty"`
-}
-
-type RoleObservation struct {
-
-	// Amazon Resource Name (ARN) specifying the role.
-	Arn *string `json:"arn,omitempty" tf:"arn,omitempty"`
-
-	// Policy that grants an entity permission to assume the role. This field is required, but it can be specified in either 'spec.forProvider.assumeRolePolicy' or 'spec.initProvider.assumeRolePolicy'. While it may appear optional in each location individually, the resource requires that it is defined in at least one of them during creation.
-	AssumeRolePolicy *string `json:"assumeRolePolicy,omitempty" tf:"assume_role_policy,omitempty"`
-
-	// Creation date of the IAM role.
-	CreateDate *string `json:"createDate,omitempty" tf:"create_date,omitempty"`
-
-	// Description of the role.
-	Description *string `json:"description,omitempty" tf:"description,omitempty"`
-
-	// Whether to force detaching any policies the role has before destroying it. Defaults to false.
-	ForceDetachPolicies *bool `json:"forceDetachPolicies,omitempty" tf:"force_detach_policies,omitempty"`
-
-	// Name of the role.
-	ID *string `json:"id,omitempty" tf:"id,omitempty"`
-
-	// Configuration block defining an exclusive set of IAM inline policies associated with the IAM role. See below. If no blocks are configured, Crossplane will not manage any inline policies in this resource. Configuring one empty block (i.e., inline_policy {}) will cause Crossplane to remove all inline policies added out of band on apply.
-	InlinePolicy []InlinePolicyObservation `json:"inlinePolicy,omitempty" tf:"inline_policy,omitempty"`
-
-	// Set of exclusive IAM managed policy ARNs to attach to the IAM role. If this attribute is not configured, Crossplane will ignore policy attachments to this resource. When configured, Crossplane will align the role's managed policy attachments with this set by attaching or detaching managed policies. Configuring an empty set (i.e., managed_policy_arns = []) will cause Crossplane to remove all managed policy attachments.
-	// +listType=set
-	ManagedPolicyArns []*string `json:"managedPolicyArns,omitempty" tf:"managed_policy_arns,omitempty"`
-
-	// Maximum session duration (in seconds) that you want to set for the specified role. If you do not specify a value for this setting, the default maximum of one hour is applied. This setting can have a value from 1 hour to 12 hours.
-	MaxSessionDuration *float64 `json:"maxSessionDuration,omitempty" tf:"max_session_duration,omitempty"`
-
-	// Path to the role. See IAM Identifiers for more information.
-	Path *string `json:"path,omitempty" tf:"path,omitempty"`
-
-	// ARN of the policy that is used to set the permissions boundary for the role.
-	PermissionsBoundary *string `json:"permissionsBoundary,omitempty" tf:"permissions_boundary,omitempty"`
-
-	// Key-value map of resource tags.
-	// +mapType=granular
-	Tags map[string]*string `json:"tags,omitempty" tf:"tags,omitempty"`
-
-	// A map of tags assigned to the resource, including those inherited from the provider default_tags configuration block.
-	// +mapType=granular
-	TagsAll map[string]*string `json:"tagsAll,omitempty" tf:"tags_all,omitempty"`
-
-	// Stable and unique string identifying the role.
-	UniqueID *string `json:"uniqueId,omitempty" tf:"unique_id,omitempty"`
 }
 
 type RoleParameters struct {
@@ -189,23 +81,11 @@ type RoleParameters struct {
 type RoleSpec struct {
 	v1.ResourceSpec `json:",inline"`
 	ForProvider     RoleParameters `json:"forProvider"`
-	// THIS IS A BETA FIELD. It will be honored
-	// unless the Management Policies feature flag is disabled.
-	// InitProvider holds the same fields as ForProvider, with the exception
-	// of Identifier and other resource reference fields. The fields that are
-	// in InitProvider are merged into ForProvider when the resource is created.
-	// The same fields are also added to the terraform ignore_changes hook, to
-	// avoid updating them after creation. This is useful for fields that are
-	// required on creation, but we do not desire to update them after creation,
-	// for example because of an external controller is managing them, like an
-	// autoscaler.
-	InitProvider RoleInitParameters `json:"initProvider,omitempty"`
 }
 
 // RoleStatus defines the observed state of Role.
 type RoleStatus struct {
 	v1.ResourceStatus `json:",inline"`
-	AtProvider        RoleObservation `json:"atProvider,omitempty"`
 }
 
 // +kubebuilder:object:root=true

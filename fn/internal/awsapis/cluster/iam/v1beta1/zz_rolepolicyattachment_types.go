@@ -15,44 +15,6 @@ import (
 	v1 "github.com/crossplane/crossplane-runtime/v2/apis/common/v1"
 )
 
-type RolePolicyAttachmentInitParameters struct {
-
-	// The ARN of the policy you want to apply
-	// +crossplane:generate:reference:type=github.com/upbound/provider-aws/v2/apis/cluster/iam/v1beta1.Policy
-	// +crossplane:generate:reference:extractor=github.com/upbound/provider-aws/v2/config/cluster/common.ARNExtractor()
-	PolicyArn *string `json:"policyArn,omitempty" tf:"policy_arn,omitempty"`
-
-	// Reference to a Policy in iam to populate policyArn.
-	// +kubebuilder:validation:Optional
-	PolicyArnRef *v1.Reference `json:"policyArnRef,omitempty" tf:"-"`
-
-	// Selector for a Policy in iam to populate policyArn.
-	// +kubebuilder:validation:Optional
-	PolicyArnSelector *v1.Selector `json:"policyArnSelector,omitempty" tf:"-"`
-
-	// The name of the IAM role to which the policy should be applied
-	// +crossplane:generate:reference:type=github.com/upbound/provider-aws/v2/apis/cluster/iam/v1beta1.Role
-	Role *string `json:"role,omitempty" tf:"role,omitempty"`
-
-	// Reference to a Role in iam to populate role.
-	// +kubebuilder:validation:Optional
-	RoleRef *v1.Reference `json:"roleRef,omitempty" tf:"-"`
-
-	// Selector for a Role in iam to populate role.
-	// +kubebuilder:validation:Optional
-	RoleSelector *v1.Selector `json:"roleSelector,omitempty" tf:"-"`
-}
-
-type RolePolicyAttachmentObservation struct {
-	ID *string `json:"id,omitempty" tf:"id,omitempty"`
-
-	// The ARN of the policy you want to apply
-	PolicyArn *string `json:"policyArn,omitempty" tf:"policy_arn,omitempty"`
-
-	// The name of the IAM role to which the policy should be applied
-	Role *string `json:"role,omitempty" tf:"role,omitempty"`
-}
-
 type RolePolicyAttachmentParameters struct {
 
 	// The ARN of the policy you want to apply
@@ -87,23 +49,11 @@ type RolePolicyAttachmentParameters struct {
 type RolePolicyAttachmentSpec struct {
 	v1.ResourceSpec `json:",inline"`
 	ForProvider     RolePolicyAttachmentParameters `json:"forProvider"`
-	// THIS IS A BETA FIELD. It will be honored
-	// unless the Management Policies feature flag is disabled.
-	// InitProvider holds the same fields as ForProvider, with the exception
-	// of Identifier and other resource reference fields. The fields that are
-	// in InitProvider are merged into ForProvider when the resource is created.
-	// The same fields are also added to the terraform ignore_changes hook, to
-	// avoid updating them after creation. This is useful for fields that are
-	// required on creation, but we do not desire to update them after creation,
-	// for example because of an external controller is managing them, like an
-	// autoscaler.
-	InitProvider RolePolicyAttachmentInitParameters `json:"initProvider,omitempty"`
 }
 
 // RolePolicyAttachmentStatus defines the observed state of RolePolicyAttachment.
 type RolePolicyAttachmentStatus struct {
 	v1.ResourceStatus `json:",inline"`
-	AtProvider        RolePolicyAttachmentObservation `json:"atProvider,omitempty"`
 }
 
 // +kubebuilder:object:root=true

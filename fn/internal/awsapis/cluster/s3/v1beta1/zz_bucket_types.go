@@ -15,139 +15,10 @@ import (
 	v1 "github.com/crossplane/crossplane-runtime/v2/apis/common/v1"
 )
 
-type AccessControlTranslationInitParameters struct {
-}
-
-type AccessControlTranslationObservation struct {
-
-	// Specifies the replica ownership. For default and valid values, see PUT bucket replication in the Amazon S3 API Reference. The only valid value is Destination.
-	Owner *string `json:"owner,omitempty" tf:"owner,omitempty"`
-}
-
 type AccessControlTranslationParameters struct {
 }
 
-type ApplyServerSideEncryptionByDefaultInitParameters struct {
-}
-
-type ApplyServerSideEncryptionByDefaultObservation struct {
-
-	// AWS KMS master key ID used for the SSE-KMS encryption. This can only be used when you set the value of sse_algorithm as aws:kms. The default aws/s3 AWS KMS master key is used if this element is absent while the sse_algorithm is aws:kms.
-	KMSMasterKeyID *string `json:"kmsMasterKeyId,omitempty" tf:"kms_master_key_id,omitempty"`
-
-	// Server-side encryption algorithm to use. Valid values are AES256 and aws:kms
-	SseAlgorithm *string `json:"sseAlgorithm,omitempty" tf:"sse_algorithm,omitempty"`
-}
-
 type ApplyServerSideEncryptionByDefaultParameters struct {
-}
-
-type BucketInitParameters struct {
-
-	// Boolean that indicates all objects (including any locked objects) should be deleted from the bucket when the bucket is destroyed so that the bucket can be destroyed without error. These objects are not recoverable. This only deletes objects when the bucket is destroyed, not when setting this parameter to true. If setting this field in the same operation that would require replacing the bucket or destroying the bucket, this flag will not work.
-	ForceDestroy *bool `json:"forceDestroy,omitempty" tf:"force_destroy,omitempty"`
-
-	// Indicates whether this bucket has an Object Lock configuration enabled. Valid values are true or false. This argument is not supported in all regions or partitions.
-	ObjectLockEnabled *bool `json:"objectLockEnabled,omitempty" tf:"object_lock_enabled,omitempty"`
-
-	// Key-value map of resource tags.
-	// +mapType=granular
-	Tags map[string]*string `json:"tags,omitempty" tf:"tags,omitempty"`
-}
-
-type BucketObservation struct {
-
-	// The canned ACL to apply. Valid values are private, public-read, public-read-write, aws-exec-read, authenticated-read, and log-delivery-write. Defaults to private.  Conflicts with grant. Use the resource aws_s3_bucket_acl instead.
-	ACL *string `json:"acl,omitempty" tf:"acl,omitempty"`
-
-	// Sets the accelerate configuration of an existing bucket. Can be Enabled or Suspended. Cannot be used in cn-north-1 or us-gov-west-1.
-	// Use the resource aws_s3_bucket_accelerate_configuration instead.
-	AccelerationStatus *string `json:"accelerationStatus,omitempty" tf:"acceleration_status,omitempty"`
-
-	// ARN of the bucket. Will be of format arn:aws:s3:::bucketname.
-	Arn *string `json:"arn,omitempty" tf:"arn,omitempty"`
-
-	// Bucket domain name. Will be of format bucketname.s3.amazonaws.com.
-	BucketDomainName *string `json:"bucketDomainName,omitempty" tf:"bucket_domain_name,omitempty"`
-
-	// AWS region this bucket resides in.
-	BucketRegion *string `json:"bucketRegion,omitempty" tf:"bucket_region,omitempty"`
-
-	// The bucket region-specific domain name. The bucket domain name including the region name. Please refer to the S3 endpoints reference for format. Note: AWS CloudFront allows specifying an S3 region-specific endpoint when creating an S3 origin. This will prevent redirect issues from CloudFront to the S3 Origin URL. For more information, see the Virtual Hosted-Style Requests for Other Regions section in the AWS S3 User Guide.
-	BucketRegionalDomainName *string `json:"bucketRegionalDomainName,omitempty" tf:"bucket_regional_domain_name,omitempty"`
-
-	// Rule of Cross-Origin Resource Sharing. See CORS rule below for details. Use the resource aws_s3_bucket_cors_configuration instead.
-	CorsRule []CorsRuleObservation `json:"corsRule,omitempty" tf:"cors_rule,omitempty"`
-
-	// Boolean that indicates all objects (including any locked objects) should be deleted from the bucket when the bucket is destroyed so that the bucket can be destroyed without error. These objects are not recoverable. This only deletes objects when the bucket is destroyed, not when setting this parameter to true. If setting this field in the same operation that would require replacing the bucket or destroying the bucket, this flag will not work.
-	ForceDestroy *bool `json:"forceDestroy,omitempty" tf:"force_destroy,omitempty"`
-
-	// An ACL policy grant. See Grant below for details. Conflicts with acl. Use the resource aws_s3_bucket_acl instead.
-	Grant []GrantObservation `json:"grant,omitempty" tf:"grant,omitempty"`
-
-	// Route 53 Hosted Zone ID for this bucket's region.
-	HostedZoneID *string `json:"hostedZoneId,omitempty" tf:"hosted_zone_id,omitempty"`
-
-	// Name of the bucket.
-	ID *string `json:"id,omitempty" tf:"id,omitempty"`
-
-	// Configuration of object lifecycle management. See Lifecycle Rule below for details.
-	// Use the resource aws_s3_bucket_lifecycle_configuration instead.
-	LifecycleRule []LifecycleRuleObservation `json:"lifecycleRule,omitempty" tf:"lifecycle_rule,omitempty"`
-
-	// Configuration of S3 bucket logging parameters. See Logging below for details.
-	// Use the resource aws_s3_bucket_logging instead.
-	Logging []LoggingObservation `json:"logging,omitempty" tf:"logging,omitempty"`
-
-	// Configuration of S3 object locking. See Object Lock Configuration below for details.
-	// Use the object_lock_enabled parameter and the resource aws_s3_bucket_object_lock_configuration instead.
-	ObjectLockConfiguration []ObjectLockConfigurationObservation `json:"objectLockConfiguration,omitempty" tf:"object_lock_configuration,omitempty"`
-
-	// Indicates whether this bucket has an Object Lock configuration enabled. Valid values are true or false. This argument is not supported in all regions or partitions.
-	ObjectLockEnabled *bool `json:"objectLockEnabled,omitempty" tf:"object_lock_enabled,omitempty"`
-
-	// Valid bucket policy JSON document. In this case, please make sure you use the verbose/specific version of the policy.
-	// Use the resource aws_s3_bucket_policy instead.
-	Policy *string `json:"policy,omitempty" tf:"policy,omitempty"`
-
-	// Region where this resource will be managed. Defaults to the Region set in the provider configuration.
-	// Region is the region you'd like your resource to be created in.
-	Region *string `json:"region,omitempty" tf:"region,omitempty"`
-
-	// Configuration of replication configuration. See Replication Configuration below for details.
-	// Use the resource aws_s3_bucket_replication_configuration instead.
-	ReplicationConfiguration []ReplicationConfigurationObservation `json:"replicationConfiguration,omitempty" tf:"replication_configuration,omitempty"`
-
-	// Specifies who should bear the cost of Amazon S3 data transfer.
-	// Can be either BucketOwner or Requester. By default, the owner of the S3 bucket would incur the costs of any data transfer.
-	// See Requester Pays Buckets developer guide for more information.
-	// Use the resource aws_s3_bucket_request_payment_configuration instead.
-	RequestPayer *string `json:"requestPayer,omitempty" tf:"request_payer,omitempty"`
-
-	// Configuration of server-side encryption configuration. See Server Side Encryption Configuration below for details.
-	// Use the resource aws_s3_bucket_server_side_encryption_configuration instead.
-	ServerSideEncryptionConfiguration []ServerSideEncryptionConfigurationObservation `json:"serverSideEncryptionConfiguration,omitempty" tf:"server_side_encryption_configuration,omitempty"`
-
-	// Key-value map of resource tags.
-	// +mapType=granular
-	Tags map[string]*string `json:"tags,omitempty" tf:"tags,omitempty"`
-
-	// Map of tags assigned to the resource, including those inherited from the provider default_tags configuration block.
-	// +mapType=granular
-	TagsAll map[string]*string `json:"tagsAll,omitempty" tf:"tags_all,omitempty"`
-
-	// Configuration of the S3 bucket versioning state. See Versioning below for details. Use the resource aws_s3_bucket_versioning instead.
-	Versioning []VersioningObservation `json:"versioning,omitempty" tf:"versioning,omitempty"`
-
-	// Configuration of the S3 bucket website. See Website below for details.
-	// Use the resource aws_s3_bucket_website_configuration instead.
-	Website []WebsiteObservation `json:"website,omitempty" tf:"website,omitempty"`
-
-	// (Deprecated) Domain of the website endpoint, if the bucket is configured with a website. If not, this will be an empty string. This is used to create Route 53 alias records. Use the resource aws_s3_bucket_website_configuration instead.
-	WebsiteDomain *string `json:"websiteDomain,omitempty" tf:"website_domain,omitempty"`
-
-	// (Deprecated) Website endpoint, if the bucket is configured with a website. If not, this will be an empty string. Use the resource aws_s3_bucket_website_configuration instead.
-	WebsiteEndpoint *string `json:"websiteEndpoint,omitempty" tf:"website_endpoint,omitempty"`
 }
 
 type BucketParameters struct {
@@ -171,422 +42,70 @@ type BucketParameters struct {
 	Tags map[string]*string `json:"tags,omitempty" tf:"tags,omitempty"`
 }
 
-type CorsRuleInitParameters struct {
-}
-
-type CorsRuleObservation struct {
-
-	// List of headers allowed.
-	AllowedHeaders []*string `json:"allowedHeaders,omitempty" tf:"allowed_headers,omitempty"`
-
-	// One or more HTTP methods that you allow the origin to execute. Can be GET, PUT, POST, DELETE or HEAD.
-	AllowedMethods []*string `json:"allowedMethods,omitempty" tf:"allowed_methods,omitempty"`
-
-	// One or more origins you want customers to be able to access the bucket from.
-	AllowedOrigins []*string `json:"allowedOrigins,omitempty" tf:"allowed_origins,omitempty"`
-
-	// One or more headers in the response that you want customers to be able to access from their applications (for example, from a JavaScript XMLHttpRequest object).
-	ExposeHeaders []*string `json:"exposeHeaders,omitempty" tf:"expose_headers,omitempty"`
-
-	// Specifies time in seconds that browser can cache the response for a preflight request.
-	MaxAgeSeconds *float64 `json:"maxAgeSeconds,omitempty" tf:"max_age_seconds,omitempty"`
-}
-
 type CorsRuleParameters struct {
-}
-
-type DefaultRetentionInitParameters struct {
-}
-
-type DefaultRetentionObservation struct {
-
-	// Number of days that you want to specify for the default retention period.
-	Days *float64 `json:"days,omitempty" tf:"days,omitempty"`
-
-	// Default Object Lock retention mode you want to apply to new objects placed in this bucket. Valid values are GOVERNANCE and COMPLIANCE.
-	Mode *string `json:"mode,omitempty" tf:"mode,omitempty"`
-
-	// Number of years that you want to specify for the default retention period.
-	Years *float64 `json:"years,omitempty" tf:"years,omitempty"`
 }
 
 type DefaultRetentionParameters struct {
 }
 
-type DestinationInitParameters struct {
-}
-
-type DestinationObservation struct {
-
-	// Specifies the overrides to use for object owners on replication (documented below). Must be used in conjunction with account_id owner override configuration.
-	AccessControlTranslation []AccessControlTranslationObservation `json:"accessControlTranslation,omitempty" tf:"access_control_translation,omitempty"`
-
-	// Account ID to use for overriding the object owner on replication. Must be used in conjunction with access_control_translation override configuration.
-	AccountID *string `json:"accountId,omitempty" tf:"account_id,omitempty"`
-
-	// ARN of the S3 bucket where you want Amazon S3 to store replicas of the object identified by the rule.
-	Bucket *string `json:"bucket,omitempty" tf:"bucket,omitempty"`
-
-	// Enables replication metrics  (documented below).
-	Metrics []MetricsObservation `json:"metrics,omitempty" tf:"metrics,omitempty"`
-
-	// Destination KMS encryption key ARN for SSE-KMS replication. Must be used in conjunction with
-	// sse_kms_encrypted_objects source selection criteria.
-	ReplicaKMSKeyID *string `json:"replicaKmsKeyId,omitempty" tf:"replica_kms_key_id,omitempty"`
-
-	// Enables S3 Replication Time Control (S3 RTC) (documented below).
-	ReplicationTime []ReplicationTimeObservation `json:"replicationTime,omitempty" tf:"replication_time,omitempty"`
-
-	// Specifies the Amazon S3 storage class to which you want the object to transition.
-	StorageClass *string `json:"storageClass,omitempty" tf:"storage_class,omitempty"`
-}
-
 type DestinationParameters struct {
-}
-
-type ExpirationInitParameters struct {
-}
-
-type ExpirationObservation struct {
-
-	// Specifies the date after which you want the corresponding action to take effect.
-	Date *string `json:"date,omitempty" tf:"date,omitempty"`
-
-	// Specifies the number of days after object creation when the specific rule action takes effect.
-	Days *float64 `json:"days,omitempty" tf:"days,omitempty"`
-
-	// On a versioned bucket (versioning-enabled or versioning-suspended bucket), you can add this element in the lifecycle configuration to direct Amazon S3 to delete expired object delete markers. This cannot be specified with Days or Date in a Lifecycle Expiration Policy.
-	ExpiredObjectDeleteMarker *bool `json:"expiredObjectDeleteMarker,omitempty" tf:"expired_object_delete_marker,omitempty"`
 }
 
 type ExpirationParameters struct {
 }
 
-type FilterInitParameters struct {
-}
-
-type FilterObservation struct {
-
-	// Object keyname prefix that identifies subset of objects to which the rule applies. Must be less than or equal to 1024 characters in length.
-	Prefix *string `json:"prefix,omitempty" tf:"prefix,omitempty"`
-
-	// A map of tags that identifies subset of objects to which the rule applies.
-	// The rule applies only to objects having all the tags in its tagset.
-	// +mapType=granular
-	Tags map[string]*string `json:"tags,omitempty" tf:"tags,omitempty"`
-}
-
 type FilterParameters struct {
-}
-
-type GrantInitParameters struct {
-}
-
-type GrantObservation struct {
-
-	// Canonical user id to grant for. Used only when type is CanonicalUser.
-	ID *string `json:"id,omitempty" tf:"id,omitempty"`
-
-	// List of permissions to apply for grantee. Valid values are READ, WRITE, READ_ACP, WRITE_ACP, FULL_CONTROL.
-	// +listType=set
-	Permissions []*string `json:"permissions,omitempty" tf:"permissions,omitempty"`
-
-	// Type of grantee to apply for. Valid values are CanonicalUser and Group. AmazonCustomerByEmail is not supported.
-	Type *string `json:"type,omitempty" tf:"type,omitempty"`
-
-	// Uri address to grant for. Used only when type is Group.
-	URI *string `json:"uri,omitempty" tf:"uri,omitempty"`
 }
 
 type GrantParameters struct {
 }
 
-type LifecycleRuleInitParameters struct {
-}
-
-type LifecycleRuleObservation struct {
-
-	// Specifies the number of days after initiating a multipart upload when the multipart upload must be completed.
-	AbortIncompleteMultipartUploadDays *float64 `json:"abortIncompleteMultipartUploadDays,omitempty" tf:"abort_incomplete_multipart_upload_days,omitempty"`
-
-	// Specifies lifecycle rule status.
-	Enabled *bool `json:"enabled,omitempty" tf:"enabled,omitempty"`
-
-	// Specifies a period in the object's expire. See Expiration below for details.
-	Expiration []ExpirationObservation `json:"expiration,omitempty" tf:"expiration,omitempty"`
-
-	// Unique identifier for the rule. Must be less than or equal to 255 characters in length.
-	ID *string `json:"id,omitempty" tf:"id,omitempty"`
-
-	// Specifies when noncurrent object versions expire. See Noncurrent Version Expiration below for details.
-	NoncurrentVersionExpiration []NoncurrentVersionExpirationObservation `json:"noncurrentVersionExpiration,omitempty" tf:"noncurrent_version_expiration,omitempty"`
-
-	// Specifies when noncurrent object versions transitions. See Noncurrent Version Transition below for details.
-	NoncurrentVersionTransition []NoncurrentVersionTransitionObservation `json:"noncurrentVersionTransition,omitempty" tf:"noncurrent_version_transition,omitempty"`
-
-	// Object key prefix identifying one or more objects to which the rule applies.
-	Prefix *string `json:"prefix,omitempty" tf:"prefix,omitempty"`
-
-	// Specifies object tags key and value.
-	// +mapType=granular
-	Tags map[string]*string `json:"tags,omitempty" tf:"tags,omitempty"`
-
-	// Specifies a period in the object's transitions. See Transition below for details.
-	Transition []TransitionObservation `json:"transition,omitempty" tf:"transition,omitempty"`
-}
-
 type LifecycleRuleParameters struct {
-}
-
-type LoggingInitParameters struct {
-}
-
-type LoggingObservation struct {
-
-	// Name of the bucket that will receive the log objects.
-	TargetBucket *string `json:"targetBucket,omitempty" tf:"target_bucket,omitempty"`
-
-	// To specify a key prefix for log objects.
-	TargetPrefix *string `json:"targetPrefix,omitempty" tf:"target_prefix,omitempty"`
 }
 
 type LoggingParameters struct {
 }
 
-type MetricsInitParameters struct {
-}
-
-type MetricsObservation struct {
-
-	// Threshold within which objects are to be replicated. The only valid value is 15.
-	Minutes *float64 `json:"minutes,omitempty" tf:"minutes,omitempty"`
-
-	// Status of RTC. Either Enabled or Disabled.
-	Status *string `json:"status,omitempty" tf:"status,omitempty"`
-}
-
 type MetricsParameters struct {
-}
-
-type NoncurrentVersionExpirationInitParameters struct {
-}
-
-type NoncurrentVersionExpirationObservation struct {
-
-	// Specifies the number of days after object creation when the specific rule action takes effect.
-	Days *float64 `json:"days,omitempty" tf:"days,omitempty"`
 }
 
 type NoncurrentVersionExpirationParameters struct {
 }
 
-type NoncurrentVersionTransitionInitParameters struct {
-}
-
-type NoncurrentVersionTransitionObservation struct {
-
-	// Specifies the number of days after object creation when the specific rule action takes effect.
-	Days *float64 `json:"days,omitempty" tf:"days,omitempty"`
-
-	// Specifies the Amazon S3 storage class to which you want the object to transition.
-	StorageClass *string `json:"storageClass,omitempty" tf:"storage_class,omitempty"`
-}
-
 type NoncurrentVersionTransitionParameters struct {
-}
-
-type ObjectLockConfigurationInitParameters struct {
-}
-
-type ObjectLockConfigurationObservation struct {
-
-	// Indicates whether this bucket has an Object Lock configuration enabled. Valid value is Enabled. Use the top-level argument object_lock_enabled instead.
-	ObjectLockEnabled *string `json:"objectLockEnabled,omitempty" tf:"object_lock_enabled,omitempty"`
-
-	// Object Lock rule in place for this bucket (documented below).
-	Rule []RuleObservation `json:"rule,omitempty" tf:"rule,omitempty"`
 }
 
 type ObjectLockConfigurationParameters struct {
 }
 
-type ReplicationConfigurationInitParameters struct {
-}
-
-type ReplicationConfigurationObservation struct {
-
-	// ARN of the IAM role for Amazon S3 to assume when replicating the objects.
-	Role *string `json:"role,omitempty" tf:"role,omitempty"`
-
-	// Specifies the rules managing the replication (documented below).
-	Rules []RulesObservation `json:"rules,omitempty" tf:"rules,omitempty"`
-}
-
 type ReplicationConfigurationParameters struct {
-}
-
-type ReplicationTimeInitParameters struct {
-}
-
-type ReplicationTimeObservation struct {
-
-	// Threshold within which objects are to be replicated. The only valid value is 15.
-	Minutes *float64 `json:"minutes,omitempty" tf:"minutes,omitempty"`
-
-	// Status of RTC. Either Enabled or Disabled.
-	Status *string `json:"status,omitempty" tf:"status,omitempty"`
 }
 
 type ReplicationTimeParameters struct {
 }
 
-type RuleInitParameters struct {
-}
-
-type RuleObservation struct {
-
-	// Default retention period that you want to apply to new objects placed in this bucket (documented below).
-	DefaultRetention []DefaultRetentionObservation `json:"defaultRetention,omitempty" tf:"default_retention,omitempty"`
-}
-
 type RuleParameters struct {
-}
-
-type RulesInitParameters struct {
-}
-
-type RulesObservation struct {
-
-	// Whether delete markers are replicated. The only valid value is Enabled. To disable, omit this argument. This argument is only valid with V2 replication configurations (i.e., when filter is used).
-	DeleteMarkerReplicationStatus *string `json:"deleteMarkerReplicationStatus,omitempty" tf:"delete_marker_replication_status,omitempty"`
-
-	// Specifies the destination for the rule (documented below).
-	Destination []DestinationObservation `json:"destination,omitempty" tf:"destination,omitempty"`
-
-	// Filter that identifies subset of objects to which the replication rule applies (documented below).
-	Filter []FilterObservation `json:"filter,omitempty" tf:"filter,omitempty"`
-
-	// Unique identifier for the rule. Must be less than or equal to 255 characters in length.
-	ID *string `json:"id,omitempty" tf:"id,omitempty"`
-
-	// Object keyname prefix identifying one or more objects to which the rule applies. Must be less than or equal to 1024 characters in length.
-	Prefix *string `json:"prefix,omitempty" tf:"prefix,omitempty"`
-
-	// Priority associated with the rule. Priority should only be set if filter is configured. If not provided, defaults to 0. Priority must be unique between multiple rules.
-	Priority *float64 `json:"priority,omitempty" tf:"priority,omitempty"`
-
-	// Specifies special object selection criteria (documented below).
-	SourceSelectionCriteria []SourceSelectionCriteriaObservation `json:"sourceSelectionCriteria,omitempty" tf:"source_selection_criteria,omitempty"`
-
-	// Status of the rule. Either Enabled or Disabled. The rule is ignored if status is not Enabled.
-	Status *string `json:"status,omitempty" tf:"status,omitempty"`
 }
 
 type RulesParameters struct {
 }
 
-type ServerSideEncryptionConfigurationInitParameters struct {
-}
-
-type ServerSideEncryptionConfigurationObservation struct {
-
-	// Single object for server-side encryption by default configuration. (documented below)
-	Rule []ServerSideEncryptionConfigurationRuleObservation `json:"rule,omitempty" tf:"rule,omitempty"`
-}
-
 type ServerSideEncryptionConfigurationParameters struct {
-}
-
-type ServerSideEncryptionConfigurationRuleInitParameters struct {
-}
-
-type ServerSideEncryptionConfigurationRuleObservation struct {
-
-	// Single object for setting server-side encryption by default. (documented below)
-	ApplyServerSideEncryptionByDefault []ApplyServerSideEncryptionByDefaultObservation `json:"applyServerSideEncryptionByDefault,omitempty" tf:"apply_server_side_encryption_by_default,omitempty"`
-
-	// Whether or not to use Amazon S3 Bucket Keys for SSE-KMS.
-	BucketKeyEnabled *bool `json:"bucketKeyEnabled,omitempty" tf:"bucket_key_enabled,omitempty"`
 }
 
 type ServerSideEncryptionConfigurationRuleParameters struct {
 }
 
-type SourceSelectionCriteriaInitParameters struct {
-}
-
-type SourceSelectionCriteriaObservation struct {
-
-	// Match SSE-KMS encrypted objects (documented below). If specified, replica_kms_key_id
-	// in destination must be specified as well.
-	SseKMSEncryptedObjects []SseKMSEncryptedObjectsObservation `json:"sseKmsEncryptedObjects,omitempty" tf:"sse_kms_encrypted_objects,omitempty"`
-}
-
 type SourceSelectionCriteriaParameters struct {
-}
-
-type SseKMSEncryptedObjectsInitParameters struct {
-}
-
-type SseKMSEncryptedObjectsObservation struct {
-
-	// Enable versioning. Once you version-enable a bucket, it can never return to an unversioned state. You can, however, suspend versioning on that bucket.
-	Enabled *bool `json:"enabled,omitempty" tf:"enabled,omitempty"`
 }
 
 type SseKMSEncryptedObjectsParameters struct {
 }
 
-type TransitionInitParameters struct {
-}
-
-type TransitionObservation struct {
-
-	// Specifies the date after which you want the corresponding action to take effect.
-	Date *string `json:"date,omitempty" tf:"date,omitempty"`
-
-	// Specifies the number of days after object creation when the specific rule action takes effect.
-	Days *float64 `json:"days,omitempty" tf:"days,omitempty"`
-
-	// Specifies the Amazon S3 storage class to which you want the object to transition.
-	StorageClass *string `json:"storageClass,omitempty" tf:"storage_class,omitempty"`
-}
-
 type TransitionParameters struct {
 }
 
-type VersioningInitParameters struct {
-}
-
-type VersioningObservation struct {
-
-	// Enable versioning. Once you version-enable a bucket, it can never return to an unversioned state. You can, however, suspend versioning on that bucket.
-	Enabled *bool `json:"enabled,omitempty" tf:"enabled,omitempty"`
-
-	// Enable MFA delete for either Change the versioning state of your bucket or Permanently delete an object version. Default is false. This cannot be used to toggle this setting but is available to allow managed buckets to reflect the state in AWS
-	MfaDelete *bool `json:"mfaDelete,omitempty" tf:"mfa_delete,omitempty"`
-}
-
 type VersioningParameters struct {
-}
-
-type WebsiteInitParameters struct {
-}
-
-type WebsiteObservation struct {
-
-	// Absolute path to the document to return in case of a 4XX error.
-	ErrorDocument *string `json:"errorDocument,omitempty" tf:"error_document,omitempty"`
-
-	// Amazon S3 returns this index document when requests are made to the root domain or any of the subfolders.
-	IndexDocument *string `json:"indexDocument,omitempty" tf:"index_document,omitempty"`
-
-	// Hostname to redirect all website requests for this bucket to. Hostname can optionally be prefixed with a protocol (http:// or https://) to use when redirecting requests. The default is the protocol that is used in the original request.
-	RedirectAllRequestsTo *string `json:"redirectAllRequestsTo,omitempty" tf:"redirect_all_requests_to,omitempty"`
-
-	// JSON array containing routing rules
-	// describing redirect behavior and when redirects are applied.
-	RoutingRules *string `json:"routingRules,omitempty" tf:"routing_rules,omitempty"`
 }
 
 type WebsiteParameters struct {
@@ -596,23 +115,11 @@ type WebsiteParameters struct {
 type BucketSpec struct {
 	v1.ResourceSpec `json:",inline"`
 	ForProvider     BucketParameters `json:"forProvider"`
-	// THIS IS A BETA FIELD. It will be honored
-	// unless the Management Policies feature flag is disabled.
-	// InitProvider holds the same fields as ForProvider, with the exception
-	// of Identifier and other resource reference fields. The fields that are
-	// in InitProvider are merged into ForProvider when the resource is created.
-	// The same fields are also added to the terraform ignore_changes hook, to
-	// avoid updating them after creation. This is useful for fields that are
-	// required on creation, but we do not desire to update them after creation,
-	// for example because of an external controller is managing them, like an
-	// autoscaler.
-	InitProvider BucketInitParameters `json:"initProvider,omitempty"`
 }
 
 // BucketStatus defines the observed state of Bucket.
 type BucketStatus struct {
 	v1.ResourceStatus `json:",inline"`
-	AtProvider        BucketObservation `json:"atProvider,omitempty"`
 }
 
 // +kubebuilder:object:root=true

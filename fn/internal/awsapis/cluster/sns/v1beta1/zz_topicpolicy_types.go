@@ -15,43 +15,6 @@ import (
 	v1 "github.com/crossplane/crossplane-runtime/v2/apis/common/v1"
 )
 
-type TopicPolicyInitParameters struct {
-
-	// The ARN of the SNS topic
-	// +crossplane:generate:reference:type=github.com/upbound/provider-aws/v2/apis/cluster/sns/v1beta1.Topic
-	// +crossplane:generate:reference:extractor=github.com/crossplane/upjet/v2/pkg/resource.ExtractParamPath("arn",true)
-	Arn *string `json:"arn,omitempty" tf:"arn,omitempty"`
-
-	// Reference to a Topic in sns to populate arn.
-	// +kubebuilder:validation:Optional
-	ArnRef *v1.Reference `json:"arnRef,omitempty" tf:"-"`
-
-	// Selector for a Topic in sns to populate arn.
-	// +kubebuilder:validation:Optional
-	ArnSelector *v1.Selector `json:"arnSelector,omitempty" tf:"-"`
-
-	// The fully-formed AWS policy as JSON.
-	Policy *string `json:"policy,omitempty" tf:"policy,omitempty"`
-}
-
-type TopicPolicyObservation struct {
-
-	// The ARN of the SNS topic
-	Arn *string `json:"arn,omitempty" tf:"arn,omitempty"`
-
-	ID *string `json:"id,omitempty" tf:"id,omitempty"`
-
-	// The AWS Account ID of the SNS topic owner
-	Owner *string `json:"owner,omitempty" tf:"owner,omitempty"`
-
-	// The fully-formed AWS policy as JSON.
-	Policy *string `json:"policy,omitempty" tf:"policy,omitempty"`
-
-	// Region where this resource will be managed. Defaults to the Region set in the provider configuration.
-	// Region is the region you'd like your resource to be created in.
-	Region *string `json:"region,omitempty" tf:"region,omitempty"`
-}
-
 type TopicPolicyParameters struct {
 
 	// The ARN of the SNS topic
@@ -82,23 +45,11 @@ type TopicPolicyParameters struct {
 type TopicPolicySpec struct {
 	v1.ResourceSpec `json:",inline"`
 	ForProvider     TopicPolicyParameters `json:"forProvider"`
-	// THIS IS A BETA FIELD. It will be honored
-	// unless the Management Policies feature flag is disabled.
-	// InitProvider holds the same fields as ForProvider, with the exception
-	// of Identifier and other resource reference fields. The fields that are
-	// in InitProvider are merged into ForProvider when the resource is created.
-	// The same fields are also added to the terraform ignore_changes hook, to
-	// avoid updating them after creation. This is useful for fields that are
-	// required on creation, but we do not desire to update them after creation,
-	// for example because of an external controller is managing them, like an
-	// autoscaler.
-	InitProvider TopicPolicyInitParameters `json:"initProvider,omitempty"`
 }
 
 // TopicPolicyStatus defines the observed state of TopicPolicy.
 type TopicPolicyStatus struct {
 	v1.ResourceStatus `json:",inline"`
-	AtProvider        TopicPolicyObservation `json:"atProvider,omitempty"`
 }
 
 // +kubebuilder:object:root=true

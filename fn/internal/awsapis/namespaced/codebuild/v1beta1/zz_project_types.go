@@ -16,90 +16,6 @@ import (
 	v2 "github.com/crossplane/crossplane-runtime/v2/apis/common/v2"
 )
 
-type ArtifactsInitParameters struct {
-
-	// Artifact identifier. Must be the same specified inside the AWS CodeBuild build
-	// specification.
-	ArtifactIdentifier *string `json:"artifactIdentifier,omitempty" tf:"artifact_identifier,omitempty"`
-
-	// Specifies the bucket owner's access for objects that another account uploads to
-	// their Amazon S3 bucket. By default, only the account that uploads the objects to the bucket has access to these
-	// objects. This property allows you to give the bucket owner access to these objects. Valid values are NONE,
-	// READ_ONLY, and FULL. your CodeBuild service role must have the s3:PutBucketAcl permission. This permission
-	// allows CodeBuild to modify the access control list for the bucket.
-	BucketOwnerAccess *string `json:"bucketOwnerAccess,omitempty" tf:"bucket_owner_access,omitempty"`
-
-	// Whether to disable encrypting output artifacts. If type is set to NO_ARTIFACTS,
-	// this value is ignored. Defaults to false.
-	EncryptionDisabled *bool `json:"encryptionDisabled,omitempty" tf:"encryption_disabled,omitempty"`
-
-	// Information about the build output artifact location. If type is set to CODEPIPELINE or
-	// NO_ARTIFACTS, this value is ignored. If type is set to S3, this is the name of the output bucket.
-	Location *string `json:"location,omitempty" tf:"location,omitempty"`
-
-	// Name of the project. If type is set to S3, this is the name of the output artifact object
-	Name *string `json:"name,omitempty" tf:"name,omitempty"`
-
-	// Namespace to use in storing build artifacts. If type is set to S3, then valid values
-	// are BUILD_ID, NONE.
-	NamespaceType *string `json:"namespaceType,omitempty" tf:"namespace_type,omitempty"`
-
-	// Whether a name specified in the build specification overrides the artifact name.
-	OverrideArtifactName *bool `json:"overrideArtifactName,omitempty" tf:"override_artifact_name,omitempty"`
-
-	// Type of build output artifact to create. If type is set to S3, valid values are NONE,
-	// ZIP
-	Packaging *string `json:"packaging,omitempty" tf:"packaging,omitempty"`
-
-	// If type is set to S3, this is the path to the output artifact.
-	Path *string `json:"path,omitempty" tf:"path,omitempty"`
-
-	// Build output artifact's type. Valid values: CODEPIPELINE, NO_ARTIFACTS, S3.
-	Type *string `json:"type,omitempty" tf:"type,omitempty"`
-}
-
-type ArtifactsObservation struct {
-
-	// Artifact identifier. Must be the same specified inside the AWS CodeBuild build
-	// specification.
-	ArtifactIdentifier *string `json:"artifactIdentifier,omitempty" tf:"artifact_identifier,omitempty"`
-
-	// Specifies the bucket owner's access for objects that another account uploads to
-	// their Amazon S3 bucket. By default, only the account that uploads the objects to the bucket has access to these
-	// objects. This property allows you to give the bucket owner access to these objects. Valid values are NONE,
-	// READ_ONLY, and FULL. your CodeBuild service role must have the s3:PutBucketAcl permission. This permission
-	// allows CodeBuild to modify the access control list for the bucket.
-	BucketOwnerAccess *string `json:"bucketOwnerAccess,omitempty" tf:"bucket_owner_access,omitempty"`
-
-	// Whether to disable encrypting output artifacts. If type is set to NO_ARTIFACTS,
-	// this value is ignored. Defaults to false.
-	EncryptionDisabled *bool `json:"encryptionDisabled,omitempty" tf:"encryption_disabled,omitempty"`
-
-	// Information about the build output artifact location. If type is set to CODEPIPELINE or
-	// NO_ARTIFACTS, this value is ignored. If type is set to S3, this is the name of the output bucket.
-	Location *string `json:"location,omitempty" tf:"location,omitempty"`
-
-	// Name of the project. If type is set to S3, this is the name of the output artifact object
-	Name *string `json:"name,omitempty" tf:"name,omitempty"`
-
-	// Namespace to use in storing build artifacts. If type is set to S3, then valid values
-	// are BUILD_ID, NONE.
-	NamespaceType *string `json:"namespaceType,omitempty" tf:"namespace_type,omitempty"`
-
-	// Whether a name specified in the build specification overrides the artifact name.
-	OverrideArtifactName *bool `json:"overrideArtifactName,omitempty" tf:"override_artifact_name,omitempty"`
-
-	// Type of build output artifact to create. If type is set to S3, valid values are NONE,
-	// ZIP
-	Packaging *string `json:"packaging,omitempty" tf:"packaging,omitempty"`
-
-	// If type is set to S3, this is the path to the output artifact.
-	Path *string `json:"path,omitempty" tf:"path,omitempty"`
-
-	// Build output artifact's type. Valid values: CODEPIPELINE, NO_ARTIFACTS, S3.
-	Type *string `json:"type,omitempty" tf:"type,omitempty"`
-}
-
 type ArtifactsParameters struct {
 
 	// Artifact identifier. Must be the same specified inside the AWS CodeBuild build
@@ -152,26 +68,6 @@ type ArtifactsParameters struct {
 	Type *string `json:"type" tf:"type,omitempty"`
 }
 
-type AuthInitParameters struct {
-
-	// The ARN of the resource to use for authentication. For type CODECONNECTIONS this should be
-	// an AWS CodeStar Connection. For type SECRETS_MANAGER this should be an AWS Secrets Manager secret.
-	Resource *string `json:"resource,omitempty" tf:"resource,omitempty"`
-
-	// Type of environment variable. Valid values: PARAMETER_STORE, PLAINTEXT, SECRETS_MANAGER.
-	Type *string `json:"type,omitempty" tf:"type,omitempty"`
-}
-
-type AuthObservation struct {
-
-	// The ARN of the resource to use for authentication. For type CODECONNECTIONS this should be
-	// an AWS CodeStar Connection. For type SECRETS_MANAGER this should be an AWS Secrets Manager secret.
-	Resource *string `json:"resource,omitempty" tf:"resource,omitempty"`
-
-	// Type of environment variable. Valid values: PARAMETER_STORE, PLAINTEXT, SECRETS_MANAGER.
-	Type *string `json:"type,omitempty" tf:"type,omitempty"`
-}
-
 type AuthParameters struct {
 
 	// The ARN of the resource to use for authentication. For type CODECONNECTIONS this should be
@@ -182,40 +78,6 @@ type AuthParameters struct {
 	// Type of environment variable. Valid values: PARAMETER_STORE, PLAINTEXT, SECRETS_MANAGER.
 	// +kubebuilder:validation:Optional
 	Type *string `json:"type" tf:"type,omitempty"`
-}
-
-type BuildBatchConfigInitParameters struct {
-
-	// Specifies if the build artifacts for the batch build should be combined into a single
-	// artifact location.
-	CombineArtifacts *bool `json:"combineArtifacts,omitempty" tf:"combine_artifacts,omitempty"`
-
-	// Configuration block specifying the restrictions for the batch build. Detailed below.
-	Restrictions *RestrictionsInitParameters `json:"restrictions,omitempty" tf:"restrictions,omitempty"`
-
-	// Specifies the service role ARN for the batch build project.
-	ServiceRole *string `json:"serviceRole,omitempty" tf:"service_role,omitempty"`
-
-	// Specifies the maximum amount of time, in minutes, that the batch build must be
-	// completed in.
-	TimeoutInMins *float64 `json:"timeoutInMins,omitempty" tf:"timeout_in_mins,omitempty"`
-}
-
-type BuildBatchConfigObservation struct {
-
-	// Specifies if the build artifacts for the batch build should be combined into a single
-	// artifact location.
-	CombineArtifacts *bool `json:"combineArtifacts,omitempty" tf:"combine_artifacts,omitempty"`
-
-	// Configuration block specifying the restrictions for the batch build. Detailed below.
-	Restrictions *RestrictionsObservation `json:"restrictions,omitempty" tf:"restrictions,omitempty"`
-
-	// Specifies the service role ARN for the batch build project.
-	ServiceRole *string `json:"serviceRole,omitempty" tf:"service_role,omitempty"`
-
-	// Specifies the maximum amount of time, in minutes, that the batch build must be
-	// completed in.
-	TimeoutInMins *float64 `json:"timeoutInMins,omitempty" tf:"timeout_in_mins,omitempty"`
 }
 
 type BuildBatchConfigParameters struct {
@@ -239,28 +101,6 @@ type BuildBatchConfigParameters struct {
 	TimeoutInMins *float64 `json:"timeoutInMins,omitempty" tf:"timeout_in_mins,omitempty"`
 }
 
-type BuildStatusConfigInitParameters struct {
-
-	// Specifies the context of the build status CodeBuild sends to the source provider. The usage of
-	// this parameter depends on the source provider.
-	Context *string `json:"context,omitempty" tf:"context,omitempty"`
-
-	// Specifies the target url of the build status CodeBuild sends to the source provider. The
-	// usage of this parameter depends on the source provider.
-	TargetURL *string `json:"targetUrl,omitempty" tf:"target_url,omitempty"`
-}
-
-type BuildStatusConfigObservation struct {
-
-	// Specifies the context of the build status CodeBuild sends to the source provider. The usage of
-	// this parameter depends on the source provider.
-	Context *string `json:"context,omitempty" tf:"context,omitempty"`
-
-	// Specifies the target url of the build status CodeBuild sends to the source provider. The
-	// usage of this parameter depends on the source provider.
-	TargetURL *string `json:"targetUrl,omitempty" tf:"target_url,omitempty"`
-}
-
 type BuildStatusConfigParameters struct {
 
 	// Specifies the context of the build status CodeBuild sends to the source provider. The usage of
@@ -272,51 +112,6 @@ type BuildStatusConfigParameters struct {
 	// usage of this parameter depends on the source provider.
 	// +kubebuilder:validation:Optional
 	TargetURL *string `json:"targetUrl,omitempty" tf:"target_url,omitempty"`
-}
-
-type CacheInitParameters struct {
-
-	// Namespace that determines the scope in which a cache is shared across multiple projects.
-	CacheNamespace *string `json:"cacheNamespace,omitempty" tf:"cache_namespace,omitempty"`
-
-	// Location where the AWS CodeBuild project stores cached resources. For
-	// type S3, the value must be a valid S3 bucket name/prefix.
-	// +crossplane:generate:reference:type=github.com/upbound/provider-aws/v2/apis/namespaced/s3/v1beta1.Bucket
-	Location *string `json:"location,omitempty" tf:"location,omitempty"`
-
-	// Reference to a Bucket in s3 to populate location.
-	// +kubebuilder:validation:Optional
-	LocationRef *v1.NamespacedReference `json:"locationRef,omitempty" tf:"-"`
-
-	// Selector for a Bucket in s3 to populate location.
-	// +kubebuilder:validation:Optional
-	LocationSelector *v1.NamespacedSelector `json:"locationSelector,omitempty" tf:"-"`
-
-	// Specifies settings that AWS CodeBuild uses to store and reuse build
-	// dependencies. Valid values:  LOCAL_SOURCE_CACHE, LOCAL_DOCKER_LAYER_CACHE, LOCAL_CUSTOM_CACHE.
-	Modes []*string `json:"modes,omitempty" tf:"modes,omitempty"`
-
-	// Type of storage that will be used for the AWS CodeBuild project cache. Valid values: NO_CACHE,
-	// LOCAL, S3. Defaults to NO_CACHE.
-	Type *string `json:"type,omitempty" tf:"type,omitempty"`
-}
-
-type CacheObservation struct {
-
-	// Namespace that determines the scope in which a cache is shared across multiple projects.
-	CacheNamespace *string `json:"cacheNamespace,omitempty" tf:"cache_namespace,omitempty"`
-
-	// Location where the AWS CodeBuild project stores cached resources. For
-	// type S3, the value must be a valid S3 bucket name/prefix.
-	Location *string `json:"location,omitempty" tf:"location,omitempty"`
-
-	// Specifies settings that AWS CodeBuild uses to store and reuse build
-	// dependencies. Valid values:  LOCAL_SOURCE_CACHE, LOCAL_DOCKER_LAYER_CACHE, LOCAL_CUSTOM_CACHE.
-	Modes []*string `json:"modes,omitempty" tf:"modes,omitempty"`
-
-	// Type of storage that will be used for the AWS CodeBuild project cache. Valid values: NO_CACHE,
-	// LOCAL, S3. Defaults to NO_CACHE.
-	Type *string `json:"type,omitempty" tf:"type,omitempty"`
 }
 
 type CacheParameters struct {
@@ -350,32 +145,6 @@ type CacheParameters struct {
 	Type *string `json:"type,omitempty" tf:"type,omitempty"`
 }
 
-type CloudwatchLogsInitParameters struct {
-
-	// Group name of the logs in CloudWatch Logs.
-	GroupName *string `json:"groupName,omitempty" tf:"group_name,omitempty"`
-
-	// Current status of logs in CloudWatch Logs for a build project. Valid values: ENABLED,
-	// DISABLED. Defaults to ENABLED.
-	Status *string `json:"status,omitempty" tf:"status,omitempty"`
-
-	// Prefix of the log stream name of the logs in CloudWatch Logs.
-	StreamName *string `json:"streamName,omitempty" tf:"stream_name,omitempty"`
-}
-
-type CloudwatchLogsObservation struct {
-
-	// Group name of the logs in CloudWatch Logs.
-	GroupName *string `json:"groupName,omitempty" tf:"group_name,omitempty"`
-
-	// Current status of logs in CloudWatch Logs for a build project. Valid values: ENABLED,
-	// DISABLED. Defaults to ENABLED.
-	Status *string `json:"status,omitempty" tf:"status,omitempty"`
-
-	// Prefix of the log stream name of the logs in CloudWatch Logs.
-	StreamName *string `json:"streamName,omitempty" tf:"stream_name,omitempty"`
-}
-
 type CloudwatchLogsParameters struct {
 
 	// Group name of the logs in CloudWatch Logs.
@@ -392,30 +161,6 @@ type CloudwatchLogsParameters struct {
 	StreamName *string `json:"streamName,omitempty" tf:"stream_name,omitempty"`
 }
 
-type DockerServerInitParameters struct {
-
-	// Information about the compute resources the build project will use. Valid values:
-	// BUILD_GENERAL1_SMALL, BUILD_GENERAL1_MEDIUM, BUILD_GENERAL1_LARGE, BUILD_GENERAL1_XLARGE, BUILD_GENERAL1_2XLARGE, BUILD_LAMBDA_1GB,
-	// BUILD_LAMBDA_2GB, BUILD_LAMBDA_4GB, BUILD_LAMBDA_8GB, BUILD_LAMBDA_10GB. For additional information, see
-	// the CodeBuild User Guide.
-	ComputeType *string `json:"computeType,omitempty" tf:"compute_type,omitempty"`
-
-	// Security group IDs to assign to running builds.
-	SecurityGroupIds []*string `json:"securityGroupIds,omitempty" tf:"security_group_ids,omitempty"`
-}
-
-type DockerServerObservation struct {
-
-	// Information about the compute resources the build project will use. Valid values:
-	// BUILD_GENERAL1_SMALL, BUILD_GENERAL1_MEDIUM, BUILD_GENERAL1_LARGE, BUILD_GENERAL1_XLARGE, BUILD_GENERAL1_2XLARGE, BUILD_LAMBDA_1GB,
-	// BUILD_LAMBDA_2GB, BUILD_LAMBDA_4GB, BUILD_LAMBDA_8GB, BUILD_LAMBDA_10GB. For additional information, see
-	// the CodeBuild User Guide.
-	ComputeType *string `json:"computeType,omitempty" tf:"compute_type,omitempty"`
-
-	// Security group IDs to assign to running builds.
-	SecurityGroupIds []*string `json:"securityGroupIds,omitempty" tf:"security_group_ids,omitempty"`
-}
-
 type DockerServerParameters struct {
 
 	// Information about the compute resources the build project will use. Valid values:
@@ -428,96 +173,6 @@ type DockerServerParameters struct {
 	// Security group IDs to assign to running builds.
 	// +kubebuilder:validation:Optional
 	SecurityGroupIds []*string `json:"securityGroupIds,omitempty" tf:"security_group_ids,omitempty"`
-}
-
-type EnvironmentInitParameters struct {
-
-	// ARN of the S3 bucket, path prefix and object key that contains the PEM-encoded certificate.
-	Certificate *string `json:"certificate,omitempty" tf:"certificate,omitempty"`
-
-	// Information about the compute resources the build project will use. Valid values:
-	// BUILD_GENERAL1_SMALL, BUILD_GENERAL1_MEDIUM, BUILD_GENERAL1_LARGE, BUILD_GENERAL1_XLARGE, BUILD_GENERAL1_2XLARGE, BUILD_LAMBDA_1GB,
-	// BUILD_LAMBDA_2GB, BUILD_LAMBDA_4GB, BUILD_LAMBDA_8GB, BUILD_LAMBDA_10GB. For additional information, see
-	// the CodeBuild User Guide.
-	ComputeType *string `json:"computeType,omitempty" tf:"compute_type,omitempty"`
-
-	// Configuration block. Detailed below.
-	DockerServer *DockerServerInitParameters `json:"dockerServer,omitempty" tf:"docker_server,omitempty"`
-
-	// Configuration block. Detailed below.
-	EnvironmentVariable []EnvironmentVariableInitParameters `json:"environmentVariable,omitempty" tf:"environment_variable,omitempty"`
-
-	// Configuration block. Detailed below.
-	Fleet *FleetInitParameters `json:"fleet,omitempty" tf:"fleet,omitempty"`
-
-	// Docker image to use for this build project. Valid values
-	// include Docker images provided by CodeBuild (
-	// e.g aws/codebuild/amazonlinux2-x86_64-standard:4.0), Docker Hub images (e.g.g.,
-	// 137112412989.dkr.ecr.us-west-2.amazonaws.com/amazonlinux:latest).
-	Image *string `json:"image,omitempty" tf:"image,omitempty"`
-
-	// Type of credentials AWS CodeBuild uses to pull images in your build. Valid
-	// values: CODEBUILD, SERVICE_ROLE. When you use a cross-account or private registry image, you must use SERVICE_ROLE
-	// credentials. When you use an AWS CodeBuild curated image, you must use CodeBuild credentials. Defaults to CODEBUILD.
-	ImagePullCredentialsType *string `json:"imagePullCredentialsType,omitempty" tf:"image_pull_credentials_type,omitempty"`
-
-	// Whether to enable running the Docker daemon inside a Docker container. Defaults to
-	// false.
-	PrivilegedMode *bool `json:"privilegedMode,omitempty" tf:"privileged_mode,omitempty"`
-
-	// Configuration block. Detailed below.
-	RegistryCredential *RegistryCredentialInitParameters `json:"registryCredential,omitempty" tf:"registry_credential,omitempty"`
-
-	// Type of build environment to use for related builds. Valid values: WINDOWS_CONTAINER (deprecated), LINUX_CONTAINER,
-	// LINUX_GPU_CONTAINER, ARM_CONTAINER, WINDOWS_SERVER_2019_CONTAINER, WINDOWS_SERVER_2022_CONTAINER,
-	// LINUX_LAMBDA_CONTAINER, ARM_LAMBDA_CONTAINER, LINUX_EC2, ARM_EC2, WINDOWS_EC2, MAC_ARM. For additional information, see
-	// the CodeBuild User Guide.
-	Type *string `json:"type,omitempty" tf:"type,omitempty"`
-}
-
-type EnvironmentObservation struct {
-
-	// ARN of the S3 bucket, path prefix and object key that contains the PEM-encoded certificate.
-	Certificate *string `json:"certificate,omitempty" tf:"certificate,omitempty"`
-
-	// Information about the compute resources the build project will use. Valid values:
-	// BUILD_GENERAL1_SMALL, BUILD_GENERAL1_MEDIUM, BUILD_GENERAL1_LARGE, BUILD_GENERAL1_XLARGE, BUILD_GENERAL1_2XLARGE, BUILD_LAMBDA_1GB,
-	// BUILD_LAMBDA_2GB, BUILD_LAMBDA_4GB, BUILD_LAMBDA_8GB, BUILD_LAMBDA_10GB. For additional information, see
-	// the CodeBuild User Guide.
-	ComputeType *string `json:"computeType,omitempty" tf:"compute_type,omitempty"`
-
-	// Configuration block. Detailed below.
-	DockerServer *DockerServerObservation `json:"dockerServer,omitempty" tf:"docker_server,omitempty"`
-
-	// Configuration block. Detailed below.
-	EnvironmentVariable []EnvironmentVariableObservation `json:"environmentVariable,omitempty" tf:"environment_variable,omitempty"`
-
-	// Configuration block. Detailed below.
-	Fleet *FleetObservation `json:"fleet,omitempty" tf:"fleet,omitempty"`
-
-	// Docker image to use for this build project. Valid values
-	// include Docker images provided by CodeBuild (
-	// e.g aws/codebuild/amazonlinux2-x86_64-standard:4.0), Docker Hub images (e.g.g.,
-	// 137112412989.dkr.ecr.us-west-2.amazonaws.com/amazonlinux:latest).
-	Image *string `json:"image,omitempty" tf:"image,omitempty"`
-
-	// Type of credentials AWS CodeBuild uses to pull images in your build. Valid
-	// values: CODEBUILD, SERVICE_ROLE. When you use a cross-account or private registry image, you must use SERVICE_ROLE
-	// credentials. When you use an AWS CodeBuild curated image, you must use CodeBuild credentials. Defaults to CODEBUILD.
-	ImagePullCredentialsType *string `json:"imagePullCredentialsType,omitempty" tf:"image_pull_credentials_type,omitempty"`
-
-	// Whether to enable running the Docker daemon inside a Docker container. Defaults to
-	// false.
-	PrivilegedMode *bool `json:"privilegedMode,omitempty" tf:"privileged_mode,omitempty"`
-
-	// Configuration block. Detailed below.
-	RegistryCredential *RegistryCredentialObservation `json:"registryCredential,omitempty" tf:"registry_credential,omitempty"`
-
-	// Type of build environment to use for related builds. Valid values: WINDOWS_CONTAINER (deprecated), LINUX_CONTAINER,
-	// LINUX_GPU_CONTAINER, ARM_CONTAINER, WINDOWS_SERVER_2019_CONTAINER, WINDOWS_SERVER_2022_CONTAINER,
-	// LINUX_LAMBDA_CONTAINER, ARM_LAMBDA_CONTAINER, LINUX_EC2, ARM_EC2, WINDOWS_EC2, MAC_ARM. For additional information, see
-	// the CodeBuild User Guide.
-	Type *string `json:"type,omitempty" tf:"type,omitempty"`
 }
 
 type EnvironmentParameters struct {
@@ -575,32 +230,6 @@ type EnvironmentParameters struct {
 	Type *string `json:"type" tf:"type,omitempty"`
 }
 
-type EnvironmentVariableInitParameters struct {
-
-	// Name of the project. If type is set to CODEPIPELINE or NO_ARTIFACTS, this value is ignored
-	// if specified. If type is set to S3, this is the name of the output artifact object.
-	Name *string `json:"name,omitempty" tf:"name,omitempty"`
-
-	// Type of environment variable. Valid values: PARAMETER_STORE, PLAINTEXT, SECRETS_MANAGER.
-	Type *string `json:"type,omitempty" tf:"type,omitempty"`
-
-	// Environment variable's value.
-	Value *string `json:"value,omitempty" tf:"value,omitempty"`
-}
-
-type EnvironmentVariableObservation struct {
-
-	// Name of the project. If type is set to CODEPIPELINE or NO_ARTIFACTS, this value is ignored
-	// if specified. If type is set to S3, this is the name of the output artifact object.
-	Name *string `json:"name,omitempty" tf:"name,omitempty"`
-
-	// Type of environment variable. Valid values: PARAMETER_STORE, PLAINTEXT, SECRETS_MANAGER.
-	Type *string `json:"type,omitempty" tf:"type,omitempty"`
-
-	// Environment variable's value.
-	Value *string `json:"value,omitempty" tf:"value,omitempty"`
-}
-
 type EnvironmentVariableParameters struct {
 
 	// Name of the project. If type is set to CODEPIPELINE or NO_ARTIFACTS, this value is ignored
@@ -615,48 +244,6 @@ type EnvironmentVariableParameters struct {
 	// Environment variable's value.
 	// +kubebuilder:validation:Optional
 	Value *string `json:"value" tf:"value,omitempty"`
-}
-
-type FileSystemLocationsInitParameters struct {
-
-	// The name used to access a file system created by Amazon EFS. CodeBuild creates an
-	// environment variable by appending the identifier in all capital letters to CODEBUILD_. For example, if you specify
-	// my-efs for identifier, a new environment variable is create named CODEBUILD_MY-EFS.
-	Identifier *string `json:"identifier,omitempty" tf:"identifier,omitempty"`
-
-	// A string that specifies the location of the file system created by Amazon EFS. Its format is
-	// efs-dns-name:/directory-path.
-	Location *string `json:"location,omitempty" tf:"location,omitempty"`
-
-	// The mount options for a file system created by AWS EFS.
-	MountOptions *string `json:"mountOptions,omitempty" tf:"mount_options,omitempty"`
-
-	// The location in the container where you mount the file system.
-	MountPoint *string `json:"mountPoint,omitempty" tf:"mount_point,omitempty"`
-
-	// The type of the file system. The one supported type is EFS.
-	Type *string `json:"type,omitempty" tf:"type,omitempty"`
-}
-
-type FileSystemLocationsObservation struct {
-
-	// The name used to access a file system created by Amazon EFS. CodeBuild creates an
-	// environment variable by appending the identifier in all capital letters to CODEBUILD_. For example, if you specify
-	// my-efs for identifier, a new environment variable is create named CODEBUILD_MY-EFS.
-	Identifier *string `json:"identifier,omitempty" tf:"identifier,omitempty"`
-
-	// A string that specifies the location of the file system created by Amazon EFS. Its format is
-	// efs-dns-name:/directory-path.
-	Location *string `json:"location,omitempty" tf:"location,omitempty"`
-
-	// The mount options for a file system created by AWS EFS.
-	MountOptions *string `json:"mountOptions,omitempty" tf:"mount_options,omitempty"`
-
-	// The location in the container where you mount the file system.
-	MountPoint *string `json:"mountPoint,omitempty" tf:"mount_point,omitempty"`
-
-	// The type of the file system. The one supported type is EFS.
-	Type *string `json:"type,omitempty" tf:"type,omitempty"`
 }
 
 type FileSystemLocationsParameters struct {
@@ -685,18 +272,6 @@ type FileSystemLocationsParameters struct {
 	Type *string `json:"type,omitempty" tf:"type,omitempty"`
 }
 
-type FleetInitParameters struct {
-
-	// Compute fleet ARN for the build project.
-	FleetArn *string `json:"fleetArn,omitempty" tf:"fleet_arn,omitempty"`
-}
-
-type FleetObservation struct {
-
-	// Compute fleet ARN for the build project.
-	FleetArn *string `json:"fleetArn,omitempty" tf:"fleet_arn,omitempty"`
-}
-
 type FleetParameters struct {
 
 	// Compute fleet ARN for the build project.
@@ -704,41 +279,11 @@ type FleetParameters struct {
 	FleetArn *string `json:"fleetArn,omitempty" tf:"fleet_arn,omitempty"`
 }
 
-type GitSubmodulesConfigInitParameters struct {
-
-	// Whether to fetch Git submodules for the AWS CodeBuild build project.
-	FetchSubmodules *bool `json:"fetchSubmodules,omitempty" tf:"fetch_submodules,omitempty"`
-}
-
-type GitSubmodulesConfigObservation struct {
-
-	// Whether to fetch Git submodules for the AWS CodeBuild build project.
-	FetchSubmodules *bool `json:"fetchSubmodules,omitempty" tf:"fetch_submodules,omitempty"`
-}
-
 type GitSubmodulesConfigParameters struct {
 
 	// Whether to fetch Git submodules for the AWS CodeBuild build project.
 	// +kubebuilder:validation:Optional
 	FetchSubmodules *bool `json:"fetchSubmodules" tf:"fetch_submodules,omitempty"`
-}
-
-type LogsConfigInitParameters struct {
-
-	// Configuration block. Detailed below.
-	CloudwatchLogs *CloudwatchLogsInitParameters `json:"cloudwatchLogs,omitempty" tf:"cloudwatch_logs,omitempty"`
-
-	// Configuration block. Detailed below.
-	S3Logs *S3LogsInitParameters `json:"s3Logs,omitempty" tf:"s3_logs,omitempty"`
-}
-
-type LogsConfigObservation struct {
-
-	// Configuration block. Detailed below.
-	CloudwatchLogs *CloudwatchLogsObservation `json:"cloudwatchLogs,omitempty" tf:"cloudwatch_logs,omitempty"`
-
-	// Configuration block. Detailed below.
-	S3Logs *S3LogsObservation `json:"s3Logs,omitempty" tf:"s3_logs,omitempty"`
 }
 
 type LogsConfigParameters struct {
@@ -750,210 +295,6 @@ type LogsConfigParameters struct {
 	// Configuration block. Detailed below.
 	// +kubebuilder:validation:Optional
 	S3Logs *S3LogsParameters `json:"s3Logs,omitempty" tf:"s3_logs,omitempty"`
-}
-
-type ProjectInitParameters struct {
-
-	// Configuration block. Detailed below.
-	Artifacts *ArtifactsInitParameters `json:"artifacts,omitempty" tf:"artifacts,omitempty"`
-
-	// Specify a maximum number of additional automatic retries after a failed build.
-	// The default is 0.
-	// Maximum number of additional automatic retries after a failed build. The default value is 0.
-	AutoRetryLimit *float64 `json:"autoRetryLimit,omitempty" tf:"auto_retry_limit,omitempty"`
-
-	// Generates a publicly-accessible URL for the projects build badge. Available as
-	// badge_url attribute when enabled.
-	BadgeEnabled *bool `json:"badgeEnabled,omitempty" tf:"badge_enabled,omitempty"`
-
-	// Defines the batch build options for the project.
-	BuildBatchConfig *BuildBatchConfigInitParameters `json:"buildBatchConfig,omitempty" tf:"build_batch_config,omitempty"`
-
-	// Number of minutes, from 5 to 2160 (36 hours), for AWS CodeBuild to wait until timing out
-	// any related build that does not get marked as completed. The default is 60 minutes. The build_timeout property is
-	// not available on the Lambda compute type.
-	BuildTimeout *float64 `json:"buildTimeout,omitempty" tf:"build_timeout,omitempty"`
-
-	// Configuration block. Detailed below.
-	Cache *CacheInitParameters `json:"cache,omitempty" tf:"cache,omitempty"`
-
-	// Specify a maximum number of concurrent builds for the project. The value
-	// specified must be greater than 0 and less than the account concurrent running builds limit.
-	ConcurrentBuildLimit *float64 `json:"concurrentBuildLimit,omitempty" tf:"concurrent_build_limit,omitempty"`
-
-	// Short description of the project.
-	Description *string `json:"description,omitempty" tf:"description,omitempty"`
-
-	// AWS Key Management Service (AWS KMS) customer master key (CMK) to be used for encrypting
-	// the build project's build output artifacts.
-	EncryptionKey *string `json:"encryptionKey,omitempty" tf:"encryption_key,omitempty"`
-
-	// Configuration block. Detailed below.
-	Environment *EnvironmentInitParameters `json:"environment,omitempty" tf:"environment,omitempty"`
-
-	// A set of file system locations to mount inside the build. File system locations
-	// are documented below.
-	FileSystemLocations []FileSystemLocationsInitParameters `json:"fileSystemLocations,omitempty" tf:"file_system_locations,omitempty"`
-
-	// Configuration block. Detailed below.
-	LogsConfig *LogsConfigInitParameters `json:"logsConfig,omitempty" tf:"logs_config,omitempty"`
-
-	// Specifies the visibility of the project's builds. Possible values are: PUBLIC_READ
-	// and PRIVATE. Default value is PRIVATE.
-	ProjectVisibility *string `json:"projectVisibility,omitempty" tf:"project_visibility,omitempty"`
-
-	// Number of minutes, from 5 to 480 (8 hours), a build is allowed to be queued before it
-	// times out. The default is 8 hours. The queued_timeout property is not available on the Lambda compute type.
-	QueuedTimeout *float64 `json:"queuedTimeout,omitempty" tf:"queued_timeout,omitempty"`
-
-	// The ARN of the IAM role that enables CodeBuild to access the CloudWatch Logs and
-	// Amazon S3 artifacts for the project's builds in order to display them publicly. Only applicable if
-	// project_visibility is PUBLIC_READ.
-	ResourceAccessRole *string `json:"resourceAccessRole,omitempty" tf:"resource_access_role,omitempty"`
-
-	// Configuration block. Detailed below.
-	SecondaryArtifacts []SecondaryArtifactsInitParameters `json:"secondaryArtifacts,omitempty" tf:"secondary_artifacts,omitempty"`
-
-	// Configuration block. Detailed below.
-	SecondarySourceVersion []SecondarySourceVersionInitParameters `json:"secondarySourceVersion,omitempty" tf:"secondary_source_version,omitempty"`
-
-	// Configuration block. Detailed below.
-	SecondarySources []SecondarySourcesInitParameters `json:"secondarySources,omitempty" tf:"secondary_sources,omitempty"`
-
-	// Amazon Resource Name (ARN) of the AWS Identity and Access Management (IAM) role that
-	// enables AWS CodeBuild to interact with dependent AWS services on behalf of the AWS account.
-	// +crossplane:generate:reference:type=github.com/upbound/provider-aws/v2/apis/namespaced/iam/v1beta1.Role
-	// +crossplane:generate:reference:extractor=github.com/crossplane/upjet/v2/pkg/resource.ExtractParamPath("arn",true)
-	ServiceRole *string `json:"serviceRole,omitempty" tf:"service_role,omitempty"`
-
-	// Reference to a Role in iam to populate serviceRole.
-	// +kubebuilder:validation:Optional
-	ServiceRoleRef *v1.NamespacedReference `json:"serviceRoleRef,omitempty" tf:"-"`
-
-	// Selector for a Role in iam to populate serviceRole.
-	// +kubebuilder:validation:Optional
-	ServiceRoleSelector *v1.NamespacedSelector `json:"serviceRoleSelector,omitempty" tf:"-"`
-
-	// Configuration block. Detailed below.
-	Source *SourceInitParameters `json:"source,omitempty" tf:"source,omitempty"`
-
-	// Version of the build input to be built for this project. If not specified, the latest
-	// version is used.
-	SourceVersion *string `json:"sourceVersion,omitempty" tf:"source_version,omitempty"`
-
-	// Key-value map of resource tags.
-	// +mapType=granular
-	Tags map[string]*string `json:"tags,omitempty" tf:"tags,omitempty"`
-
-	// Configuration block. Detailed below.
-	VPCConfig *VPCConfigInitParameters `json:"vpcConfig,omitempty" tf:"vpc_config,omitempty"`
-}
-
-type ProjectObservation struct {
-
-	// ARN of the CodeBuild project.
-	Arn *string `json:"arn,omitempty" tf:"arn,omitempty"`
-
-	// Configuration block. Detailed below.
-	Artifacts *ArtifactsObservation `json:"artifacts,omitempty" tf:"artifacts,omitempty"`
-
-	// Specify a maximum number of additional automatic retries after a failed build.
-	// The default is 0.
-	// Maximum number of additional automatic retries after a failed build. The default value is 0.
-	AutoRetryLimit *float64 `json:"autoRetryLimit,omitempty" tf:"auto_retry_limit,omitempty"`
-
-	// Generates a publicly-accessible URL for the projects build badge. Available as
-	// badge_url attribute when enabled.
-	BadgeEnabled *bool `json:"badgeEnabled,omitempty" tf:"badge_enabled,omitempty"`
-
-	// URL of the build badge when badge_enabled is enabled.
-	BadgeURL *string `json:"badgeUrl,omitempty" tf:"badge_url,omitempty"`
-
-	// Defines the batch build options for the project.
-	BuildBatchConfig *BuildBatchConfigObservation `json:"buildBatchConfig,omitempty" tf:"build_batch_config,omitempty"`
-
-	// Number of minutes, from 5 to 2160 (36 hours), for AWS CodeBuild to wait until timing out
-	// any related build that does not get marked as completed. The default is 60 minutes. The build_timeout property is
-	// not available on the Lambda compute type.
-	BuildTimeout *float64 `json:"buildTimeout,omitempty" tf:"build_timeout,omitempty"`
-
-	// Configuration block. Detailed below.
-	Cache *CacheObservation `json:"cache,omitempty" tf:"cache,omitempty"`
-
-	// Specify a maximum number of concurrent builds for the project. The value
-	// specified must be greater than 0 and less than the account concurrent running builds limit.
-	ConcurrentBuildLimit *float64 `json:"concurrentBuildLimit,omitempty" tf:"concurrent_build_limit,omitempty"`
-
-	// Short description of the project.
-	Description *string `json:"description,omitempty" tf:"description,omitempty"`
-
-	// AWS Key Management Service (AWS KMS) customer master key (CMK) to be used for encrypting
-	// the build project's build output artifacts.
-	EncryptionKey *string `json:"encryptionKey,omitempty" tf:"encryption_key,omitempty"`
-
-	// Configuration block. Detailed below.
-	Environment *EnvironmentObservation `json:"environment,omitempty" tf:"environment,omitempty"`
-
-	// A set of file system locations to mount inside the build. File system locations
-	// are documented below.
-	FileSystemLocations []FileSystemLocationsObservation `json:"fileSystemLocations,omitempty" tf:"file_system_locations,omitempty"`
-
-	ID *string `json:"id,omitempty" tf:"id,omitempty"`
-
-	// Configuration block. Detailed below.
-	LogsConfig *LogsConfigObservation `json:"logsConfig,omitempty" tf:"logs_config,omitempty"`
-
-	// Specifies the visibility of the project's builds. Possible values are: PUBLIC_READ
-	// and PRIVATE. Default value is PRIVATE.
-	ProjectVisibility *string `json:"projectVisibility,omitempty" tf:"project_visibility,omitempty"`
-
-	// The project identifier used with the public build APIs.
-	PublicProjectAlias *string `json:"publicProjectAlias,omitempty" tf:"public_project_alias,omitempty"`
-
-	// Number of minutes, from 5 to 480 (8 hours), a build is allowed to be queued before it
-	// times out. The default is 8 hours. The queued_timeout property is not available on the Lambda compute type.
-	QueuedTimeout *float64 `json:"queuedTimeout,omitempty" tf:"queued_timeout,omitempty"`
-
-	// Region where this resource will be managed. Defaults to the Region set in the provider configuration.
-	// Region is the region you'd like your resource to be created in.
-	Region *string `json:"region,omitempty" tf:"region,omitempty"`
-
-	// The ARN of the IAM role that enables CodeBuild to access the CloudWatch Logs and
-	// Amazon S3 artifacts for the project's builds in order to display them publicly. Only applicable if
-	// project_visibility is PUBLIC_READ.
-	ResourceAccessRole *string `json:"resourceAccessRole,omitempty" tf:"resource_access_role,omitempty"`
-
-	// Configuration block. Detailed below.
-	SecondaryArtifacts []SecondaryArtifactsObservation `json:"secondaryArtifacts,omitempty" tf:"secondary_artifacts,omitempty"`
-
-	// Configuration block. Detailed below.
-	SecondarySourceVersion []SecondarySourceVersionObservation `json:"secondarySourceVersion,omitempty" tf:"secondary_source_version,omitempty"`
-
-	// Configuration block. Detailed below.
-	SecondarySources []SecondarySourcesObservation `json:"secondarySources,omitempty" tf:"secondary_sources,omitempty"`
-
-	// Amazon Resource Name (ARN) of the AWS Identity and Access Management (IAM) role that
-	// enables AWS CodeBuild to interact with dependent AWS services on behalf of the AWS account.
-	ServiceRole *string `json:"serviceRole,omitempty" tf:"service_role,omitempty"`
-
-	// Configuration block. Detailed below.
-	Source *SourceObservation `json:"source,omitempty" tf:"source,omitempty"`
-
-	// Version of the build input to be built for this project. If not specified, the latest
-	// version is used.
-	SourceVersion *string `json:"sourceVersion,omitempty" tf:"source_version,omitempty"`
-
-	// Key-value map of resource tags.
-	// +mapType=granular
-	Tags map[string]*string `json:"tags,omitempty" tf:"tags,omitempty"`
-
-	// A map of tags assigned to the resource, including those inherited from the provider
-	// .
-	// +mapType=granular
-	TagsAll map[string]*string `json:"tagsAll,omitempty" tf:"tags_all,omitempty"`
-
-	// Configuration block. Detailed below.
-	VPCConfig *VPCConfigObservation `json:"vpcConfig,omitempty" tf:"vpc_config,omitempty"`
 }
 
 type ProjectParameters struct {
@@ -1081,26 +422,6 @@ type ProjectParameters struct {
 	VPCConfig *VPCConfigParameters `json:"vpcConfig,omitempty" tf:"vpc_config,omitempty"`
 }
 
-type RegistryCredentialInitParameters struct {
-
-	// ARN or name of credentials created using AWS Secrets Manager.
-	Credential *string `json:"credential,omitempty" tf:"credential,omitempty"`
-
-	// Service that created the credentials to access a private Docker registry. Valid
-	// value: SECRETS_MANAGER (AWS Secrets Manager).
-	CredentialProvider *string `json:"credentialProvider,omitempty" tf:"credential_provider,omitempty"`
-}
-
-type RegistryCredentialObservation struct {
-
-	// ARN or name of credentials created using AWS Secrets Manager.
-	Credential *string `json:"credential,omitempty" tf:"credential,omitempty"`
-
-	// Service that created the credentials to access a private Docker registry. Valid
-	// value: SECRETS_MANAGER (AWS Secrets Manager).
-	CredentialProvider *string `json:"credentialProvider,omitempty" tf:"credential_provider,omitempty"`
-}
-
 type RegistryCredentialParameters struct {
 
 	// ARN or name of credentials created using AWS Secrets Manager.
@@ -1111,30 +432,6 @@ type RegistryCredentialParameters struct {
 	// value: SECRETS_MANAGER (AWS Secrets Manager).
 	// +kubebuilder:validation:Optional
 	CredentialProvider *string `json:"credentialProvider" tf:"credential_provider,omitempty"`
-}
-
-type RestrictionsInitParameters struct {
-
-	// An array of strings that specify the compute types that are allowed for the batch
-	// build.
-	// See Build environment compute types
-	// in the AWS CodeBuild User Guide for these values.
-	ComputeTypesAllowed []*string `json:"computeTypesAllowed,omitempty" tf:"compute_types_allowed,omitempty"`
-
-	// Specifies the maximum number of builds allowed.
-	MaximumBuildsAllowed *float64 `json:"maximumBuildsAllowed,omitempty" tf:"maximum_builds_allowed,omitempty"`
-}
-
-type RestrictionsObservation struct {
-
-	// An array of strings that specify the compute types that are allowed for the batch
-	// build.
-	// See Build environment compute types
-	// in the AWS CodeBuild User Guide for these values.
-	ComputeTypesAllowed []*string `json:"computeTypesAllowed,omitempty" tf:"compute_types_allowed,omitempty"`
-
-	// Specifies the maximum number of builds allowed.
-	MaximumBuildsAllowed *float64 `json:"maximumBuildsAllowed,omitempty" tf:"maximum_builds_allowed,omitempty"`
 }
 
 type RestrictionsParameters struct {
@@ -1149,48 +446,6 @@ type RestrictionsParameters struct {
 	// Specifies the maximum number of builds allowed.
 	// +kubebuilder:validation:Optional
 	MaximumBuildsAllowed *float64 `json:"maximumBuildsAllowed,omitempty" tf:"maximum_builds_allowed,omitempty"`
-}
-
-type S3LogsInitParameters struct {
-
-	// Specifies the bucket owner's access for objects that another account uploads to
-	// their Amazon S3 bucket. By default, only the account that uploads the objects to the bucket has access to these
-	// objects. This property allows you to give the bucket owner access to these objects. Valid values are NONE,
-	// READ_ONLY, and FULL. The CodeBuild service role must have the s3:PutBucketAcl permission. This permission allows
-	// CodeBuild to modify the access control list for the bucket.
-	BucketOwnerAccess *string `json:"bucketOwnerAccess,omitempty" tf:"bucket_owner_access,omitempty"`
-
-	// Whether to disable encrypting output artifacts. If type is set to NO_ARTIFACTS,
-	// this value is ignored. Defaults to false.
-	EncryptionDisabled *bool `json:"encryptionDisabled,omitempty" tf:"encryption_disabled,omitempty"`
-
-	// Location of the source code from git or s3.
-	Location *string `json:"location,omitempty" tf:"location,omitempty"`
-
-	// Current status of logs in CloudWatch Logs for a build project. Valid values: ENABLED,
-	// DISABLED. Defaults to ENABLED.
-	Status *string `json:"status,omitempty" tf:"status,omitempty"`
-}
-
-type S3LogsObservation struct {
-
-	// Specifies the bucket owner's access for objects that another account uploads to
-	// their Amazon S3 bucket. By default, only the account that uploads the objects to the bucket has access to these
-	// objects. This property allows you to give the bucket owner access to these objects. Valid values are NONE,
-	// READ_ONLY, and FULL. The CodeBuild service role must have the s3:PutBucketAcl permission. This permission allows
-	// CodeBuild to modify the access control list for the bucket.
-	BucketOwnerAccess *string `json:"bucketOwnerAccess,omitempty" tf:"bucket_owner_access,omitempty"`
-
-	// Whether to disable encrypting output artifacts. If type is set to NO_ARTIFACTS,
-	// this value is ignored. Defaults to false.
-	EncryptionDisabled *bool `json:"encryptionDisabled,omitempty" tf:"encryption_disabled,omitempty"`
-
-	// Location of the source code from git or s3.
-	Location *string `json:"location,omitempty" tf:"location,omitempty"`
-
-	// Current status of logs in CloudWatch Logs for a build project. Valid values: ENABLED,
-	// DISABLED. Defaults to ENABLED.
-	Status *string `json:"status,omitempty" tf:"status,omitempty"`
 }
 
 type S3LogsParameters struct {
@@ -1216,98 +471,6 @@ type S3LogsParameters struct {
 	// DISABLED. Defaults to ENABLED.
 	// +kubebuilder:validation:Optional
 	Status *string `json:"status,omitempty" tf:"status,omitempty"`
-}
-
-type SecondaryArtifactsInitParameters struct {
-
-	// Artifact identifier. Must be the same specified inside the AWS CodeBuild build
-	// specification.
-	ArtifactIdentifier *string `json:"artifactIdentifier,omitempty" tf:"artifact_identifier,omitempty"`
-
-	// Specifies the bucket owner's access for objects that another account uploads to
-	// their Amazon S3 bucket. By default, only the account that uploads the objects to the bucket has access to these
-	// objects. This property allows you to give the bucket owner access to these objects. Valid values are NONE,
-	// READ_ONLY, and FULL. The CodeBuild service role must have the s3:PutBucketAcl permission. This permission allows
-	// CodeBuild to modify the access control list for the bucket.
-	BucketOwnerAccess *string `json:"bucketOwnerAccess,omitempty" tf:"bucket_owner_access,omitempty"`
-
-	// Whether to disable encrypting output artifacts. If type is set to NO_ARTIFACTS,
-	// this value is ignored. Defaults to false.
-	EncryptionDisabled *bool `json:"encryptionDisabled,omitempty" tf:"encryption_disabled,omitempty"`
-
-	// Information about the build output artifact location. If type is set to CODEPIPELINE or
-	// NO_ARTIFACTS, this value is ignored if specified. If type is set to S3, this is the name of the output bucket.
-	// If path is not specified, location can specify the path of the output artifact in the output bucket.
-	Location *string `json:"location,omitempty" tf:"location,omitempty"`
-
-	// Name of the project. If type is set to CODEPIPELINE or NO_ARTIFACTS, this value is ignored
-	// if specified. If type is set to S3, this is the name of the output artifact object.
-	Name *string `json:"name,omitempty" tf:"name,omitempty"`
-
-	// Namespace to use in storing build artifacts. If type is set to CODEPIPELINE or
-	// NO_ARTIFACTS, this value is ignored if specified. If type is set to S3, valid values are BUILD_ID or NONE.
-	NamespaceType *string `json:"namespaceType,omitempty" tf:"namespace_type,omitempty"`
-
-	// Whether a name specified in the build specification overrides the artifact name.
-	OverrideArtifactName *bool `json:"overrideArtifactName,omitempty" tf:"override_artifact_name,omitempty"`
-
-	// Type of build output artifact to create. If type is set to CODEPIPELINE or
-	// NO_ARTIFACTS, this value is ignored if specified. If type is set to S3, valid values are NONE or ZIP.
-	Packaging *string `json:"packaging,omitempty" tf:"packaging,omitempty"`
-
-	// Along with namespace_type and name, the pattern that AWS CodeBuild uses to name and store the
-	// output artifact. If type is set to CODEPIPELINE or NO_ARTIFACTS, this value is ignored if specified. If type
-	// is set to S3, this is the path to the output artifact.
-	Path *string `json:"path,omitempty" tf:"path,omitempty"`
-
-	// Build output artifact's type. Valid values CODEPIPELINE, NO_ARTIFACTS, and S3.
-	Type *string `json:"type,omitempty" tf:"type,omitempty"`
-}
-
-type SecondaryArtifactsObservation struct {
-
-	// Artifact identifier. Must be the same specified inside the AWS CodeBuild build
-	// specification.
-	ArtifactIdentifier *string `json:"artifactIdentifier,omitempty" tf:"artifact_identifier,omitempty"`
-
-	// Specifies the bucket owner's access for objects that another account uploads to
-	// their Amazon S3 bucket. By default, only the account that uploads the objects to the bucket has access to these
-	// objects. This property allows you to give the bucket owner access to these objects. Valid values are NONE,
-	// READ_ONLY, and FULL. The CodeBuild service role must have the s3:PutBucketAcl permission. This permission allows
-	// CodeBuild to modify the access control list for the bucket.
-	BucketOwnerAccess *string `json:"bucketOwnerAccess,omitempty" tf:"bucket_owner_access,omitempty"`
-
-	// Whether to disable encrypting output artifacts. If type is set to NO_ARTIFACTS,
-	// this value is ignored. Defaults to false.
-	EncryptionDisabled *bool `json:"encryptionDisabled,omitempty" tf:"encryption_disabled,omitempty"`
-
-	// Information about the build output artifact location. If type is set to CODEPIPELINE or
-	// NO_ARTIFACTS, this value is ignored if specified. If type is set to S3, this is the name of the output bucket.
-	// If path is not specified, location can specify the path of the output artifact in the output bucket.
-	Location *string `json:"location,omitempty" tf:"location,omitempty"`
-
-	// Name of the project. If type is set to CODEPIPELINE or NO_ARTIFACTS, this value is ignored
-	// if specified. If type is set to S3, this is the name of the output artifact object.
-	Name *string `json:"name,omitempty" tf:"name,omitempty"`
-
-	// Namespace to use in storing build artifacts. If type is set to CODEPIPELINE or
-	// NO_ARTIFACTS, this value is ignored if specified. If type is set to S3, valid values are BUILD_ID or NONE.
-	NamespaceType *string `json:"namespaceType,omitempty" tf:"namespace_type,omitempty"`
-
-	// Whether a name specified in the build specification overrides the artifact name.
-	OverrideArtifactName *bool `json:"overrideArtifactName,omitempty" tf:"override_artifact_name,omitempty"`
-
-	// Type of build output artifact to create. If type is set to CODEPIPELINE or
-	// NO_ARTIFACTS, this value is ignored if specified. If type is set to S3, valid values are NONE or ZIP.
-	Packaging *string `json:"packaging,omitempty" tf:"packaging,omitempty"`
-
-	// Along with namespace_type and name, the pattern that AWS CodeBuild uses to name and store the
-	// output artifact. If type is set to CODEPIPELINE or NO_ARTIFACTS, this value is ignored if specified. If type
-	// is set to S3, this is the path to the output artifact.
-	Path *string `json:"path,omitempty" tf:"path,omitempty"`
-
-	// Build output artifact's type. Valid values CODEPIPELINE, NO_ARTIFACTS, and S3.
-	Type *string `json:"type,omitempty" tf:"type,omitempty"`
 }
 
 type SecondaryArtifactsParameters struct {
@@ -1366,28 +529,6 @@ type SecondaryArtifactsParameters struct {
 	Type *string `json:"type" tf:"type,omitempty"`
 }
 
-type SecondarySourceVersionInitParameters struct {
-
-	// An identifier for a source in the build project.
-	SourceIdentifier *string `json:"sourceIdentifier,omitempty" tf:"source_identifier,omitempty"`
-
-	// The source version for the corresponding source identifier.
-	// See AWS docs
-	// for more details.
-	SourceVersion *string `json:"sourceVersion,omitempty" tf:"source_version,omitempty"`
-}
-
-type SecondarySourceVersionObservation struct {
-
-	// An identifier for a source in the build project.
-	SourceIdentifier *string `json:"sourceIdentifier,omitempty" tf:"source_identifier,omitempty"`
-
-	// The source version for the corresponding source identifier.
-	// See AWS docs
-	// for more details.
-	SourceVersion *string `json:"sourceVersion,omitempty" tf:"source_version,omitempty"`
-}
-
 type SecondarySourceVersionParameters struct {
 
 	// An identifier for a source in the build project.
@@ -1399,96 +540,6 @@ type SecondarySourceVersionParameters struct {
 	// for more details.
 	// +kubebuilder:validation:Optional
 	SourceVersion *string `json:"sourceVersion" tf:"source_version,omitempty"`
-}
-
-type SecondarySourcesInitParameters struct {
-
-	// Information about the strategy CodeBuild should use when authenticating with the source code host.
-	// Detailed below.
-	Auth *AuthInitParameters `json:"auth,omitempty" tf:"auth,omitempty"`
-
-	// Configuration block that contains information that defines how the build project
-	// reports the build status to the source provider. This option is only used when the source provider is GitHub, GitHub
-	// Enterprise, GitLab, GitLab Self Managed, or Bitbucket. build_status_config blocks are documented below.
-	BuildStatusConfig *BuildStatusConfigInitParameters `json:"buildStatusConfig,omitempty" tf:"build_status_config,omitempty"`
-
-	// The build spec declaration to use for this build project's related builds. This must be set
-	// when type is NO_SOURCE. It can either be a path to a file residing in the repository to be built or a local file
-	// path leveraging the file() built-in.
-	Buildspec *string `json:"buildspec,omitempty" tf:"buildspec,omitempty"`
-
-	// Truncate git history to this many commits. Use 0 for a Full checkout which you need
-	// to run commands like git branch --show-current.
-	// See AWS CodePipeline User Guide: Tutorial: Use full clone with a GitHub pipeline source
-	// for details.
-	GitCloneDepth *float64 `json:"gitCloneDepth,omitempty" tf:"git_clone_depth,omitempty"`
-
-	// Configuration block. Detailed below.
-	GitSubmodulesConfig *GitSubmodulesConfigInitParameters `json:"gitSubmodulesConfig,omitempty" tf:"git_submodules_config,omitempty"`
-
-	// Ignore SSL warnings when connecting to source control.
-	InsecureSSL *bool `json:"insecureSsl,omitempty" tf:"insecure_ssl,omitempty"`
-
-	// Location of the source code from git or s3.
-	Location *string `json:"location,omitempty" tf:"location,omitempty"`
-
-	// Whether to report the status of a build's start and finish to your source provider.
-	// This option is valid only when your source provider is GitHub, GitHub Enterprise, GitLab, GitLab Self Managed, or
-	// Bitbucket.
-	ReportBuildStatus *bool `json:"reportBuildStatus,omitempty" tf:"report_build_status,omitempty"`
-
-	// An identifier for this project source. The identifier can only contain alphanumeric
-	// characters and underscores, and must be less than 128 characters in length.
-	SourceIdentifier *string `json:"sourceIdentifier,omitempty" tf:"source_identifier,omitempty"`
-
-	// Type of repository that contains the source code to be built. Valid values: BITBUCKET,
-	// CODECOMMIT, CODEPIPELINE, GITHUB, GITHUB_ENTERPRISE, GITLAB, GITLAB_SELF_MANAGED, NO_SOURCE, S3.
-	Type *string `json:"type,omitempty" tf:"type,omitempty"`
-}
-
-type SecondarySourcesObservation struct {
-
-	// Information about the strategy CodeBuild should use when authenticating with the source code host.
-	// Detailed below.
-	Auth *AuthObservation `json:"auth,omitempty" tf:"auth,omitempty"`
-
-	// Configuration block that contains information that defines how the build project
-	// reports the build status to the source provider. This option is only used when the source provider is GitHub, GitHub
-	// Enterprise, GitLab, GitLab Self Managed, or Bitbucket. build_status_config blocks are documented below.
-	BuildStatusConfig *BuildStatusConfigObservation `json:"buildStatusConfig,omitempty" tf:"build_status_config,omitempty"`
-
-	// The build spec declaration to use for this build project's related builds. This must be set
-	// when type is NO_SOURCE. It can either be a path to a file residing in the repository to be built or a local file
-	// path leveraging the file() built-in.
-	Buildspec *string `json:"buildspec,omitempty" tf:"buildspec,omitempty"`
-
-	// Truncate git history to this many commits. Use 0 for a Full checkout which you need
-	// to run commands like git branch --show-current.
-	// See AWS CodePipeline User Guide: Tutorial: Use full clone with a GitHub pipeline source
-	// for details.
-	GitCloneDepth *float64 `json:"gitCloneDepth,omitempty" tf:"git_clone_depth,omitempty"`
-
-	// Configuration block. Detailed below.
-	GitSubmodulesConfig *GitSubmodulesConfigObservation `json:"gitSubmodulesConfig,omitempty" tf:"git_submodules_config,omitempty"`
-
-	// Ignore SSL warnings when connecting to source control.
-	InsecureSSL *bool `json:"insecureSsl,omitempty" tf:"insecure_ssl,omitempty"`
-
-	// Location of the source code from git or s3.
-	Location *string `json:"location,omitempty" tf:"location,omitempty"`
-
-	// Whether to report the status of a build's start and finish to your source provider.
-	// This option is valid only when your source provider is GitHub, GitHub Enterprise, GitLab, GitLab Self Managed, or
-	// Bitbucket.
-	ReportBuildStatus *bool `json:"reportBuildStatus,omitempty" tf:"report_build_status,omitempty"`
-
-	// An identifier for this project source. The identifier can only contain alphanumeric
-	// characters and underscores, and must be less than 128 characters in length.
-	SourceIdentifier *string `json:"sourceIdentifier,omitempty" tf:"source_identifier,omitempty"`
-
-	// Type of repository that contains the source code to be built. Valid values: BITBUCKET,
-	// CODECOMMIT, CODEPIPELINE, GITHUB, GITHUB_ENTERPRISE, GITLAB, GITLAB_SELF_MANAGED, NO_SOURCE, S3.
-	Type *string `json:"type,omitempty" tf:"type,omitempty"`
 }
 
 type SecondarySourcesParameters struct {
@@ -1546,26 +597,6 @@ type SecondarySourcesParameters struct {
 	Type *string `json:"type" tf:"type,omitempty"`
 }
 
-type SourceAuthInitParameters struct {
-
-	// The ARN of the resource to use for authentication. For type CODECONNECTIONS this should be
-	// an AWS CodeStar Connection. For type SECRETS_MANAGER this should be an AWS Secrets Manager secret.
-	Resource *string `json:"resource,omitempty" tf:"resource,omitempty"`
-
-	// Type of environment variable. Valid values: PARAMETER_STORE, PLAINTEXT, SECRETS_MANAGER.
-	Type *string `json:"type,omitempty" tf:"type,omitempty"`
-}
-
-type SourceAuthObservation struct {
-
-	// The ARN of the resource to use for authentication. For type CODECONNECTIONS this should be
-	// an AWS CodeStar Connection. For type SECRETS_MANAGER this should be an AWS Secrets Manager secret.
-	Resource *string `json:"resource,omitempty" tf:"resource,omitempty"`
-
-	// Type of environment variable. Valid values: PARAMETER_STORE, PLAINTEXT, SECRETS_MANAGER.
-	Type *string `json:"type,omitempty" tf:"type,omitempty"`
-}
-
 type SourceAuthParameters struct {
 
 	// The ARN of the resource to use for authentication. For type CODECONNECTIONS this should be
@@ -1576,28 +607,6 @@ type SourceAuthParameters struct {
 	// Type of environment variable. Valid values: PARAMETER_STORE, PLAINTEXT, SECRETS_MANAGER.
 	// +kubebuilder:validation:Optional
 	Type *string `json:"type" tf:"type,omitempty"`
-}
-
-type SourceBuildStatusConfigInitParameters struct {
-
-	// Specifies the context of the build status CodeBuild sends to the source provider. The usage of
-	// this parameter depends on the source provider.
-	Context *string `json:"context,omitempty" tf:"context,omitempty"`
-
-	// Specifies the target url of the build status CodeBuild sends to the source provider. The
-	// usage of this parameter depends on the source provider.
-	TargetURL *string `json:"targetUrl,omitempty" tf:"target_url,omitempty"`
-}
-
-type SourceBuildStatusConfigObservation struct {
-
-	// Specifies the context of the build status CodeBuild sends to the source provider. The usage of
-	// this parameter depends on the source provider.
-	Context *string `json:"context,omitempty" tf:"context,omitempty"`
-
-	// Specifies the target url of the build status CodeBuild sends to the source provider. The
-	// usage of this parameter depends on the source provider.
-	TargetURL *string `json:"targetUrl,omitempty" tf:"target_url,omitempty"`
 }
 
 type SourceBuildStatusConfigParameters struct {
@@ -1613,105 +622,11 @@ type SourceBuildStatusConfigParameters struct {
 	TargetURL *string `json:"targetUrl,omitempty" tf:"target_url,omitempty"`
 }
 
-type SourceGitSubmodulesConfigInitParameters struct {
-
-	// Whether to fetch Git submodules for the AWS CodeBuild build project.
-	FetchSubmodules *bool `json:"fetchSubmodules,omitempty" tf:"fetch_submodules,omitempty"`
-}
-
-type SourceGitSubmodulesConfigObservation struct {
-
-	// Whether to fetch Git submodules for the AWS CodeBuild build project.
-	FetchSubmodules *bool `json:"fetchSubmodules,omitempty" tf:"fetch_submodules,omitempty"`
-}
-
 type SourceGitSubmodulesConfigParameters struct {
 
 	// Whether to fetch Git submodules for the AWS CodeBuild build project.
 	// +kubebuilder:validation:Optional
 	FetchSubmodules *bool `json:"fetchSubmodules" tf:"fetch_submodules,omitempty"`
-}
-
-type SourceInitParameters struct {
-
-	// Information about the strategy CodeBuild should use when authenticating with the source code host.
-	// Detailed below.
-	Auth *SourceAuthInitParameters `json:"auth,omitempty" tf:"auth,omitempty"`
-
-	// Configuration block that contains information that defines how the build project
-	// reports the build status to the source provider. This option is only used when the source provider is GitHub, GitHub
-	// Enterprise, GitLab, GitLab Self Managed, or Bitbucket. build_status_config blocks are documented below.
-	BuildStatusConfig *SourceBuildStatusConfigInitParameters `json:"buildStatusConfig,omitempty" tf:"build_status_config,omitempty"`
-
-	// Build specification to use for this build project's related builds. This must be set when
-	// type is NO_SOURCE. Also, if a non-default buildspec file name or file path aside from the root is used, it must be
-	// specified.
-	Buildspec *string `json:"buildspec,omitempty" tf:"buildspec,omitempty"`
-
-	// Truncate git history to this many commits. Use 0 for a Full checkout which you need
-	// to run commands like git branch --show-current.
-	// See AWS CodePipeline User Guide: Tutorial: Use full clone with a GitHub pipeline source
-	// for details.
-	GitCloneDepth *float64 `json:"gitCloneDepth,omitempty" tf:"git_clone_depth,omitempty"`
-
-	// Configuration block. Detailed below.
-	GitSubmodulesConfig *SourceGitSubmodulesConfigInitParameters `json:"gitSubmodulesConfig,omitempty" tf:"git_submodules_config,omitempty"`
-
-	// Ignore SSL warnings when connecting to source control.
-	InsecureSSL *bool `json:"insecureSsl,omitempty" tf:"insecure_ssl,omitempty"`
-
-	// Location of the source code from git or s3.
-	Location *string `json:"location,omitempty" tf:"location,omitempty"`
-
-	// Whether to report the status of a build's start and finish to your source provider.
-	// This option is valid only when your source provider is GitHub, GitHub Enterprise, GitLab, GitLab Self Managed, or
-	// Bitbucket.
-	ReportBuildStatus *bool `json:"reportBuildStatus,omitempty" tf:"report_build_status,omitempty"`
-
-	// Type of repository that contains the source code to be built. Valid values: BITBUCKET,
-	// CODECOMMIT, CODEPIPELINE, GITHUB, GITHUB_ENTERPRISE, GITLAB, GITLAB_SELF_MANAGED, NO_SOURCE, S3.
-	Type *string `json:"type,omitempty" tf:"type,omitempty"`
-}
-
-type SourceObservation struct {
-
-	// Information about the strategy CodeBuild should use when authenticating with the source code host.
-	// Detailed below.
-	Auth *SourceAuthObservation `json:"auth,omitempty" tf:"auth,omitempty"`
-
-	// Configuration block that contains information that defines how the build project
-	// reports the build status to the source provider. This option is only used when the source provider is GitHub, GitHub
-	// Enterprise, GitLab, GitLab Self Managed, or Bitbucket. build_status_config blocks are documented below.
-	BuildStatusConfig *SourceBuildStatusConfigObservation `json:"buildStatusConfig,omitempty" tf:"build_status_config,omitempty"`
-
-	// Build specification to use for this build project's related builds. This must be set when
-	// type is NO_SOURCE. Also, if a non-default buildspec file name or file path aside from the root is used, it must be
-	// specified.
-	Buildspec *string `json:"buildspec,omitempty" tf:"buildspec,omitempty"`
-
-	// Truncate git history to this many commits. Use 0 for a Full checkout which you need
-	// to run commands like git branch --show-current.
-	// See AWS CodePipeline User Guide: Tutorial: Use full clone with a GitHub pipeline source
-	// for details.
-	GitCloneDepth *float64 `json:"gitCloneDepth,omitempty" tf:"git_clone_depth,omitempty"`
-
-	// Configuration block. Detailed below.
-	GitSubmodulesConfig *SourceGitSubmodulesConfigObservation `json:"gitSubmodulesConfig,omitempty" tf:"git_submodules_config,omitempty"`
-
-	// Ignore SSL warnings when connecting to source control.
-	InsecureSSL *bool `json:"insecureSsl,omitempty" tf:"insecure_ssl,omitempty"`
-
-	// Location of the source code from git or s3.
-	Location *string `json:"location,omitempty" tf:"location,omitempty"`
-
-	// Whether to report the status of a build's start and finish to your source provider.
-	// This option is valid only when your source provider is GitHub, GitHub Enterprise, GitLab, GitLab Self Managed, or
-	// Bitbucket.
-	ReportBuildStatus *bool `json:"reportBuildStatus,omitempty" tf:"report_build_status,omitempty"`
-
-	// Type of repository that contains the source code to be built. Valid values: BITBUCKET,
-	// CODECOMMIT, CODEPIPELINE, GITHUB, GITHUB_ENTERPRISE, GITLAB, GITLAB_SELF_MANAGED, NO_SOURCE, S3.
-	Type *string `json:"type,omitempty" tf:"type,omitempty"`
 }
 
 type SourceParameters struct {
@@ -1762,64 +677,6 @@ type SourceParameters struct {
 	// CODECOMMIT, CODEPIPELINE, GITHUB, GITHUB_ENTERPRISE, GITLAB, GITLAB_SELF_MANAGED, NO_SOURCE, S3.
 	// +kubebuilder:validation:Optional
 	Type *string `json:"type" tf:"type,omitempty"`
-}
-
-type VPCConfigInitParameters struct {
-
-	// Security group IDs to assign to running builds.
-	// +crossplane:generate:reference:type=github.com/upbound/provider-aws/v2/apis/namespaced/ec2/v1beta1.SecurityGroup
-	// +crossplane:generate:reference:extractor=github.com/crossplane/upjet/v2/pkg/resource.ExtractResourceID()
-	// +listType=set
-	SecurityGroupIds []*string `json:"securityGroupIds,omitempty" tf:"security_group_ids,omitempty"`
-
-	// References to SecurityGroup in ec2 to populate securityGroupIds.
-	// +kubebuilder:validation:Optional
-	SecurityGroupIdsRefs []v1.NamespacedReference `json:"securityGroupIdsRefs,omitempty" tf:"-"`
-
-	// Selector for a list of SecurityGroup in ec2 to populate securityGroupIds.
-	// +kubebuilder:validation:Optional
-	SecurityGroupIdsSelector *v1.NamespacedSelector `json:"securityGroupIdsSelector,omitempty" tf:"-"`
-
-	// Subnet IDs within which to run builds.
-	// +crossplane:generate:reference:type=github.com/upbound/provider-aws/v2/apis/namespaced/ec2/v1beta1.Subnet
-	// +crossplane:generate:reference:extractor=github.com/crossplane/upjet/v2/pkg/resource.ExtractResourceID()
-	// +listType=set
-	Subnets []*string `json:"subnets,omitempty" tf:"subnets,omitempty"`
-
-	// References to Subnet in ec2 to populate subnets.
-	// +kubebuilder:validation:Optional
-	SubnetsRefs []v1.NamespacedReference `json:"subnetsRefs,omitempty" tf:"-"`
-
-	// Selector for a list of Subnet in ec2 to populate subnets.
-	// +kubebuilder:validation:Optional
-	SubnetsSelector *v1.NamespacedSelector `json:"subnetsSelector,omitempty" tf:"-"`
-
-	// ID of the VPC within which to run builds.
-	// +crossplane:generate:reference:type=github.com/upbound/provider-aws/v2/apis/namespaced/ec2/v1beta1.VPC
-	// +crossplane:generate:reference:extractor=github.com/crossplane/upjet/v2/pkg/resource.ExtractResourceID()
-	VPCID *string `json:"vpcId,omitempty" tf:"vpc_id,omitempty"`
-
-	// Reference to a VPC in ec2 to populate vpcId.
-	// +kubebuilder:validation:Optional
-	VPCIDRef *v1.NamespacedReference `json:"vpcIdRef,omitempty" tf:"-"`
-
-	// Selector for a VPC in ec2 to populate vpcId.
-	// +kubebuilder:validation:Optional
-	VPCIDSelector *v1.NamespacedSelector `json:"vpcIdSelector,omitempty" tf:"-"`
-}
-
-type VPCConfigObservation struct {
-
-	// Security group IDs to assign to running builds.
-	// +listType=set
-	SecurityGroupIds []*string `json:"securityGroupIds,omitempty" tf:"security_group_ids,omitempty"`
-
-	// Subnet IDs within which to run builds.
-	// +listType=set
-	Subnets []*string `json:"subnets,omitempty" tf:"subnets,omitempty"`
-
-	// ID of the VPC within which to run builds.
-	VPCID *string `json:"vpcId,omitempty" tf:"vpc_id,omitempty"`
 }
 
 type VPCConfigParameters struct {
@@ -1873,23 +730,11 @@ type VPCConfigParameters struct {
 type ProjectSpec struct {
 	v2.ManagedResourceSpec `json:",inline"`
 	ForProvider            ProjectParameters `json:"forProvider"`
-	// THIS IS A BETA FIELD. It will be honored
-	// unless the Management Policies feature flag is disabled.
-	// InitProvider holds the same fields as ForProvider, with the exception
-	// of Identifier and other resource reference fields. The fields that are
-	// in InitProvider are merged into ForProvider when the resource is created.
-	// The same fields are also added to the terraform ignore_changes hook, to
-	// avoid updating them after creation. This is useful for fields that are
-	// required on creation, but we do not desire to update them after creation,
-	// for example because of an external controller is managing them, like an
-	// autoscaler.
-	InitProvider ProjectInitParameters `json:"initProvider,omitempty"`
 }
 
 // ProjectStatus defines the observed state of Project.
 type ProjectStatus struct {
 	v1.ResourceStatus `json:",inline"`
-	AtProvider        ProjectObservation `json:"atProvider,omitempty"`
 }
 
 // +kubebuilder:object:root=true

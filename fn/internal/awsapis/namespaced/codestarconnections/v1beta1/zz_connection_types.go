@@ -16,55 +16,6 @@ import (
 	v2 "github.com/crossplane/crossplane-runtime/v2/apis/common/v2"
 )
 
-type ConnectionInitParameters struct {
-
-	// The Amazon Resource Name (ARN) of the host associated with the connection. Conflicts with provider_type
-	HostArn *string `json:"hostArn,omitempty" tf:"host_arn,omitempty"`
-
-	// The name of the connection to be created. The name must be unique in the calling AWS account. Changing name will create a new resource.
-	Name *string `json:"name,omitempty" tf:"name,omitempty"`
-
-	// The name of the external provider where your third-party code repository is configured. Valid values are Bitbucket, GitHub, GitHubEnterpriseServer, GitLab or GitLabSelfManaged. Changing provider_type will create a new resource. Conflicts with host_arn
-	ProviderType *string `json:"providerType,omitempty" tf:"provider_type,omitempty"`
-
-	// Key-value map of resource tags.
-	// +mapType=granular
-	Tags map[string]*string `json:"tags,omitempty" tf:"tags,omitempty"`
-}
-
-type ConnectionObservation struct {
-
-	// The codestar connection ARN.
-	Arn *string `json:"arn,omitempty" tf:"arn,omitempty"`
-
-	// The codestar connection status. Possible values are PENDING, AVAILABLE and ERROR.
-	ConnectionStatus *string `json:"connectionStatus,omitempty" tf:"connection_status,omitempty"`
-
-	// The Amazon Resource Name (ARN) of the host associated with the connection. Conflicts with provider_type
-	HostArn *string `json:"hostArn,omitempty" tf:"host_arn,omitempty"`
-
-	// The codestar connection ARN.
-	ID *string `json:"id,omitempty" tf:"id,omitempty"`
-
-	// The name of the connection to be created. The name must be unique in the calling AWS account. Changing name will create a new resource.
-	Name *string `json:"name,omitempty" tf:"name,omitempty"`
-
-	// The name of the external provider where your third-party code repository is configured. Valid values are Bitbucket, GitHub, GitHubEnterpriseServer, GitLab or GitLabSelfManaged. Changing provider_type will create a new resource. Conflicts with host_arn
-	ProviderType *string `json:"providerType,omitempty" tf:"provider_type,omitempty"`
-
-	// Region where this resource will be managed. Defaults to the Region set in the provider configuration.
-	// Region is the region you'd like your resource to be created in.
-	Region *string `json:"region,omitempty" tf:"region,omitempty"`
-
-	// Key-value map of resource tags.
-	// +mapType=granular
-	Tags map[string]*string `json:"tags,omitempty" tf:"tags,omitempty"`
-
-	// A map of tags assigned to the resource, including those inherited from the provider default_tags configuration block.
-	// +mapType=granular
-	TagsAll map[string]*string `json:"tagsAll,omitempty" tf:"tags_all,omitempty"`
-}
-
 type ConnectionParameters struct {
 
 	// The Amazon Resource Name (ARN) of the host associated with the connection. Conflicts with provider_type
@@ -94,23 +45,11 @@ type ConnectionParameters struct {
 type ConnectionSpec struct {
 	v2.ManagedResourceSpec `json:",inline"`
 	ForProvider            ConnectionParameters `json:"forProvider"`
-	// THIS IS A BETA FIELD. It will be honored
-	// unless the Management Policies feature flag is disabled.
-	// InitProvider holds the same fields as ForProvider, with the exception
-	// of Identifier and other resource reference fields. The fields that are
-	// in InitProvider are merged into ForProvider when the resource is created.
-	// The same fields are also added to the terraform ignore_changes hook, to
-	// avoid updating them after creation. This is useful for fields that are
-	// required on creation, but we do not desire to update them after creation,
-	// for example because of an external controller is managing them, like an
-	// autoscaler.
-	InitProvider ConnectionInitParameters `json:"initProvider,omitempty"`
 }
 
 // ConnectionStatus defines the observed state of Connection.
 type ConnectionStatus struct {
 	v1.ResourceStatus `json:",inline"`
-	AtProvider        ConnectionObservation `json:"atProvider,omitempty"`
 }
 
 // +kubebuilder:object:root=true

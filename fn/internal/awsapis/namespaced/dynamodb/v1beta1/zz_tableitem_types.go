@@ -16,51 +16,6 @@ import (
 	v2 "github.com/crossplane/crossplane-runtime/v2/apis/common/v2"
 )
 
-type TableItemInitParameters struct {
-
-	// Hash key to use for lookups and identification of the item
-	HashKey *string `json:"hashKey,omitempty" tf:"hash_key,omitempty"`
-
-	// JSON representation of a map of attribute name/value pairs, one for each attribute. Only the primary key attributes are required; you can optionally provide other attribute name-value pairs for the item.
-	Item *string `json:"item,omitempty" tf:"item,omitempty"`
-
-	// Range key to use for lookups and identification of the item. Required if there is range key defined in the table.
-	RangeKey *string `json:"rangeKey,omitempty" tf:"range_key,omitempty"`
-
-	// Name or ARN of the table to contain the item.
-	// +crossplane:generate:reference:type=github.com/upbound/provider-aws/v2/apis/namespaced/dynamodb/v1beta1.Table
-	TableName *string `json:"tableName,omitempty" tf:"table_name,omitempty"`
-
-	// Reference to a Table in dynamodb to populate tableName.
-	// +kubebuilder:validation:Optional
-	TableNameRef *v1.NamespacedReference `json:"tableNameRef,omitempty" tf:"-"`
-
-	// Selector for a Table in dynamodb to populate tableName.
-	// +kubebuilder:validation:Optional
-	TableNameSelector *v1.NamespacedSelector `json:"tableNameSelector,omitempty" tf:"-"`
-}
-
-type TableItemObservation struct {
-
-	// Hash key to use for lookups and identification of the item
-	HashKey *string `json:"hashKey,omitempty" tf:"hash_key,omitempty"`
-
-	ID *string `json:"id,omitempty" tf:"id,omitempty"`
-
-	// JSON representation of a map of attribute name/value pairs, one for each attribute. Only the primary key attributes are required; you can optionally provide other attribute name-value pairs for the item.
-	Item *string `json:"item,omitempty" tf:"item,omitempty"`
-
-	// Range key to use for lookups and identification of the item. Required if there is range key defined in the table.
-	RangeKey *string `json:"rangeKey,omitempty" tf:"range_key,omitempty"`
-
-	// Region where this resource will be managed. Defaults to the Region set in the provider configuration.
-	// Region is the region you'd like your resource to be created in.
-	Region *string `json:"region,omitempty" tf:"region,omitempty"`
-
-	// Name or ARN of the table to contain the item.
-	TableName *string `json:"tableName,omitempty" tf:"table_name,omitempty"`
-}
-
 type TableItemParameters struct {
 
 	// Hash key to use for lookups and identification of the item
@@ -98,23 +53,11 @@ type TableItemParameters struct {
 type TableItemSpec struct {
 	v2.ManagedResourceSpec `json:",inline"`
 	ForProvider            TableItemParameters `json:"forProvider"`
-	// THIS IS A BETA FIELD. It will be honored
-	// unless the Management Policies feature flag is disabled.
-	// InitProvider holds the same fields as ForProvider, with the exception
-	// of Identifier and other resource reference fields. The fields that are
-	// in InitProvider are merged into ForProvider when the resource is created.
-	// The same fields are also added to the terraform ignore_changes hook, to
-	// avoid updating them after creation. This is useful for fields that are
-	// required on creation, but we do not desire to update them after creation,
-	// for example because of an external controller is managing them, like an
-	// autoscaler.
-	InitProvider TableItemInitParameters `json:"initProvider,omitempty"`
 }
 
 // TableItemStatus defines the observed state of TableItem.
 type TableItemStatus struct {
 	v1.ResourceStatus `json:",inline"`
-	AtProvider        TableItemObservation `json:"atProvider,omitempty"`
 }
 
 // +kubebuilder:object:root=true

@@ -16,41 +16,6 @@ import (
 	v2 "github.com/crossplane/crossplane-runtime/v2/apis/common/v2"
 )
 
-type RepositoryPolicyInitParameters struct {
-
-	// The policy document. This is a JSON formatted string
-	Policy *string `json:"policy,omitempty" tf:"policy,omitempty"`
-
-	// Name of the repository to apply the policy.
-	// +crossplane:generate:reference:type=github.com/upbound/provider-aws/v2/apis/namespaced/ecr/v1beta1.Repository
-	Repository *string `json:"repository,omitempty" tf:"repository,omitempty"`
-
-	// Reference to a Repository in ecr to populate repository.
-	// +kubebuilder:validation:Optional
-	RepositoryRef *v1.NamespacedReference `json:"repositoryRef,omitempty" tf:"-"`
-
-	// Selector for a Repository in ecr to populate repository.
-	// +kubebuilder:validation:Optional
-	RepositorySelector *v1.NamespacedSelector `json:"repositorySelector,omitempty" tf:"-"`
-}
-
-type RepositoryPolicyObservation struct {
-	ID *string `json:"id,omitempty" tf:"id,omitempty"`
-
-	// The policy document. This is a JSON formatted string
-	Policy *string `json:"policy,omitempty" tf:"policy,omitempty"`
-
-	// Region where this resource will be managed. Defaults to the Region set in the provider configuration.
-	// Region is the region you'd like your resource to be created in.
-	Region *string `json:"region,omitempty" tf:"region,omitempty"`
-
-	// The registry ID where the repository was created.
-	RegistryID *string `json:"registryId,omitempty" tf:"registry_id,omitempty"`
-
-	// Name of the repository to apply the policy.
-	Repository *string `json:"repository,omitempty" tf:"repository,omitempty"`
-}
-
 type RepositoryPolicyParameters struct {
 
 	// The policy document. This is a JSON formatted string
@@ -80,23 +45,11 @@ type RepositoryPolicyParameters struct {
 type RepositoryPolicySpec struct {
 	v2.ManagedResourceSpec `json:",inline"`
 	ForProvider            RepositoryPolicyParameters `json:"forProvider"`
-	// THIS IS A BETA FIELD. It will be honored
-	// unless the Management Policies feature flag is disabled.
-	// InitProvider holds the same fields as ForProvider, with the exception
-	// of Identifier and other resource reference fields. The fields that are
-	// in InitProvider are merged into ForProvider when the resource is created.
-	// The same fields are also added to the terraform ignore_changes hook, to
-	// avoid updating them after creation. This is useful for fields that are
-	// required on creation, but we do not desire to update them after creation,
-	// for example because of an external controller is managing them, like an
-	// autoscaler.
-	InitProvider RepositoryPolicyInitParameters `json:"initProvider,omitempty"`
 }
 
 // RepositoryPolicyStatus defines the observed state of RepositoryPolicy.
 type RepositoryPolicyStatus struct {
 	v1.ResourceStatus `json:",inline"`
-	AtProvider        RepositoryPolicyObservation `json:"atProvider,omitempty"`
 }
 
 // +kubebuilder:object:root=true

@@ -16,60 +16,6 @@ import (
 	v2 "github.com/crossplane/crossplane-runtime/v2/apis/common/v2"
 )
 
-type PolicyInitParameters struct {
-
-	// Number of ms to wait between creating the policy and setting its version as default. May be required in environments with very high S3 IO loads.
-	DelayAfterPolicyCreationInMs *float64 `json:"delayAfterPolicyCreationInMs,omitempty" tf:"delay_after_policy_creation_in_ms,omitempty"`
-
-	// Description of the IAM policy.
-	Description *string `json:"description,omitempty" tf:"description,omitempty"`
-
-	// Path in which to create the policy. See IAM Identifiers for more information.
-	Path *string `json:"path,omitempty" tf:"path,omitempty"`
-
-	// Policy document. This is a JSON formatted string
-	Policy *string `json:"policy,omitempty" tf:"policy,omitempty"`
-
-	// Key-value map of resource tags.
-	// +mapType=granular
-	Tags map[string]*string `json:"tags,omitempty" tf:"tags,omitempty"`
-}
-
-type PolicyObservation struct {
-
-	// ARN assigned by AWS to this policy.
-	Arn *string `json:"arn,omitempty" tf:"arn,omitempty"`
-
-	// Number of entities (users, groups, and roles) that the policy is attached to.
-	AttachmentCount *float64 `json:"attachmentCount,omitempty" tf:"attachment_count,omitempty"`
-
-	// Number of ms to wait between creating the policy and setting its version as default. May be required in environments with very high S3 IO loads.
-	DelayAfterPolicyCreationInMs *float64 `json:"delayAfterPolicyCreationInMs,omitempty" tf:"delay_after_policy_creation_in_ms,omitempty"`
-
-	// Description of the IAM policy.
-	Description *string `json:"description,omitempty" tf:"description,omitempty"`
-
-	// ARN assigned by AWS to this policy.
-	ID *string `json:"id,omitempty" tf:"id,omitempty"`
-
-	// Path in which to create the policy. See IAM Identifiers for more information.
-	Path *string `json:"path,omitempty" tf:"path,omitempty"`
-
-	// Policy document. This is a JSON formatted string
-	Policy *string `json:"policy,omitempty" tf:"policy,omitempty"`
-
-	// Policy's ID.
-	PolicyID *string `json:"policyId,omitempty" tf:"policy_id,omitempty"`
-
-	// Key-value map of resource tags.
-	// +mapType=granular
-	Tags map[string]*string `json:"tags,omitempty" tf:"tags,omitempty"`
-
-	// A map of tags assigned to the resource, including those inherited from the provider default_tags configuration block.
-	// +mapType=granular
-	TagsAll map[string]*string `json:"tagsAll,omitempty" tf:"tags_all,omitempty"`
-}
-
 type PolicyParameters struct {
 
 	// Number of ms to wait between creating the policy and setting its version as default. May be required in environments with very high S3 IO loads.
@@ -98,23 +44,11 @@ type PolicyParameters struct {
 type PolicySpec struct {
 	v2.ManagedResourceSpec `json:",inline"`
 	ForProvider            PolicyParameters `json:"forProvider"`
-	// THIS IS A BETA FIELD. It will be honored
-	// unless the Management Policies feature flag is disabled.
-	// InitProvider holds the same fields as ForProvider, with the exception
-	// of Identifier and other resource reference fields. The fields that are
-	// in InitProvider are merged into ForProvider when the resource is created.
-	// The same fields are also added to the terraform ignore_changes hook, to
-	// avoid updating them after creation. This is useful for fields that are
-	// required on creation, but we do not desire to update them after creation,
-	// for example because of an external controller is managing them, like an
-	// autoscaler.
-	InitProvider PolicyInitParameters `json:"initProvider,omitempty"`
 }
 
 // PolicyStatus defines the observed state of Policy.
 type PolicyStatus struct {
 	v1.ResourceStatus `json:",inline"`
-	AtProvider        PolicyObservation `json:"atProvider,omitempty"`
 }
 
 // +kubebuilder:object:root=true

@@ -16,40 +16,6 @@ import (
 	v2 "github.com/crossplane/crossplane-runtime/v2/apis/common/v2"
 )
 
-type BucketPolicyInitParameters struct {
-
-	// Name of the bucket to which to apply the policy.
-	// +crossplane:generate:reference:type=github.com/upbound/provider-aws/v2/apis/namespaced/s3/v1beta1.Bucket
-	// +crossplane:generate:reference:extractor=github.com/crossplane/upjet/v2/pkg/resource.ExtractResourceID()
-	Bucket *string `json:"bucket,omitempty" tf:"bucket,omitempty"`
-
-	// Reference to a Bucket in s3 to populate bucket.
-	// +kubebuilder:validation:Optional
-	BucketRef *v1.NamespacedReference `json:"bucketRef,omitempty" tf:"-"`
-
-	// Selector for a Bucket in s3 to populate bucket.
-	// +kubebuilder:validation:Optional
-	BucketSelector *v1.NamespacedSelector `json:"bucketSelector,omitempty" tf:"-"`
-
-	// Text of the policy. Although this is a bucket policy rather than an IAM policy, the aws_iam_policy_document data source may be used, so long as it specifies a principal. Note: Bucket policies are limited to 20 KB in size.
-	Policy *string `json:"policy,omitempty" tf:"policy,omitempty"`
-}
-
-type BucketPolicyObservation struct {
-
-	// Name of the bucket to which to apply the policy.
-	Bucket *string `json:"bucket,omitempty" tf:"bucket,omitempty"`
-
-	ID *string `json:"id,omitempty" tf:"id,omitempty"`
-
-	// Text of the policy. Although this is a bucket policy rather than an IAM policy, the aws_iam_policy_document data source may be used, so long as it specifies a principal. Note: Bucket policies are limited to 20 KB in size.
-	Policy *string `json:"policy,omitempty" tf:"policy,omitempty"`
-
-	// Region where this resource will be managed. Defaults to the Region set in the provider configuration.
-	// Region is the region you'd like your resource to be created in.
-	Region *string `json:"region,omitempty" tf:"region,omitempty"`
-}
-
 type BucketPolicyParameters struct {
 
 	// Name of the bucket to which to apply the policy.
@@ -80,23 +46,11 @@ type BucketPolicyParameters struct {
 type BucketPolicySpec struct {
 	v2.ManagedResourceSpec `json:",inline"`
 	ForProvider            BucketPolicyParameters `json:"forProvider"`
-	// THIS IS A BETA FIELD. It will be honored
-	// unless the Management Policies feature flag is disabled.
-	// InitProvider holds the same fields as ForProvider, with the exception
-	// of Identifier and other resource reference fields. The fields that are
-	// in InitProvider are merged into ForProvider when the resource is created.
-	// The same fields are also added to the terraform ignore_changes hook, to
-	// avoid updating them after creation. This is useful for fields that are
-	// required on creation, but we do not desire to update them after creation,
-	// for example because of an external controller is managing them, like an
-	// autoscaler.
-	InitProvider BucketPolicyInitParameters `json:"initProvider,omitempty"`
 }
 
 // BucketPolicyStatus defines the observed state of BucketPolicy.
 type BucketPolicyStatus struct {
 	v1.ResourceStatus `json:",inline"`
-	AtProvider        BucketPolicyObservation `json:"atProvider,omitempty"`
 }
 
 // +kubebuilder:object:root=true

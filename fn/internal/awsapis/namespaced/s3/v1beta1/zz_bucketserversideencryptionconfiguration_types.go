@@ -16,47 +16,6 @@ import (
 	v2 "github.com/crossplane/crossplane-runtime/v2/apis/common/v2"
 )
 
-type BucketServerSideEncryptionConfigurationInitParameters struct {
-
-	// ID (name) of the bucket.
-	// +crossplane:generate:reference:type=github.com/upbound/provider-aws/v2/apis/namespaced/s3/v1beta1.Bucket
-	// +crossplane:generate:reference:extractor=github.com/crossplane/upjet/v2/pkg/resource.ExtractResourceID()
-	Bucket *string `json:"bucket,omitempty" tf:"bucket,omitempty"`
-
-	// Reference to a Bucket in s3 to populate bucket.
-	// +kubebuilder:validation:Optional
-	BucketRef *v1.NamespacedReference `json:"bucketRef,omitempty" tf:"-"`
-
-	// Selector for a Bucket in s3 to populate bucket.
-	// +kubebuilder:validation:Optional
-	BucketSelector *v1.NamespacedSelector `json:"bucketSelector,omitempty" tf:"-"`
-
-	// Account ID of the expected bucket owner.
-	ExpectedBucketOwner *string `json:"expectedBucketOwner,omitempty" tf:"expected_bucket_owner,omitempty"`
-
-	// Set of server-side encryption configuration rules. See below. Currently, only a single rule is supported.
-	Rule []BucketServerSideEncryptionConfigurationRuleInitParameters `json:"rule,omitempty" tf:"rule,omitempty"`
-}
-
-type BucketServerSideEncryptionConfigurationObservation struct {
-
-	// ID (name) of the bucket.
-	Bucket *string `json:"bucket,omitempty" tf:"bucket,omitempty"`
-
-	// Account ID of the expected bucket owner.
-	ExpectedBucketOwner *string `json:"expectedBucketOwner,omitempty" tf:"expected_bucket_owner,omitempty"`
-
-	// The bucket or bucket and expected_bucket_owner separated by a comma (,) if the latter is provided.
-	ID *string `json:"id,omitempty" tf:"id,omitempty"`
-
-	// Region where this resource will be managed. Defaults to the Region set in the provider configuration.
-	// Region is the region you'd like your resource to be created in.
-	Region *string `json:"region,omitempty" tf:"region,omitempty"`
-
-	// Set of server-side encryption configuration rules. See below. Currently, only a single rule is supported.
-	Rule []BucketServerSideEncryptionConfigurationRuleObservation `json:"rule,omitempty" tf:"rule,omitempty"`
-}
-
 type BucketServerSideEncryptionConfigurationParameters struct {
 
 	// ID (name) of the bucket.
@@ -87,30 +46,6 @@ type BucketServerSideEncryptionConfigurationParameters struct {
 	Rule []BucketServerSideEncryptionConfigurationRuleParameters `json:"rule,omitempty" tf:"rule,omitempty"`
 }
 
-type BucketServerSideEncryptionConfigurationRuleInitParameters struct {
-
-	// Single object for setting server-side encryption by default. See below.
-	ApplyServerSideEncryptionByDefault *RuleApplyServerSideEncryptionByDefaultInitParameters `json:"applyServerSideEncryptionByDefault,omitempty" tf:"apply_server_side_encryption_by_default,omitempty"`
-
-	// List of server-side encryption types to block for object uploads. Valid values are SSE-C (blocks uploads using server-side encryption with customer-provided keys) and NONE (unblocks all encryption types). Starting in March 2026, Amazon S3 will automatically block SSE-C uploads for all new buckets.
-	BlockedEncryptionTypes []*string `json:"blockedEncryptionTypes,omitempty" tf:"blocked_encryption_types,omitempty"`
-
-	// Whether or not to use Amazon S3 Bucket Keys for SSE-KMS.
-	BucketKeyEnabled *bool `json:"bucketKeyEnabled,omitempty" tf:"bucket_key_enabled,omitempty"`
-}
-
-type BucketServerSideEncryptionConfigurationRuleObservation struct {
-
-	// Single object for setting server-side encryption by default. See below.
-	ApplyServerSideEncryptionByDefault *RuleApplyServerSideEncryptionByDefaultObservation `json:"applyServerSideEncryptionByDefault,omitempty" tf:"apply_server_side_encryption_by_default,omitempty"`
-
-	// List of server-side encryption types to block for object uploads. Valid values are SSE-C (blocks uploads using server-side encryption with customer-provided keys) and NONE (unblocks all encryption types). Starting in March 2026, Amazon S3 will automatically block SSE-C uploads for all new buckets.
-	BlockedEncryptionTypes []*string `json:"blockedEncryptionTypes,omitempty" tf:"blocked_encryption_types,omitempty"`
-
-	// Whether or not to use Amazon S3 Bucket Keys for SSE-KMS.
-	BucketKeyEnabled *bool `json:"bucketKeyEnabled,omitempty" tf:"bucket_key_enabled,omitempty"`
-}
-
 type BucketServerSideEncryptionConfigurationRuleParameters struct {
 
 	// Single object for setting server-side encryption by default. See below.
@@ -124,34 +59,6 @@ type BucketServerSideEncryptionConfigurationRuleParameters struct {
 	// Whether or not to use Amazon S3 Bucket Keys for SSE-KMS.
 	// +kubebuilder:validation:Optional
 	BucketKeyEnabled *bool `json:"bucketKeyEnabled,omitempty" tf:"bucket_key_enabled,omitempty"`
-}
-
-type RuleApplyServerSideEncryptionByDefaultInitParameters struct {
-
-	// AWS KMS master key ID used for the SSE-KMS encryption. This can only be used when you set the value of sse_algorithm as aws:kms. The default aws/s3 AWS KMS master key is used if this element is absent while the sse_algorithm is aws:kms.
-	// +crossplane:generate:reference:type=github.com/upbound/provider-aws/v2/apis/namespaced/kms/v1beta1.Key
-	// +crossplane:generate:reference:extractor=github.com/crossplane/upjet/v2/pkg/resource.ExtractParamPath("arn",true)
-	KMSMasterKeyID *string `json:"kmsMasterKeyId,omitempty" tf:"kms_master_key_id,omitempty"`
-
-	// Reference to a Key in kms to populate kmsMasterKeyId.
-	// +kubebuilder:validation:Optional
-	KMSMasterKeyIDRef *v1.NamespacedReference `json:"kmsMasterKeyIdRef,omitempty" tf:"-"`
-
-	// Selector for a Key in kms to populate kmsMasterKeyId.
-	// +kubebuilder:validation:Optional
-	KMSMasterKeyIDSelector *v1.NamespacedSelector `json:"kmsMasterKeyIdSelector,omitempty" tf:"-"`
-
-	// Server-side encryption algorithm to use. Valid values are AES256, aws:kms, and aws:kms:dsse
-	SseAlgorithm *string `json:"sseAlgorithm,omitempty" tf:"sse_algorithm,omitempty"`
-}
-
-type RuleApplyServerSideEncryptionByDefaultObservation struct {
-
-	// AWS KMS master key ID used for the SSE-KMS encryption. This can only be used when you set the value of sse_algorithm as aws:kms. The default aws/s3 AWS KMS master key is used if this element is absent while the sse_algorithm is aws:kms.
-	KMSMasterKeyID *string `json:"kmsMasterKeyId,omitempty" tf:"kms_master_key_id,omitempty"`
-
-	// Server-side encryption algorithm to use. Valid values are AES256, aws:kms, and aws:kms:dsse
-	SseAlgorithm *string `json:"sseAlgorithm,omitempty" tf:"sse_algorithm,omitempty"`
 }
 
 type RuleApplyServerSideEncryptionByDefaultParameters struct {
@@ -179,23 +86,11 @@ type RuleApplyServerSideEncryptionByDefaultParameters struct {
 type BucketServerSideEncryptionConfigurationSpec struct {
 	v2.ManagedResourceSpec `json:",inline"`
 	ForProvider            BucketServerSideEncryptionConfigurationParameters `json:"forProvider"`
-	// THIS IS A BETA FIELD. It will be honored
-	// unless the Management Policies feature flag is disabled.
-	// InitProvider holds the same fields as ForProvider, with the exception
-	// of Identifier and other resource reference fields. The fields that are
-	// in InitProvider are merged into ForProvider when the resource is created.
-	// The same fields are also added to the terraform ignore_changes hook, to
-	// avoid updating them after creation. This is useful for fields that are
-	// required on creation, but we do not desire to update them after creation,
-	// for example because of an external controller is managing them, like an
-	// autoscaler.
-	InitProvider BucketServerSideEncryptionConfigurationInitParameters `json:"initProvider,omitempty"`
 }
 
 // BucketServerSideEncryptionConfigurationStatus defines the observed state of BucketServerSideEncryptionConfiguration.
 type BucketServerSideEncryptionConfigurationStatus struct {
 	v1.ResourceStatus `json:",inline"`
-	AtProvider        BucketServerSideEncryptionConfigurationObservation `json:"atProvider,omitempty"`
 }
 
 // +kubebuilder:object:root=true

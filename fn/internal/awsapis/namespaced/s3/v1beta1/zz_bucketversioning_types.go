@@ -16,53 +16,6 @@ import (
 	v2 "github.com/crossplane/crossplane-runtime/v2/apis/common/v2"
 )
 
-type BucketVersioningInitParameters struct {
-
-	// Name of the S3 bucket.
-	// +crossplane:generate:reference:type=github.com/upbound/provider-aws/v2/apis/namespaced/s3/v1beta1.Bucket
-	// +crossplane:generate:reference:extractor=github.com/crossplane/upjet/v2/pkg/resource.ExtractResourceID()
-	Bucket *string `json:"bucket,omitempty" tf:"bucket,omitempty"`
-
-	// Reference to a Bucket in s3 to populate bucket.
-	// +kubebuilder:validation:Optional
-	BucketRef *v1.NamespacedReference `json:"bucketRef,omitempty" tf:"-"`
-
-	// Selector for a Bucket in s3 to populate bucket.
-	// +kubebuilder:validation:Optional
-	BucketSelector *v1.NamespacedSelector `json:"bucketSelector,omitempty" tf:"-"`
-
-	// Account ID of the expected bucket owner.
-	ExpectedBucketOwner *string `json:"expectedBucketOwner,omitempty" tf:"expected_bucket_owner,omitempty"`
-
-	// Concatenation of the authentication device's serial number, a space, and the value that is displayed on your authentication device.
-	Mfa *string `json:"mfa,omitempty" tf:"mfa,omitempty"`
-
-	// Configuration block for the versioning parameters. See below.
-	VersioningConfiguration *VersioningConfigurationInitParameters `json:"versioningConfiguration,omitempty" tf:"versioning_configuration,omitempty"`
-}
-
-type BucketVersioningObservation struct {
-
-	// Name of the S3 bucket.
-	Bucket *string `json:"bucket,omitempty" tf:"bucket,omitempty"`
-
-	// Account ID of the expected bucket owner.
-	ExpectedBucketOwner *string `json:"expectedBucketOwner,omitempty" tf:"expected_bucket_owner,omitempty"`
-
-	// The bucket or bucket and expected_bucket_owner separated by a comma (,) if the latter is provided.
-	ID *string `json:"id,omitempty" tf:"id,omitempty"`
-
-	// Concatenation of the authentication device's serial number, a space, and the value that is displayed on your authentication device.
-	Mfa *string `json:"mfa,omitempty" tf:"mfa,omitempty"`
-
-	// Region where this resource will be managed. Defaults to the Region set in the provider configuration.
-	// Region is the region you'd like your resource to be created in.
-	Region *string `json:"region,omitempty" tf:"region,omitempty"`
-
-	// Configuration block for the versioning parameters. See below.
-	VersioningConfiguration *VersioningConfigurationObservation `json:"versioningConfiguration,omitempty" tf:"versioning_configuration,omitempty"`
-}
-
 type BucketVersioningParameters struct {
 
 	// Name of the S3 bucket.
@@ -97,24 +50,6 @@ type BucketVersioningParameters struct {
 	VersioningConfiguration *VersioningConfigurationParameters `json:"versioningConfiguration,omitempty" tf:"versioning_configuration,omitempty"`
 }
 
-type VersioningConfigurationInitParameters struct {
-
-	// Specifies whether MFA delete is enabled in the bucket versioning configuration. Valid values: Enabled or Disabled.
-	MfaDelete *string `json:"mfaDelete,omitempty" tf:"mfa_delete,omitempty"`
-
-	// Versioning state of the bucket. Valid values: Enabled, Suspended, or Disabled. Disabled should only be used when creating or importing resources that correspond to unversioned S3 buckets.
-	Status *string `json:"status,omitempty" tf:"status,omitempty"`
-}
-
-type VersioningConfigurationObservation struct {
-
-	// Specifies whether MFA delete is enabled in the bucket versioning configuration. Valid values: Enabled or Disabled.
-	MfaDelete *string `json:"mfaDelete,omitempty" tf:"mfa_delete,omitempty"`
-
-	// Versioning state of the bucket. Valid values: Enabled, Suspended, or Disabled. Disabled should only be used when creating or importing resources that correspond to unversioned S3 buckets.
-	Status *string `json:"status,omitempty" tf:"status,omitempty"`
-}
-
 type VersioningConfigurationParameters struct {
 
 	// Specifies whether MFA delete is enabled in the bucket versioning configuration. Valid values: Enabled or Disabled.
@@ -130,23 +65,11 @@ type VersioningConfigurationParameters struct {
 type BucketVersioningSpec struct {
 	v2.ManagedResourceSpec `json:",inline"`
 	ForProvider            BucketVersioningParameters `json:"forProvider"`
-	// THIS IS A BETA FIELD. It will be honored
-	// unless the Management Policies feature flag is disabled.
-	// InitProvider holds the same fields as ForProvider, with the exception
-	// of Identifier and other resource reference fields. The fields that are
-	// in InitProvider are merged into ForProvider when the resource is created.
-	// The same fields are also added to the terraform ignore_changes hook, to
-	// avoid updating them after creation. This is useful for fields that are
-	// required on creation, but we do not desire to update them after creation,
-	// for example because of an external controller is managing them, like an
-	// autoscaler.
-	InitProvider BucketVersioningInitParameters `json:"initProvider,omitempty"`
 }
 
 // BucketVersioningStatus defines the observed state of BucketVersioning.
 type BucketVersioningStatus struct {
 	v1.ResourceStatus `json:",inline"`
-	AtProvider        BucketVersioningObservation `json:"atProvider,omitempty"`
 }
 
 // +kubebuilder:object:root=true
