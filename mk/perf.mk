@@ -21,10 +21,12 @@ GOTEMPLATING ?=
 PERF_BASELINE ?=
 PERF_ROUNDS ?= 7
 PERF_REQUESTS ?= 300
+# PERF_FLAGS: more flags for test/perf, such as -sections.
+PERF_FLAGS ?=
 
 .PHONY: perf-compare
 perf-compare: $(call go-bin,function) $(call go-bin,floor) $(call go-bin,perf) ## Compare CPU/request, p50/p99, peak RSS and cold start with the floor (and GOTEMPLATING=path/to/function-go-templating).
 	@mkdir -p $(PERF_OUT)
 	$(call go-bin,perf) -root $(ROOT) -function $(call go-bin,function) -floor $(call go-bin,floor) \
 		$(if $(GOTEMPLATING),-gotemplating $(GOTEMPLATING)) $(if $(PERF_BASELINE),-baseline $(PERF_BASELINE)) \
-		-rounds $(PERF_ROUNDS) -requests $(PERF_REQUESTS) -markdown $(PERF_OUT)/results.md
+		-rounds $(PERF_ROUNDS) -requests $(PERF_REQUESTS) -markdown $(PERF_OUT)/results.md $(PERF_FLAGS)

@@ -83,6 +83,10 @@ type sample struct {
 	// the cold start.
 	startFaults              int64
 	startAnonKB, startFileKB int64
+	// startSections and sections are the binary's mapped bytes by ELF
+	// section at the first response and at the end of the round
+	// (mappedSections), when asked for.
+	startSections, sections map[string]int64
 	// per scenario
 	cpuPerReq map[string]time.Duration
 	latencies map[string][]time.Duration
@@ -111,6 +115,7 @@ func run() error {
 		outDir     = flag.String("work", "", "directory for recorded responses and the template (default: a temporary one)")
 		showTmpl   = flag.Bool("print-template", false, "print the go-templating template and exit")
 		markdownTo = flag.String("markdown", "", "also write the results table to this file")
+		sections   = flag.Bool("sections", false, "also print, per round, how much of each section of the binary is mapped at the first response and at the end")
 	)
 	flag.Parse()
 	if *fnPath == "" || *floorPath == "" {
@@ -206,7 +211,7 @@ func run() error {
 			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("stopped after %d rounds: %w", r, err)
 			}
-			s, err := measure(ctx, c, scenarios, *warmup, *requests)
+			s, err := measure(ctx, c, scenarios, *warmup, *requests, *sections)
 			if err != nil {
 				return fmt.Errorf("round %d, %s: %w", r+1, c.name, err)
 			}
@@ -214,6 +219,10 @@ func run() error {
 			fmt.Fprintf(os.Stderr, "round %d/%d %-14s cold %6.1f ms (%5d faults, anon %4.1f, file %4.1f)  rss %5.1f MB (anon %4.1f, file %4.1f)  cpu/req create %6.3f ms reconcile %6.3f ms\n",
 				r+1, *rounds, c.name, ms(s.coldStart), s.startFaults, kbToMB(s.startAnonKB), kbToMB(s.startFileKB),
 				kbToMB(s.peakRSSKB), kbToMB(s.anonKB), kbToMB(s.fileKB), ms(s.cpuPerReq["create"]), ms(s.cpuPerReq["reconcile"]))
+			if *sections {
+				fmt.Fprintf(os.Stderr, "round %d/%d %-14s mapped MB at first response: %s\nround %d/%d %-14s mapped MB at the end: %s\n",
+					r+1, *rounds, c.name, formatSections(s.startSections), r+1, *rounds, c.name, formatSections(s.sections))
+			}
 		}
 	}
 
@@ -285,7 +294,7 @@ func record(ctx context.Context, c contender, scenarios []scenario) (map[string]
 
 // measure starts c, times its first response, warms it up, then measures
 // each scenario.
-func measure(ctx context.Context, c contender, scenarios []scenario, warmup, requests int) (sample, error) {
+func measure(ctx context.Context, c contender, scenarios []scenario, warmup, requests int, sections bool) (sample, error) {
 	s := sample{cpuPerReq: map[string]time.Duration{}, latencies: map[string][]time.Duration{}, resources: map[string]int{}}
 	p, err := start(ctx, c, scenarios[0].req)
 	if err != nil {
@@ -298,6 +307,11 @@ func measure(ctx context.Context, c contender, scenarios []scenario, warmup, req
 	}
 	if _, s.startAnonKB, s.startFileKB, err = memoryKB(p.cmd.Process.Pid); err != nil {
 		return s, err
+	}
+	if sections {
+		if s.startSections, err = mappedSections(p.cmd.Process.Pid); err != nil {
+			return s, err
+		}
 	}
 
 	for _, sc := range scenarios {
@@ -326,6 +340,11 @@ func measure(ctx context.Context, c contender, scenarios []scenario, warmup, req
 		}
 		s.cpuPerReq[sc.name] = (after - before) / time.Duration(requests)
 		s.latencies[sc.name] = lat
+	}
+	if sections {
+		if s.sections, err = mappedSections(p.cmd.Process.Pid); err != nil {
+			return s, err
+		}
 	}
 	s.peakRSSKB, s.anonKB, s.fileKB, err = memoryKB(p.cmd.Process.Pid)
 	return s, err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"debug/elf"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -189,5 +190,44 @@ func TestPercentile(t *testing.T) {
 		if got := percentile(ds, tc.p); got != tc.want {
 			t.Errorf("percentile(%v) = %v, want %v", tc.p, got, tc.want)
 		}
+	}
+}
+
+// TestMappedSections: the test binary's own mapped sections are its
+// sections, the code it runs is among them, and their sum is what
+// /proc/self/status counts as the binary's resident pages at most.
+func TestMappedSections(t *testing.T) {
+	got, err := mappedSections(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := elf.Open(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var sum int64
+	for name, n := range got {
+		if f.Section(name) == nil && name != "other" {
+			t.Errorf("%s is not a section of %s", name, exe)
+		}
+		sum += n
+	}
+	if got[".text"] == 0 || got[".rodata"] == 0 {
+		t.Errorf("no .text or .rodata mapped: %v", got)
+	}
+	_, _, file, err := memoryKB(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum > file*1024 {
+		t.Errorf("%d bytes of sections mapped, more than RssFile's %d KB", sum, file)
+	}
+	if s := formatSections(map[string]int64{".b": 1 << 20, ".a": 1 << 20, ".text": 3 << 20}); s != ".text 3.00, .a 1.00, .b 1.00" {
+		t.Errorf("formatSections: %q", s)
 	}
 }

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"debug/elf"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// mappedSections is how many bytes of each section of the process's
+// executable are mapped into its memory now: the present pages
+// (/proc/<pid>/pagemap, bit 63) of the executable's file mappings
+// (/proc/<pid>/maps), by the ELF section each page starts in. RssFile is
+// their sum; where it goes tells code run (.text) from data read (.rodata,
+// .gopclntab), and a binary's extra packages from its extra work.
+func mappedSections(pid int) (map[string]int64, error) {
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+	if err != nil {
+		return nil, err
+	}
+	f, err := elf.Open(exe)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s: %w", exe, err)
+	}
+	defer func() { _ = f.Close() }() // Only read.
+	var sections []*elf.Section
+	for _, s := range f.Sections {
+		if s.Flags&elf.SHF_ALLOC != 0 && s.Addr != 0 && s.Type != elf.SHT_NOBITS {
+			sections = append(sections, s)
+		}
+	}
+	slices.SortFunc(sections, func(a, b *elf.Section) int { return cmp.Compare(a.Addr, b.Addr) })
+
+	maps, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", pid))
+	if err != nil {
+		return nil, err
+	}
+	pagemap, err := os.Open(fmt.Sprintf("/proc/%d/pagemap", pid))
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = pagemap.Close() }() // Only read.
+
+	page := uint64(os.Getpagesize()) //nolint:gosec // A page size is positive.
+	out := map[string]int64{}
+	sc := bufio.NewScanner(bytes.NewReader(maps))
+	for sc.Scan() {
+		// address perms offset dev inode pathname
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 6 || fields[5] != exe {
+			continue
+		}
+		lo, hi, ok := strings.Cut(fields[0], "-")
+		if !ok {
+			return nil, fmt.Errorf("cannot parse /proc/%d/maps: %q", pid, sc.Text())
+		}
+		start, err1 := strconv.ParseUint(lo, 16, 64)
+		end, err2 := strconv.ParseUint(hi, 16, 64)
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("cannot parse /proc/%d/maps: %q", pid, sc.Text())
+		}
+		entries := make([]byte, 8*((end-start)/page))
+		if _, err := pagemap.ReadAt(entries, int64(start/page*8)); err != nil { //nolint:gosec // A user-space address over the page size fits.
+			return nil, fmt.Errorf("cannot read /proc/%d/pagemap: %w", pid, err)
+		}
+		for i := range uint64(len(entries) / 8) {
+			if binary.LittleEndian.Uint64(entries[8*i:])&(1<<63) == 0 {
+				continue
+			}
+			addr := start + i*page
+			// The last section starting on or before the page.
+			j, found := slices.BinarySearchFunc(sections, addr, func(s *elf.Section, a uint64) int {
+				switch {
+				case s.Addr&^(page-1) < a:
+					return -1
+				case s.Addr&^(page-1) > a:
+					return 1
+				}
+				return 0
+			})
+			if !found {
+				j--
+			}
+			name := "other"
+			if j >= 0 && addr < sections[j].Addr+sections[j].Size {
+				name = sections[j].Name
+			}
+			out[name] += int64(page) //nolint:gosec // The page size fits.
+		}
+	}
+	return out, sc.Err()
+}
+
+// formatSections is sections in MB, largest first, then by name.
+func formatSections(sections map[string]int64) string {
+	names := make([]string, 0, len(sections))
+	for n := range sections {
+		names = append(names, n)
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		if sections[a] != sections[b] {
+			return int(sections[b] - sections[a])
+		}
+		return strings.Compare(a, b)
+	})
+	parts := make([]string, 0, len(names))
+	for _, n := range names {
+		parts = append(parts, fmt.Sprintf("%s %.2f", n, float64(sections[n])/(1<<20)))
+	}
+	return strings.Join(parts, ", ")
+}
