@@ -93,6 +93,13 @@ func TestKindsAsScheme(t *testing.T) {
 			t.Errorf("kindOf(%T) = %s, %t; the scheme's kinds %v", want, gotGVK, ok, wantGVKs)
 		}
 	}
+	// As each group's scheme.Builder did, AddToScheme adds the meta types
+	// (metav1.AddToGroupVersion) to every group.
+	for gvk := range kinds().byGVK {
+		if !s.Recognizes(gvk.GroupVersion().WithKind("WatchEvent")) {
+			t.Errorf("the scheme has no meta types in %s", gvk.GroupVersion())
+		}
+	}
 	if n == 0 || n != len(kinds().byType) || n != len(kinds().byGVK) {
 		t.Errorf("the scheme registers %d kinds, kindIndex knows %d types and %d kinds", n, len(kinds().byType), len(kinds().byGVK))
 	}

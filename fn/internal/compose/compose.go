@@ -161,7 +161,7 @@ func (c *composer) add(name resource.Name, externalName string, obj runtime.Obje
 		return errors.Wrapf(err, "cannot compose %s", name)
 	}
 	// Desired state carries only what the function owns: typed structs would
-	// otherwise emit status.conditions: null and an empty atProvider.
+	// otherwise emit status.conditions: null.
 	delete(u.Object, "status")
 	u.SetLabels(map[string]string{LabelComponent: string(name)})
 	if externalName != "" {

@@ -150,8 +150,9 @@ const importPath = "github.com/cicd-platform/crossplane-cicd-pipeline/fn/interna
 
 // packageFiles returns the files of one generated package by name: the
 // kinds' types files and the group-version file as they are but for the
-// kinds' registration (register.go), and the deep copies of the types they
-// declare.
+// kinds' registration (register.go) and the fields the function never sets
+// with the types only they lead to (unset.go), and the deep copies of the
+// types they declare, without copying those fields.
 func packageFiles(mod module, rel string, kinds []string) (map[string][]byte, error) {
 	names := make([]string, 0, 1+len(kinds))
 	names = append(names, "zz_groupversion_info.go")
@@ -175,7 +176,7 @@ func packageFiles(mod module, rel string, kinds []string) (map[string][]byte, er
 			}
 		} else if src, err = withoutInit(src, kind, gv); err == nil {
 			var left map[string][]string
-			if src, left, err = withoutUnset(src); err == nil {
+			if src, left, err = withoutUnset(src, kind); err == nil {
 				for t, fs := range left {
 					leftOut[t] = append(leftOut[t], fs...)
 				}
@@ -284,10 +285,26 @@ func deepCopies(mod module, rel string, declared map[string]bool, leftOut map[st
 		for _, st := range unsetStatements(fd, leftOut[receiver(fd.Recv.List[0].Type)]) {
 			cuts = append(cuts, cut{fset.Position(st.Pos()).Offset, fset.Position(st.End()).Offset})
 		}
-		b.Write(withCuts(src[:fset.Position(fd.End()).Offset], cuts)[fset.Position(start).Offset:])
+		body, err := withCuts(src[fset.Position(start).Offset:fset.Position(fd.End()).Offset], shift(cuts, -fset.Position(start).Offset))
+		if err != nil {
+			return nil, errors.Wrapf(err, "cannot copy the deep copy of %s", receiver(fd.Recv.List[0].Type))
+		}
+		if left := leftOut[receiver(fd.Recv.List[0].Type)]; fd.Name.Name == "DeepCopyInto" && len(cuts) != len(left) {
+			return nil, errors.Errorf("the deep copy of %s copies its left-out fields %v in %d statements, not one each", receiver(fd.Recv.List[0].Type), left, len(cuts))
+		}
+		b.Write(body)
 		b.WriteString("\n")
 	}
 	return format.Source(b.Bytes())
+}
+
+// shift is cuts moved by delta bytes.
+func shift(cuts []cut, delta int) []cut {
+	out := make([]cut, len(cuts))
+	for i, c := range cuts {
+		out[i] = cut{c.from + delta, c.to + delta}
+	}
+	return out
 }
 
 // receiver is the type name of a method's receiver (*T or T).

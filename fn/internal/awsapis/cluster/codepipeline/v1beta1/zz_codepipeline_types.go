@@ -271,13 +271,25 @@ type GitConfigurationParameters struct {
 	SourceActionName *string `json:"sourceActionName" tf:"source_action_name,omitempty"`
 }
 
+type GitConfigurationPullRequestInitParameters struct {
+}
+
 type GitConfigurationPullRequestParameters struct {
+}
+
+type GitConfigurationPushBranchesInitParameters struct {
 }
 
 type GitConfigurationPushBranchesParameters struct {
 }
 
+type GitConfigurationPushFilePathsInitParameters struct {
+}
+
 type GitConfigurationPushFilePathsParameters struct {
+}
+
+type GitConfigurationPushInitParameters struct {
 }
 
 type GitConfigurationPushParameters struct {
@@ -363,7 +375,13 @@ type OnSuccessParameters struct {
 	Condition []OnSuccessConditionParameters `json:"condition" tf:"condition,omitempty"`
 }
 
+type PullRequestBranchesInitParameters struct {
+}
+
 type PullRequestBranchesParameters struct {
+}
+
+type PullRequestFilePathsInitParameters struct {
 }
 
 type PullRequestFilePathsParameters struct {
@@ -419,6 +437,9 @@ type PushParameters struct {
 	// Key-value map of resource tags.
 	// +kubebuilder:validation:Optional
 	Tags []TagsParameters `json:"tags,omitempty" tf:"tags,omitempty"`
+}
+
+type PushTagsInitParameters struct {
 }
 
 type PushTagsParameters struct {
@@ -539,7 +560,13 @@ type TagsParameters struct {
 	Includes []*string `json:"includes,omitempty" tf:"includes,omitempty"`
 }
 
+type TriggerAllGitConfigurationInitParameters struct {
+}
+
 type TriggerAllGitConfigurationParameters struct {
+}
+
+type TriggerAllInitParameters struct {
 }
 
 type TriggerAllParameters struct {

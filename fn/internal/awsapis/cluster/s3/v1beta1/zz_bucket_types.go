@@ -15,7 +15,13 @@ import (
 	v1 "github.com/crossplane/crossplane-runtime/v2/apis/common/v1"
 )
 
+type AccessControlTranslationInitParameters struct {
+}
+
 type AccessControlTranslationParameters struct {
+}
+
+type ApplyServerSideEncryptionByDefaultInitParameters struct {
 }
 
 type ApplyServerSideEncryptionByDefaultParameters struct {
@@ -42,70 +48,139 @@ type BucketParameters struct {
 	Tags map[string]*string `json:"tags,omitempty" tf:"tags,omitempty"`
 }
 
+type CorsRuleInitParameters struct {
+}
+
 type CorsRuleParameters struct {
+}
+
+type DefaultRetentionInitParameters struct {
 }
 
 type DefaultRetentionParameters struct {
 }
 
+type DestinationInitParameters struct {
+}
+
 type DestinationParameters struct {
+}
+
+type ExpirationInitParameters struct {
 }
 
 type ExpirationParameters struct {
 }
 
+type FilterInitParameters struct {
+}
+
 type FilterParameters struct {
+}
+
+type GrantInitParameters struct {
 }
 
 type GrantParameters struct {
 }
 
+type LifecycleRuleInitParameters struct {
+}
+
 type LifecycleRuleParameters struct {
+}
+
+type LoggingInitParameters struct {
 }
 
 type LoggingParameters struct {
 }
 
+type MetricsInitParameters struct {
+}
+
 type MetricsParameters struct {
+}
+
+type NoncurrentVersionExpirationInitParameters struct {
 }
 
 type NoncurrentVersionExpirationParameters struct {
 }
 
+type NoncurrentVersionTransitionInitParameters struct {
+}
+
 type NoncurrentVersionTransitionParameters struct {
+}
+
+type ObjectLockConfigurationInitParameters struct {
 }
 
 type ObjectLockConfigurationParameters struct {
 }
 
+type ReplicationConfigurationInitParameters struct {
+}
+
 type ReplicationConfigurationParameters struct {
+}
+
+type ReplicationTimeInitParameters struct {
 }
 
 type ReplicationTimeParameters struct {
 }
 
+type RuleInitParameters struct {
+}
+
 type RuleParameters struct {
+}
+
+type RulesInitParameters struct {
 }
 
 type RulesParameters struct {
 }
 
+type ServerSideEncryptionConfigurationInitParameters struct {
+}
+
 type ServerSideEncryptionConfigurationParameters struct {
+}
+
+type ServerSideEncryptionConfigurationRuleInitParameters struct {
 }
 
 type ServerSideEncryptionConfigurationRuleParameters struct {
 }
 
+type SourceSelectionCriteriaInitParameters struct {
+}
+
 type SourceSelectionCriteriaParameters struct {
+}
+
+type SseKMSEncryptedObjectsInitParameters struct {
 }
 
 type SseKMSEncryptedObjectsParameters struct {
 }
 
+type TransitionInitParameters struct {
+}
+
 type TransitionParameters struct {
 }
 
+type VersioningInitParameters struct {
+}
+
 type VersioningParameters struct {
+}
+
+type WebsiteInitParameters struct {
 }
 
 type WebsiteParameters struct {
