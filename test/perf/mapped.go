@@ -14,11 +14,13 @@ import (
 )
 
 // mappedSections is how many bytes of each section of the process's
-// executable are mapped into its memory now: the present pages
-// (/proc/<pid>/pagemap, bit 63) of the executable's file mappings
-// (/proc/<pid>/maps), by the ELF section each page starts in. RssFile is
-// their sum; where it goes tells code run (.text) from data read (.rodata,
-// .gopclntab), and a binary's extra packages from its extra work.
+// executable are mapped into its memory now: the pages of the executable's
+// file mappings (/proc/<pid>/maps) present as the file's pages
+// (/proc/<pid>/pagemap bits 63 and 61), by the ELF section each page starts
+// in. RssFile is their sum (the binary is static); where it goes tells code
+// run (.text) from data read (.rodata, .gopclntab), and a binary's extra
+// packages from its extra work. Pagemap is documented in the kernel's
+// admin-guide/mm/pagemap.rst.
 func mappedSections(pid int) (map[string]int64, error) {
 	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
 	if err != nil {
@@ -70,7 +72,10 @@ func mappedSections(pid int) (map[string]int64, error) {
 			return nil, fmt.Errorf("cannot read /proc/%d/pagemap: %w", pid, err)
 		}
 		for i := range uint64(len(entries) / 8) {
-			if binary.LittleEndian.Uint64(entries[8*i:])&(1<<63) == 0 {
+			// Present (bit 63) and still the file's page (bit 61): a data
+			// page the process wrote is its own anonymous copy, counted in
+			// RssAnon.
+			if e := binary.LittleEndian.Uint64(entries[8*i:]); e&(1<<63) == 0 || e&(1<<61) == 0 {
 				continue
 			}
 			addr := start + i*page
