@@ -28,24 +28,8 @@ func TestFromTypedAsSDK(t *testing.T) {
 	if err := registerInSDKScheme(); err != nil { // composed.From reads the kinds from it.
 		t.Fatal(err)
 	}
-	var objects []runtime.Object
-	seen := map[reflect.Type]bool{}
-	for _, c := range Components {
-		gvk := c.Kind()
-		gvk.Group = strings.TrimSuffix(gvk.Group, ClusterGroupSuffix) + NamespacedGroupSuffix
-		namespaced, ok := newKind(gvk)
-		if !ok {
-			t.Fatalf("no namespaced %s", gvk)
-		}
-		for _, o := range []runtime.Object{c.Object, namespaced} {
-			if tp := reflect.TypeOf(o).Elem(); !seen[tp] {
-				seen[tp] = true
-				objects = append(objects, o)
-			}
-		}
-	}
 	f := jsonmaptest.Filler{Rand: rand.New(rand.NewPCG(14, 2)), MaxDepth: 10, Special: fillSpecial}
-	for _, o := range objects {
+	for _, o := range composedKinds(t) {
 		tp := reflect.TypeOf(o).Elem()
 		t.Run(tp.PkgPath()+"."+tp.Name(), func(t *testing.T) {
 			for i := range 200 {
@@ -86,6 +70,30 @@ func TestFromTypedAsSDK(t *testing.T) {
 // (through its GetObjectKind), in both conversions and both scopes.
 func TestFromTypedLeavesTheStructAlone(t *testing.T) {
 	f := jsonmaptest.Filler{Rand: rand.New(rand.NewPCG(7, 1)), MaxDepth: 10, Special: fillSpecial}
+	for _, o := range composedKinds(t) {
+		v := reflect.New(reflect.TypeOf(o).Elem())
+		f.Fill(v.Elem())
+		obj := v.Interface().(runtime.Object)
+		obj.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{}) // As the builders leave it.
+		before := obj.DeepCopyObject()
+		if _, err := fromTyped(obj); err != nil {
+			t.Fatalf("%T: %v", obj, err)
+		}
+		if _, err := structFromTyped(obj); err != nil {
+			t.Fatalf("%T: %v", obj, err)
+		}
+		if diff := cmp.Diff(before, obj); diff != "" {
+			t.Errorf("%T: converting changed the struct (-before, +after):\n%s", obj, diff)
+		}
+	}
+}
+
+// composedKinds is a value of every typed struct the function composes, in
+// both scopes, each type once.
+func composedKinds(t *testing.T) []runtime.Object {
+	t.Helper()
+	var objects []runtime.Object
+	seen := map[reflect.Type]bool{}
 	for _, c := range Components {
 		gvk := c.Kind()
 		gvk.Group = strings.TrimSuffix(gvk.Group, ClusterGroupSuffix) + NamespacedGroupSuffix
@@ -94,22 +102,13 @@ func TestFromTypedLeavesTheStructAlone(t *testing.T) {
 			t.Fatalf("no namespaced %s", gvk)
 		}
 		for _, o := range []runtime.Object{c.Object, namespaced} {
-			v := reflect.New(reflect.TypeOf(o).Elem())
-			f.Fill(v.Elem())
-			obj := v.Interface().(runtime.Object)
-			obj.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{}) // As the builders leave it.
-			before := obj.DeepCopyObject()
-			if _, err := fromTyped(obj); err != nil {
-				t.Fatalf("%s: %v", c.Name, err)
-			}
-			if _, err := structFromTyped(obj); err != nil {
-				t.Fatalf("%s: %v", c.Name, err)
-			}
-			if diff := cmp.Diff(before, obj); diff != "" {
-				t.Errorf("%s (%T): converting changed the struct (-before, +after):\n%s", c.Name, obj, diff)
+			if tp := reflect.TypeOf(o).Elem(); !seen[tp] {
+				seen[tp] = true
+				objects = append(objects, o)
 			}
 		}
 	}
+	return objects
 }
 
 // fillSpecial fills the types with their own JSON encoding that provider
