@@ -20,7 +20,6 @@
 package main
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -33,12 +32,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+	"github.com/prometheus/procfs"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -455,42 +454,26 @@ func freePort() (string, error) {
 }
 
 // cpuTime is the process's user and system CPU time so far
-// (/proc/<pid>/stat fields 14 and 15, in clock ticks).
+// (/proc/<pid>/stat's utime and stime, in clock ticks).
 func cpuTime(pid int) (time.Duration, error) {
-	ticks, err := statSum(pid, 14, 15)
-	return time.Duration(ticks) * time.Second / clockTicks, err
+	st, err := procStat(pid)
+	return time.Duration(st.UTime+st.STime) * time.Second / clockTicks, err //nolint:gosec // Ticks of one process fit.
 }
 
 // pageFaults is the process's minor and major page faults so far
-// (/proc/<pid>/stat fields 10 and 12).
+// (/proc/<pid>/stat's minflt and majflt).
 func pageFaults(pid int) (int64, error) {
-	return statSum(pid, 10, 12)
+	st, err := procStat(pid)
+	return int64(st.MinFlt + st.MajFlt), err //nolint:gosec // A process's faults fit.
 }
 
-// statSum is the sum of the numeric fields of /proc/<pid>/stat numbered
-// (from 1, as proc(5) numbers them) a and b.
-func statSum(pid, a, b int) (int64, error) {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+// procStat is /proc/<pid>/stat.
+func procStat(pid int) (procfs.ProcStat, error) {
+	p, err := procfs.NewProc(pid)
 	if err != nil {
-		return 0, err
+		return procfs.ProcStat{}, err
 	}
-	// The command name (field 2) may hold spaces; the fields after it
-	// start after its closing parenthesis.
-	i := bytes.LastIndexByte(stat, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("cannot parse /proc/%d/stat", pid)
-	}
-	f := strings.Fields(string(stat[i+1:]))
-	// f[0] is field 3 (state).
-	if len(f) < max(a, b)-2 {
-		return 0, fmt.Errorf("cannot parse /proc/%d/stat", pid)
-	}
-	x, err1 := strconv.ParseInt(f[a-3], 10, 64)
-	y, err2 := strconv.ParseInt(f[b-3], 10, 64)
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, fmt.Errorf("cannot parse /proc/%d/stat: %w", pid, err)
-	}
-	return x + y, nil
+	return p.Stat()
 }
 
 // copyBinary copies the executable src to the new file dst.
@@ -516,27 +499,21 @@ func copyBinary(src, dst string) error {
 }
 
 // memoryKB is the process's VmHWM (peak RSS) and, of its RSS now, the
-// anonymous memory (the heap, stacks) and the binary's pages (RssFile), in KB.
+// anonymous memory (the heap, stacks) and the binary's pages (RssFile), in KB
+// (/proc/<pid>/status).
 func memoryKB(pid int) (peak, anon, file int64, err error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	p, err := procfs.NewProc(pid)
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	fields := map[string]*int64{"VmHWM:": &peak, "RssAnon:": &anon, "RssFile:": &file}
-	found := 0
-	for line := range strings.SplitSeq(string(b), "\n") {
-		name, v, ok := strings.Cut(line, "\t")
-		if dst, want := fields[name]; ok && want {
-			if *dst, err = strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64); err != nil {
-				return 0, 0, 0, err
-			}
-			found++
-		}
+	st, err := p.NewStatus()
+	if err != nil {
+		return 0, 0, 0, err
 	}
-	if found != len(fields) {
-		return 0, 0, 0, fmt.Errorf("no VmHWM, RssAnon or RssFile in /proc/%d/status", pid)
+	if st.VmHWM == 0 {
+		return 0, 0, 0, fmt.Errorf("no VmHWM in /proc/%d/status", pid)
 	}
-	return peak, anon, file, nil
+	return int64(st.VmHWM / 1024), int64(st.RssAnon / 1024), int64(st.RssFile / 1024), nil //nolint:gosec // Sizes of one process fit.
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

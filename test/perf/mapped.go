@@ -1,16 +1,15 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"cmp"
 	"debug/elf"
 	"encoding/binary"
 	"fmt"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
+
+	"github.com/prometheus/procfs"
 )
 
 // mappedSections is how many bytes of each section of the process's
@@ -39,7 +38,11 @@ func mappedSections(pid int) (map[string]int64, error) {
 	}
 	slices.SortFunc(sections, func(a, b *elf.Section) int { return cmp.Compare(a.Addr, b.Addr) })
 
-	maps, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", pid))
+	proc, err := procfs.NewProc(pid)
+	if err != nil {
+		return nil, err
+	}
+	maps, err := proc.ProcMaps()
 	if err != nil {
 		return nil, err
 	}
@@ -51,22 +54,11 @@ func mappedSections(pid int) (map[string]int64, error) {
 
 	page := uint64(os.Getpagesize()) //nolint:gosec // A page size is positive.
 	out := map[string]int64{}
-	sc := bufio.NewScanner(bytes.NewReader(maps))
-	for sc.Scan() {
-		// address perms offset dev inode pathname
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 6 || fields[5] != exe {
+	for _, m := range maps {
+		if m.Pathname != exe {
 			continue
 		}
-		lo, hi, ok := strings.Cut(fields[0], "-")
-		if !ok {
-			return nil, fmt.Errorf("cannot parse /proc/%d/maps: %q", pid, sc.Text())
-		}
-		start, err1 := strconv.ParseUint(lo, 16, 64)
-		end, err2 := strconv.ParseUint(hi, 16, 64)
-		if err1 != nil || err2 != nil {
-			return nil, fmt.Errorf("cannot parse /proc/%d/maps: %q", pid, sc.Text())
-		}
+		start, end := uint64(m.StartAddr), uint64(m.EndAddr)
 		entries := make([]byte, 8*((end-start)/page))
 		if _, err := pagemap.ReadAt(entries, int64(start/page*8)); err != nil { //nolint:gosec // A user-space address over the page size fits.
 			return nil, fmt.Errorf("cannot read /proc/%d/pagemap: %w", pid, err)
@@ -99,7 +91,7 @@ func mappedSections(pid int) (map[string]int64, error) {
 			out[name] += int64(page) //nolint:gosec // The page size fits.
 		}
 	}
-	return out, sc.Err()
+	return out, nil
 }
 
 // formatSections is sections in MB, largest first, then by name.
