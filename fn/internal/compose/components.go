@@ -240,27 +240,34 @@ func ProviderGroups() []string {
 // allocated 0.3 MB (with each group's meta types) at start-up, and the
 // function needs only these two lookups (TestKindsAsScheme).
 type kindIndex struct {
-	byType map[reflect.Type]schema.GroupVersionKind
+	byType map[reflect.Type]typeKind
 	byGVK  map[schema.GroupVersionKind]reflect.Type
+}
+
+// typeKind is a Go type's kind, and its apiVersion as composed resources
+// spell it, built once rather than for every composed resource.
+type typeKind struct {
+	gvk        schema.GroupVersionKind
+	apiVersion string
 }
 
 var kinds = sync.OnceValue(func() kindIndex {
 	all := slices.Concat(clusterapis.Kinds, namespacedapis.Kinds)
 	k := kindIndex{
-		byType: make(map[reflect.Type]schema.GroupVersionKind, len(all)),
+		byType: make(map[reflect.Type]typeKind, len(all)),
 		byGVK:  make(map[schema.GroupVersionKind]reflect.Type, len(all)),
 	}
 	for _, c := range all {
 		t := reflect.TypeOf(c.Object)
-		k.byType[t], k.byGVK[c.GVK] = c.GVK, t
+		k.byType[t], k.byGVK[c.GVK] = typeKind{gvk: c.GVK, apiVersion: c.GVK.GroupVersion().String()}, t
 	}
 	return k
 })
 
-// kindOf is the group, version and kind of obj's Go type.
-func kindOf(obj runtime.Object) (schema.GroupVersionKind, bool) {
-	gvk, ok := kinds().byType[reflect.TypeOf(obj)]
-	return gvk, ok
+// kindOf is the kind of obj's Go type.
+func kindOf(obj runtime.Object) (typeKind, bool) {
+	k, ok := kinds().byType[reflect.TypeOf(obj)]
+	return k, ok
 }
 
 // newKind returns a new typed struct of the kind gvk.

@@ -89,8 +89,8 @@ func TestKindsAsScheme(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if gotGVK, ok := kindOf(want); !ok || len(wantGVKs) != 1 || gotGVK != wantGVKs[0] {
-			t.Errorf("kindOf(%T) = %s, %t; the scheme's kinds %v", want, gotGVK, ok, wantGVKs)
+		if got, ok := kindOf(want); !ok || len(wantGVKs) != 1 || got.gvk != wantGVKs[0] {
+			t.Errorf("kindOf(%T) = %s, %t; the scheme's kinds %v", want, got.gvk, ok, wantGVKs)
 		}
 	}
 	// As each group's scheme.Builder did, AddToScheme adds the meta types

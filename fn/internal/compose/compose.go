@@ -25,7 +25,6 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/jsonmap"
@@ -190,7 +189,7 @@ func fromTyped(obj runtime.Object) (*composed.Unstructured, error) {
 	if _, ok := obj.(interface{ UnstructuredContent() map[string]any }); ok {
 		return composed.From(obj) // Used as it is: no kind to look up.
 	}
-	gvk, err := typedKind(obj)
+	k, err := typedKind(obj)
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +201,7 @@ func fromTyped(obj runtime.Object) (*composed.Unstructured, error) {
 	if !ok {
 		return nil, errors.Errorf("%T is not a JSON object", obj)
 	}
-	m["apiVersion"], m["kind"] = gvk.GroupVersion().String(), gvk.Kind
+	m["apiVersion"], m["kind"] = k.apiVersion, k.gvk.Kind
 	// As composed.From: ObjectMeta's generation is never the function's to
 	// set, and an empty metadata would tell server-side apply to empty it.
 	if meta, ok := m["metadata"].(map[string]any); ok {
@@ -225,7 +224,7 @@ func structFromTyped(obj runtime.Object) (*structpb.Struct, error) {
 		}
 		return structpb.NewStruct(u.Object)
 	}
-	gvk, err := typedKind(obj)
+	k, err := typedKind(obj)
 	if err != nil {
 		return nil, err
 	}
@@ -233,8 +232,8 @@ func structFromTyped(obj runtime.Object) (*structpb.Struct, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.Fields["apiVersion"] = structpb.NewStringValue(gvk.GroupVersion().String())
-	s.Fields["kind"] = structpb.NewStringValue(gvk.Kind)
+	s.Fields["apiVersion"] = structpb.NewStringValue(k.apiVersion)
+	s.Fields["kind"] = structpb.NewStringValue(k.gvk.Kind)
 	// As fromTyped.
 	if meta := s.Fields["metadata"].GetStructValue(); meta != nil {
 		delete(meta.Fields, "generation")
@@ -245,19 +244,19 @@ func structFromTyped(obj runtime.Object) (*structpb.Struct, error) {
 	return s, nil
 }
 
-// typedKind is a typed struct's group, version and kind, which the
-// conversions above write as its apiVersion and kind, as composed.From does
-// from composed.Scheme. They write them into the converted object rather
-// than through obj.GetObjectKind(): that method is compiled into each
-// kind's package, so calling it brought a page of every composed kind's
-// package code into memory (docs/performance.md, seventh pass), and it
-// changed the caller's struct.
-func typedKind(obj runtime.Object) (schema.GroupVersionKind, error) {
-	gvk, ok := kindOf(obj)
+// typedKind is a typed struct's kind, which the conversions above write as
+// its apiVersion and kind, as composed.From does from composed.Scheme. They
+// write them into the converted object rather than through
+// obj.GetObjectKind(): that method is compiled into each kind's package, so
+// calling it brought a page of every composed kind's package code into
+// memory (docs/performance.md, seventh pass), and it changed the caller's
+// struct.
+func typedKind(obj runtime.Object) (typeKind, error) {
+	k, ok := kindOf(obj)
 	if !ok {
-		return gvk, errors.Errorf("%T is not a composed kind (is it in awsapis.Kinds?)", obj)
+		return k, errors.Errorf("%T is not a composed kind (is it in awsapis.Kinds?)", obj)
 	}
-	return gvk, nil
+	return k, nil
 }
 
 // wait records that name cannot be composed until what it is waiting for is

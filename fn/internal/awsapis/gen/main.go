@@ -170,7 +170,7 @@ func packageFiles(mod module, rel string, kinds []string) (map[string][]byte, er
 			return nil, errors.Wrapf(err, "%s@%s has no %s", providercrds.Module, mod.Version, filepath.Join(rel, name))
 		}
 		// names[0], read first, is the group-version file.
-		if kind := kindOf(name, kinds); kind == "" {
+		if kind := fileKind(name, kinds); kind == "" {
 			if gv, err = groupVersion(src); err == nil {
 				src, err = withoutBuilder(src)
 			}

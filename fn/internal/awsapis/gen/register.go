@@ -50,8 +50,8 @@ func groupVersion(src []byte) (schema.GroupVersion, error) {
 	return schema.GroupVersion{Group: string(g[0][1]), Version: string(v[0][1])}, nil
 }
 
-// kindOf is the kind whose types file name is, or "" for another file.
-func kindOf(name string, kinds []string) string {
+// fileKind is the kind whose types file name is, or "" for another file.
+func fileKind(name string, kinds []string) string {
 	for _, k := range kinds {
 		if name == "zz_"+strings.ToLower(k)+"_types.go" {
 			return k

@@ -175,17 +175,19 @@ var (
 		t.Errorf("-want, +got:\n%s", diff)
 	}
 	for name, src := range map[string]string{
-		"no builder":            strings.Replace(upjetGroupVersion, "SchemeBuilder = &scheme.Builder", "Builder = &scheme.Builder", 1),
-		"builder used":          upjetGroupVersion + "\nvar _ = SchemeBuilder.GroupVersion\n",
-		"scheme package used":   upjetGroupVersion + "\nvar _ scheme.Builder\n",
-		"no group version pair": string(bytes.Replace([]byte(upjetGroupVersion), []byte("\tCRDVersion = \"v1beta1\"\n"), nil, 1)),
+		"no builder":          strings.Replace(upjetGroupVersion, "SchemeBuilder = &scheme.Builder", "Builder = &scheme.Builder", 1),
+		"builder used":        upjetGroupVersion + "\nvar _ = SchemeBuilder.GroupVersion\n",
+		"scheme package used": upjetGroupVersion + "\nvar _ scheme.Builder\n",
+		"a second import":     strings.Replace(upjetGroupVersion, builderImport, builderImport+builderImport, 1),
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := withoutBuilder([]byte(src)); err == nil {
-				if _, err := groupVersion([]byte(src)); err == nil {
-					t.Error("rewritten, want an error")
-				}
+				t.Error("rewritten, want an error")
 			}
 		})
+	}
+	noVersion := bytes.Replace([]byte(upjetGroupVersion), []byte("\tCRDVersion = \"v1beta1\"\n"), nil, 1)
+	if _, err := groupVersion(noVersion); err == nil {
+		t.Error("groupVersion without CRDVersion: no error")
 	}
 }
