@@ -1,8 +1,9 @@
 // Command perf compares composition functions side by side on the same
 // machine: this repository's function, a floor function (test/perf/floor)
-// that emits the function's own output while doing nothing else, and
-// optionally function-go-templating serving a template that emits the same
-// resources. Each is a separate process serving RunFunction over gRPC on
+// that emits the function's own output while doing nothing else, the same
+// floor reading its request and writing its response through the SDK's
+// request and response packages (the SDK floor), and optionally
+// function-go-templating serving a template that emits the same resources. Each is a separate process serving RunFunction over gRPC on
 // loopback; the harness sends the full example's create and reconcile
 // requests and measures, per function:
 //
@@ -167,13 +168,13 @@ func run() error {
 	if *baseline != "" {
 		contenders = append(contenders, ourContender(*baseline, "baseline"))
 	}
-	contenders = append(contenders, contender{
-		name: "floor",
-		path: *floorPath,
-		args: func(addr string) []string {
-			return []string{"--insecure", "--address", addr, "--create", createPath, "--reconcile", reconcilePath}
-		},
-	})
+	for _, fl := range []contender{floorContender(*floorPath, "floor", createPath, reconcilePath),
+		floorContender(*floorPath, sdkFloor, createPath, reconcilePath, "--through-sdk")} {
+		if err := replays(ctx, fl, recorded, scenarios); err != nil {
+			return err
+		}
+		contenders = append(contenders, fl)
+	}
 	if *gotplPath != "" {
 		tmpl, err := goTemplate(recorded["create"], recorded["reconcile"], reconcile)
 		if err != nil {
@@ -261,6 +262,37 @@ func goTemplating(ctx context.Context, path, tmpl string, recorded map[string]*f
 		fmt.Fprintf(os.Stderr, "%s: %s\n", sc.name, msg)
 	}
 	return c, nil
+}
+
+// sdkFloor names the floor that reads and writes through the SDK.
+const sdkFloor = "sdk-floor"
+
+// floorContender is the floor function replaying the recorded responses.
+func floorContender(path, name, createPath, reconcilePath string, flags ...string) contender {
+	return contender{
+		name: name,
+		path: path,
+		args: func(addr string) []string {
+			return append([]string{"--insecure", "--address", addr, "--create", createPath, "--reconcile", reconcilePath}, flags...)
+		},
+	}
+}
+
+// replays checks that c answers each scenario exactly as the function did:
+// a floor that emitted less would make the function look dearer than it is.
+func replays(ctx context.Context, c contender, recorded map[string]*fnv1.RunFunctionResponse, scenarios []scenario) error {
+	theirs, err := record(ctx, c, scenarios)
+	if err != nil {
+		return fmt.Errorf("cannot record the %s's responses: %w", c.name, err)
+	}
+	for _, sc := range scenarios {
+		want, got := proto.CloneOf(recorded[sc.name]), proto.CloneOf(theirs[sc.name])
+		want.Meta, got.Meta = nil, nil // The tag is each request's.
+		if !proto.Equal(want, got) {
+			return fmt.Errorf("%s: the %s does not answer as the function did", sc.name, c.name)
+		}
+	}
+	return nil
 }
 
 func ourContender(path, name string) contender {
@@ -535,7 +567,7 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 
 // report renders the results as a markdown table: medians over rounds for
 // CPU per request and cold start, pooled latencies, the highest peak RSS,
-// and CPU ratios to go-templating and to the floor.
+// and CPU ratios to go-templating and to the two floors.
 func report(cs []contender, scs []scenario, samples map[string][]sample, rounds, requests int) string {
 	var b strings.Builder
 	host, _ := os.Hostname()
@@ -548,8 +580,8 @@ func report(cs []contender, scs []scenario, samples map[string][]sample, rounds,
 		}
 		return median(ds)
 	}
-	b.WriteString("| function | scenario | resources | CPU/request (median of rounds) | vs go-templating | vs floor | p50 | p99 |\n")
-	b.WriteString("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	b.WriteString("| function | scenario | resources | CPU/request (median of rounds) | vs go-templating | vs floor | vs SDK floor | p50 | p99 |\n")
+	b.WriteString("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, c := range cs {
 		for _, sc := range scs {
 			var lat []time.Duration
@@ -562,8 +594,8 @@ func report(cs []contender, scs []scenario, samples map[string][]sample, rounds,
 				}
 				return fmt.Sprintf("%.2fx", float64(cpu(c.name, sc.name))/float64(cpu(other, sc.name)))
 			}
-			fmt.Fprintf(&b, "| %s | %s | %d | %.3f ms | %s | %s | %.3f ms | %.3f ms |\n", c.name, sc.name,
-				samples[c.name][0].resources[sc.name], ms(cpu(c.name, sc.name)), ratio("go-templating"), ratio("floor"),
+			fmt.Fprintf(&b, "| %s | %s | %d | %.3f ms | %s | %s | %s | %.3f ms | %.3f ms |\n", c.name, sc.name,
+				samples[c.name][0].resources[sc.name], ms(cpu(c.name, sc.name)), ratio("go-templating"), ratio("floor"), ratio(sdkFloor),
 				ms(percentile(lat, 0.50)), ms(percentile(lat, 0.99)))
 		}
 	}

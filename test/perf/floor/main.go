@@ -6,6 +6,14 @@
 // resources, --reconcile otherwise), so it emits exactly the function's
 // output. What the function costs above it is what its own work costs.
 //
+// With --through-sdk it is the floor of a function written with the SDK, as
+// the SDK's template and function-auto-ready are: it reads the observed
+// composite and composed resources and the desired composed resources
+// through the SDK's request package (each Struct to an unstructured map) and
+// writes the recorded desired state through its response package (each map
+// to a Struct). What a function costs above that floor is what it does
+// beyond reading its request and emitting its resources the SDK's way.
+//
 // It is test support (test/perf): never shipped.
 package main
 
@@ -17,6 +25,10 @@ import (
 	"github.com/alecthomas/kong"
 	function "github.com/crossplane/function-sdk-go"
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+	"github.com/crossplane/function-sdk-go/request"
+	"github.com/crossplane/function-sdk-go/resource"
+	"github.com/crossplane/function-sdk-go/resource/composed"
+	"github.com/crossplane/function-sdk-go/resource/composite"
 	"github.com/crossplane/function-sdk-go/response"
 	"google.golang.org/protobuf/proto"
 )
@@ -28,6 +40,8 @@ type CLI struct {
 	Insecure  bool   `help:"Serve without mTLS (the comparison runs on loopback)."`
 	Create    string `help:"Recorded response (binary protobuf) to a request with no observed composed resources." required:""`
 	Reconcile string `help:"Recorded response (binary protobuf) to a request with observed composed resources."   required:""`
+
+	ThroughSDK bool `help:"Read the request and write the response through the SDK's request and response packages."`
 }
 
 // floor answers every request with a recorded response.
@@ -37,9 +51,28 @@ type floor struct {
 	create, reconcile *fnv1.RunFunctionResponse
 }
 
+// sdkFloor answers every request with a recorded response's desired state,
+// held as the SDK's resources and written into the response through the
+// SDK, after reading the request through it.
+type sdkFloor struct {
+	fnv1.UnimplementedFunctionRunnerServiceServer
+
+	create, reconcile desired
+}
+
+// desired is a recorded response as the SDK holds it: the desired composite
+// and composed resources as unstructured objects.
+type desired struct {
+	xr         *resource.Composite
+	resources  map[resource.Name]*resource.DesiredComposed
+	conditions   []*fnv1.Condition
+	results      []*fnv1.Result
+	requirements *fnv1.Requirements
+}
+
 // RunFunction reads the request as any function must (its meta, its
 // observed resources) and answers with the recorded response's desired
-// state, conditions and results. The recorded messages are only read, so
+// state, conditions, results and requirements. The recorded messages are only read, so
 // concurrent calls may share them.
 func (f *floor) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) (*fnv1.RunFunctionResponse, error) {
 	recorded := f.reconcile
@@ -50,7 +83,74 @@ func (f *floor) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) (*f
 	rsp.Desired = recorded.GetDesired()
 	rsp.Conditions = recorded.GetConditions()
 	rsp.Results = recorded.GetResults()
+	rsp.Requirements = recorded.GetRequirements()
 	return rsp, nil
+}
+
+// RunFunction reads the request through the SDK, as a function that composes
+// anything must (the observed composite and composed resources, the desired
+// resources so far), and writes the recorded desired state through it. The
+// recorded objects are only read, so concurrent calls may share them.
+func (f *sdkFloor) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) (*fnv1.RunFunctionResponse, error) {
+	recorded := f.reconcile
+	if len(req.GetObserved().GetResources()) == 0 {
+		recorded = f.create
+	}
+	if _, err := request.GetObservedCompositeResource(req); err != nil {
+		return nil, fmt.Errorf("cannot get the observed composite resource: %w", err)
+	}
+	if _, err := request.GetObservedComposedResources(req); err != nil {
+		return nil, fmt.Errorf("cannot get the observed composed resources: %w", err)
+	}
+	if _, err := request.GetDesiredComposedResources(req); err != nil {
+		return nil, fmt.Errorf("cannot get the desired composed resources: %w", err)
+	}
+	rsp := response.To(req, response.DefaultTTL)
+	if err := response.SetDesiredCompositeResource(rsp, recorded.xr); err != nil {
+		return nil, fmt.Errorf("cannot set the desired composite resource: %w", err)
+	}
+	if err := response.SetDesiredComposedResources(rsp, recorded.resources); err != nil {
+		return nil, fmt.Errorf("cannot set the desired composed resources: %w", err)
+	}
+	rsp.Conditions = recorded.conditions
+	rsp.Results = recorded.results
+	rsp.Requirements = recorded.requirements
+	return rsp, nil
+}
+
+// asSDK holds a recorded response's desired state as the SDK's resources.
+func asSDK(rsp *fnv1.RunFunctionResponse) (desired, error) {
+	d := desired{
+		xr:         &resource.Composite{Resource: composite.New(), ConnectionDetails: rsp.GetDesired().GetComposite().GetConnectionDetails()},
+		resources:  map[resource.Name]*resource.DesiredComposed{},
+		conditions:   rsp.GetConditions(),
+		results:      rsp.GetResults(),
+		requirements: rsp.GetRequirements(),
+	}
+	if err := resource.AsObject(rsp.GetDesired().GetComposite().GetResource(), d.xr.Resource); err != nil {
+		return d, fmt.Errorf("cannot read the recorded desired composite resource: %w", err)
+	}
+	d.xr.Ready = ready(rsp.GetDesired().GetComposite().GetReady())
+	for name, r := range rsp.GetDesired().GetResources() {
+		dcd := &resource.DesiredComposed{Resource: composed.New(), Ready: ready(r.GetReady())}
+		if err := resource.AsObject(r.GetResource(), dcd.Resource); err != nil {
+			return d, fmt.Errorf("cannot read the recorded desired composed resource %s: %w", name, err)
+		}
+		d.resources[resource.Name(name)] = dcd
+	}
+	return d, nil
+}
+
+// ready is the SDK's readiness for the protocol's.
+func ready(r fnv1.Ready) resource.Ready {
+	switch r {
+	case fnv1.Ready_READY_TRUE:
+		return resource.ReadyTrue
+	case fnv1.Ready_READY_FALSE:
+		return resource.ReadyFalse
+	case fnv1.Ready_READY_UNSPECIFIED:
+	}
+	return resource.ReadyUnspecified
 }
 
 func load(path string) (*fnv1.RunFunctionResponse, error) {
@@ -67,13 +167,24 @@ func load(path string) (*fnv1.RunFunctionResponse, error) {
 
 // Run serves until killed.
 func (c *CLI) Run() error {
-	f := &floor{}
-	var err error
-	if f.create, err = load(c.Create); err != nil {
+	create, err := load(c.Create)
+	if err != nil {
 		return err
 	}
-	if f.reconcile, err = load(c.Reconcile); err != nil {
+	reconcile, err := load(c.Reconcile)
+	if err != nil {
 		return err
+	}
+	var f fnv1.FunctionRunnerServiceServer = &floor{create: create, reconcile: reconcile}
+	if c.ThroughSDK {
+		sf := &sdkFloor{}
+		if sf.create, err = asSDK(create); err != nil {
+			return err
+		}
+		if sf.reconcile, err = asSDK(reconcile); err != nil {
+			return err
+		}
+		f = sf
 	}
 	return function.Serve(f, function.Listen(c.Network, c.Address), function.Insecure(c.Insecure))
 }
