@@ -5,6 +5,7 @@
 package providercrds
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -23,13 +24,47 @@ import (
 // typed structs) are used.
 const Module = "github.com/upbound/provider-aws/v2"
 
+// Location is where the provider module is in the module cache, and its
+// version (the one go.mod requires).
+type Location struct {
+	Dir     string
+	Version string
+}
+
+// Locate returns where the provider module is in the module cache,
+// downloading it first if it is not there: no package of the module is
+// imported (the function's types are copies, fn/internal/awsapis), so no
+// build downloads it, and `go list -m` names no directory for it in a fresh
+// module cache. env is added to the go command's environment.
+func Locate(env ...string) (Location, error) {
+	cmd := exec.Command("go", "mod", "download", "-json", Module) //nolint:gosec // A constant module path.
+	cmd.Env = append(os.Environ(), env...)
+	out, runErr := cmd.Output()
+	// On failure too, go mod download -json writes the module with an Error.
+	var m struct {
+		Dir, Version, Error string
+	}
+	if err := json.Unmarshal(out, &m); err != nil && runErr == nil {
+		return Location{}, fmt.Errorf("cannot read go mod download's answer for %s: %w", Module, err)
+	}
+	switch {
+	case m.Error != "":
+		return Location{}, fmt.Errorf("cannot download %s: %s", Module, m.Error)
+	case runErr != nil:
+		return Location{}, fmt.Errorf("cannot download %s: %w", Module, runErr)
+	case m.Dir == "":
+		return Location{}, fmt.Errorf("go mod download names no directory for %s", Module)
+	}
+	return Location{Dir: m.Dir, Version: m.Version}, nil
+}
+
 // Dir returns the provider module's CRD folder.
 var Dir = sync.OnceValues(func() (string, error) {
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", Module).Output()
+	loc, err := Locate()
 	if err != nil {
-		return "", fmt.Errorf("cannot locate %s in the module cache (go mod download): %w", Module, err)
+		return "", err
 	}
-	return filepath.Join(strings.TrimSpace(string(out)), "package", "crds"), nil
+	return filepath.Join(loc.Dir, "package", "crds"), nil
 })
 
 // File returns the path of the CRD of a group and kind. Files are named

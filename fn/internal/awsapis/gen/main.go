@@ -7,7 +7,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"flag"
 	"fmt"
 	"go/ast"
@@ -15,7 +14,6 @@ import (
 	"go/parser"
 	"go/token"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -31,7 +29,7 @@ import (
 func main() {
 	out := flag.String("out", ".", "the awsapis directory to write into")
 	flag.Parse()
-	mod, err := locate()
+	mod, err := providercrds.Locate()
 	if err == nil {
 		err = generate(mod, *out)
 	}
@@ -41,24 +39,9 @@ func main() {
 	}
 }
 
-// module is the provider module in the module cache.
-type module struct {
-	Dir     string
-	Version string
-}
-
-// locate finds the provider module at the version go.mod requires.
-func locate() (module, error) {
-	out, err := exec.CommandContext(context.Background(), "go", "list", "-m", "-f", "{{.Version}} {{.Dir}}", providercrds.Module).Output() //nolint:gosec // A constant module path.
-	if err != nil {
-		return module{}, errors.Wrapf(err, "cannot locate %s (go mod download)", providercrds.Module)
-	}
-	version, dir, ok := strings.Cut(strings.TrimSpace(string(out)), " ")
-	if !ok || dir == "" {
-		return module{}, errors.Errorf("%s is not in the module cache (go mod download)", providercrds.Module)
-	}
-	return module{Dir: dir, Version: version}, nil
-}
+// module is the provider module in the module cache, at the version go.mod
+// requires.
+type module = providercrds.Location
 
 // generate writes every scope's and group's package under out, replacing
 // what was there, and each scope's scheme.go.

@@ -16,7 +16,7 @@ import (
 // in fn/internal/awsapis: a provider upgrade, a new kind or an edited copy
 // fails here until `go generate ./fn/internal/awsapis` is run.
 func TestGeneratedFresh(t *testing.T) {
-	mod, err := locate()
+	mod, err := providercrds.Locate()
 	if err != nil {
 		t.Fatal(err)
 	}
