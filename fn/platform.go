@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/crossplane/function-sdk-go/errors"
@@ -10,6 +11,7 @@ import (
 	"github.com/crossplane/function-sdk-go/resource"
 	"github.com/crossplane/function-sdk-go/resource/composite"
 	"github.com/crossplane/function-sdk-go/response"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/compose"
@@ -68,7 +70,10 @@ func resolvePlatform(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse
 	}
 	reportPlatform(rsp, applicable, env, res.Notes)
 
-	out := xr.DeepCopy()
+	// The resolved XR differs from the observed one only in its spec, which
+	// Resolve built afresh; the rest is shared, not copied, as nothing
+	// writes to either (DecodeSpec reads only the spec).
+	out := &composite.Unstructured{Unstructured: unstructured.Unstructured{Object: maps.Clone(xr.Object)}}
 	out.Object["spec"] = res.Spec
 	return out, res, true
 }
