@@ -208,14 +208,20 @@ func component(name resource.Name) (Component, bool) {
 // Components; an error names the first row, in order, whose name cannot
 // fit.
 func AWSNames(xrName, suffix string) (naming.Names, error) {
+	return naming.For(xrName, suffix, awsNameRules())
+}
+
+// awsNameRules are the components' naming rules, listed once: they are
+// the same for every request.
+var awsNameRules = sync.OnceValue(func() []naming.Named {
 	var rules []naming.Named
 	for _, c := range Components {
 		if c.AWSName.Named() {
 			rules = append(rules, naming.Named{Name: c.Name, Rule: c.AWSName})
 		}
 	}
-	return naming.For(xrName, suffix, rules)
-}
+	return rules
+})
 
 // ProviderGroups are the provider-aws family members the components need,
 // sorted.

@@ -124,6 +124,9 @@ type composer struct {
 	res *Result
 	// err is the first error of wait, which its callers do not check.
 	err error
+	// tagMap is tags(), built once: every resource's typed struct refers
+	// to the same map, which nothing writes to once built.
+	tagMap map[string]*string
 }
 
 // add composes a typed managed resource under name, labelled with its
@@ -307,6 +310,9 @@ func (c *composer) resourceSpec() xpv1.ResourceSpec {
 // tags returns the claim's tags plus the fixed tags naming the claim,
 // composite and environment; the fixed tags win.
 func (c *composer) tags() map[string]*string {
+	if c.tagMap != nil {
+		return c.tagMap
+	}
 	t := make(map[string]*string, len(c.in.Spec.Tags)+4)
 	for k, v := range c.in.Spec.Tags {
 		t[k] = new(v)
@@ -317,6 +323,7 @@ func (c *composer) tags() map[string]*string {
 	if c.in.Claim != "" {
 		t[TagClaim] = new(tagValue(c.in.Claim))
 	}
+	c.tagMap = t
 	return t
 }
 

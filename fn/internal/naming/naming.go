@@ -120,7 +120,7 @@ func For(xrName, suffix string, rules []Named) (Names, error) {
 	if p == "" {
 		return nil, errors.New("metadata.name: the composite resource has no name")
 	}
-	names := Names{}
+	names := make(Names, len(rules))
 	for _, n := range rules {
 		k, r := n.Name, n.Rule
 		if r.Purpose == "" {
