@@ -5,7 +5,9 @@
 package providercrds
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -35,25 +37,38 @@ type Location struct {
 // downloading it first if it is not there: no package of the module is
 // imported (the function's types are copies, fn/internal/awsapis), so no
 // build downloads it, and `go list -m` names no directory for it in a fresh
-// module cache. env is added to the go command's environment.
-func Locate(env ...string) (Location, error) {
-	cmd := exec.Command("go", "mod", "download", "-json", Module) //nolint:gosec // A constant module path.
+// module cache.
+func Locate() (Location, error) {
+	return locate("", Module)
+}
+
+// locate runs `go mod download -json module` in dir (the working directory
+// when empty), with env added to the go command's environment.
+func locate(dir, module string, env ...string) (Location, error) {
+	cmd := exec.CommandContext(context.Background(), "go", "mod", "download", "-json", module) //nolint:gosec // The module is a constant or a test's.
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	out, runErr := cmd.Output()
-	// On failure too, go mod download -json writes the module with an Error.
+	// A failure to download the module itself is an Error in the JSON; one
+	// before that (go.mod, GOFLAGS, the toolchain) is only on stderr.
 	var m struct {
-		Dir, Version, Error string
+		Dir     string `json:"Dir"`
+		Version string `json:"Version"`
+		Error   string `json:"Error"`
 	}
 	if err := json.Unmarshal(out, &m); err != nil && runErr == nil {
-		return Location{}, fmt.Errorf("cannot read go mod download's answer for %s: %w", Module, err)
+		return Location{}, fmt.Errorf("cannot read go mod download's answer for %s: %w", module, err)
 	}
+	var exitErr *exec.ExitError
 	switch {
 	case m.Error != "":
-		return Location{}, fmt.Errorf("cannot download %s: %s", Module, m.Error)
+		return Location{}, fmt.Errorf("cannot download %s: %s", module, m.Error)
+	case errors.As(runErr, &exitErr):
+		return Location{}, fmt.Errorf("cannot download %s: %w: %s", module, runErr, strings.TrimSpace(string(exitErr.Stderr)))
 	case runErr != nil:
-		return Location{}, fmt.Errorf("cannot download %s: %w", Module, runErr)
+		return Location{}, fmt.Errorf("cannot download %s: %w", module, runErr)
 	case m.Dir == "":
-		return Location{}, fmt.Errorf("go mod download names no directory for %s", Module)
+		return Location{}, fmt.Errorf("go mod download names no directory for %s", module)
 	}
 	return Location{Dir: m.Dir, Version: m.Version}, nil
 }

@@ -3,7 +3,8 @@
 // that emits the function's own output while doing nothing else, the same
 // floor reading its request and writing its response through the SDK's
 // request and response packages (the SDK floor), and optionally
-// function-go-templating serving a template that emits the same resources. Each is a separate process serving RunFunction over gRPC on
+// function-go-templating serving a template that emits the same
+// resources. Each is a separate process serving RunFunction over gRPC on
 // loopback; the harness sends the full example's create and reconcile
 // requests and measures, per function:
 //
@@ -38,11 +39,13 @@ import (
 	"time"
 
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+	gocmp "github.com/google/go-cmp/cmp"
 	"github.com/prometheus/procfs"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/testing/protocmp"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/fnrequest"
 )
@@ -154,27 +157,19 @@ func run() error {
 		return fmt.Errorf("cannot record the function's responses: %w", err)
 	}
 	createPath, reconcilePath := filepath.Join(work, "create.binpb"), filepath.Join(work, "reconcile.binpb")
-	for path, rsp := range map[string]*fnv1.RunFunctionResponse{createPath: recorded["create"], reconcilePath: recorded["reconcile"]} {
-		b, err := proto.Marshal(rsp)
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(path, b, 0o600); err != nil {
-			return err
-		}
+	if err := writeResponses(map[string]*fnv1.RunFunctionResponse{createPath: recorded["create"], reconcilePath: recorded["reconcile"]}); err != nil {
+		return err
 	}
 
 	contenders := []contender{own}
 	if *baseline != "" {
 		contenders = append(contenders, ourContender(*baseline, "baseline"))
 	}
-	for _, fl := range []contender{floorContender(*floorPath, "floor", createPath, reconcilePath),
-		floorContender(*floorPath, sdkFloor, createPath, reconcilePath, "--through-sdk")} {
-		if err := replays(ctx, fl, recorded, scenarios); err != nil {
-			return err
-		}
-		contenders = append(contenders, fl)
+	floors, err := floors(ctx, *floorPath, createPath, reconcilePath, recorded, scenarios)
+	if err != nil {
+		return err
 	}
+	contenders = append(contenders, floors...)
 	if *gotplPath != "" {
 		tmpl, err := goTemplate(recorded["create"], recorded["reconcile"], reconcile)
 		if err != nil {
@@ -278,6 +273,35 @@ func floorContender(path, name, createPath, reconcilePath string, flags ...strin
 	}
 }
 
+// writeResponses writes each response, as binary protobuf, to its path.
+func writeResponses(byPath map[string]*fnv1.RunFunctionResponse) error {
+	for path, rsp := range byPath {
+		b, err := proto.Marshal(rsp)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// floors are the floor function bare and through the SDK, each checked to
+// answer as the function did.
+func floors(ctx context.Context, path, createPath, reconcilePath string, recorded map[string]*fnv1.RunFunctionResponse, scenarios []scenario) ([]contender, error) {
+	out := []contender{
+		floorContender(path, "floor", createPath, reconcilePath),
+		floorContender(path, sdkFloor, createPath, reconcilePath, "--through-sdk"),
+	}
+	for _, c := range out {
+		if err := replays(ctx, c, recorded, scenarios); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // replays checks that c answers each scenario exactly as the function did:
 // a floor that emitted less would make the function look dearer than it is.
 func replays(ctx context.Context, c contender, recorded map[string]*fnv1.RunFunctionResponse, scenarios []scenario) error {
@@ -288,8 +312,8 @@ func replays(ctx context.Context, c contender, recorded map[string]*fnv1.RunFunc
 	for _, sc := range scenarios {
 		want, got := proto.CloneOf(recorded[sc.name]), proto.CloneOf(theirs[sc.name])
 		want.Meta, got.Meta = nil, nil // The tag is each request's.
-		if !proto.Equal(want, got) {
-			return fmt.Errorf("%s: the %s does not answer as the function did", sc.name, c.name)
+		if diff := gocmp.Diff(want, got, protocmp.Transform()); diff != "" {
+			return fmt.Errorf("%s: the %s does not answer as the function did: -function, +%s:\n%s", sc.name, c.name, c.name, diff)
 		}
 	}
 	return nil

@@ -63,8 +63,8 @@ type sdkFloor struct {
 // desired is a recorded response as the SDK holds it: the desired composite
 // and composed resources as unstructured objects.
 type desired struct {
-	xr         *resource.Composite
-	resources  map[resource.Name]*resource.DesiredComposed
+	xr           *resource.Composite
+	resources    map[resource.Name]*resource.DesiredComposed
 	conditions   []*fnv1.Condition
 	results      []*fnv1.Result
 	requirements *fnv1.Requirements
@@ -72,8 +72,8 @@ type desired struct {
 
 // RunFunction reads the request as any function must (its meta, its
 // observed resources) and answers with the recorded response's desired
-// state, conditions, results and requirements. The recorded messages are only read, so
-// concurrent calls may share them.
+// state, conditions, results and requirements. The recorded messages are
+// only read, so concurrent calls may share them.
 func (f *floor) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) (*fnv1.RunFunctionResponse, error) {
 	recorded := f.reconcile
 	if len(req.GetObserved().GetResources()) == 0 {
@@ -121,8 +121,8 @@ func (f *sdkFloor) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 // asSDK holds a recorded response's desired state as the SDK's resources.
 func asSDK(rsp *fnv1.RunFunctionResponse) (desired, error) {
 	d := desired{
-		xr:         &resource.Composite{Resource: composite.New(), ConnectionDetails: rsp.GetDesired().GetComposite().GetConnectionDetails()},
-		resources:  map[resource.Name]*resource.DesiredComposed{},
+		xr:           &resource.Composite{Resource: composite.New(), ConnectionDetails: rsp.GetDesired().GetComposite().GetConnectionDetails()},
+		resources:    map[resource.Name]*resource.DesiredComposed{},
 		conditions:   rsp.GetConditions(),
 		results:      rsp.GetResults(),
 		requirements: rsp.GetRequirements(),
