@@ -1,5 +1,5 @@
 # Performance: the request path's benchmarks and the side-by-side comparison
-# with function-go-templating and a floor function (docs/performance.md).
+# with function-go-templating and the floor functions (docs/performance.md).
 # Neither is part of `make test`: timings are measured, never asserted.
 
 BENCH ?= .
@@ -10,7 +10,7 @@ BENCH_TIME ?= 1s
 bench: ## Benchmark the function's request path (proto decode, RunFunction, proto encode): ns/op, B/op, allocs/op.
 	go test -run '^$$' -bench '$(BENCH)' -benchmem -count $(BENCH_COUNT) -benchtime $(BENCH_TIME) ./fn/
 
-# The side-by-side comparison (test/perf): this function and the floor,
+# The side-by-side comparison (test/perf): this function and the two floors,
 # built as they ship (stripped, mk/golang.mk), plus function-go-templating when
 # GOTEMPLATING names its binary, and another build of this function when
 # PERF_BASELINE names one. function-go-templating is not served by the Go
@@ -25,7 +25,7 @@ PERF_REQUESTS ?= 300
 PERF_FLAGS ?=
 
 .PHONY: perf-compare
-perf-compare: $(call go-bin,function) $(call go-bin,floor) $(call go-bin,perf) ## Compare CPU/request, p50/p99, peak RSS and cold start with the floor (and GOTEMPLATING=path/to/function-go-templating).
+perf-compare: $(call go-bin,function) $(call go-bin,floor) $(call go-bin,perf) ## Compare CPU/request, p50/p99, peak RSS and cold start with the floors (and GOTEMPLATING=path/to/function-go-templating).
 	@mkdir -p $(PERF_OUT)
 	$(call go-bin,perf) -root $(ROOT) -function $(call go-bin,function) -floor $(call go-bin,floor) \
 		$(if $(GOTEMPLATING),-gotemplating $(GOTEMPLATING)) $(if $(PERF_BASELINE),-baseline $(PERF_BASELINE)) \
