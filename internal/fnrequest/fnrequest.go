@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -45,6 +46,20 @@ func Read(xrPath, observedPath string) (*fnv1.RunFunctionRequest, error) {
 		}
 	}
 	return New(xrYAML, observedYAML)
+}
+
+// Example builds the two requests of an example under the examples folder:
+// create, for xr-<name>.yaml with nothing observed, and reconcile, with
+// observed/<name>.yaml observed (the steady state).
+func Example(examples, name string) (create, reconcile *fnv1.RunFunctionRequest, err error) {
+	xr := filepath.Join(examples, "xr-"+name+".yaml")
+	if create, err = Read(xr, ""); err != nil {
+		return nil, nil, err
+	}
+	if reconcile, err = Read(xr, filepath.Join(examples, "observed", name+".yaml")); err != nil {
+		return nil, nil, err
+	}
+	return create, reconcile, nil
 }
 
 // New builds the request for an XR manifest and a multi-document YAML of

@@ -130,12 +130,7 @@ func run() error {
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 
-	xr := filepath.Join(*root, "examples", "xr-"+*example+".yaml")
-	create, err := fnrequest.Read(xr, "")
-	if err != nil {
-		return err
-	}
-	reconcile, err := fnrequest.Read(xr, filepath.Join(*root, "examples", "observed", *example+".yaml"))
+	create, reconcile, err := fnrequest.Example(filepath.Join(*root, "examples"), *example)
 	if err != nil {
 		return err
 	}

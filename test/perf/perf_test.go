@@ -98,12 +98,7 @@ func render(t *testing.T, tmpl string, req *fnv1.RunFunctionRequest) map[string]
 // composed resources and readiness, on create and on reconcile, so the two
 // do the same job.
 func TestGoTemplateEmitsTheFunctionsOutput(t *testing.T) {
-	xr := filepath.Join("..", "..", "examples", "xr-full.yaml")
-	create, err := fnrequest.Read(xr, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	reconcile, err := fnrequest.Read(xr, filepath.Join("..", "..", "examples", "observed", "full.yaml"))
+	create, reconcile, err := fnrequest.Example(filepath.Join("..", "..", "examples"), "full")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,12 +36,7 @@ func TestReplaysTheRecordedResponse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	xr := filepath.Join("..", "..", "..", "examples", "xr-full.yaml")
-	createReq, err := fnrequest.Read(xr, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	reconcileReq, err := fnrequest.Read(xr, filepath.Join("..", "..", "..", "examples", "observed", "full.yaml"))
+	createReq, reconcileReq, err := fnrequest.Example(filepath.Join("..", "..", "..", "examples"), "full")
 	if err != nil {
 		t.Fatal(err)
 	}
