@@ -28,6 +28,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"os"
 	"os/exec"
@@ -49,10 +50,6 @@ import (
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/fnrequest"
 )
-
-// clockTicks is USER_HZ, the unit of utime and stime in /proc/<pid>/stat:
-// 100 on every Linux architecture Go supports.
-const clockTicks = 100
 
 // A contender is one function under comparison.
 type contender struct {
@@ -505,10 +502,11 @@ func freePort() (string, error) {
 }
 
 // cpuTime is the process's user and system CPU time so far
-// (/proc/<pid>/stat's utime and stime, in clock ticks).
+// (/proc/<pid>/stat's utime and stime, which procfs converts from clock
+// ticks; rounded, as a tick count over 100 is not exact in binary).
 func cpuTime(pid int) (time.Duration, error) {
 	st, err := procStat(pid)
-	return time.Duration(st.UTime+st.STime) * time.Second / clockTicks, err //nolint:gosec // Ticks of one process fit.
+	return time.Duration(math.Round(st.CPUTime() * float64(time.Second))), err
 }
 
 // pageFaults is the process's minor and major page faults so far

@@ -101,10 +101,7 @@ func formatSections(sections map[string]int64) string {
 		names = append(names, n)
 	}
 	slices.SortFunc(names, func(a, b string) int {
-		if sections[a] != sections[b] {
-			return int(sections[b] - sections[a])
-		}
-		return strings.Compare(a, b)
+		return cmp.Or(cmp.Compare(sections[b], sections[a]), strings.Compare(a, b))
 	})
 	parts := make([]string, 0, len(names))
 	for _, n := range names {

@@ -31,8 +31,7 @@ func withStatus(t *testing.T, status any) Resources {
 // Resources and as the SDK's GetObservedComposedResources gives them.
 func exampleObserved(t *testing.T, example string) (Resources, map[resource.Name]resource.ObservedComposed) {
 	t.Helper()
-	examples := filepath.Join("..", "..", "..", "examples")
-	req, err := fnrequest.Read(filepath.Join(examples, "xr-"+example+".yaml"), filepath.Join(examples, "observed", example+".yaml"))
+	_, req, err := fnrequest.Example(filepath.Join("..", "..", "..", "examples"), example)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,8 +227,7 @@ func TestStringAsSDK(t *testing.T) {
 // object, and a copy: changing it leaves the observed resources alone.
 func TestObjectAsSDK(t *testing.T) {
 	for _, example := range []string{"minimal", "full"} {
-		examples := filepath.Join("..", "..", "..", "examples")
-		req, err := fnrequest.Read(filepath.Join(examples, "xr-"+example+".yaml"), filepath.Join(examples, "observed", example+".yaml"))
+		_, req, err := fnrequest.Example(filepath.Join("..", "..", "..", "examples"), example)
 		if err != nil {
 			t.Fatal(err)
 		}

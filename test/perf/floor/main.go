@@ -27,8 +27,6 @@ import (
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 	"github.com/crossplane/function-sdk-go/request"
 	"github.com/crossplane/function-sdk-go/resource"
-	"github.com/crossplane/function-sdk-go/resource/composed"
-	"github.com/crossplane/function-sdk-go/resource/composite"
 	"github.com/crossplane/function-sdk-go/response"
 	"google.golang.org/protobuf/proto"
 )
@@ -63,7 +61,10 @@ type sdkFloor struct {
 // desired is a recorded response as the SDK holds it: the desired composite
 // and composed resources as unstructured objects.
 type desired struct {
-	xr           *resource.Composite
+	xr *resource.Composite
+	// xrReady is the desired composite's readiness, which the SDK does not
+	// read from a desired state.
+	xrReady      fnv1.Ready
 	resources    map[resource.Name]*resource.DesiredComposed
 	conditions   []*fnv1.Condition
 	results      []*fnv1.Result
@@ -109,6 +110,7 @@ func (f *sdkFloor) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	if err := response.SetDesiredCompositeResource(rsp, recorded.xr); err != nil {
 		return nil, fmt.Errorf("cannot set the desired composite resource: %w", err)
 	}
+	rsp.Desired.Composite.Ready = recorded.xrReady
 	if err := response.SetDesiredComposedResources(rsp, recorded.resources); err != nil {
 		return nil, fmt.Errorf("cannot set the desired composed resources: %w", err)
 	}
@@ -118,39 +120,24 @@ func (f *sdkFloor) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	return rsp, nil
 }
 
-// asSDK holds a recorded response's desired state as the SDK's resources.
+// asSDK holds a recorded response's desired state as the SDK's resources,
+// read with the SDK's getters of a request's desired state.
 func asSDK(rsp *fnv1.RunFunctionResponse) (desired, error) {
+	state := &fnv1.RunFunctionRequest{Desired: rsp.GetDesired()}
 	d := desired{
-		xr:           &resource.Composite{Resource: composite.New(), ConnectionDetails: rsp.GetDesired().GetComposite().GetConnectionDetails()},
-		resources:    map[resource.Name]*resource.DesiredComposed{},
+		xrReady:      rsp.GetDesired().GetComposite().GetReady(),
 		conditions:   rsp.GetConditions(),
 		results:      rsp.GetResults(),
 		requirements: rsp.GetRequirements(),
 	}
-	if err := resource.AsObject(rsp.GetDesired().GetComposite().GetResource(), d.xr.Resource); err != nil {
+	var err error
+	if d.xr, err = request.GetDesiredCompositeResource(state); err != nil {
 		return d, fmt.Errorf("cannot read the recorded desired composite resource: %w", err)
 	}
-	d.xr.Ready = ready(rsp.GetDesired().GetComposite().GetReady())
-	for name, r := range rsp.GetDesired().GetResources() {
-		dcd := &resource.DesiredComposed{Resource: composed.New(), Ready: ready(r.GetReady())}
-		if err := resource.AsObject(r.GetResource(), dcd.Resource); err != nil {
-			return d, fmt.Errorf("cannot read the recorded desired composed resource %s: %w", name, err)
-		}
-		d.resources[resource.Name(name)] = dcd
+	if d.resources, err = request.GetDesiredComposedResources(state); err != nil {
+		return d, fmt.Errorf("cannot read the recorded desired composed resources: %w", err)
 	}
 	return d, nil
-}
-
-// ready is the SDK's readiness for the protocol's.
-func ready(r fnv1.Ready) resource.Ready {
-	switch r {
-	case fnv1.Ready_READY_TRUE:
-		return resource.ReadyTrue
-	case fnv1.Ready_READY_FALSE:
-		return resource.ReadyFalse
-	case fnv1.Ready_READY_UNSPECIFIED:
-	}
-	return resource.ReadyUnspecified
 }
 
 func load(path string) (*fnv1.RunFunctionResponse, error) {

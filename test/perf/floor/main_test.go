@@ -19,30 +19,26 @@ import (
 // function would make the function look dearer than it is.
 func TestReplaysTheRecordedResponse(t *testing.T) {
 	responses := filepath.Join("..", "..", "..", "fn", "testdata", "responses")
-	createPath, reconcilePath := filepath.Join(responses, "full-create.binpb"), filepath.Join(responses, "full-observed.binpb")
-	create, err := load(createPath)
-	if err != nil {
-		t.Fatal(err)
+	recorded := map[string]*fnv1.RunFunctionResponse{"full-create": nil, "full-observed": nil}
+	sdk := map[string]desired{}
+	for name := range recorded {
+		rsp, err := load(filepath.Join(responses, name+".binpb"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sdk[name], err = asSDK(rsp); err != nil {
+			t.Fatal(err)
+		}
+		recorded[name] = rsp
 	}
-	reconcile, err := load(reconcilePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sdkCreate, err := asSDK(create)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sdkReconcile, err := asSDK(reconcile)
-	if err != nil {
-		t.Fatal(err)
-	}
+	create, reconcile := recorded["full-create"], recorded["full-observed"]
 	createReq, reconcileReq, err := fnrequest.Example(filepath.Join("..", "..", "..", "examples"), "full")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for name, f := range map[string]fnv1.FunctionRunnerServiceServer{
 		"floor":     &floor{create: create, reconcile: reconcile},
-		"sdk-floor": &sdkFloor{create: sdkCreate, reconcile: sdkReconcile},
+		"sdk-floor": &sdkFloor{create: sdk["full-create"], reconcile: sdk["full-observed"]},
 	} {
 		for _, tc := range []struct {
 			name string
