@@ -1,67 +1,43 @@
 package main
 
 import (
-	"context"
+	"errors"
 	"path/filepath"
 	"testing"
 
 	"github.com/crossplane/function-sdk-go/logging"
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/fnrequest"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/requestpath"
 )
 
 // BenchmarkRequestPath measures what one RunFunction call over gRPC costs
-// the function on the full example: decoding the request's protobuf,
-// RunFunction, encoding the response (as gRPC does, not deterministically).
-// create is the XR's first reconcile (nothing observed); reconcile has every
-// composed resource observed Ready (examples/observed/full.yaml), the steady
-// state. Run with `make bench`; no test asserts on the timings.
+// the function on the full example (requestpath.Benchmark: protobuf decode,
+// RunFunction, protobuf encode). create is the XR's first reconcile
+// (nothing observed); reconcile has every composed resource observed Ready
+// (examples/observed/full.yaml), the steady state. Run with `make bench`,
+// which also runs the floors' (test/perf/floor); no test asserts on the
+// timings.
 func BenchmarkRequestPath(b *testing.B) {
+	create, reconcile, err := fnrequest.Example(filepath.Join("..", "examples"), "full")
+	if err != nil {
+		b.Fatal(err)
+	}
 	for _, bc := range []struct {
-		name     string
-		observed string
+		name string
+		req  *fnv1.RunFunctionRequest
 	}{
-		{name: "create"},
-		{name: "reconcile", observed: filepath.Join("..", "examples", "observed", "full.yaml")},
+		{name: "create", req: create},
+		{name: "reconcile", req: reconcile},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			req, err := fnrequest.Read(filepath.Join("..", "examples", "xr-full.yaml"), bc.observed)
-			if err != nil {
-				b.Fatal(err)
-			}
-			wire, err := proto.Marshal(req)
-			if err != nil {
-				b.Fatal(err)
-			}
-			f := NewFunction(logging.NewNopLogger())
-			call := func() error {
-				in := &fnv1.RunFunctionRequest{}
-				if err := proto.Unmarshal(wire, in); err != nil {
-					return err
-				}
-				rsp, err := f.RunFunction(context.Background(), in)
-				if err != nil {
-					return err
-				}
+			requestpath.Benchmark(b, NewFunction(logging.NewNopLogger()), bc.req, func(rsp *fnv1.RunFunctionResponse) error {
 				if fatal := fatalMessage(rsp); fatal != "" {
-					b.Fatalf("fatal result: %s", fatal)
+					return errors.New("fatal result: " + fatal)
 				}
-				_, err = proto.Marshal(rsp)
-				return err
-			}
-			// The first call outside the timed loop: it builds what is built
-			// once per process.
-			if err := call(); err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := call(); err != nil {
-					b.Fatal(err)
-				}
-			}
+				return nil
+			})
 		})
 	}
 }

@@ -7,8 +7,8 @@ BENCH_COUNT ?= 1
 BENCH_TIME ?= 1s
 
 .PHONY: bench
-bench: ## Benchmark the function's request path (proto decode, RunFunction, proto encode): ns/op, B/op, allocs/op.
-	go test -run '^$$' -bench '$(BENCH)' -benchmem -count $(BENCH_COUNT) -benchtime $(BENCH_TIME) ./fn/
+bench: ## Benchmark the request path (proto decode, RunFunction, proto encode) of the function and of the two floors: ns/op, B/op, allocs/op.
+	go test -run '^$$' -bench '$(BENCH)' -benchmem -count $(BENCH_COUNT) -benchtime $(BENCH_TIME) ./fn/ ./test/perf/floor/
 
 # The side-by-side comparison (test/perf): this function and the two floors,
 # built as they ship (stripped, mk/golang.mk), plus function-go-templating when

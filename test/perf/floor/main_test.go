@@ -11,43 +11,56 @@ import (
 	"google.golang.org/protobuf/testing/protocmp"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/fnrequest"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/requestpath"
 )
 
-// TestReplaysTheRecordedResponse checks that both floors answer the full
-// example's requests with exactly the function's recorded responses (those
-// fn's TestResponsesUnchanged pins): a floor that emitted less than the
-// function would make the function look dearer than it is.
-func TestReplaysTheRecordedResponse(t *testing.T) {
+// scenario is one of the full example's requests and the function's
+// recorded response to it (fn's TestResponsesUnchanged pins them).
+type scenario struct {
+	name string
+	req  *fnv1.RunFunctionRequest
+	want *fnv1.RunFunctionResponse
+}
+
+// floors are both floors, answering with the function's recorded responses,
+// and the requests they answer: create and reconcile.
+func floors(tb testing.TB) (map[string]fnv1.FunctionRunnerServiceServer, []scenario) {
+	tb.Helper()
 	responses := filepath.Join("..", "..", "..", "fn", "testdata", "responses")
-	recorded := map[string]*fnv1.RunFunctionResponse{"full-create": nil, "full-observed": nil}
+	recorded := map[string]*fnv1.RunFunctionResponse{}
 	sdk := map[string]desired{}
-	for name := range recorded {
+	for _, name := range []string{"full-create", "full-observed"} {
 		rsp, err := load(filepath.Join(responses, name+".binpb"))
 		if err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 		if sdk[name], err = asSDK(rsp); err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 		recorded[name] = rsp
 	}
-	create, reconcile := recorded["full-create"], recorded["full-observed"]
 	createReq, reconcileReq, err := fnrequest.Example(filepath.Join("..", "..", "..", "examples"), "full")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	for name, f := range map[string]fnv1.FunctionRunnerServiceServer{
-		"floor":     &floor{create: create, reconcile: reconcile},
-		"sdk-floor": &sdkFloor{create: sdk["full-create"], reconcile: sdk["full-observed"]},
-	} {
-		for _, tc := range []struct {
-			name string
-			req  *fnv1.RunFunctionRequest
-			want *fnv1.RunFunctionResponse
-		}{
+	create, reconcile := recorded["full-create"], recorded["full-observed"]
+	return map[string]fnv1.FunctionRunnerServiceServer{
+			"floor":     &floor{create: create, reconcile: reconcile},
+			"sdk-floor": &sdkFloor{create: sdk["full-create"], reconcile: sdk["full-observed"]},
+		}, []scenario{
 			{name: "create", req: createReq, want: create},
 			{name: "reconcile", req: reconcileReq, want: reconcile},
-		} {
+		}
+}
+
+// TestReplaysTheRecordedResponse checks that both floors answer the full
+// example's requests with exactly the function's recorded responses: a
+// floor that emitted less than the function would make the function look
+// dearer than it is.
+func TestReplaysTheRecordedResponse(t *testing.T) {
+	fns, scenarios := floors(t)
+	for name, f := range fns {
+		for _, tc := range scenarios {
 			t.Run(name+"/"+tc.name, func(t *testing.T) {
 				got, err := f.RunFunction(context.Background(), tc.req)
 				if err != nil {
@@ -60,6 +73,21 @@ func TestReplaysTheRecordedResponse(t *testing.T) {
 				if diff := cmp.Diff(want, got, protocmp.Transform()); diff != "" {
 					t.Errorf("RunFunction(): -recorded, +replayed:\n%s", diff)
 				}
+			})
+		}
+	}
+}
+
+// BenchmarkRequestPath measures the floors as fn's BenchmarkRequestPath
+// measures the function (requestpath.Benchmark), on the full example:
+// `make bench` runs both, so the function's cost in-process reads against
+// the floors'.
+func BenchmarkRequestPath(b *testing.B) {
+	fns, scenarios := floors(b)
+	for _, name := range []string{"floor", "sdk-floor"} {
+		for _, s := range scenarios {
+			b.Run(name+"/"+s.name, func(b *testing.B) {
+				requestpath.Benchmark(b, fns[name], s.req, nil)
 			})
 		}
 	}

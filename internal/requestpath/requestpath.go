@@ -1,0 +1,79 @@
+// Package requestpath benchmarks a composition function's request path as
+// gRPC runs it: decoding the RunFunctionRequest's protobuf, RunFunction,
+// encoding the response (not deterministically, as gRPC's codec does). The
+// function's benchmark and the floors' (test/perf/floor) share it, so
+// `make bench` measures them the same way.
+//
+// It is test support, not product code: the function never imports it.
+package requestpath
+
+import (
+	"context"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/crossplane/function-sdk-go/errors"
+	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+	"google.golang.org/protobuf/proto"
+)
+
+// Benchmark measures f answering req. check, when not nil, fails the
+// benchmark on a response f must not give (a fatal result). Besides ns/op,
+// B/op and allocs/op it reports cpu-ns/op, the process's CPU time (user and
+// system) per call: the collector marks on another core while the loop
+// runs, which wall time per call leaves out and the side-by-side
+// comparison's process CPU (test/perf) counts.
+func Benchmark(b *testing.B, f fnv1.FunctionRunnerServiceServer, req *fnv1.RunFunctionRequest, check func(*fnv1.RunFunctionResponse) error) {
+	b.Helper()
+	wire, err := proto.Marshal(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	call := func() error {
+		in := &fnv1.RunFunctionRequest{}
+		if err := proto.Unmarshal(wire, in); err != nil {
+			return errors.Wrap(err, "cannot decode the request")
+		}
+		rsp, err := f.RunFunction(context.Background(), in)
+		if err != nil {
+			return err
+		}
+		if check != nil {
+			if err := check(rsp); err != nil {
+				return err
+			}
+		}
+		_, err = proto.Marshal(rsp)
+		return err
+	}
+	// The first call outside the timed loop: it builds what is built once
+	// per process.
+	if err := call(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	before, err := cpuTime()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if err := call(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	after, err := cpuTime()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(after-before)/float64(b.N), "cpu-ns/op")
+}
+
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() (time.Duration, error) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, errors.Wrap(err, "cannot read the process's CPU time")
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
+}
