@@ -7,7 +7,7 @@ BENCH_COUNT ?= 1
 BENCH_TIME ?= 1s
 
 .PHONY: bench
-bench: ## Benchmark the request path (proto decode, RunFunction, proto encode) of the function and of the two floors: ns/op, B/op, allocs/op.
+bench: ## Benchmark the request path (proto decode, RunFunction, proto encode) of the function and of the two floors: ns/op, cpu-ns/op, B/op, allocs/op.
 	go test -run '^$$' -bench '$(BENCH)' -benchmem -count $(BENCH_COUNT) -benchtime $(BENCH_TIME) ./fn/ ./test/perf/floor/
 
 # The side-by-side comparison (test/perf): this function and the two floors,
