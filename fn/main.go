@@ -33,6 +33,7 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1/xrd"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/codec"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/startgc"
 	_ "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/warmup" // Starts building the validator during init.
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/specschema"
@@ -134,13 +135,15 @@ func (c *CLI) credentials() (credentials.TransportCredentials, error) {
 
 // newServer is the gRPC server function-sdk-go's Serve builds (v1 and
 // v1beta1 RunFunction, health, reflection, call metrics), built here so that
-// the function can stop it gracefully.
+// the function can stop it gracefully, with the codec that encodes a
+// RunFunctionResponse's resources without protobuf-go's reflection.
 func newServer(fn fnv1.FunctionRunnerServiceServer, creds credentials.TransportCredentials, maxRecv int, registry *prometheus.Registry) *grpc.Server {
 	metrics := grpcprometheus.NewServerMetrics()
 	registry.MustRegister(metrics)
 	srv := grpc.NewServer(
 		grpc.Creds(creds),
 		grpc.MaxRecvMsgSize(maxRecv),
+		grpc.ForceServerCodecV2(codec.New()),
 		grpc.ChainUnaryInterceptor(metrics.UnaryServerInterceptor(), after(startgc.Done)),
 	)
 	fnv1.RegisterFunctionRunnerServiceServer(srv, fn)

@@ -24,6 +24,12 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/encoding"
+	grpcproto "google.golang.org/grpc/encoding/proto"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/testing/protocmp"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/startgc"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/specschema"
@@ -284,5 +290,78 @@ func TestAfterEachCall(t *testing.T) {
 				t.Errorf("error: -want +got:\n%s", diff)
 			}
 		})
+	}
+}
+
+// fixedFunction answers every call with rsp.
+type fixedFunction struct {
+	fnv1.UnimplementedFunctionRunnerServiceServer
+
+	rsp *fnv1.RunFunctionResponse
+}
+
+func (f fixedFunction) RunFunction(context.Context, *fnv1.RunFunctionRequest) (*fnv1.RunFunctionResponse, error) {
+	return f.rsp, nil
+}
+
+// recordingCodec is gRPC's protobuf codec, keeping the bytes it last
+// decoded.
+type recordingCodec struct {
+	encoding.CodecV2
+
+	received []byte
+}
+
+func (c *recordingCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	c.received = data.Materialize()
+	return c.CodecV2.Unmarshal(data, v)
+}
+
+// TestServerEncodesResponsesWithTheCodec checks that the server encodes a
+// RunFunctionResponse with fn/internal/codec: its bytes decode to the
+// function's response, and the desired state comes after the fields
+// protobuf-go writes (protobuf-go writes fields in number order, desired
+// second).
+func TestServerEncodesResponsesWithTheCodec(t *testing.T) {
+	want := &fnv1.RunFunctionResponse{
+		Meta: &fnv1.ResponseMeta{Tag: "t"},
+		Desired: &fnv1.State{Resources: map[string]*fnv1.Resource{
+			"bucket": {Resource: &structpb.Struct{Fields: map[string]*structpb.Value{"kind": structpb.NewStringValue("Bucket")}}},
+		}},
+		Results: []*fnv1.Result{{Severity: fnv1.Severity_SEVERITY_NORMAL, Message: "composed"}},
+	}
+	lis, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newServer(fixedFunction{rsp: want}, insecure.NewCredentials(), 4<<20, prometheus.NewRegistry())
+	go func() { _ = srv.Serve(lis) }()
+	t.Cleanup(srv.Stop)
+
+	rec := &recordingCodec{CodecV2: encoding.GetCodecV2(grpcproto.Name)}
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(rec)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	got, err := fnv1.NewFunctionRunnerServiceClient(conn).RunFunction(t.Context(), &fnv1.RunFunctionRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got, protocmp.Transform()); diff != "" {
+		t.Errorf("RunFunction(): -want, +got:\n%s", diff)
+	}
+	var order []protowire.Number
+	for b := rec.received; len(b) > 0; {
+		n, _, size := protowire.ConsumeField(b)
+		if size < 0 {
+			t.Fatalf("cannot parse the response's bytes: %v", protowire.ParseError(size))
+		}
+		order = append(order, n)
+		b = b[size:]
+	}
+	if diff := cmp.Diff([]protowire.Number{1, 3, 2}, order); diff != "" {
+		t.Errorf("the response's fields, in the order received: -want (the codec's: meta, results, then desired), +got:\n%s", diff)
 	}
 }

@@ -1,8 +1,8 @@
 // Package requestpath benchmarks a composition function's request path as
-// gRPC runs it: decoding the RunFunctionRequest's protobuf, RunFunction,
-// encoding the response (not deterministically, as gRPC's codec does). The
-// function's benchmark and the floors' (test/perf/floor) share it, so
-// `make bench` measures them the same way.
+// gRPC runs it: decoding the RunFunctionRequest with the server's codec,
+// RunFunction, encoding the response with it. The function's benchmark and
+// the floors' (test/perf/floor) share it, so `make bench` measures them the
+// same way.
 //
 // Besides ns/op, B/op and allocs/op it reports cpu-ns/op, the process's CPU
 // time (user and system) per call: the collector marks on other cores while
@@ -18,13 +18,15 @@ import (
 
 	"github.com/crossplane/function-sdk-go/errors"
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+	"google.golang.org/grpc/encoding"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/proto"
 )
 
-// Benchmark measures f answering req. check, when not nil, fails the
-// benchmark on a response f must not give (a fatal result); it runs on
-// every call, in the timed loop too, so it should be cheap.
-func Benchmark(b *testing.B, f fnv1.FunctionRunnerServiceServer, req *fnv1.RunFunctionRequest, check func(*fnv1.RunFunctionResponse) error) {
+// Benchmark measures f, served with codec c, answering req. check, when not
+// nil, fails the benchmark on a response f must not give (a fatal result);
+// it runs on every call, in the timed loop too, so it should be cheap.
+func Benchmark(b *testing.B, f fnv1.FunctionRunnerServiceServer, c encoding.CodecV2, req *fnv1.RunFunctionRequest, check func(*fnv1.RunFunctionResponse) error) {
 	b.Helper()
 	wire, err := proto.Marshal(req)
 	if err != nil {
@@ -32,7 +34,7 @@ func Benchmark(b *testing.B, f fnv1.FunctionRunnerServiceServer, req *fnv1.RunFu
 	}
 	call := func() error {
 		in := &fnv1.RunFunctionRequest{}
-		if err := proto.Unmarshal(wire, in); err != nil {
+		if err := c.Unmarshal(mem.BufferSlice{mem.SliceBuffer(wire)}, in); err != nil {
 			return errors.Wrap(err, "cannot decode the request")
 		}
 		rsp, err := f.RunFunction(context.Background(), in)
@@ -44,8 +46,12 @@ func Benchmark(b *testing.B, f fnv1.FunctionRunnerServiceServer, req *fnv1.RunFu
 				return errors.Wrap(err, "the response fails the check")
 			}
 		}
-		_, err = proto.Marshal(rsp)
-		return errors.Wrap(err, "cannot encode the response")
+		out, err := c.Marshal(rsp)
+		if err != nil {
+			return errors.Wrap(err, "cannot encode the response")
+		}
+		out.Free() // As gRPC does once it has written the response.
+		return nil
 	}
 	// The first call outside the timed loop: it builds what is built once
 	// per process.

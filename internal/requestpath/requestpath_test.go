@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+	"google.golang.org/grpc/encoding"
+	grpcproto "google.golang.org/grpc/encoding/proto"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -67,7 +69,7 @@ func TestBenchmark(t *testing.T) {
 					return tc.check(rsp)
 				}
 			}
-			r := testing.Benchmark(func(b *testing.B) { Benchmark(b, f, req, check) })
+			r := testing.Benchmark(func(b *testing.B) { Benchmark(b, f, encoding.GetCodecV2(grpcproto.Name), req, check) })
 			if r.N != tc.wantN {
 				t.Errorf("b.N = %d, want %d", r.N, tc.wantN)
 			}

@@ -9,6 +9,8 @@ import (
 
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 	"github.com/google/go-cmp/cmp"
+	"google.golang.org/grpc/encoding"
+	grpcproto "google.golang.org/grpc/encoding/proto"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
 
@@ -81,7 +83,8 @@ func TestReplaysTheRecordedResponse(t *testing.T) {
 }
 
 // BenchmarkRequestPath measures the floors as fn's BenchmarkRequestPath
-// measures the function (requestpath.Benchmark), on the full example:
+// measures the function (requestpath.Benchmark), with gRPC's protobuf codec
+// that function-sdk-go's server uses, on the full example:
 // `make bench` runs both, so the function's cost in-process reads against
 // the floors'.
 func BenchmarkRequestPath(b *testing.B) {
@@ -89,7 +92,7 @@ func BenchmarkRequestPath(b *testing.B) {
 	for _, name := range slices.Sorted(maps.Keys(fns)) {
 		for _, s := range scenarios {
 			b.Run(name+"/"+s.name, func(b *testing.B) {
-				requestpath.Benchmark(b, fns[name], s.req, nil)
+				requestpath.Benchmark(b, fns[name], encoding.GetCodecV2(grpcproto.Name), s.req, nil)
 			})
 		}
 	}

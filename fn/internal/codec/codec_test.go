@@ -1,0 +1,218 @@
+package codec
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+	fnv1beta1 "github.com/crossplane/function-sdk-go/proto/v1beta1"
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/testing/protocmp"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/structpb"
+)
+
+// recorded are the function's recorded responses (fn's
+// TestResponsesUnchanged pins them): both scopes, every round.
+func recorded(t testing.TB) map[string]*fnv1.RunFunctionResponse {
+	t.Helper()
+	dir := filepath.Join("..", "..", "testdata", "responses")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]*fnv1.RunFunctionResponse{}
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(e.Name(), ".binpb")
+		if !ok {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rsp := &fnv1.RunFunctionResponse{}
+		if err := proto.Unmarshal(b, rsp); err != nil {
+			t.Fatal(err)
+		}
+		out[name] = rsp
+	}
+	if len(out) == 0 {
+		t.Fatalf("no recorded responses in %s", dir)
+	}
+	return out
+}
+
+// everyField is a response with every field of every message set, and
+// connection details, readiness and unknown fields where MarshalResponse
+// writes them itself.
+func everyField(t *testing.T) *fnv1.RunFunctionResponse {
+	t.Helper()
+	s := func(m map[string]any) *structpb.Struct {
+		st, err := structpb.NewStruct(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	res := &fnv1.Resource{
+		Resource:          s(map[string]any{"apiVersion": "v1", "spec": map[string]any{"list": []any{1.5, true, nil, "é", map[string]any{}}}}),
+		ConnectionDetails: map[string][]byte{"password": []byte("secret"), "empty": nil, "": []byte("no key")},
+		Ready:             fnv1.Ready_READY_FALSE,
+	}
+	unknown := protowire.AppendTag(nil, 99, protowire.VarintType)
+	unknown = protowire.AppendVarint(unknown, 7)
+	res.ProtoReflect().SetUnknown(unknown)
+	state := &fnv1.State{
+		Composite: &fnv1.Resource{Resource: s(map[string]any{"status": map[string]any{"ok": true}}), Ready: fnv1.Ready_READY_TRUE},
+		Resources: map[string]*fnv1.Resource{
+			"a":     res,
+			"empty": {},
+			"nil":   nil,
+			"":      {Resource: &structpb.Struct{}},
+		},
+	}
+	state.ProtoReflect().SetUnknown(unknown)
+	rsp := &fnv1.RunFunctionResponse{
+		Meta:         &fnv1.ResponseMeta{Tag: "t", Ttl: durationpb.New(60e9)},
+		Desired:      state,
+		Results:      []*fnv1.Result{{Severity: fnv1.Severity_SEVERITY_WARNING, Message: "m", Reason: new("r")}},
+		Context:      s(map[string]any{"k": "v"}),
+		Requirements: &fnv1.Requirements{Resources: map[string]*fnv1.ResourceSelector{"x": {ApiVersion: "v1", Kind: "K"}}},
+		Conditions:   []*fnv1.Condition{{Type: "Ready", Status: fnv1.Status_STATUS_CONDITION_TRUE, Reason: "r"}},
+		Output:       s(map[string]any{"o": 1.0}),
+	}
+	rsp.ProtoReflect().SetUnknown(unknown)
+	return rsp
+}
+
+// TestMarshalResponse checks that MarshalResponse's bytes decode to the
+// same message, exactly as long as protobuf-go's encoding of it.
+func TestMarshalResponse(t *testing.T) {
+	cases := recorded(t)
+	cases["EveryField"] = everyField(t)
+	cases["NoDesiredState"] = &fnv1.RunFunctionResponse{Meta: &fnv1.ResponseMeta{Tag: "t"}}
+	cases["EmptyDesiredState"] = &fnv1.RunFunctionResponse{Desired: &fnv1.State{}}
+	cases["Empty"] = &fnv1.RunFunctionResponse{}
+	for name, rsp := range cases {
+		t.Run(name, func(t *testing.T) {
+			b, err := MarshalResponse(rsp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := len(b), proto.Size(rsp); got != want {
+				t.Errorf("encoded %d bytes, protobuf-go %d", got, want)
+			}
+			got := &fnv1.RunFunctionResponse{}
+			if err := proto.Unmarshal(b, got); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(rsp, got, protocmp.Transform()); diff != "" {
+				t.Errorf("decoded: -want, +got:\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestMarshalResponseRefusesWhatProtobufGoRefuses: a string that is not
+// UTF-8 anywhere MarshalResponse writes itself gets protobuf-go's error.
+func TestMarshalResponseRefusesWhatProtobufGoRefuses(t *testing.T) {
+	bad := string([]byte{0xff, 'x'})
+	str := func(v *structpb.Value) *fnv1.Resource {
+		return &fnv1.Resource{Resource: &structpb.Struct{Fields: map[string]*structpb.Value{"k": v}}}
+	}
+	for name, state := range map[string]*fnv1.State{
+		"ResourceName":        {Resources: map[string]*fnv1.Resource{bad: {}}},
+		"ConnectionDetailKey": {Resources: map[string]*fnv1.Resource{"a": {ConnectionDetails: map[string][]byte{bad: nil}}}},
+		"StructKey":           {Composite: &fnv1.Resource{Resource: &structpb.Struct{Fields: map[string]*structpb.Value{bad: structpb.NewNullValue()}}}},
+		"StringValue":         {Resources: map[string]*fnv1.Resource{"a": str(structpb.NewStringValue(bad))}},
+		"InAList":             {Resources: map[string]*fnv1.Resource{"a": str(structpb.NewListValue(&structpb.ListValue{Values: []*structpb.Value{structpb.NewStringValue(bad)}}))}},
+		"InAStruct":           {Resources: map[string]*fnv1.Resource{"a": str(structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{"n": structpb.NewStringValue(bad)}}))}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rsp := &fnv1.RunFunctionResponse{Desired: state}
+			_, want := proto.Marshal(rsp)
+			if want == nil {
+				t.Fatal("protobuf-go encodes it: the case tests nothing")
+			}
+			if _, err := MarshalResponse(rsp); err == nil || err.Error() != want.Error() {
+				t.Errorf("MarshalResponse(): error %v, want protobuf-go's %v", err, want)
+			}
+		})
+	}
+}
+
+// TestKnowsEveryField fails when function-sdk-go's messages gain a field
+// MarshalResponse does not write: the codec would then leave every
+// response to protobuf-go. Write the field, then list it in fields.
+func TestKnowsEveryField(t *testing.T) {
+	if !known() {
+		t.Fatal("a RunFunctionResponse, State or Resource has a field MarshalResponse does not know")
+	}
+}
+
+// TestCodec checks that the codec encodes a RunFunctionResponse with
+// MarshalResponse and everything else, and every decoding, as gRPC's
+// protobuf codec does.
+func TestCodec(t *testing.T) {
+	c := New()
+	if c.Name() != "proto" {
+		t.Errorf("Name() = %q, want proto: gRPC matches a call's content subtype to it", c.Name())
+	}
+	rsp := everyField(t)
+	for name, tc := range map[string]struct {
+		msg  proto.Message
+		into proto.Message
+	}{
+		"RunFunctionResponse": {msg: rsp, into: &fnv1.RunFunctionResponse{}},
+		"RunFunctionRequest":  {msg: &fnv1.RunFunctionRequest{Meta: &fnv1.RequestMeta{Tag: "t"}}, into: &fnv1.RunFunctionRequest{}},
+		"V1Beta1Response":     {msg: &fnv1beta1.RunFunctionResponse{Meta: &fnv1beta1.ResponseMeta{Tag: "t"}}, into: &fnv1beta1.RunFunctionResponse{}},
+		"HealthCheckResponse": {msg: &grpc_health_v1.HealthCheckResponse{Status: grpc_health_v1.HealthCheckResponse_SERVING}, into: &grpc_health_v1.HealthCheckResponse{}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			data, err := c.Marshal(tc.msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer data.Free()
+			if err := c.Unmarshal(mem.BufferSlice{mem.SliceBuffer(data.Materialize())}, tc.into); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.msg, tc.into, protocmp.Transform()); diff != "" {
+				t.Errorf("round trip: -want, +got:\n%s", diff)
+			}
+		})
+	}
+	if _, err := c.Marshal("not a message"); err == nil {
+		t.Error("Marshal(string): no error, want gRPC's protobuf codec's")
+	}
+}
+
+func BenchmarkMarshalResponse(b *testing.B) {
+	rsps := recorded(b)
+	for _, name := range []string{"full-create", "full-observed"} {
+		rsp := rsps[name]
+		b.Run(name+"/protobuf-go", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := proto.Marshal(rsp); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(name+"/MarshalResponse", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := MarshalResponse(rsp); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
