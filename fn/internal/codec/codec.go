@@ -7,11 +7,14 @@
 // create's CPU, paid by every function (docs/performance.md, ninth pass).
 //
 // The bytes are a protobuf encoding of the same message: decoded, it is
-// proto.Equal to the response, and it is exactly as long as proto.Size says.
-// Only map entries may come in another order, as they may from protobuf-go
-// (gRPC encodes without Deterministic). Every other message, every request's
-// decoding, and a response of a function-sdk-go whose messages have fields
-// this package does not know, go through gRPC's own codec.
+// proto.Equal to the response, and it is exactly as long as protobuf-go's
+// encoding. The order differs, as protobuf allows: the desired state comes
+// after the response's other fields, and map entries come in whatever
+// order Go's maps give (as from protobuf-go without Deterministic, which
+// gRPC uses). What vtprotobuf would encode otherwise than protobuf-go goes
+// through protobuf-go instead (see safe), as does every other message,
+// every request's decoding, and a response of a function-sdk-go whose
+// messages have fields this package does not know.
 package codec
 
 import (
@@ -44,17 +47,26 @@ func New() Codec {
 // Name is gRPC's protobuf codec's: clients ask for it by content subtype.
 func (c Codec) Name() string { return c.proto.Name() }
 
-// Marshal encodes v.
+// Marshal encodes v, a RunFunctionResponse into a buffer from gRPC's pool
+// (gRPC returns it once the response is written), as gRPC's codec does.
 func (c Codec) Marshal(v any) (mem.BufferSlice, error) {
 	rsp, ok := v.(*fnv1.RunFunctionResponse)
-	if !ok || !known() {
+	if !ok {
 		return c.proto.Marshal(v)
 	}
-	b, err := MarshalResponse(rsp)
-	if err != nil {
-		return nil, err
+	e, ok := plan(rsp)
+	if !ok {
+		return c.proto.Marshal(v)
 	}
-	return mem.BufferSlice{mem.SliceBuffer(b)}, nil
+	pool := mem.DefaultBufferPool()
+	buf := pool.Get(e.size)
+	b, err := e.append((*buf)[:0])
+	if err != nil {
+		pool.Put(buf)
+		return c.proto.Marshal(v)
+	}
+	*buf = b
+	return mem.BufferSlice{mem.NewBuffer(buf, pool)}, nil
 }
 
 // Unmarshal decodes data into v, as gRPC's protobuf codec does.
@@ -106,44 +118,77 @@ var known = sync.OnceValue(func() bool {
 	return true
 })
 
-// MarshalResponse encodes rsp: its desired resources' Structs with
-// vtprotobuf, the rest of it with protobuf-go. vtprotobuf does not check
-// that strings are UTF-8, as protobuf-go does for proto3 strings, so a
-// response with a string that is not is left to protobuf-go, which refuses
-// it with its own error.
+// MarshalResponse encodes rsp as Codec does, into a new slice.
 func MarshalResponse(rsp *fnv1.RunFunctionResponse) ([]byte, error) {
-	if !desiredUTF8(rsp.GetDesired()) {
+	e, ok := plan(rsp)
+	if !ok {
 		return proto.Marshal(rsp)
 	}
-	rest := &fnv1.RunFunctionResponse{
-		Meta:         rsp.GetMeta(),
-		Results:      rsp.GetResults(),
-		Context:      rsp.Context,
-		Requirements: rsp.GetRequirements(),
-		Conditions:   rsp.GetConditions(),
-		Output:       rsp.Output,
+	b, err := e.append(make([]byte, 0, e.size))
+	if err != nil {
+		return proto.Marshal(rsp)
 	}
-	unknown := rsp.ProtoReflect().GetUnknown()
-	size := proto.Size(rest) + len(unknown)
-	var desired *state
-	if rsp.GetDesired() != nil {
-		desired = sizeState(rsp.GetDesired())
-		size += tagSize + protowire.SizeBytes(desired.size)
+	return b, nil
+}
+
+// response is a RunFunctionResponse sized for encoding: the fields
+// protobuf-go encodes (rest, sized by proto.Size), the desired state
+// MarshalResponse writes, and the response's unknown fields.
+type response struct {
+	rest    *fnv1.RunFunctionResponse
+	desired *state
+	unknown []byte
+	size    int
+}
+
+// plan sizes rsp, or reports that it is left to protobuf-go: a
+// function-sdk-go whose messages have fields this package does not know,
+// or a desired state vtprotobuf would encode otherwise (safe).
+func plan(rsp *fnv1.RunFunctionResponse) (*response, bool) {
+	if rsp == nil || !known() || !safe(rsp.GetDesired()) {
+		return nil, false
 	}
-	b, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(make([]byte, 0, size), rest)
+	e := &response{
+		rest: &fnv1.RunFunctionResponse{
+			Meta:         rsp.GetMeta(),
+			Results:      rsp.GetResults(),
+			Context:      rsp.Context, // Optional: a nil Context is unset.
+			Requirements: rsp.GetRequirements(),
+			Conditions:   rsp.GetConditions(),
+			Output:       rsp.Output, // Optional, as Context.
+		},
+		unknown: rsp.ProtoReflect().GetUnknown(),
+	}
+	e.size = proto.Size(e.rest) + len(e.unknown)
+	if d := rsp.GetDesired(); d != nil {
+		e.desired = sizeState(d)
+		e.size += tagSize + protowire.SizeBytes(e.desired.size)
+	}
+	return e, true
+}
+
+// errSized is an encoding that came out at another size than planned,
+// which leaves the response to protobuf-go.
+var errSized = errors.New("encoded at another size than planned")
+
+// append appends the encoding to b, which must have room for e.size bytes.
+func (e *response) append(b []byte) ([]byte, error) {
+	start := len(b)
+	// proto.Size has just cached the sizes MarshalAppend would compute.
+	b, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(b, e.rest)
 	if err != nil {
 		return nil, errors.Wrap(err, "cannot encode the response")
 	}
-	if desired != nil {
+	if e.desired != nil {
 		b = protowire.AppendTag(b, responseDesired, protowire.BytesType)
-		b = protowire.AppendVarint(b, uint64(desired.size))
-		if b, err = desired.append(b); err != nil {
+		b = protowire.AppendVarint(b, uint64(e.desired.size))
+		if b, err = e.desired.append(b); err != nil {
 			return nil, err
 		}
 	}
-	b = append(b, unknown...)
-	if len(b) != size {
-		return nil, errors.Errorf("cannot encode the response: %d bytes written, %d sized", len(b), size)
+	b = append(b, e.unknown...)
+	if len(b)-start != e.size {
+		return nil, errSized
 	}
 	return b, nil
 }
@@ -157,8 +202,8 @@ type state struct {
 	size      int
 }
 
-// resource is a Resource, under name in a State's resources, with its
-// encoded size and its Struct's.
+// resource is a Resource, under name in a State's resources (or the
+// composite resource), with its encoded size and its Struct's.
 type resource struct {
 	name       string
 	msg        *fnv1.Resource
@@ -169,7 +214,7 @@ type resource struct {
 func sizeState(s *fnv1.State) *state {
 	st := &state{msg: s, resources: make([]resource, 0, len(s.GetResources()))}
 	if c := s.GetComposite(); c != nil {
-		r := sizeResource("", c)
+		r := sizeResource("the composite resource", c)
 		st.composite = &r
 		st.size += tagSize + protowire.SizeBytes(r.size)
 	}
@@ -236,13 +281,16 @@ func (r *resource) append(b []byte) ([]byte, error) {
 		// vtprotobuf writes a message backwards into a buffer of exactly
 		// its size.
 		start := len(b)
+		if cap(b) < start+r.structSize {
+			return nil, errSized
+		}
 		b = b[:start+r.structSize]
 		n, err := (*vtstructpb.Struct)(s).MarshalToSizedBufferVT(b[start:])
 		if err != nil {
-			return nil, errors.Wrapf(err, "cannot encode resource %q", r.name)
+			return nil, errors.Wrapf(err, "cannot encode %s", r.name)
 		}
 		if n != r.structSize {
-			return nil, errors.Errorf("cannot encode resource %q: %d bytes written, %d sized", r.name, n, r.structSize)
+			return nil, errSized
 		}
 	}
 	for k, v := range r.msg.GetConnectionDetails() {
@@ -260,17 +308,23 @@ func (r *resource) append(b []byte) ([]byte, error) {
 	return append(b, r.msg.ProtoReflect().GetUnknown()...), nil
 }
 
-// desiredUTF8 reports whether every string MarshalResponse writes itself is
-// valid UTF-8: resource names, connection detail keys, and the Structs'
-// keys and string values.
-func desiredUTF8(s *fnv1.State) bool {
+// safe reports whether vtprotobuf encodes the desired state's Structs as
+// protobuf-go does: every string in them, and every resource name and
+// connection detail key MarshalResponse writes, is UTF-8 (protobuf-go
+// refuses a proto3 string that is not; vtprotobuf does not check); no
+// Value has a kind that is a nil pointer, or a nil Struct or ListValue
+// (protobuf-go takes the one as unset and encodes the other as empty;
+// vtprotobuf panics on the first and sizes the second wrong); and no
+// Struct, Value or ListValue has unknown fields (vtprotobuf cannot reach
+// them). The function builds none of these; protobuf-go encodes them all.
+func safe(s *fnv1.State) bool {
 	ok := func(r *fnv1.Resource) bool {
 		for k := range r.GetConnectionDetails() {
 			if !utf8.ValidString(k) {
 				return false
 			}
 		}
-		return structUTF8(r.GetResource())
+		return structSafe(r.GetResource())
 	}
 	if !ok(s.GetComposite()) {
 		return false
@@ -283,27 +337,52 @@ func desiredUTF8(s *fnv1.State) bool {
 	return true
 }
 
-func structUTF8(s *structpb.Struct) bool {
+func structSafe(s *structpb.Struct) bool {
+	if s == nil {
+		return true
+	}
+	if len(s.ProtoReflect().GetUnknown()) > 0 {
+		return false
+	}
 	for k, v := range s.GetFields() {
-		if !utf8.ValidString(k) || !valueUTF8(v) {
+		if !utf8.ValidString(k) || !valueSafe(v) {
 			return false
 		}
 	}
 	return true
 }
 
-func valueUTF8(v *structpb.Value) bool {
+func valueSafe(v *structpb.Value) bool {
+	if v == nil {
+		return true // Encoded as an empty Value by both.
+	}
+	if len(v.ProtoReflect().GetUnknown()) > 0 {
+		return false
+	}
 	switch k := v.GetKind().(type) {
+	case nil:
+		return true
+	case *structpb.Value_NullValue:
+		return k != nil
+	case *structpb.Value_NumberValue:
+		return k != nil
+	case *structpb.Value_BoolValue:
+		return k != nil
 	case *structpb.Value_StringValue:
-		return utf8.ValidString(k.StringValue)
+		return k != nil && utf8.ValidString(k.StringValue)
 	case *structpb.Value_StructValue:
-		return structUTF8(k.StructValue)
+		return k != nil && k.StructValue != nil && structSafe(k.StructValue)
 	case *structpb.Value_ListValue:
+		if k == nil || k.ListValue == nil || len(k.ListValue.ProtoReflect().GetUnknown()) > 0 {
+			return false
+		}
 		for _, e := range k.ListValue.GetValues() {
-			if !valueUTF8(e) {
+			if !valueSafe(e) {
 				return false
 			}
 		}
+		return true
+	default:
+		return false
 	}
-	return true
 }

@@ -1,8 +1,10 @@
 package codec
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -93,31 +95,95 @@ func everyField(t *testing.T) *fnv1.RunFunctionResponse {
 }
 
 // TestMarshalResponse checks that MarshalResponse's bytes decode to the
-// same message, exactly as long as protobuf-go's encoding of it.
+// same message, exactly as long as protobuf-go's encoding of it, and that
+// it wrote the desired state itself (after the response's other fields)
+// unless vtprotobuf would have encoded it otherwise than protobuf-go.
 func TestMarshalResponse(t *testing.T) {
-	cases := recorded(t)
-	cases["EveryField"] = everyField(t)
-	cases["NoDesiredState"] = &fnv1.RunFunctionResponse{Meta: &fnv1.ResponseMeta{Tag: "t"}}
-	cases["EmptyDesiredState"] = &fnv1.RunFunctionResponse{Desired: &fnv1.State{}}
-	cases["Empty"] = &fnv1.RunFunctionResponse{}
-	for name, rsp := range cases {
+	type tc struct {
+		rsp *fnv1.RunFunctionResponse
+		// itself: MarshalResponse writes the desired state, not protobuf-go.
+		itself bool
+	}
+	cases := map[string]tc{}
+	for name, rsp := range recorded(t) {
+		cases[name] = tc{rsp: rsp, itself: true}
+	}
+	with := func(v *structpb.Value) *fnv1.RunFunctionResponse {
+		return &fnv1.RunFunctionResponse{
+			Desired: &fnv1.State{Resources: map[string]*fnv1.Resource{"a": {Resource: &structpb.Struct{Fields: map[string]*structpb.Value{"k": v}}}}},
+			Results: []*fnv1.Result{{Message: "after desired"}},
+		}
+	}
+	withUnknown := func(m proto.Message) proto.Message {
+		m.ProtoReflect().SetUnknown(protowire.AppendVarint(protowire.AppendTag(nil, 99, protowire.VarintType), 7))
+		return m
+	}
+	maps.Copy(cases, map[string]tc{
+		"EveryField":        {rsp: everyField(t), itself: true},
+		"NoDesiredState":    {rsp: &fnv1.RunFunctionResponse{Meta: &fnv1.ResponseMeta{Tag: "t"}}, itself: true},
+		"EmptyDesiredState": {rsp: &fnv1.RunFunctionResponse{Desired: &fnv1.State{}, Results: []*fnv1.Result{{}}}, itself: true},
+		"Empty":             {rsp: &fnv1.RunFunctionResponse{}, itself: true},
+		"NilValue":          {rsp: with(nil), itself: true},
+		"ValueWithoutKind":  {rsp: with(&structpb.Value{}), itself: true},
+		"NilInAList":        {rsp: with(structpb.NewListValue(&structpb.ListValue{Values: []*structpb.Value{nil, structpb.NewNullValue()}})), itself: true},
+		// What vtprotobuf encodes otherwise than protobuf-go, or not at all.
+		"NilStructValue":      {rsp: with(&structpb.Value{Kind: &structpb.Value_StructValue{}})},
+		"NilListValue":        {rsp: with(&structpb.Value{Kind: &structpb.Value_ListValue{}})},
+		"NilStringKind":       {rsp: with(&structpb.Value{Kind: (*structpb.Value_StringValue)(nil)})},
+		"NilNumberKind":       {rsp: with(&structpb.Value{Kind: (*structpb.Value_NumberValue)(nil)})},
+		"NilBoolKind":         {rsp: with(&structpb.Value{Kind: (*structpb.Value_BoolValue)(nil)})},
+		"NilNullKind":         {rsp: with(&structpb.Value{Kind: (*structpb.Value_NullValue)(nil)})},
+		"NilStructKind":       {rsp: with(&structpb.Value{Kind: (*structpb.Value_StructValue)(nil)})},
+		"NilListKind":         {rsp: with(&structpb.Value{Kind: (*structpb.Value_ListValue)(nil)})},
+		"UnknownInAValue":     {rsp: with(withUnknown(structpb.NewStringValue("v")).(*structpb.Value))},
+		"UnknownInAStruct":    {rsp: with(structpb.NewStructValue(withUnknown(&structpb.Struct{}).(*structpb.Struct)))},
+		"UnknownInAListValue": {rsp: with(structpb.NewListValue(withUnknown(&structpb.ListValue{}).(*structpb.ListValue)))},
+	})
+	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			b, err := MarshalResponse(rsp)
+			if _, itself := plan(c.rsp); itself != c.itself {
+				t.Errorf("writes the desired state itself: %t, want %t", itself, c.itself)
+			}
+			b, err := MarshalResponse(c.rsp)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got, want := len(b), proto.Size(rsp); got != want {
+			if got, want := len(b), proto.Size(c.rsp); got != want {
 				t.Errorf("encoded %d bytes, protobuf-go %d", got, want)
 			}
 			got := &fnv1.RunFunctionResponse{}
 			if err := proto.Unmarshal(b, got); err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(rsp, got, protocmp.Transform()); diff != "" {
+			if diff := cmp.Diff(c.rsp, got, protocmp.Transform()); diff != "" {
 				t.Errorf("decoded: -want, +got:\n%s", diff)
+			}
+			// protobuf-go writes fields in number order, desired second;
+			// MarshalResponse writes desired after the others (but unknown
+			// fields).
+			order := fieldOrder(t, b)
+			desired := slices.Index(order, responseDesired)
+			after := slices.IndexFunc(order, func(n protowire.Number) bool { return n > responseDesired && n <= 7 })
+			if c.itself && desired >= 0 && after >= 0 && desired < after {
+				t.Errorf("fields in the order written: %v, want desired (%d) after 3-7: MarshalResponse did not write it", order, responseDesired)
 			}
 		})
 	}
+}
+
+// fieldOrder is the numbers of the top-level fields encoded in b, in order.
+func fieldOrder(t *testing.T, b []byte) []protowire.Number {
+	t.Helper()
+	var out []protowire.Number
+	for len(b) > 0 {
+		n, _, size := protowire.ConsumeField(b)
+		if size < 0 {
+			t.Fatalf("cannot parse the encoding: %v", protowire.ParseError(size))
+		}
+		out = append(out, n)
+		b = b[size:]
+	}
+	return out
 }
 
 // TestMarshalResponseRefusesWhatProtobufGoRefuses: a string that is not
@@ -188,6 +254,14 @@ func TestCodec(t *testing.T) {
 				t.Errorf("round trip: -want, +got:\n%s", diff)
 			}
 		})
+	}
+	// RunFunction may return (nil, nil): gRPC encodes it as an empty message.
+	nilRsp, err := c.Marshal((*fnv1.RunFunctionResponse)(nil))
+	if err != nil {
+		t.Fatalf("Marshal(nil response): %v", err)
+	}
+	if n := nilRsp.Len(); n != 0 {
+		t.Errorf("Marshal(nil response): %d bytes, want none", n)
 	}
 	if _, err := c.Marshal("not a message"); err == nil {
 		t.Error("Marshal(string): no error, want gRPC's protobuf codec's")
