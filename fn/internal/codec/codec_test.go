@@ -237,6 +237,8 @@ func TestCodec(t *testing.T) {
 		into proto.Message
 	}{
 		"RunFunctionResponse": {msg: rsp, into: &fnv1.RunFunctionResponse{}},
+		// Large enough for a buffer from gRPC's pool.
+		"RecordedResponse":    {msg: recorded(t)["full-observed"], into: &fnv1.RunFunctionResponse{}},
 		"RunFunctionRequest":  {msg: &fnv1.RunFunctionRequest{Meta: &fnv1.RequestMeta{Tag: "t"}}, into: &fnv1.RunFunctionRequest{}},
 		"V1Beta1Response":     {msg: &fnv1beta1.RunFunctionResponse{Meta: &fnv1beta1.ResponseMeta{Tag: "t"}}, into: &fnv1beta1.RunFunctionResponse{}},
 		"HealthCheckResponse": {msg: &grpc_health_v1.HealthCheckResponse{Status: grpc_health_v1.HealthCheckResponse_SERVING}, into: &grpc_health_v1.HealthCheckResponse{}},
