@@ -282,6 +282,14 @@ func BenchmarkMarshalResponse(b *testing.B) {
 				}
 			}
 		})
+		// The walk that decides MarshalResponse may write the Structs.
+		b.Run(name+"/safe", func(b *testing.B) {
+			for b.Loop() {
+				if !safe(rsp.GetDesired()) {
+					b.Fatal("not safe for vtprotobuf")
+				}
+			}
+		})
 		b.Run(name+"/MarshalResponse", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
