@@ -8,10 +8,12 @@
 //
 // The bytes are a protobuf encoding of the same message: decoded, it is
 // proto.Equal to the response, and it is exactly as long as protobuf-go's
-// encoding. The order differs, as protobuf allows: the desired state comes
-// after the response's other fields, and map entries come in whatever
-// order Go's maps give (as from protobuf-go without Deterministic, which
-// gRPC uses). What vtprotobuf would encode otherwise than protobuf-go goes
+// encoding. The order differs, as protobuf allows ("Encoding", protobuf.dev/
+// programming-guides/encoding: "Field Order": parsers must accept fields in
+// any order; "Maps": a map is a repeated message of key 1 and value 2, in
+// no particular order): the desired state comes after the response's other
+// fields, and map entries come in whatever order Go's maps give (as from
+// protobuf-go without Deterministic, which gRPC uses). What vtprotobuf would encode otherwise than protobuf-go goes
 // through protobuf-go instead (see safe), as does every other message,
 // every request's decoding, and a response of a function-sdk-go whose
 // messages have fields this package does not know.
@@ -33,8 +35,8 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 )
 
-// Codec is gRPC's protobuf codec with RunFunctionResponses encoded by
-// MarshalResponse. Install it with grpc.ForceServerCodecV2.
+// Codec is gRPC's protobuf codec with a RunFunctionResponse's desired state
+// written by this package. Install it with grpc.ForceServerCodecV2.
 type Codec struct {
 	proto encoding.CodecV2
 }
@@ -47,26 +49,23 @@ func New() Codec {
 // Name is gRPC's protobuf codec's: clients ask for it by content subtype.
 func (c Codec) Name() string { return c.proto.Name() }
 
-// Marshal encodes v, a RunFunctionResponse into a buffer from gRPC's pool
-// (gRPC returns it once the response is written), as gRPC's codec does.
+// Marshal encodes v: a RunFunctionResponse that plan takes into a buffer
+// from gRPC's pool (gRPC returns it once the response is written), as
+// gRPC's codec does; anything else, and an encoding that came out at
+// another size than planned, with gRPC's codec.
 func (c Codec) Marshal(v any) (mem.BufferSlice, error) {
-	rsp, ok := v.(*fnv1.RunFunctionResponse)
-	if !ok {
-		return c.proto.Marshal(v)
+	if rsp, ok := v.(*fnv1.RunFunctionResponse); ok {
+		if e, ok := plan(rsp); ok {
+			pool := mem.DefaultBufferPool()
+			buf := pool.Get(e.size)
+			if b, err := e.append((*buf)[:0]); err == nil {
+				*buf = b
+				return mem.BufferSlice{mem.NewBuffer(buf, pool)}, nil
+			}
+			pool.Put(buf)
+		}
 	}
-	e, ok := plan(rsp)
-	if !ok {
-		return c.proto.Marshal(v)
-	}
-	pool := mem.DefaultBufferPool()
-	buf := pool.Get(e.size)
-	b, err := e.append((*buf)[:0])
-	if err != nil {
-		pool.Put(buf)
-		return c.proto.Marshal(v)
-	}
-	*buf = b
-	return mem.BufferSlice{mem.NewBuffer(buf, pool)}, nil
+	return c.proto.Marshal(v)
 }
 
 // Unmarshal decodes data into v, as gRPC's protobuf codec does.
@@ -74,18 +73,18 @@ func (c Codec) Unmarshal(data mem.BufferSlice, v any) error {
 	return c.proto.Unmarshal(data, v)
 }
 
-// The fields MarshalResponse writes, by message: a RunFunctionResponse's
-// desired state's resources; the rest of the response is copied field by
-// field into a message protobuf-go encodes.
+// The fields of the messages the codec knows: it writes a
+// RunFunctionResponse's desired state itself, and copies the response's
+// other fields into a message protobuf-go encodes (plan).
 var fields = map[protoreflect.FullName]map[protoreflect.FieldNumber]protoreflect.Name{
 	"apiextensions.fn.proto.v1.RunFunctionResponse": {
-		1: "meta", 2: "desired", 3: "results", 4: "context", 5: "requirements", 6: "conditions", 7: "output",
+		1: "meta", responseDesired: "desired", 3: "results", 4: "context", 5: "requirements", 6: "conditions", 7: "output",
 	},
-	"apiextensions.fn.proto.v1.State":    {1: "composite", 2: "resources"},
-	"apiextensions.fn.proto.v1.Resource": {1: "resource", 2: "connection_details", 3: "ready"},
+	"apiextensions.fn.proto.v1.State":    {stateComposite: "composite", stateResources: "resources"},
+	"apiextensions.fn.proto.v1.Resource": {resourceStruct: "resource", resourceConnection: "connection_details", resourceReady: "ready"},
 }
 
-// The field numbers MarshalResponse writes.
+// The field numbers the codec writes itself.
 const (
 	responseDesired          = 2
 	stateComposite           = 1
@@ -98,7 +97,7 @@ const (
 	maxFieldNumberOneByteTag = 15
 )
 
-// known reports whether the messages MarshalResponse writes have exactly the
+// known reports whether the messages the codec writes have exactly the
 // fields it knows (so a function-sdk-go that added one falls back to
 // protobuf-go, and TestKnowsEveryField fails).
 var known = sync.OnceValue(func() bool {
@@ -118,22 +117,9 @@ var known = sync.OnceValue(func() bool {
 	return true
 })
 
-// MarshalResponse encodes rsp as Codec does, into a new slice.
-func MarshalResponse(rsp *fnv1.RunFunctionResponse) ([]byte, error) {
-	e, ok := plan(rsp)
-	if !ok {
-		return proto.Marshal(rsp)
-	}
-	b, err := e.append(make([]byte, 0, e.size))
-	if err != nil {
-		return proto.Marshal(rsp)
-	}
-	return b, nil
-}
-
 // response is a RunFunctionResponse sized for encoding: the fields
-// protobuf-go encodes (rest, sized by proto.Size), the desired state
-// MarshalResponse writes, and the response's unknown fields.
+// protobuf-go encodes (rest, sized by proto.Size), the desired state the
+// codec writes, and the response's unknown fields.
 type response struct {
 	rest    *fnv1.RunFunctionResponse
 	desired *state
@@ -221,16 +207,17 @@ func sizeState(s *fnv1.State) *state {
 	for name, r := range s.GetResources() {
 		res := sizeResource(name, r)
 		st.resources = append(st.resources, res)
-		st.size += tagSize + protowire.SizeBytes(res.entrySize())
+		st.size += tagSize + protowire.SizeBytes(entrySize(len(name), res.size))
 	}
 	st.size += len(s.ProtoReflect().GetUnknown())
 	return st
 }
 
-// entrySize is the size of a map entry holding r under its name: both key
-// and value are written, even when empty, as protobuf-go writes them.
-func (r *resource) entrySize() int {
-	return tagSize + protowire.SizeBytes(len(r.name)) + tagSize + protowire.SizeBytes(r.size)
+// entrySize is the size of a map entry of a key and a value (a string or
+// bytes, or a message) of these lengths: both are written, even when
+// empty, as protobuf-go writes them.
+func entrySize(key, value int) int {
+	return tagSize + protowire.SizeBytes(key) + tagSize + protowire.SizeBytes(value)
 }
 
 func sizeResource(name string, r *fnv1.Resource) resource {
@@ -240,8 +227,7 @@ func sizeResource(name string, r *fnv1.Resource) resource {
 		res.size += tagSize + protowire.SizeBytes(res.structSize)
 	}
 	for k, v := range r.GetConnectionDetails() {
-		entry := tagSize + protowire.SizeBytes(len(k)) + tagSize + protowire.SizeBytes(len(v))
-		res.size += tagSize + protowire.SizeBytes(entry)
+		res.size += tagSize + protowire.SizeBytes(entrySize(len(k), len(v)))
 	}
 	if ready := r.GetReady(); ready != 0 {
 		res.size += tagSize + protowire.SizeVarint(uint64(ready))
@@ -262,7 +248,7 @@ func (st *state) append(b []byte) ([]byte, error) {
 	for i := range st.resources {
 		r := &st.resources[i]
 		b = protowire.AppendTag(b, stateResources, protowire.BytesType)
-		b = protowire.AppendVarint(b, uint64(r.entrySize()))
+		b = protowire.AppendVarint(b, uint64(entrySize(len(r.name), r.size)))
 		b = protowire.AppendTag(b, mapKey, protowire.BytesType)
 		b = protowire.AppendString(b, r.name)
 		b = protowire.AppendTag(b, mapValue, protowire.BytesType)
@@ -295,7 +281,7 @@ func (r *resource) append(b []byte) ([]byte, error) {
 	}
 	for k, v := range r.msg.GetConnectionDetails() {
 		b = protowire.AppendTag(b, resourceConnection, protowire.BytesType)
-		b = protowire.AppendVarint(b, uint64(tagSize+protowire.SizeBytes(len(k))+tagSize+protowire.SizeBytes(len(v))))
+		b = protowire.AppendVarint(b, uint64(entrySize(len(k), len(v))))
 		b = protowire.AppendTag(b, mapKey, protowire.BytesType)
 		b = protowire.AppendString(b, k)
 		b = protowire.AppendTag(b, mapValue, protowire.BytesType)
@@ -310,7 +296,7 @@ func (r *resource) append(b []byte) ([]byte, error) {
 
 // safe reports whether vtprotobuf encodes the desired state's Structs as
 // protobuf-go does: every string in them, and every resource name and
-// connection detail key MarshalResponse writes, is UTF-8 (protobuf-go
+// connection detail key the codec writes, is UTF-8 (protobuf-go
 // refuses a proto3 string that is not; vtprotobuf does not check); no
 // Value has a kind that is a nil pointer, or a nil Struct or ListValue
 // (protobuf-go takes the one as unset and encodes the other as empty;
