@@ -14,7 +14,7 @@
 // no particular order): the desired state comes after the response's other
 // fields, and map entries come in whatever order Go's maps give (as from
 // protobuf-go without Deterministic, which gRPC uses). What vtprotobuf would encode otherwise than protobuf-go goes
-// through protobuf-go instead (see safe), as does every other message,
+// through protobuf-go instead (see structSize), as does every other message,
 // every request's decoding, and a response of a function-sdk-go whose
 // messages have fields this package does not know.
 package codec
@@ -129,9 +129,9 @@ type response struct {
 
 // plan sizes rsp, or reports that it is left to protobuf-go: a
 // function-sdk-go whose messages have fields this package does not know,
-// or a desired state vtprotobuf would encode otherwise (safe).
+// or a desired state vtprotobuf would encode otherwise (see structSize).
 func plan(rsp *fnv1.RunFunctionResponse) (*response, bool) {
-	if rsp == nil || !known() || !safe(rsp.GetDesired()) {
+	if rsp == nil || !known() {
 		return nil, false
 	}
 	e := &response{
@@ -145,11 +145,14 @@ func plan(rsp *fnv1.RunFunctionResponse) (*response, bool) {
 		},
 		unknown: rsp.ProtoReflect().GetUnknown(),
 	}
-	e.size = proto.Size(e.rest) + len(e.unknown)
 	if d := rsp.GetDesired(); d != nil {
-		e.desired = sizeState(d)
+		var ok bool
+		if e.desired, ok = sizeState(d); !ok {
+			return nil, false
+		}
 		e.size += tagSize + protowire.SizeBytes(e.desired.size)
 	}
+	e.size += proto.Size(e.rest) + len(e.unknown)
 	return e, true
 }
 
@@ -197,20 +200,29 @@ type resource struct {
 	size       int
 }
 
-func sizeState(s *fnv1.State) *state {
+// sizeState sizes s, or reports that vtprotobuf would encode it otherwise
+// than protobuf-go: a resource name or connection detail key that is not
+// UTF-8 (protobuf-go refuses it), or a Struct structSize refuses.
+func sizeState(s *fnv1.State) (*state, bool) {
 	st := &state{msg: s, resources: make([]resource, 0, len(s.GetResources()))}
 	if c := s.GetComposite(); c != nil {
-		r := sizeResource("the composite resource", c)
+		r, ok := sizeResource("the composite resource", c)
+		if !ok {
+			return nil, false
+		}
 		st.composite = &r
 		st.size += tagSize + protowire.SizeBytes(r.size)
 	}
 	for name, r := range s.GetResources() {
-		res := sizeResource(name, r)
+		res, ok := sizeResource(name, r)
+		if !ok || !utf8.ValidString(name) {
+			return nil, false
+		}
 		st.resources = append(st.resources, res)
 		st.size += tagSize + protowire.SizeBytes(entrySize(len(name), res.size))
 	}
 	st.size += len(s.ProtoReflect().GetUnknown())
-	return st
+	return st, true
 }
 
 // entrySize is the size of a map entry of a key and a value (a string or
@@ -220,20 +232,26 @@ func entrySize(key, value int) int {
 	return tagSize + protowire.SizeBytes(key) + tagSize + protowire.SizeBytes(value)
 }
 
-func sizeResource(name string, r *fnv1.Resource) resource {
+func sizeResource(name string, r *fnv1.Resource) (resource, bool) {
 	res := resource{name: name, msg: r}
 	if s := r.GetResource(); s != nil {
-		res.structSize = (*vtstructpb.Struct)(s).SizeVT()
+		var ok bool
+		if res.structSize, ok = structSize(s); !ok {
+			return resource{}, false
+		}
 		res.size += tagSize + protowire.SizeBytes(res.structSize)
 	}
 	for k, v := range r.GetConnectionDetails() {
+		if !utf8.ValidString(k) {
+			return resource{}, false
+		}
 		res.size += tagSize + protowire.SizeBytes(entrySize(len(k), len(v)))
 	}
 	if ready := r.GetReady(); ready != 0 {
 		res.size += tagSize + protowire.SizeVarint(uint64(ready))
 	}
 	res.size += len(r.ProtoReflect().GetUnknown())
-	return res
+	return res, true
 }
 
 func (st *state) append(b []byte) ([]byte, error) {
@@ -294,81 +312,80 @@ func (r *resource) append(b []byte) ([]byte, error) {
 	return append(b, r.msg.ProtoReflect().GetUnknown()...), nil
 }
 
-// safe reports whether vtprotobuf encodes the desired state's Structs as
-// protobuf-go does: every string in them, and every resource name and
-// connection detail key the codec writes, is UTF-8 (protobuf-go
-// refuses a proto3 string that is not; vtprotobuf does not check); no
-// Value has a kind that is a nil pointer, or a nil Struct or ListValue
-// (protobuf-go takes the one as unset and encodes the other as empty;
-// vtprotobuf panics on the first and sizes the second wrong); and no
-// Struct, Value or ListValue has unknown fields (vtprotobuf cannot reach
-// them). The function builds none of these; protobuf-go encodes them all.
-func safe(s *fnv1.State) bool {
-	ok := func(r *fnv1.Resource) bool {
-		for k := range r.GetConnectionDetails() {
-			if !utf8.ValidString(k) {
-				return false
-			}
-		}
-		return structSafe(r.GetResource())
-	}
-	if !ok(s.GetComposite()) {
-		return false
-	}
-	for name, r := range s.GetResources() {
-		if !utf8.ValidString(name) || !ok(r) {
-			return false
-		}
-	}
-	return true
-}
-
-func structSafe(s *structpb.Struct) bool {
-	if s == nil {
-		return true
-	}
+// structSize is the size of s as vtprotobuf writes it (what its SizeVT
+// computes, TestStructSize), and whether vtprotobuf writes s as
+// protobuf-go does: every string in it is UTF-8 (protobuf-go refuses a
+// proto3 string that is not; vtprotobuf does not check); no Value has a
+// kind that is a nil pointer, or a nil Struct or ListValue (protobuf-go
+// takes the one as unset and encodes the other as empty; vtprotobuf panics
+// on the first and sizes the second wrong); and no Struct, Value or
+// ListValue has unknown fields (vtprotobuf cannot reach them). The
+// function builds none of these; protobuf-go encodes them all. Sizing and
+// checking in one walk leaves each Struct walked twice (here, and by
+// vtprotobuf writing it) rather than three times.
+func structSize(s *structpb.Struct) (int, bool) {
 	if len(s.ProtoReflect().GetUnknown()) > 0 {
-		return false
+		return 0, false
 	}
+	n := 0
 	for k, v := range s.GetFields() {
-		if !utf8.ValidString(k) || !valueSafe(v) {
-			return false
+		l, ok := valueSize(v)
+		if !ok || !utf8.ValidString(k) {
+			return 0, false
 		}
+		n += tagSize + protowire.SizeBytes(entrySize(len(k), l))
 	}
-	return true
+	return n, true
 }
 
-func valueSafe(v *structpb.Value) bool {
+func valueSize(v *structpb.Value) (int, bool) {
 	if v == nil {
-		return true // Encoded as an empty Value by both.
+		return 0, true // Encoded as an empty Value by both.
 	}
 	if len(v.ProtoReflect().GetUnknown()) > 0 {
-		return false
+		return 0, false
 	}
 	switch k := v.GetKind().(type) {
 	case nil:
-		return true
+		return 0, true
 	case *structpb.Value_NullValue:
-		return k != nil
+		if k == nil {
+			return 0, false
+		}
+		// A oneof's member is written even when it is its zero value.
+		return tagSize + protowire.SizeVarint(uint64(k.NullValue)), true
 	case *structpb.Value_NumberValue:
-		return k != nil
+		return tagSize + protowire.SizeFixed64(), k != nil
 	case *structpb.Value_BoolValue:
-		return k != nil
+		if k == nil {
+			return 0, false
+		}
+		return tagSize + protowire.SizeVarint(protowire.EncodeBool(k.BoolValue)), true
 	case *structpb.Value_StringValue:
-		return k != nil && utf8.ValidString(k.StringValue)
+		if k == nil || !utf8.ValidString(k.StringValue) {
+			return 0, false
+		}
+		return tagSize + protowire.SizeBytes(len(k.StringValue)), true
 	case *structpb.Value_StructValue:
-		return k != nil && k.StructValue != nil && structSafe(k.StructValue)
+		if k == nil || k.StructValue == nil {
+			return 0, false
+		}
+		l, ok := structSize(k.StructValue)
+		return tagSize + protowire.SizeBytes(l), ok
 	case *structpb.Value_ListValue:
 		if k == nil || k.ListValue == nil || len(k.ListValue.ProtoReflect().GetUnknown()) > 0 {
-			return false
+			return 0, false
 		}
+		n := 0
 		for _, e := range k.ListValue.GetValues() {
-			if !valueSafe(e) {
-				return false
+			l, ok := valueSize(e)
+			if !ok {
+				return 0, false
 			}
+			n += tagSize + protowire.SizeBytes(l)
 		}
-		return true
+		return tagSize + protowire.SizeBytes(n), true
 	default:
-		return false
+		return 0, false
 	}
 }
