@@ -166,6 +166,10 @@ func Catalogue() map[string]Claim {
 			Spec: ok + "  deployer:\n    image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/deployer:v1\n    targets:\n      - functionName: api\n        externalId: deploy-2026\n",
 			Want: []string{"spec.deployer.targets[*].externalId is only valid with roleArn"},
 		},
+		"TargetAliasOfDigits": {
+			Spec: ok + "  deployer:\n    image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/deployer:v1\n    targets:\n      - functionName: api\n        alias: \"2026\"\n",
+			Want: []string{"spec.deployer.targets[*].alias must not be digits only: Lambda reads that as a version number"},
+		},
 		"TargetInOtherRegion": {
 			Spec: ok + "  region: us-east-1\n" + "  deployer:\n    image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/deployer:v1\n    targets:\n      - functionName: arn:aws:lambda:eu-west-1:444455556666:function:api\n        roleArn: arn:aws:iam::444455556666:role/deploy\n",
 			Want: []string{"spec.deployer.targets must be functions in spec.region: Lambda runs an image only from an ECR repository in its own region"},
