@@ -1,22 +1,29 @@
 // Package codec is the function's gRPC codec: gRPC's protobuf codec, except
-// that it encodes a RunFunctionResponse's resources, structpb.Structs that
-// are most of every response's bytes, with vtprotobuf's code generated for
-// structpb instead of protobuf-go's reflection. protobuf-go walks a
-// Struct's map through package reflect and copies each key twice (once to
-// size it, once to write it): on the full example that was a third of a
-// create's CPU, paid by every function (docs/performance.md, ninth pass).
+// for the structpb.Structs that are most of every request's and response's
+// bytes. protobuf-go walks a Struct's map through package reflect, one
+// entry at a time (and, encoding, copies each key twice: once to size it,
+// once to write it): on the full example that was a third of a create's
+// CPU and two fifths of a reconcile's, paid by every function
+// (docs/performance.md, ninth and tenth passes).
 //
-// The bytes are a protobuf encoding of the same message: decoded, it is
-// proto.Equal to the response, and it is exactly as long as protobuf-go's
-// encoding. The order differs, as protobuf allows ("Encoding", protobuf.dev/
-// programming-guides/encoding: "Field Order": parsers must accept fields in
-// any order; "Maps": a map is a repeated message of key 1 and value 2, in
-// no particular order): the desired state comes after the response's other
-// fields, and map entries come in whatever order Go's maps give (as from
-// protobuf-go without Deterministic, which gRPC uses). What vtprotobuf would encode otherwise than protobuf-go goes
-// through protobuf-go instead (see structSize), as does every other message,
-// every request's decoding, and a response of a function-sdk-go whose
+// It encodes a RunFunctionResponse's desired resources with vtprotobuf's
+// code generated for structpb. The bytes are a protobuf encoding of the
+// same message: decoded, it is proto.Equal to the response, and it is
+// exactly as long as protobuf-go's encoding. The order differs, as
+// protobuf allows ("Encoding", protobuf.dev/programming-guides/encoding:
+// "Field Order": parsers must accept fields in any order; "Maps": a map is
+// a repeated message of key 1 and value 2, in no particular order): the
+// desired state comes after the response's other fields, and map entries
+// come in whatever order Go's maps give (as from protobuf-go without
+// Deterministic, which gRPC uses). What vtprotobuf would encode otherwise
+// than protobuf-go goes through protobuf-go instead (see structSize), as
+// does every other message, and a response of a function-sdk-go whose
 // messages have fields this package does not know.
+//
+// It decodes a RunFunctionRequest's fields that hold Structs itself
+// (decodeRequest), to the message protobuf-go would decode, and everything
+// else, and every request protobuf-go would decode otherwise than a plain
+// reading, with protobuf-go.
 package codec
 
 import (
@@ -68,8 +75,19 @@ func (c Codec) Marshal(v any) (mem.BufferSlice, error) {
 	return c.proto.Marshal(v)
 }
 
-// Unmarshal decodes data into v, as gRPC's protobuf codec does.
+// Unmarshal decodes data into v, as gRPC's protobuf codec does: a
+// RunFunctionRequest's Structs by decodeRequest, unless it leaves the
+// request to protobuf-go; anything else with gRPC's codec.
 func (c Codec) Unmarshal(data mem.BufferSlice, v any) error {
+	if req, ok := v.(*fnv1.RunFunctionRequest); ok && req != nil {
+		buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
+		defer buf.Free()
+		proto.Reset(req)
+		if decodeRequest(buf.ReadOnlyData(), req) {
+			return nil
+		}
+		proto.Reset(req)
+	}
 	return c.proto.Unmarshal(data, v)
 }
 
