@@ -56,7 +56,10 @@ const maxDepth = 5000
 // Struct that is unknown or of another wire type (kept as unknown fields),
 // a message field written twice (merged) or a Value with two kinds, a map
 // entry without its key or value, nesting deeper than maxDepth, and any
-// encoding error. Protobuf's encoder writes none of these.
+// encoding error. Protobuf's encoder writes none of these. vtprotobuf's
+// decoding of structpb is not used: it takes strings that are not UTF-8
+// and drops unknown fields without a trace, so the codec could not tell
+// when to leave a request to protobuf-go.
 func decodeRequest(b []byte, req *fnv1.RunFunctionRequest) bool {
 	var rest []byte
 	for len(b) > 0 {
