@@ -34,11 +34,18 @@ const (
 	valueList
 )
 
-// maxDepth bounds how deep the codec decodes nested messages: half of
-// protobuf-go's default recursion limit (10,000), so that whatever the
-// codec decodes protobuf-go would too; deeper goes to protobuf-go, which
-// refuses it.
+// maxDepth bounds how deep the codec decodes nested messages, so that
+// whatever it decodes protobuf-go would too; deeper goes to protobuf-go,
+// which refuses it past its default recursion limit (10,000). The codec
+// counts a level per message, protobuf-go per message and per map entry:
+// a Struct in a Struct costs protobuf-go 3 levels, the codec 2, a list in
+// a list both 2 (TestUnmarshal's TooDeep cases).
 const maxDepth = 5000
+
+// maxSizeHint bounds the size a Struct's map is made at before its
+// entries are decoded: a request the codec then leaves to protobuf-go
+// must not have cost it more memory than protobuf-go's decoding does.
+const maxSizeHint = 1024
 
 // decodeRequest decodes b into req, which must be empty, as protobuf-go
 // would, or reports that it is left to protobuf-go. It decodes the fields
@@ -52,10 +59,11 @@ const maxDepth = 5000
 // Whatever protobuf-go would decode otherwise than a plain reading of the
 // fields goes to protobuf-go whole, so the outcome is always protobuf-go's
 // (TestUnmarshal, FuzzUnmarshal): a string that is not UTF-8 (protobuf-go
-// refuses it), a field of a State, Resource, Resources, map entry or
-// Struct that is unknown or of another wire type (kept as unknown fields),
-// a message field written twice (merged) or a Value with two kinds, a map
-// entry without its key or value, nesting deeper than maxDepth, and any
+// refuses it), a field of a State, Resource, Resources, Struct, ListValue
+// or Value that is unknown or of another wire type (kept as unknown
+// fields), a map entry with such a field (dropped), without its key or
+// value (zero) or with one twice, a message field written twice (merged)
+// or a Value with two kinds, nesting deeper than maxDepth, and any
 // encoding error. Protobuf's encoder writes none of these. vtprotobuf's
 // decoding of structpb is not used: it takes strings that are not UTF-8
 // and drops unknown fields without a trace, so the codec could not tell
@@ -276,8 +284,8 @@ func decodeStruct(b []byte, depth int) (*structpb.Struct, bool) {
 		return nil, false
 	}
 	s := &structpb.Struct{}
-	if n := count(b); n > 0 {
-		s.Fields = make(map[string]*structpb.Value, n)
+	if n := entries(b); n > 0 {
+		s.Fields = make(map[string]*structpb.Value, min(n, maxSizeHint))
 	}
 	ok := eachField(b, func(num protowire.Number, v []byte) bool {
 		if num != structFields {
@@ -290,9 +298,10 @@ func decodeStruct(b []byte, depth int) (*structpb.Struct, bool) {
 	return s, ok
 }
 
-// count is the number of fields in b, so that a Struct's map is made at
-// its size; 0 if b does not parse (decoding then refuses it).
-func count(b []byte) int {
+// entries is the number of a Struct's fields in b that can be map
+// entries (a key and a value take at least 4 bytes), so that its map is
+// made at its size; 0 if b does not parse (decoding then refuses it).
+func entries(b []byte) int {
 	n := 0
 	for len(b) > 0 {
 		num, typ, t := protowire.ConsumeTag(b)
@@ -303,8 +312,10 @@ func count(b []byte) int {
 		if m < 0 {
 			return 0
 		}
+		if num == structFields && typ == protowire.BytesType && m >= 1+4 {
+			n++
+		}
 		b = b[t+m:]
-		n++
 	}
 	return n
 }
