@@ -211,19 +211,26 @@ func decodeState(b []byte, depth int) (*fnv1.State, bool) {
 }
 
 func decodeResources(b []byte, depth int) (*fnv1.Resources, bool) {
+	items, ok := decodeRepeated(b, depth, resourcesItems, decodeResource)
+	return &fnv1.Resources{Items: items}, ok
+}
+
+// decodeRepeated decodes a message whose only field, num, is a repeated
+// message field (Resources, ListValue).
+func decodeRepeated[M any](b []byte, depth int, num protowire.Number, decode func([]byte, int) (*M, bool)) ([]*M, bool) {
 	if depth > maxDepth {
 		return nil, false
 	}
-	rs := &fnv1.Resources{}
-	ok := eachField(b, func(num protowire.Number, v []byte) bool {
-		if num != resourcesItems {
+	var out []*M
+	ok := eachField(b, func(n protowire.Number, v []byte) bool {
+		if n != num {
 			return false
 		}
-		r, ok := decodeResource(v, depth+1)
-		rs.Items = append(rs.Items, r)
+		m, ok := decode(v, depth+1)
+		out = append(out, m)
 		return ok
 	})
-	return rs, ok
+	return out, ok
 }
 
 func decodeResource(b []byte, depth int) (*fnv1.Resource, bool) {
@@ -321,19 +328,8 @@ func entries(b []byte) int {
 }
 
 func decodeList(b []byte, depth int) (*structpb.ListValue, bool) {
-	if depth > maxDepth {
-		return nil, false
-	}
-	l := &structpb.ListValue{}
-	ok := eachField(b, func(num protowire.Number, v []byte) bool {
-		if num != listValues {
-			return false
-		}
-		e, ok := decodeValue(v, depth+1)
-		l.Values = append(l.Values, e)
-		return ok
-	})
-	return l, ok
+	values, ok := decodeRepeated(b, depth, listValues, decodeValue)
+	return &structpb.ListValue{Values: values}, ok
 }
 
 func decodeValue(b []byte, depth int) (*structpb.Value, bool) {

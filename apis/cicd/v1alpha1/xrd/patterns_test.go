@@ -93,7 +93,7 @@ func TestBoundsMovedToMaxLength(t *testing.T) {
 			class:    roleClass, otherChars: " :*\x00é", maxLength: 128,
 		},
 		"deploy target's alias": {
-			path:     []string{"deployer", "targets", "[]", "alias"},
+			path: []string{"deployer", "targets", "[]", "alias"},
 			// Digits only is refused by a rule of the target (TestBadClaimsAreRejected).
 			before:   `^[A-Za-z0-9_-]{1,128}$`,
 			prefixes: []string{"", "live", "_", "-", "1", "9live"},
