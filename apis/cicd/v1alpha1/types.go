@@ -372,7 +372,6 @@ type Deployer struct {
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.roleArn) || (self.functionName.startsWith('arn:') && self.roleArn.split(':')[4] == self.functionName.split(':')[4])",message="spec.deployer.targets[*].roleArn must be a role in the function's account, and the function must be named by ARN"
 // +kubebuilder:validation:XValidation:rule="!has(self.externalId) || has(self.roleArn)",message="spec.deployer.targets[*].externalId is only valid with roleArn"
-// +kubebuilder:validation:XValidation:rule="!has(self.alias) || !self.alias.matches('^[0-9]+$')",message="spec.deployer.targets[*].alias must not be digits only: Lambda reads that as a version number"
 type DeployTarget struct {
 	// FunctionName is the function's name (in this pipeline's account and
 	// region) or its ARN (in spec.region; in another account, set roleArn
@@ -401,6 +400,7 @@ type DeployTarget struct {
 	// https://docs.aws.amazon.com/lambda/latest/api/API_GetAlias.html).
 	// +kubebuilder:validation:MaxLength=128
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_-]+$`
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^[0-9]+$')",message="spec.deployer.targets[*].alias must not be digits only: Lambda reads that as a version number"
 	// +optional
 	Alias string `json:"alias,omitempty"`
 	// ExternalID is passed when assuming roleArn, for a role whose trust

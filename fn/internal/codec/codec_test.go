@@ -336,13 +336,19 @@ func TestCodec(t *testing.T) {
 	}
 }
 
+// compared are the codecs the benchmarks compare: gRPC's protobuf codec
+// and this one.
+func compared() map[string]encoding.CodecV2 {
+	return map[string]encoding.CodecV2{"grpc": encoding.GetCodecV2(grpcproto.Name), "codec": New()}
+}
+
 // BenchmarkMarshal compares the codec with gRPC's protobuf codec on the
 // full example's responses, each buffer returned as gRPC returns it.
 func BenchmarkMarshal(b *testing.B) {
 	rsps := recorded(b)
 	for _, name := range []string{"full-create", "full-observed"} {
 		rsp := rsps[name]
-		for codec, c := range map[string]encoding.CodecV2{"grpc": encoding.GetCodecV2(grpcproto.Name), "codec": New()} {
+		for codec, c := range compared() {
 			b.Run(name+"/"+codec, func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {

@@ -42,11 +42,6 @@ const (
 // a list both 2 (TestUnmarshal's TooDeep cases).
 const maxDepth = 5000
 
-// maxSizeHint bounds the size a Struct's map is made at before its
-// entries are decoded: a request the codec then leaves to protobuf-go
-// must not have cost it more memory than protobuf-go's decoding does.
-const maxSizeHint = 1024
-
 // decodeRequest decodes b into req, which must be empty, as protobuf-go
 // would, or reports that it is left to protobuf-go. It decodes the fields
 // that hold Structs itself (the observed and desired states, the input,
@@ -291,9 +286,6 @@ func decodeStruct(b []byte, depth int) (*structpb.Struct, bool) {
 		return nil, false
 	}
 	s := &structpb.Struct{}
-	if n := entries(b); n > 0 {
-		s.Fields = make(map[string]*structpb.Value, min(n, maxSizeHint))
-	}
 	ok := eachField(b, func(num protowire.Number, v []byte) bool {
 		if num != structFields {
 			return false
@@ -303,28 +295,6 @@ func decodeStruct(b []byte, depth int) (*structpb.Struct, bool) {
 		return ok
 	})
 	return s, ok
-}
-
-// entries is the number of a Struct's fields in b that can be map
-// entries (a key and a value take at least 4 bytes), so that its map is
-// made at its size; 0 if b does not parse (decoding then refuses it).
-func entries(b []byte) int {
-	n := 0
-	for len(b) > 0 {
-		num, typ, t := protowire.ConsumeTag(b)
-		if t < 0 {
-			return 0
-		}
-		m := protowire.ConsumeFieldValue(num, typ, b[t:])
-		if m < 0 {
-			return 0
-		}
-		if num == structFields && typ == protowire.BytesType && m >= 1+4 {
-			n++
-		}
-		b = b[t+m:]
-	}
-	return n
 }
 
 func decodeList(b []byte, depth int) (*structpb.ListValue, bool) {
@@ -359,32 +329,28 @@ func decodeValue(b []byte, depth int) (*structpb.Value, bool) {
 		var x uint64
 		x, m = protowire.ConsumeVarint(b)
 		v.Kind = &structpb.Value_BoolValue{BoolValue: protowire.DecodeBool(x)}
-	case num == valueString && typ == protowire.BytesType:
-		var s []byte
-		if s, m = protowire.ConsumeBytes(b); m >= 0 && !utf8.Valid(s) {
-			return nil, false
-		}
-		v.Kind = &structpb.Value_StringValue{StringValue: string(s)}
-	case num == valueStruct && typ == protowire.BytesType:
+	case typ == protowire.BytesType && (num == valueString || num == valueStruct || num == valueList):
 		var s []byte
 		if s, m = protowire.ConsumeBytes(b); m < 0 {
 			return nil, false
 		}
-		st, ok := decodeStruct(s, depth+1)
+		var ok bool
+		switch num {
+		case valueString:
+			ok = utf8.Valid(s)
+			v.Kind = &structpb.Value_StringValue{StringValue: string(s)}
+		case valueStruct:
+			var st *structpb.Struct
+			st, ok = decodeStruct(s, depth+1)
+			v.Kind = &structpb.Value_StructValue{StructValue: st}
+		default:
+			var l *structpb.ListValue
+			l, ok = decodeList(s, depth+1)
+			v.Kind = &structpb.Value_ListValue{ListValue: l}
+		}
 		if !ok {
 			return nil, false
 		}
-		v.Kind = &structpb.Value_StructValue{StructValue: st}
-	case num == valueList && typ == protowire.BytesType:
-		var s []byte
-		if s, m = protowire.ConsumeBytes(b); m < 0 {
-			return nil, false
-		}
-		l, ok := decodeList(s, depth+1)
-		if !ok {
-			return nil, false
-		}
-		v.Kind = &structpb.Value_ListValue{ListValue: l}
 	default:
 		return nil, false
 	}
