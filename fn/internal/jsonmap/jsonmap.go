@@ -43,7 +43,7 @@ func Of(v any) (any, error) {
 		return nil, nil //nolint:nilnil // nil is JSON's null, a value.
 	}
 	rv := reflect.ValueOf(v)
-	out, err := encoderOf(rv.Type()).encode(rv)
+	out, err := encoderOf(rv.Type()).get()(rv)
 	if err != nil {
 		// The round trip decides, and words, every error.
 		return RoundTrip(v)
@@ -108,42 +108,42 @@ func customEncoder() encodeFunc {
 	}
 }
 
-// lazyEncoder encodes one type to O. It is built on first use, so that a
-// recursive type's encoder can refer to itself.
-type lazyEncoder[O any] struct {
+// lazyEncoder is one type's encoder, a function F. It is built on first
+// use, so that a recursive type's encoder can refer to itself.
+type lazyEncoder[F any] struct {
 	t     reflect.Type
-	build func(reflect.Type) func(reflect.Value) (O, error)
+	build func(reflect.Type) F
 	once  sync.Once
-	fn    func(reflect.Value) (O, error)
+	fn    F
 }
 
-func (e *lazyEncoder[O]) encode(v reflect.Value) (O, error) {
+func (e *lazyEncoder[F]) get() F {
 	e.once.Do(func() { e.fn = e.build(e.t) })
-	return e.fn(v)
+	return e.fn
 }
 
 // encoderCache holds one lazyEncoder per type, built by build on first use.
-type encoderCache[O any] struct {
-	m sync.Map // reflect.Type -> *lazyEncoder[O]
+type encoderCache[F any] struct {
+	m sync.Map // reflect.Type -> *lazyEncoder[F]
 }
 
-func (c *encoderCache[O]) of(t reflect.Type, build func(reflect.Type) func(reflect.Value) (O, error)) *lazyEncoder[O] {
+func (c *encoderCache[F]) of(t reflect.Type, build func(reflect.Type) F) *lazyEncoder[F] {
 	if e, ok := c.m.Load(t); ok {
-		le, _ := e.(*lazyEncoder[O]) // The map holds nothing else.
+		le, _ := e.(*lazyEncoder[F]) // The map holds nothing else.
 		return le
 	}
-	e, _ := c.m.LoadOrStore(t, &lazyEncoder[O]{t: t, build: build})
-	le, _ := e.(*lazyEncoder[O])
+	e, _ := c.m.LoadOrStore(t, &lazyEncoder[F]{t: t, build: build})
+	le, _ := e.(*lazyEncoder[F])
 	return le
 }
 
 // typeEncoder encodes one type to what decoding its JSON into an any gives.
-type typeEncoder = lazyEncoder[any]
+type typeEncoder = lazyEncoder[encodeFunc]
 
-var encoders encoderCache[any]
+var encoders encoderCache[encodeFunc]
 
 func encoderOf(t reflect.Type) *typeEncoder {
-	return encoders.of(t, func(t reflect.Type) func(reflect.Value) (any, error) { return build(t) })
+	return encoders.of(t, build)
 }
 
 var (
@@ -209,7 +209,7 @@ func build(t reflect.Type) encodeFunc {
 			if v.IsNil() {
 				return nil, nil
 			}
-			return elem.encode(v.Elem())
+			return elem.get()(v.Elem())
 		}
 	case reflect.Slice, reflect.Array:
 		if t.Elem().Kind() == reflect.Uint8 {
@@ -219,7 +219,7 @@ func build(t reflect.Type) encodeFunc {
 		return func(v reflect.Value) (any, error) {
 			out := make([]any, v.Len())
 			for i := range out {
-				e, err := elem.encode(v.Index(i))
+				e, err := elem.get()(v.Index(i))
 				if err != nil {
 					return nil, err
 				}
@@ -245,7 +245,7 @@ func build(t reflect.Type) encodeFunc {
 				if !utf8.ValidString(k) {
 					return nil, errUnencodable
 				}
-				e, err := elem.encode(val)
+				e, err := elem.get()(val)
 				if err != nil {
 					return nil, err
 				}
@@ -375,7 +375,7 @@ func structEncoder(t reflect.Type) encodeFunc {
 			if f.omitEmpty && f.plainEmpty(fv) {
 				continue // Most fields: nil or empty, so omitted.
 			}
-			e, err := f.enc.encode(fv)
+			e, err := f.enc.get()(fv)
 			if err != nil {
 				return nil, err
 			}

@@ -20,7 +20,7 @@ func Struct(v any) (*structpb.Struct, error) {
 		return nil, errors.New("null is not a JSON object")
 	}
 	rv := reflect.ValueOf(v)
-	out, err := valueEncoderOf(rv.Type()).encode(rv)
+	out, err := valueEncoderOf(rv.Type()).get()(rv)
 	if err != nil {
 		// As Of: the round trip converts it, or gives its error.
 		m, err := RoundTrip(v)
@@ -41,12 +41,12 @@ func Struct(v any) (*structpb.Struct, error) {
 type valueFunc func(v reflect.Value) (*structpb.Value, error)
 
 // valueEncoder is typeEncoder's twin for structpb.
-type valueEncoder = lazyEncoder[*structpb.Value]
+type valueEncoder = lazyEncoder[valueFunc]
 
-var valueEncoders encoderCache[*structpb.Value]
+var valueEncoders encoderCache[valueFunc]
 
 func valueEncoderOf(t reflect.Type) *valueEncoder {
-	return valueEncoders.of(t, func(t reflect.Type) func(reflect.Value) (*structpb.Value, error) { return buildValue(t) })
+	return valueEncoders.of(t, buildValue)
 }
 
 // viaOf encodes a value with Of's encoder and converts the result: for
@@ -55,7 +55,7 @@ func valueEncoderOf(t reflect.Type) *valueEncoder {
 func viaOf(t reflect.Type) valueFunc {
 	enc := encoderOf(t)
 	return func(v reflect.Value) (*structpb.Value, error) {
-		e, err := enc.encode(v)
+		e, err := enc.get()(v)
 		if err != nil {
 			return nil, err
 		}
@@ -85,7 +85,7 @@ func buildValue(t reflect.Type) valueFunc {
 			if v.IsNil() {
 				return structpb.NewNullValue(), nil
 			}
-			return elem.encode(v.Elem())
+			return elem.get()(v.Elem())
 		}
 	case reflect.Slice, reflect.Array:
 		if t.Elem().Kind() == reflect.Uint8 {
@@ -95,7 +95,7 @@ func buildValue(t reflect.Type) valueFunc {
 		return func(v reflect.Value) (*structpb.Value, error) {
 			out := make([]*structpb.Value, v.Len())
 			for i := range out {
-				e, err := elem.encode(v.Index(i))
+				e, err := elem.get()(v.Index(i))
 				if err != nil {
 					return nil, err
 				}
@@ -119,7 +119,7 @@ func buildValue(t reflect.Type) valueFunc {
 				if !utf8.ValidString(k) {
 					return nil, errUnencodable
 				}
-				e, err := elem.encode(val)
+				e, err := elem.get()(val)
 				if err != nil {
 					return nil, err
 				}
@@ -164,7 +164,7 @@ func structValueEncoder(t reflect.Type) valueFunc {
 			if f.omitEmpty && f.plainEmpty(fv) {
 				continue
 			}
-			e, err := encs[i].encode(fv)
+			e, err := encs[i].get()(fv)
 			if err != nil {
 				return nil, err
 			}

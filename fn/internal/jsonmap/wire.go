@@ -1,0 +1,392 @@
+package jsonmap
+
+import (
+	"math"
+	"reflect"
+	"slices"
+	"unicode/utf8"
+
+	"github.com/crossplane/function-sdk-go/errors"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
+)
+
+// AppendStruct appends to b the protobuf encoding of the *structpb.Struct
+// that Struct(v) returns, less its members named in omit, with the same
+// error: the same walk as Struct's, written as it goes, without the
+// structpb messages, their maps, or a second walk to encode them. A
+// RunFunctionResponse carries composed resources as Structs; building them
+// was about a third of a create's CPU (docs/performance.md, eleventh pass).
+//
+// The encoding is protobuf's ("Encoding", protobuf.dev/programming-guides/
+// encoding): the Struct's map is a repeated message of key 1 and value 2,
+// in Go's field order rather than protobuf-go's map order ("Maps": in no
+// particular order), and each length-delimited field's length is the
+// shortest varint, as protobuf-go writes it; decoded, it is proto.Equal to
+// Struct(v) less omit (TestAppendStructAsStruct), and as long as
+// protobuf-go's encoding of it. Whatever the walk leaves to Of, then
+// structpb, is written from Of's value; a value the walk cannot encode
+// (invalid UTF-8, NaN), or v of another shape than a struct, goes through
+// Struct and protobuf-go, so the outcome and the error are always
+// Struct's.
+func AppendStruct(b []byte, v any, omit ...string) ([]byte, error) {
+	start := len(b)
+	if rv, ok := structValue(v); ok {
+		out, err := wireStructOf(rv.Type()).get()(b, rv, omit)
+		if err == nil {
+			return out, nil
+		}
+		b = b[:start] // out shares b's array.
+	}
+	s, err := Struct(v)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range omit {
+		delete(s.Fields, name)
+	}
+	out, err := proto.MarshalOptions{}.MarshalAppend(b, s)
+	return out, errors.Wrap(err, "cannot encode the object")
+}
+
+// AppendMember appends to b a member of a Struct's encoding: name and the
+// JSON-shaped value x (map[string]any, []any, string, float64, bool, nil),
+// as structpb.NewValue converts it. Anything else, or a string that is
+// not UTF-8, is an error: the caller builds x.
+func AppendMember(b []byte, name string, x any) ([]byte, error) {
+	start := len(b)
+	b, err := appendEntry(b, name, func(b []byte) ([]byte, error) { return appendJSON(b, x) })
+	if err != nil {
+		return b[:start], errors.Errorf("cannot encode %q: not a JSON value of valid UTF-8", name)
+	}
+	return b, nil
+}
+
+// AppendObject appends to b the protobuf encoding of the Struct that
+// structpb.NewStruct(m) returns, with the same error.
+func AppendObject(b []byte, m map[string]any) ([]byte, error) {
+	start := len(b)
+	out, err := appendJSONFields(b, m)
+	if err == nil {
+		return out, nil
+	}
+	s, err := structpb.NewStruct(m)
+	if err != nil {
+		return nil, err
+	}
+	out, err = proto.MarshalOptions{}.MarshalAppend(b[:start], s)
+	return out, errors.Wrap(err, "cannot encode the object")
+}
+
+// structValue is the struct v points to, through pointers, if none is nil.
+func structValue(v any) (reflect.Value, bool) {
+	rv := reflect.ValueOf(v)
+	for rv.Kind() == reflect.Pointer {
+		if rv.IsNil() {
+			return reflect.Value{}, false
+		}
+		rv = rv.Elem()
+	}
+	return rv, rv.Kind() == reflect.Struct && !custom(rv.Type())
+}
+
+// The fields of google/protobuf/struct.proto's messages.
+const (
+	structMembers = 1 // Struct: map<string, Value> fields = 1.
+	entryKey     = 1 // A map entry's key and value.
+	entryValue   = 2
+	valueNull    = 1 // Value's kinds, a oneof: one is always written.
+	valueNumber  = 2
+	valueString  = 3
+	valueBool    = 4
+	valueStruct  = 5
+	valueList    = 6
+	listValues   = 1 // ListValue: repeated Value values = 1.
+)
+
+// wireFunc appends v's encoding as a Value's fields (its one kind).
+type wireFunc func(b []byte, v reflect.Value) ([]byte, error)
+
+type wireEncoder = lazyEncoder[wireFunc]
+
+var wireEncoders encoderCache[wireFunc]
+
+func wireEncoderOf(t reflect.Type) *wireEncoder {
+	return wireEncoders.of(t, buildWire)
+}
+
+// wireFieldsFunc appends a struct's members, less those named in omit, as
+// a Struct's fields.
+type wireFieldsFunc func(b []byte, v reflect.Value, omit []string) ([]byte, error)
+
+var wireStructs encoderCache[wireFieldsFunc]
+
+func wireStructOf(t reflect.Type) *lazyEncoder[wireFieldsFunc] {
+	return wireStructs.of(t, buildWireFields)
+}
+
+// begin starts a length-delimited field's contents, leaving a byte for
+// its length: most contents here are shorter than 128 bytes. end writes
+// the length, moving the contents up when it takes more bytes.
+func begin(b []byte) ([]byte, int) { return append(b, 0), len(b) }
+
+func end(b []byte, at int) []byte {
+	n := len(b) - at - 1
+	if n < 0x80 {
+		b[at] = byte(n)
+		return b
+	}
+	k := protowire.SizeVarint(uint64(n))
+	b = slices.Grow(b, k-1)[:len(b)+k-1]
+	copy(b[at+k:], b[at+1:at+1+n])
+	protowire.AppendVarint(b[at:at], uint64(n))
+	return b
+}
+
+// appendEntry appends a Struct's member: its map entry of name and the
+// Value value appends.
+func appendEntry(b []byte, name string, value func([]byte) ([]byte, error)) ([]byte, error) {
+	b = protowire.AppendTag(b, structMembers, protowire.BytesType)
+	b, entry := begin(b)
+	b = protowire.AppendTag(b, entryKey, protowire.BytesType)
+	b = protowire.AppendString(b, name)
+	b = protowire.AppendTag(b, entryValue, protowire.BytesType)
+	b, val := begin(b)
+	b, err := value(b)
+	if err != nil {
+		return b, err
+	}
+	return end(end(b, val), entry), nil
+}
+
+// emptyWire reports whether a Value's fields are null, "", {} or [], which
+// omitempty omits (emptyValue's test, on the encoding): the kind's tag and
+// a zero, the null enum's or a length's. false is 4<<3 and a zero: kept.
+func emptyWire(v []byte) bool {
+	if len(v) != 2 || v[1] != 0 {
+		return false
+	}
+	switch v[0] {
+	case byte(protowire.EncodeTag(valueNull, protowire.VarintType)),
+		byte(protowire.EncodeTag(valueString, protowire.BytesType)),
+		byte(protowire.EncodeTag(valueStruct, protowire.BytesType)),
+		byte(protowire.EncodeTag(valueList, protowire.BytesType)):
+		return true
+	}
+	return false
+}
+
+func appendNull(b []byte) []byte {
+	return protowire.AppendVarint(protowire.AppendTag(b, valueNull, protowire.VarintType), uint64(structpb.NullValue_NULL_VALUE))
+}
+
+// appendJSON appends a JSON-shaped value as structpb.NewValue converts it;
+// errUnencodable for anything else, or a string that is not UTF-8.
+func appendJSON(b []byte, x any) ([]byte, error) {
+	switch x := x.(type) {
+	case nil:
+		return appendNull(b), nil
+	case bool:
+		return protowire.AppendVarint(protowire.AppendTag(b, valueBool, protowire.VarintType), protowire.EncodeBool(x)), nil
+	case float64:
+		return protowire.AppendFixed64(protowire.AppendTag(b, valueNumber, protowire.Fixed64Type), math.Float64bits(x)), nil
+	case string:
+		if !utf8.ValidString(x) {
+			return b, errUnencodable
+		}
+		return protowire.AppendString(protowire.AppendTag(b, valueString, protowire.BytesType), x), nil
+	case map[string]any:
+		b = protowire.AppendTag(b, valueStruct, protowire.BytesType)
+		b, at := begin(b)
+		b, err := appendJSONFields(b, x)
+		if err != nil {
+			return b, err
+		}
+		return end(b, at), nil
+	case []any:
+		b = protowire.AppendTag(b, valueList, protowire.BytesType)
+		b, at := begin(b)
+		for _, e := range x {
+			b = protowire.AppendTag(b, listValues, protowire.BytesType)
+			var el int
+			b, el = begin(b)
+			var err error
+			if b, err = appendJSON(b, e); err != nil {
+				return b, err
+			}
+			b = end(b, el)
+		}
+		return end(b, at), nil
+	default:
+		return b, errUnencodable
+	}
+}
+
+func appendJSONFields(b []byte, m map[string]any) ([]byte, error) {
+	for k, e := range m {
+		if !utf8.ValidString(k) {
+			return b, errUnencodable
+		}
+		var err error
+		if b, err = appendEntry(b, k, func(b []byte) ([]byte, error) { return appendJSON(b, e) }); err != nil {
+			return b, err
+		}
+	}
+	return b, nil
+}
+
+// wireViaOf writes what Of's encoder gives: for what the provider's types
+// seldom or never hold, as viaOf.
+func wireViaOf(t reflect.Type) wireFunc {
+	enc := encoderOf(t)
+	return func(b []byte, v reflect.Value) ([]byte, error) {
+		e, err := enc.get()(v)
+		if err != nil {
+			return b, err
+		}
+		return appendJSON(b, e)
+	}
+}
+
+// buildWire follows buildValue, kind for kind.
+func buildWire(t reflect.Type) wireFunc {
+	if custom(t) {
+		return wireViaOf(t)
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return func(b []byte, v reflect.Value) ([]byte, error) { return appendJSON(b, v.Bool()) }
+	case reflect.String:
+		return func(b []byte, v reflect.Value) ([]byte, error) { return appendJSON(b, v.String()) }
+	case reflect.Pointer:
+		elem := wireEncoderOf(t.Elem())
+		return func(b []byte, v reflect.Value) ([]byte, error) {
+			if v.IsNil() {
+				return appendNull(b), nil
+			}
+			return elem.get()(b, v.Elem())
+		}
+	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return wireViaOf(t)
+		}
+		elem := wireEncoderOf(t.Elem())
+		return func(b []byte, v reflect.Value) ([]byte, error) {
+			b = protowire.AppendTag(b, valueList, protowire.BytesType)
+			b, at := begin(b)
+			for i := range v.Len() {
+				b = protowire.AppendTag(b, listValues, protowire.BytesType)
+				var el int
+				b, el = begin(b)
+				var err error
+				if b, err = elem.get()(b, v.Index(i)); err != nil {
+					return b, err
+				}
+				b = end(b, el)
+			}
+			return end(b, at), nil
+		}
+	case reflect.Map:
+		if t.Key().Kind() != reflect.String || custom(t.Key()) {
+			return wireViaOf(t)
+		}
+		elem := wireEncoderOf(t.Elem())
+		return func(b []byte, v reflect.Value) ([]byte, error) {
+			b = protowire.AppendTag(b, valueStruct, protowire.BytesType)
+			b, at := begin(b)
+			key := reflect.New(t.Key()).Elem()
+			val := reflect.New(t.Elem()).Elem()
+			for it := v.MapRange(); it.Next(); {
+				key.SetIterKey(it)
+				val.SetIterValue(it)
+				k := key.String()
+				if !utf8.ValidString(k) {
+					return b, errUnencodable
+				}
+				var err error
+				if b, err = appendEntry(b, k, func(b []byte) ([]byte, error) { return elem.get()(b, val) }); err != nil {
+					return b, err
+				}
+			}
+			return end(b, at), nil
+		}
+	case reflect.Struct:
+		fields := wireStructOf(t)
+		return func(b []byte, v reflect.Value) ([]byte, error) {
+			b = protowire.AppendTag(b, valueStruct, protowire.BytesType)
+			b, at := begin(b)
+			b, err := fields.get()(b, v, nil)
+			if err != nil {
+				return b, err
+			}
+			return end(b, at), nil
+		}
+	default:
+		return wireViaOf(t)
+	}
+}
+
+// buildWireFields follows structValueEncoder; a struct it leaves to the
+// round trip is written from Of's value.
+func buildWireFields(t reflect.Type) wireFieldsFunc {
+	fields, ok := encodedFields(t)
+	if !ok {
+		enc := encoderOf(t)
+		return func(b []byte, v reflect.Value, omit []string) ([]byte, error) {
+			e, err := enc.get()(v)
+			if err != nil {
+				return b, err
+			}
+			m, ok := e.(map[string]any)
+			if !ok {
+				return b, errUnencodable
+			}
+			for _, name := range omit {
+				delete(m, name)
+			}
+			return appendJSONFields(b, m)
+		}
+	}
+	encs := make([]*wireEncoder, len(fields))
+	for i := range fields {
+		encs[i] = wireEncoderOf(fields[i].enc.t)
+	}
+	return func(b []byte, v reflect.Value, omit []string) ([]byte, error) {
+		for i := range fields {
+			f := &fields[i]
+			if slices.Contains(omit, f.name) {
+				continue
+			}
+			fv, ok := fieldByIndex(v, f.index)
+			if !ok {
+				continue // In a nil inlined struct.
+			}
+			if f.isZero != nil && f.isZero(fv) {
+				continue
+			}
+			if f.omitEmpty && f.plainEmpty(fv) {
+				continue
+			}
+			mark := len(b)
+			enc := encs[i].get()
+			var (
+				empty bool
+				err   error
+			)
+			b, err = appendEntry(b, f.name, func(b []byte) ([]byte, error) {
+				start := len(b)
+				b, err := enc(b, fv)
+				empty = f.omitEmpty && emptyWire(b[start:])
+				return b, err
+			})
+			if err != nil {
+				return b, err
+			}
+			if empty {
+				b = b[:mark]
+			}
+		}
+		return b, nil
+	}
+}
