@@ -94,15 +94,15 @@ func structValue(v any) (reflect.Value, bool) {
 // The fields of google/protobuf/struct.proto's messages.
 const (
 	structMembers = 1 // Struct: map<string, Value> fields = 1.
-	entryKey     = 1 // A map entry's key and value.
-	entryValue   = 2
-	valueNull    = 1 // Value's kinds, a oneof: one is always written.
-	valueNumber  = 2
-	valueString  = 3
-	valueBool    = 4
-	valueStruct  = 5
-	valueList    = 6
-	listValues   = 1 // ListValue: repeated Value values = 1.
+	entryKey      = 1 // A map entry's key and value.
+	entryValue    = 2
+	valueNull     = 1 // Value's kinds, a oneof: one is always written.
+	valueNumber   = 2
+	valueString   = 3
+	valueBool     = 4
+	valueStruct   = 5
+	valueList     = 6
+	listValues    = 1 // ListValue: repeated Value values = 1.
 )
 
 // wireFunc appends v's encoding as a Value's fields (its one kind).
