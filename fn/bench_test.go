@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"path/filepath"
 	"testing"
@@ -15,7 +16,8 @@ import (
 
 // BenchmarkRequestPath measures what one RunFunction call over gRPC costs
 // the function on the full example (requestpath.Benchmark: protobuf decode,
-// RunFunction, protobuf encode, with the codec its server uses). create is the XR's first reconcile
+// RunFunctionEncoded, protobuf encode, with the codec its server uses, as
+// its server calls them). create is the XR's first reconcile
 // (nothing observed); reconcile has every composed resource observed Ready
 // (examples/observed/full.yaml), the steady state. Run with `make bench`,
 // which also runs the floors' (test/perf/floor); no test asserts on the
@@ -33,8 +35,16 @@ func BenchmarkRequestPath(b *testing.B) {
 		{name: "reconcile", req: reconcile},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			requestpath.Benchmark(b, NewFunction(logging.NewNopLogger()), codec.New(), bc.req, func(rsp *fnv1.RunFunctionResponse) error {
-				if fatal := fatalMessage(rsp); fatal != "" {
+			f := NewFunction(logging.NewNopLogger())
+			served := func(ctx context.Context, req *fnv1.RunFunctionRequest) (any, error) {
+				return f.RunFunctionEncoded(ctx, req)
+			}
+			requestpath.Benchmark(b, served, codec.New(), bc.req, func(v any) error {
+				rsp, ok := v.(*codec.Response)
+				if !ok {
+					return errors.New("not a codec.Response")
+				}
+				if fatal := fatalMessage(rsp.Msg); fatal != "" {
 					return errors.New("fatal result: " + fatal)
 				}
 				return nil

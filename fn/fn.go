@@ -23,6 +23,7 @@ import (
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/apis/cicd/v1alpha1/xrd"
+	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/codec"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/compose"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/naming"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/observe"
@@ -51,7 +52,29 @@ func NewFunction(log logging.Logger) *Function {
 
 // RunFunction composes the pipeline's managed resources, decides readiness
 // and writes the observed outputs to the XR's status.
-func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) (*fnv1.RunFunctionResponse, error) {
+func (f *Function) RunFunction(ctx context.Context, req *fnv1.RunFunctionRequest) (*fnv1.RunFunctionResponse, error) {
+	r, err := f.RunFunctionEncoded(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	rsp, err := r.Decoded()
+	if err != nil {
+		rsp = response.To(req, response.DefaultTTL)
+		response.Fatal(rsp, err)
+	}
+	return rsp, nil
+}
+
+// RunFunctionEncoded is RunFunction with the composed resources as the
+// builders encoded them (compose.Result), which the function's gRPC server
+// hands to its codec as they are (fn/main.go): the response RunFunction
+// returns is this one decoded.
+func (f *Function) RunFunctionEncoded(ctx context.Context, req *fnv1.RunFunctionRequest) (*codec.Response, error) {
+	rsp, composed := f.run(ctx, req)
+	return &codec.Response{Msg: rsp, Resources: composed}, nil
+}
+
+func (f *Function) run(_ context.Context, req *fnv1.RunFunctionRequest) (*fnv1.RunFunctionResponse, map[string]codec.Encoded) {
 	log := f.log.WithValues("tag", req.GetMeta().GetTag())
 	// A fatal result leaves the desired state as the request had it, so a
 	// bad update never drops or changes what already exists.
@@ -133,6 +156,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		return rsp, nil
 	}
 	allReady := true
+	composed := make(map[string]codec.Encoded, len(result.Desired))
 	for name, s := range result.Desired {
 		ready := fnv1.Ready_READY_FALSE
 		if observed.Ready(name) {
@@ -140,7 +164,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		} else {
 			allReady = false
 		}
-		rsp.Desired.Resources[string(name)] = &fnv1.Resource{Resource: s, Ready: ready}
+		composed[string(name)] = codec.Encoded{Struct: s, Ready: ready}
 	}
 
 	dxr, err := request.GetDesiredCompositeResource(req)
@@ -182,7 +206,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	}
 
 	log.Debug("Composed the pipeline", "resources", len(result.Desired), "pending", len(result.Pending), "ready", dxr.Ready)
-	return rsp, nil
+	return rsp, composed
 }
 
 // setStatus sets status.<field> of an XR to value as xr.SetValue does

@@ -146,12 +146,60 @@ func newServer(fn fnv1.FunctionRunnerServiceServer, creds credentials.TransportC
 		grpc.ForceServerCodecV2(codec.New()),
 		grpc.ChainUnaryInterceptor(metrics.UnaryServerInterceptor(), after(startgc.Done)),
 	)
-	fnv1.RegisterFunctionRunnerServiceServer(srv, fn)
+	if e, ok := fn.(encodedRunner); ok {
+		srv.RegisterService(encodedService(), e)
+	} else {
+		fnv1.RegisterFunctionRunnerServiceServer(srv, fn)
+	}
 	fnv1beta1.RegisterFunctionRunnerServiceServer(srv, function.ServeBeta(fn))
 	healthgrpc.RegisterHealthServer(srv, health.NewServer())
 	reflection.Register(srv)
 	metrics.InitializeMetrics(srv)
 	return srv
+}
+
+// encodedRunner is a function that can answer RunFunction with its
+// composed resources already encoded, as Function does.
+type encodedRunner interface {
+	fnv1.FunctionRunnerServiceServer
+	RunFunctionEncoded(ctx context.Context, req *fnv1.RunFunctionRequest) (*codec.Response, error)
+}
+
+// encodedService is the v1 FunctionRunnerService, as the SDK's generated
+// code registers it (its name, method and messages, from the proto's
+// descriptor), with RunFunction answered by RunFunctionEncoded: gRPC hands
+// what a handler returns to the codec, which writes the encoded resources
+// as they are (codec.Response). The v1beta1 service, which Crossplane
+// calls only where v1 is missing, answers through RunFunction.
+func encodedService() *grpc.ServiceDesc {
+	sd := fnv1.File_v1_run_function_proto.Services().ByName("FunctionRunnerService")
+	return &grpc.ServiceDesc{
+		ServiceName: string(sd.FullName()),
+		HandlerType: (*encodedRunner)(nil),
+		Methods: []grpc.MethodDesc{{
+			MethodName: string(sd.Methods().ByName("RunFunction").Name()),
+			Handler:    runFunctionEncoded,
+		}},
+		Metadata: sd.ParentFile().Path(),
+	}
+}
+
+// runFunctionEncoded is the generated RunFunction handler's, calling
+// RunFunctionEncoded.
+func runFunctionEncoded(srv any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) { //nolint:revive // grpc.MethodHandler's order.
+	in := new(fnv1.RunFunctionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	fn, _ := srv.(encodedRunner) // RegisterService checked it against HandlerType.
+	if interceptor == nil {
+		return fn.RunFunctionEncoded(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{Server: srv, FullMethod: fnv1.FunctionRunnerService_RunFunction_FullMethodName}
+	return interceptor(ctx, in, info, func(ctx context.Context, req any) (any, error) {
+		r, _ := req.(*fnv1.RunFunctionRequest) // What this handler passed.
+		return fn.RunFunctionEncoded(ctx, r)
+	})
 }
 
 // after calls done once each call has been answered: start-up (startgc)

@@ -28,9 +28,11 @@ import (
 	grpcproto "google.golang.org/grpc/encoding/proto"
 	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/codec"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/startgc"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/internal/specschema"
 )
@@ -363,5 +365,116 @@ func TestServerEncodesResponsesWithTheCodec(t *testing.T) {
 	}
 	if diff := cmp.Diff([]protowire.Number{1, 3, 2}, order); diff != "" {
 		t.Errorf("the response's fields, in the order received: -want (the codec's: meta, results, then desired), +got:\n%s", diff)
+	}
+}
+
+// TestServerAnswersAsRunFunction sends every example's requests of
+// TestResponsesUnchanged to the function's server, which answers with
+// RunFunctionEncoded and its codec, and checks that each response decodes
+// (by protobuf-go, as Crossplane decodes it) to what RunFunction returns,
+// and that the codec wrote the desired state itself (after the fields
+// protobuf-go writes).
+func TestServerAnswersAsRunFunction(t *testing.T) {
+	lis, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newServer(NewFunction(logging.NewNopLogger()), insecure.NewCredentials(), 4<<20, prometheus.NewRegistry())
+	go func() { _ = srv.Serve(lis) }()
+	t.Cleanup(srv.Stop)
+	rec := &recordingCodec{CodecV2: encoding.GetCodecV2(grpcproto.Name)}
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(rec)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	client := fnv1.NewFunctionRunnerServiceClient(conn)
+
+	for _, example := range responseExamples {
+		for _, round := range responseRounds {
+			if example.observed == "" && round.name != "create" {
+				continue
+			}
+			t.Run(example.name+"/"+round.name, func(t *testing.T) {
+				req := round.build(t, example)
+				want := runQuiet(t, req)
+				if len(want.GetDesired().GetResources()) == 0 {
+					t.Fatal("RunFunction composed nothing")
+				}
+				got, err := client.RunFunction(t.Context(), req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(want, got, protocmp.Transform()); diff != "" {
+					t.Errorf("-RunFunction, +over gRPC:\n%s", diff)
+				}
+				var last protowire.Number
+				for b := rec.received; len(b) > 0; {
+					n, _, size := protowire.ConsumeField(b)
+					if size < 0 {
+						t.Fatalf("cannot parse the response's bytes: %v", protowire.ParseError(size))
+					}
+					last, b = n, b[size:]
+				}
+				if last != 2 {
+					t.Errorf("the response's last field is %d, want the desired state (2), which the codec writes last", last)
+				}
+			})
+		}
+	}
+}
+
+// encodingFunction answers RunFunctionEncoded with rsp, and fails
+// RunFunction.
+type encodingFunction struct {
+	fnv1.UnimplementedFunctionRunnerServiceServer
+
+	rsp *codec.Response
+}
+
+func (f encodingFunction) RunFunctionEncoded(context.Context, *fnv1.RunFunctionRequest) (*codec.Response, error) {
+	return f.rsp, nil
+}
+
+func (encodingFunction) RunFunction(context.Context, *fnv1.RunFunctionRequest) (*fnv1.RunFunctionResponse, error) {
+	return nil, errors.New("RunFunction called: the server should call RunFunctionEncoded")
+}
+
+// TestServerAnswersWithRunFunctionEncoded: a function that has
+// RunFunctionEncoded is answered through it, and its encoded resources
+// reach the client in the desired state.
+func TestServerAnswersWithRunFunctionEncoded(t *testing.T) {
+	bucket := &structpb.Struct{Fields: map[string]*structpb.Value{"kind": structpb.NewStringValue("Bucket")}}
+	encoded, err := proto.Marshal(bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn := encodingFunction{rsp: &codec.Response{
+		Msg:       &fnv1.RunFunctionResponse{Meta: &fnv1.ResponseMeta{Tag: "t"}},
+		Resources: map[string]codec.Encoded{"bucket": {Struct: encoded, Ready: fnv1.Ready_READY_TRUE}},
+	}}
+	want := &fnv1.RunFunctionResponse{
+		Meta:    &fnv1.ResponseMeta{Tag: "t"},
+		Desired: &fnv1.State{Resources: map[string]*fnv1.Resource{"bucket": {Resource: bucket, Ready: fnv1.Ready_READY_TRUE}}},
+	}
+	lis, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newServer(fn, insecure.NewCredentials(), 4<<20, prometheus.NewRegistry())
+	go func() { _ = srv.Serve(lis) }()
+	t.Cleanup(srv.Stop)
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	got, err := fnv1.NewFunctionRunnerServiceClient(conn).RunFunction(t.Context(), &fnv1.RunFunctionRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got, protocmp.Transform()); diff != "" {
+		t.Errorf("RunFunction(): -want, +got:\n%s", diff)
 	}
 }

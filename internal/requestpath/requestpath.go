@@ -1,6 +1,6 @@
 // Package requestpath benchmarks a composition function's request path as
 // gRPC runs it: decoding the RunFunctionRequest with the server's codec,
-// RunFunction, encoding the response with it. The function's benchmark and
+// the method's handler (RunFunction), encoding the response with it. The function's benchmark and
 // the floors' (test/perf/floor) share it, so `make bench` measures them the
 // same way.
 //
@@ -23,10 +23,21 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// Benchmark measures f, served with codec c, answering req. check, when not
-// nil, fails the benchmark on a response f must not give (a fatal result);
+// Handler answers a request with what a gRPC method handler hands the
+// codec to encode: a *fnv1.RunFunctionResponse, or what else the server's
+// codec encodes.
+type Handler func(context.Context, *fnv1.RunFunctionRequest) (any, error)
+
+// Served is f's RunFunction as a Handler, as the SDK's generated service
+// serves it.
+func Served(f fnv1.FunctionRunnerServiceServer) Handler {
+	return func(ctx context.Context, req *fnv1.RunFunctionRequest) (any, error) { return f.RunFunction(ctx, req) }
+}
+
+// Benchmark measures h, served with codec c, answering req. check, when not
+// nil, fails the benchmark on a response h must not give (a fatal result);
 // it runs on every call, in the timed loop too, so it should be cheap.
-func Benchmark(b *testing.B, f fnv1.FunctionRunnerServiceServer, c encoding.CodecV2, req *fnv1.RunFunctionRequest, check func(*fnv1.RunFunctionResponse) error) {
+func Benchmark(b *testing.B, h Handler, c encoding.CodecV2, req *fnv1.RunFunctionRequest, check func(any) error) {
 	b.Helper()
 	wire, err := proto.Marshal(req)
 	if err != nil {
@@ -37,7 +48,7 @@ func Benchmark(b *testing.B, f fnv1.FunctionRunnerServiceServer, c encoding.Code
 		if err := c.Unmarshal(mem.BufferSlice{mem.SliceBuffer(wire)}, in); err != nil {
 			return errors.Wrap(err, "cannot decode the request")
 		}
-		rsp, err := f.RunFunction(context.Background(), in)
+		rsp, err := h(context.Background(), in)
 		if err != nil {
 			return errors.Wrap(err, "cannot run the function")
 		}

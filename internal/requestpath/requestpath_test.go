@@ -38,15 +38,16 @@ func TestBenchmark(t *testing.T) {
 	t.Cleanup(func() { _ = benchtime.Value.Set(was) })
 
 	req := &fnv1.RunFunctionRequest{Desired: &fnv1.State{Resources: map[string]*fnv1.Resource{"a": {}}}}
-	sameDesired := func(rsp *fnv1.RunFunctionResponse) error {
+	sameDesired := func(v any) error {
+		rsp, _ := v.(*fnv1.RunFunctionResponse)
 		if !proto.Equal(rsp.GetDesired(), req.GetDesired()) {
 			return errors.New("the response is not the request's desired state")
 		}
 		return nil
 	}
-	refuse := func(*fnv1.RunFunctionResponse) error { return errors.New("fatal result") }
+	refuse := func(any) error { return errors.New("fatal result") }
 	for name, tc := range map[string]struct {
-		check func(*fnv1.RunFunctionResponse) error
+		check func(any) error
 		// wantN is the benchmark's b.N: 0 when it fails.
 		wantN int
 		// wantCalls counts RunFunction's calls and, with a check, the
@@ -62,14 +63,14 @@ func TestBenchmark(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			f := &echo{}
 			checks := 0
-			var check func(*fnv1.RunFunctionResponse) error
+			var check func(any) error
 			if tc.check != nil {
-				check = func(rsp *fnv1.RunFunctionResponse) error {
+				check = func(rsp any) error {
 					checks++
 					return tc.check(rsp)
 				}
 			}
-			r := testing.Benchmark(func(b *testing.B) { Benchmark(b, f, encoding.GetCodecV2(grpcproto.Name), req, check) })
+			r := testing.Benchmark(func(b *testing.B) { Benchmark(b, Served(f), encoding.GetCodecV2(grpcproto.Name), req, check) })
 			if r.N != tc.wantN {
 				t.Errorf("b.N = %d, want %d", r.N, tc.wantN)
 			}

@@ -61,18 +61,80 @@ func (c Codec) Name() string { return c.proto.Name() }
 // gRPC's codec does; anything else, and an encoding that came out at
 // another size than planned, with gRPC's codec.
 func (c Codec) Marshal(v any) (mem.BufferSlice, error) {
-	if rsp, ok := v.(*fnv1.RunFunctionResponse); ok {
-		if e, ok := plan(rsp); ok {
-			pool := mem.DefaultBufferPool()
-			buf := pool.Get(e.size)
-			if b, err := e.append((*buf)[:0]); err == nil {
-				*buf = b
-				return mem.BufferSlice{mem.NewBuffer(buf, pool)}, nil
-			}
-			pool.Put(buf)
+	var (
+		rsp     *fnv1.RunFunctionResponse
+		encoded map[string]Encoded
+	)
+	switch v := v.(type) {
+	case *fnv1.RunFunctionResponse:
+		rsp = v
+	case *Response:
+		rsp, encoded = v.Msg, v.Resources
+	default:
+		return c.proto.Marshal(v)
+	}
+	if e, ok := plan(rsp, encoded); ok {
+		pool := mem.DefaultBufferPool()
+		buf := pool.Get(e.size)
+		if b, err := e.append((*buf)[:0]); err == nil {
+			*buf = b
+			return mem.BufferSlice{mem.NewBuffer(buf, pool)}, nil
+		}
+		pool.Put(buf)
+	}
+	if r, ok := v.(*Response); ok {
+		var err error
+		if v, err = r.Decoded(); err != nil {
+			return nil, err
 		}
 	}
 	return c.proto.Marshal(v)
+}
+
+// Response is a RunFunctionResponse and desired composed resources whose
+// Structs are already encoded (jsonmap.AppendStruct), which the codec
+// writes into the response's desired state as they are: a gRPC handler
+// returns it (fn/main.go), so that a function that builds its resources as
+// protobuf need not build structpb messages for the codec to walk again.
+type Response struct {
+	Msg *fnv1.RunFunctionResponse
+	// Resources are desired composed resources, by name, added to Msg's
+	// desired state (replacing one of the same name).
+	Resources map[string]Encoded
+}
+
+// Encoded is a desired composed resource: the protobuf encoding of its
+// structpb.Struct, and whether it is ready.
+type Encoded struct {
+	Struct []byte
+	Ready  fnv1.Ready
+}
+
+// Decoded returns the response with Resources decoded into its desired
+// state: the message a client decodes from the codec's encoding of r.
+func (r *Response) Decoded() (*fnv1.RunFunctionResponse, error) {
+	rsp := r.Msg
+	if rsp == nil {
+		rsp = &fnv1.RunFunctionResponse{}
+	}
+	if len(r.Resources) == 0 {
+		return rsp, nil
+	}
+	if rsp.Desired == nil {
+		rsp.Desired = &fnv1.State{}
+	}
+	if rsp.Desired.Resources == nil {
+		rsp.Desired.Resources = make(map[string]*fnv1.Resource, len(r.Resources))
+	}
+	for name, e := range r.Resources {
+		s := &structpb.Struct{}
+		if err := proto.Unmarshal(e.Struct, s); err != nil {
+			return nil, errors.Wrapf(err, "cannot decode the desired composed resource %s", name)
+		}
+		rsp.Desired.Resources[name] = &fnv1.Resource{Resource: s, Ready: e.Ready}
+	}
+	r.Msg, r.Resources = rsp, nil
+	return rsp, nil
 }
 
 // Unmarshal decodes data into v, as gRPC's protobuf codec does: a
@@ -145,10 +207,12 @@ type response struct {
 	size    int
 }
 
-// plan sizes rsp, or reports that it is left to protobuf-go: a
-// function-sdk-go whose messages have fields this package does not know,
-// or a desired state vtprotobuf would encode otherwise (see structSize).
-func plan(rsp *fnv1.RunFunctionResponse) (*response, bool) {
+// plan sizes rsp with the encoded resources added to its desired state,
+// or reports that it is left to protobuf-go: a function-sdk-go whose
+// messages have fields this package does not know, a desired state
+// vtprotobuf would encode otherwise (see structSize), or an encoded
+// resource of the same name as one of rsp's.
+func plan(rsp *fnv1.RunFunctionResponse, encoded map[string]Encoded) (*response, bool) {
 	if rsp == nil || !known() {
 		return nil, false
 	}
@@ -163,9 +227,13 @@ func plan(rsp *fnv1.RunFunctionResponse) (*response, bool) {
 		},
 		unknown: rsp.ProtoReflect().GetUnknown(),
 	}
-	if d := rsp.GetDesired(); d != nil {
+	d := rsp.GetDesired()
+	if d == nil && len(encoded) > 0 {
+		d = &fnv1.State{}
+	}
+	if d != nil {
 		var ok bool
-		if e.desired, ok = sizeState(d); !ok {
+		if e.desired, ok = sizeState(d, encoded); !ok {
 			return nil, false
 		}
 		e.size += tagSize + protowire.SizeBytes(e.desired.size)
@@ -210,10 +278,13 @@ type state struct {
 }
 
 // resource is a Resource, under name in a State's resources (or the
-// composite resource), with its encoded size and its Struct's.
+// composite resource), with its encoded size and its Struct's; or an
+// encoded resource.
 type resource struct {
 	name       string
 	msg        *fnv1.Resource
+	encoded    Encoded
+	isEncoded  bool
 	structSize int
 	size       int
 }
@@ -221,8 +292,8 @@ type resource struct {
 // sizeState sizes s, or reports that vtprotobuf would encode it otherwise
 // than protobuf-go: a resource name or connection detail key that is not
 // UTF-8 (protobuf-go refuses it), or a Struct structSize refuses.
-func sizeState(s *fnv1.State) (*state, bool) {
-	st := &state{msg: s, resources: make([]resource, 0, len(s.GetResources()))}
+func sizeState(s *fnv1.State, encoded map[string]Encoded) (*state, bool) {
+	st := &state{msg: s, resources: make([]resource, 0, len(s.GetResources())+len(encoded))}
 	if c := s.GetComposite(); c != nil {
 		r, ok := sizeResource("the composite resource", c)
 		if !ok {
@@ -235,6 +306,18 @@ func sizeState(s *fnv1.State) (*state, bool) {
 		res, ok := sizeResource(name, r)
 		if !ok || !utf8.ValidString(name) {
 			return nil, false
+		}
+		st.resources = append(st.resources, res)
+		st.size += tagSize + protowire.SizeBytes(entrySize(len(name), res.size))
+	}
+	for name, e := range encoded {
+		if _, twice := s.GetResources()[name]; twice || !utf8.ValidString(name) {
+			return nil, false
+		}
+		res := resource{name: name, encoded: e, isEncoded: true, structSize: len(e.Struct)}
+		res.size = tagSize + protowire.SizeBytes(res.structSize)
+		if e.Ready != 0 {
+			res.size += tagSize + protowire.SizeVarint(uint64(e.Ready))
 		}
 		st.resources = append(st.resources, res)
 		st.size += tagSize + protowire.SizeBytes(entrySize(len(name), res.size))
@@ -297,6 +380,16 @@ func (st *state) append(b []byte) ([]byte, error) {
 }
 
 func (r *resource) append(b []byte) ([]byte, error) {
+	if r.isEncoded {
+		e := &r.encoded
+		b = protowire.AppendTag(b, resourceStruct, protowire.BytesType)
+		b = protowire.AppendBytes(b, e.Struct)
+		if e.Ready != 0 {
+			b = protowire.AppendTag(b, resourceReady, protowire.VarintType)
+			b = protowire.AppendVarint(b, uint64(e.Ready))
+		}
+		return b, nil
+	}
 	if s := r.msg.GetResource(); s != nil {
 		b = protowire.AppendTag(b, resourceStruct, protowire.BytesType)
 		b = protowire.AppendVarint(b, uint64(r.structSize))

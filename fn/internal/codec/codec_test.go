@@ -156,7 +156,7 @@ func TestMarshal(t *testing.T) {
 	})
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			if _, itself := plan(c.rsp); itself != c.itself {
+			if _, itself := plan(c.rsp, nil); itself != c.itself {
 				t.Errorf("writes the desired state itself: %t, want %t", itself, c.itself)
 			}
 			b, err := marshal(c.rsp)
@@ -364,10 +364,112 @@ func BenchmarkMarshal(b *testing.B) {
 		// write them.
 		b.Run(name+"/size", func(b *testing.B) {
 			for b.Loop() {
-				if _, ok := sizeState(rsp.GetDesired()); !ok {
+				if _, ok := sizeState(rsp.GetDesired(), nil); !ok {
 					b.Fatal("not for vtprotobuf")
 				}
 			}
 		})
+	}
+}
+
+// TestMarshalEncodedResources encodes Responses, a response and resources
+// already encoded, and checks that the bytes decode to Decoded's response
+// and are as long as protobuf-go's encoding of it; the codec writes the
+// desired state itself but where protobuf-go must (a name twice, a name
+// that is not UTF-8, an SDK with fields the codec does not know).
+func TestMarshalEncodedResources(t *testing.T) {
+	bucket, err := proto.Marshal(&structpb.Struct{Fields: map[string]*structpb.Value{
+		"kind": structpb.NewStringValue("Bucket"),
+		"spec": structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{"long": structpb.NewStringValue(strings.Repeat("x", 300))}}),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	encoded := func() map[string]Encoded {
+		return map[string]Encoded{
+			"bucket":    {Struct: bucket, Ready: fnv1.Ready_READY_TRUE},
+			"unready":   {Struct: bucket},
+			"no-struct": {},
+			"is-false":  {Struct: bucket, Ready: fnv1.Ready_READY_FALSE},
+		}
+	}
+	cases := map[string]struct {
+		rsp       func() *Response
+		itself    bool
+		wantNames []string
+	}{
+		"WithEveryField": {
+			rsp:    func() *Response { return &Response{Msg: everyField(t), Resources: encoded()} },
+			itself: true,
+		},
+		"NoDesiredState": {
+			rsp:    func() *Response { return &Response{Msg: &fnv1.RunFunctionResponse{}, Resources: encoded()} },
+			itself: true,
+		},
+		"NoMessage": {
+			rsp:    func() *Response { return &Response{Resources: encoded()} },
+			itself: false,
+		},
+		"NoResources": {
+			rsp:    func() *Response { return &Response{Msg: everyField(t)} },
+			itself: true,
+		},
+		"NameTwice": {
+			rsp: func() *Response {
+				r := &Response{Msg: everyField(t), Resources: encoded()}
+				r.Resources["a"] = Encoded{Struct: bucket}
+				return r
+			},
+		},
+		"NameNotUTF8": {
+			rsp: func() *Response {
+				r := &Response{Msg: &fnv1.RunFunctionResponse{}, Resources: encoded()}
+				r.Resources["\xff"] = Encoded{Struct: bucket}
+				return r
+			},
+		},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			r := c.rsp()
+			if _, itself := plan(r.Msg, r.Resources); itself != c.itself {
+				t.Errorf("writes the desired state itself: %t, want %t", itself, c.itself)
+			}
+			data, err := New().Marshal(r)
+			if name == "NameNotUTF8" {
+				if err == nil {
+					t.Error("encoded a resource name that is not UTF-8; protobuf-go refuses it")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := data.Materialize()
+			data.Free()
+			want, err := c.rsp().Decoded()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, n := len(b), proto.Size(want); got != n {
+				t.Errorf("encoded %d bytes, protobuf-go %d", got, n)
+			}
+			got := &fnv1.RunFunctionResponse{}
+			if err := proto.Unmarshal(b, got); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, got, protocmp.Transform()); diff != "" {
+				t.Errorf("decoded: -Decoded, +got:\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestDecodedRefusesABadEncoding: a resource whose bytes are not a Struct
+// is an error naming it.
+func TestDecodedRefusesABadEncoding(t *testing.T) {
+	r := &Response{Resources: map[string]Encoded{"bucket": {Struct: []byte{0xff}}}}
+	if _, err := r.Decoded(); err == nil || !strings.Contains(err.Error(), "bucket") {
+		t.Errorf("Decoded() error = %v, want one naming bucket", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/crossplane/function-sdk-go/errors"
 	"github.com/crossplane/function-sdk-go/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -255,6 +256,9 @@ type kindIndex struct {
 type typeKind struct {
 	gvk        schema.GroupVersionKind
 	apiVersion string
+	// meta is the index of the struct's ObjectMeta, inlined as metadata;
+	// nil if it has none.
+	meta []int
 }
 
 var kinds = sync.OnceValue(func() kindIndex {
@@ -265,10 +269,33 @@ var kinds = sync.OnceValue(func() kindIndex {
 	}
 	for _, c := range all {
 		t := reflect.TypeOf(c.Object)
-		k.byType[t], k.byGVK[c.GVK] = typeKind{gvk: c.GVK, apiVersion: c.GVK.GroupVersion().String()}, t
+		k.byType[t], k.byGVK[c.GVK] = typeKind{gvk: c.GVK, apiVersion: c.GVK.GroupVersion().String(), meta: metaIndex(t)}, t
 	}
 	return k
 })
+
+// metaIndex is the index of ptr's struct's metav1.ObjectMeta field, the
+// object's metadata.
+func metaIndex(ptr reflect.Type) []int {
+	if ptr.Kind() != reflect.Pointer || ptr.Elem().Kind() != reflect.Struct {
+		return nil
+	}
+	f, ok := ptr.Elem().FieldByName("ObjectMeta")
+	if !ok || f.Type != reflect.TypeFor[metav1.ObjectMeta]() || f.Tag.Get("json") != "metadata,omitempty" {
+		return nil
+	}
+	return f.Index
+}
+
+// typedMetaEmpty reports that obj, of kind k, has an empty ObjectMeta:
+// the builders never set it (names are external-name annotations).
+func typedMetaEmpty(obj runtime.Object, k typeKind) bool {
+	v := reflect.ValueOf(obj)
+	if k.meta == nil || v.Kind() != reflect.Pointer || v.IsNil() {
+		return false
+	}
+	return v.Elem().FieldByIndex(k.meta).IsZero()
+}
 
 // kindOf is the kind of obj's Go type.
 func kindOf(obj runtime.Object) (typeKind, bool) {

@@ -8,7 +8,6 @@ import (
 	"github.com/crossplane/function-sdk-go/resource"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-	"google.golang.org/protobuf/types/known/structpb"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis"
@@ -118,7 +117,7 @@ func TestAddRefusesUnregistered(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			c := &composer{in: Input{Scope: ClusterScope{}}, res: &Result{Desired: map[resource.Name]*structpb.Struct{}}}
+			c := &composer{in: Input{Scope: ClusterScope{}}, res: &Result{Desired: map[resource.Name][]byte{}}}
 			err := c.add(tc.name, "", tc.obj)
 			got := ""
 			if err != nil {

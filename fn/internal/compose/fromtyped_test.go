@@ -1,6 +1,7 @@
 package compose
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	ecr "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/cluster/ecr/v1beta1"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/jsonmap/jsonmaptest"
 )
 
@@ -125,4 +127,95 @@ func fillSpecial(r *rand.Rand, v reflect.Value) bool {
 		return true
 	}
 	return false
+}
+
+// TestEncodeTypedAsViaStruct fills every typed struct the function
+// composes, in both scopes, with random contents (ObjectMeta left empty,
+// as the builders leave it) and checks that encodeTyped's bytes decode to
+// the Struct encodeViaStruct encodes, error for error, and are as long as
+// protobuf-go's encoding of it.
+func TestEncodeTypedAsViaStruct(t *testing.T) {
+	f := jsonmaptest.Filler{Rand: rand.New(rand.NewPCG(11, 3)), MaxDepth: 10, Special: fillSpecial}
+	for _, o := range composedKinds(t) {
+		tp := reflect.TypeOf(o).Elem()
+		t.Run(tp.PkgPath()+"."+tp.Name(), func(t *testing.T) {
+			k, ok := kindOf(o)
+			if !ok {
+				t.Fatalf("%T has no kind", o)
+			}
+			for i := range 200 {
+				v := reflect.New(tp)
+				if i > 0 { // The first is the zero value.
+					f.Fill(v.Elem())
+				}
+				v.Elem().FieldByIndex(k.meta).SetZero()
+				obj := v.Interface().(runtime.Object)
+				meta := map[string]any{"labels": map[string]any{LabelComponent: "c"}}
+				if i%2 == 1 {
+					meta["annotations"] = map[string]any{AnnotationExternalName: "name"}
+				}
+				if !typedMetaEmpty(obj, k) {
+					t.Fatalf("value %d: metadata not empty", i)
+				}
+				want, wantErr := encodeViaStruct(nil, obj, meta)
+				got, err := encodeTyped(nil, obj, k, meta)
+				if (err != nil) != (wantErr != nil) {
+					t.Fatalf("value %d: error %v, encodeViaStruct's %v", i, err, wantErr)
+				}
+				if err != nil {
+					continue
+				}
+				if diff := diffEncoded(want, got); diff != "" {
+					t.Fatalf("value %d: -encodeViaStruct, +encodeTyped:\n%s", i, diff)
+				}
+			}
+		})
+	}
+}
+
+// diffEncoded compares two Struct encodings as messages, and their lengths.
+func diffEncoded(want, got []byte) string {
+	w, g := &structpb.Struct{}, &structpb.Struct{}
+	if err := proto.Unmarshal(want, w); err != nil {
+		return "cannot decode the wanted Struct: " + err.Error()
+	}
+	if err := proto.Unmarshal(got, g); err != nil {
+		return "cannot decode it: " + err.Error()
+	}
+	if diff := cmp.Diff(w, g, protocmp.Transform()); diff != "" {
+		return diff
+	}
+	if len(want) != len(got) {
+		return fmt.Sprintf("%d bytes, want %d", len(got), len(want))
+	}
+	return ""
+}
+
+// TestEncodeKeepsTypedMetadata: a typed struct whose metadata the builders
+// did set (none does today) is encoded through the Struct, which keeps it.
+func TestEncodeKeepsTypedMetadata(t *testing.T) {
+	c := &composer{in: Input{Scope: ClusterScope{}}}
+	obj := &ecr.Repository{}
+	obj.Name, obj.Labels = "repo", map[string]string{"mine": "x"}
+	got, err := c.encode(nil, ECRRepository, "aws-name", obj, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := encodeViaStruct(nil, obj, map[string]any{
+		"labels":      map[string]any{LabelComponent: string(ECRRepository)},
+		"annotations": map[string]any{AnnotationExternalName: "aws-name"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := diffEncoded(want, got); diff != "" {
+		t.Errorf("-encodeViaStruct, +encode:\n%s", diff)
+	}
+	s := &structpb.Struct{}
+	if err := proto.Unmarshal(got, s); err != nil {
+		t.Fatal(err)
+	}
+	if name := s.GetFields()["metadata"].GetStructValue().GetFields()["name"].GetStringValue(); name != "repo" {
+		t.Errorf("metadata.name = %q, want repo", name)
+	}
 }

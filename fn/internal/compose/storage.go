@@ -4,7 +4,6 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/fieldpath"
 	"github.com/crossplane/function-sdk-go/errors"
 	"github.com/crossplane/function-sdk-go/resource"
-	"google.golang.org/protobuf/types/known/structpb"
 
 	s3 "github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/awsapis/cluster/s3/v1beta1"
 	"github.com/cicd-platform/crossplane-cicd-pipeline/fn/internal/iampolicy"
@@ -110,15 +109,12 @@ func (c *composer) bucket(b bucket) error {
 			Rule:           []s3.BucketLifecycleConfigurationRuleParameters{rule},
 		},
 	}}
-	if err := c.add(b.lifecycle, "", lc); err != nil {
-		return err
-	}
 	// The empty prefix applies the rule to every object. An empty filter
 	// block does too, but terraform-provider-aws (which provider-aws runs)
-	// warns that it will become an error. composed.From drops an empty
-	// string, so the prefix is set on the composed object.
-	if err := setEmptyPrefixFilterStruct(c.res.Desired[b.lifecycle]); err != nil {
-		return errors.Wrapf(err, "cannot compose %s", b.lifecycle)
+	// warns that it will become an error. The typed struct cannot say it
+	// (omitempty drops an empty prefix), so it is set on the JSON map.
+	if err := c.addEdited(b.lifecycle, "", lc, setEmptyPrefixFilter); err != nil {
+		return err
 	}
 
 	pab := &s3.BucketPublicAccessBlock{Spec: s3.BucketPublicAccessBlockSpec{
@@ -192,34 +188,5 @@ func setEmptyPrefixFilter(obj map[string]any) error {
 		return fieldpath.Pave(obj).SetValue(lifecycleFilterPath, filter)
 	}
 	rule["filter"] = filter
-	return nil
-}
-
-// setEmptyPrefixFilterStruct is setEmptyPrefixFilter on a composed
-// resource's structpb (TestEmptyPrefixFilterAsSetValue): in place where
-// the first rule is an object, else through the map.
-func setEmptyPrefixFilterStruct(obj *structpb.Struct) error {
-	spec := obj.GetFields()["spec"].GetStructValue()
-	forProvider := spec.GetFields()["forProvider"].GetStructValue()
-	rules := forProvider.GetFields()["rule"].GetListValue().GetValues()
-	if len(rules) > 0 {
-		if rule := rules[0].GetStructValue(); rule != nil {
-			if rule.Fields == nil {
-				rule.Fields = map[string]*structpb.Value{}
-			}
-			prefix := &structpb.Struct{Fields: map[string]*structpb.Value{"prefix": structpb.NewStringValue("")}}
-			rule.Fields["filter"] = structpb.NewListValue(&structpb.ListValue{Values: []*structpb.Value{structpb.NewStructValue(prefix)}})
-			return nil
-		}
-	}
-	m := obj.AsMap()
-	if err := setEmptyPrefixFilter(m); err != nil {
-		return err
-	}
-	s, err := structpb.NewStruct(m)
-	if err != nil {
-		return errors.Wrap(err, "cannot convert the lifecycle configuration")
-	}
-	obj.Fields = s.Fields
 	return nil
 }

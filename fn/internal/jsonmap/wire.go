@@ -88,7 +88,7 @@ func structValue(v any) (reflect.Value, bool) {
 		}
 		rv = rv.Elem()
 	}
-	return rv, rv.Kind() == reflect.Struct && !custom(rv.Type())
+	return rv, rv.Kind() == reflect.Struct
 }
 
 // The fields of google/protobuf/struct.proto's messages.
@@ -328,8 +328,13 @@ func buildWire(t reflect.Type) wireFunc {
 }
 
 // buildWireFields follows structValueEncoder; a struct it leaves to the
-// round trip is written from Of's value.
+// round trip is written from Of's value. A struct with its own JSON
+// encoding, which buildWire writes from Of's value, is left to Struct
+// when AppendStruct is given it.
 func buildWireFields(t reflect.Type) wireFieldsFunc {
+	if custom(t) {
+		return func(b []byte, _ reflect.Value, _ []string) ([]byte, error) { return b, errUnencodable }
+	}
 	fields, ok := encodedFields(t)
 	if !ok {
 		enc := encoderOf(t)

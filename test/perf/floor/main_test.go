@@ -92,7 +92,7 @@ func BenchmarkRequestPath(b *testing.B) {
 	for _, name := range slices.Sorted(maps.Keys(fns)) {
 		for _, s := range scenarios {
 			b.Run(name+"/"+s.name, func(b *testing.B) {
-				requestpath.Benchmark(b, fns[name], encoding.GetCodecV2(grpcproto.Name), s.req, nil)
+				requestpath.Benchmark(b, requestpath.Served(fns[name]), encoding.GetCodecV2(grpcproto.Name), s.req, nil)
 			})
 		}
 	}
