@@ -37,7 +37,7 @@ func BenchmarkRequestPath(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			f := NewFunction(logging.NewNopLogger())
 			served := func(ctx context.Context, req *fnv1.RunFunctionRequest) (any, error) {
-				return f.RunFunctionEncoded(ctx, req)
+				return f.RunFunctionEncoded(ctx, req), nil
 			}
 			requestpath.Benchmark(b, served, codec.New(), bc.req, func(v any) error {
 				rsp, ok := v.(*codec.Response)

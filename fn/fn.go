@@ -53,11 +53,7 @@ func NewFunction(log logging.Logger) *Function {
 // RunFunction composes the pipeline's managed resources, decides readiness
 // and writes the observed outputs to the XR's status.
 func (f *Function) RunFunction(ctx context.Context, req *fnv1.RunFunctionRequest) (*fnv1.RunFunctionResponse, error) {
-	r, err := f.RunFunctionEncoded(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	rsp, err := r.Decoded()
+	rsp, err := f.RunFunctionEncoded(ctx, req).Decoded()
 	if err != nil {
 		rsp = response.To(req, response.DefaultTTL)
 		response.Fatal(rsp, err)
@@ -69,9 +65,9 @@ func (f *Function) RunFunction(ctx context.Context, req *fnv1.RunFunctionRequest
 // builders encoded them (compose.Result), which the function's gRPC server
 // hands to its codec as they are (fn/main.go): the response RunFunction
 // returns is this one decoded.
-func (f *Function) RunFunctionEncoded(ctx context.Context, req *fnv1.RunFunctionRequest) (*codec.Response, error) {
+func (f *Function) RunFunctionEncoded(ctx context.Context, req *fnv1.RunFunctionRequest) *codec.Response {
 	rsp, composed := f.run(ctx, req)
-	return &codec.Response{Msg: rsp, Resources: composed}, nil
+	return &codec.Response{Msg: rsp, Resources: composed}
 }
 
 func (f *Function) run(_ context.Context, req *fnv1.RunFunctionRequest) (*fnv1.RunFunctionResponse, map[string]codec.Encoded) {

@@ -162,7 +162,7 @@ func newServer(fn fnv1.FunctionRunnerServiceServer, creds credentials.TransportC
 // composed resources already encoded, as Function does.
 type encodedRunner interface {
 	fnv1.FunctionRunnerServiceServer
-	RunFunctionEncoded(ctx context.Context, req *fnv1.RunFunctionRequest) (*codec.Response, error)
+	RunFunctionEncoded(ctx context.Context, req *fnv1.RunFunctionRequest) *codec.Response
 }
 
 // encodedService is the v1 FunctionRunnerService, as the SDK's generated
@@ -186,19 +186,19 @@ func encodedService() *grpc.ServiceDesc {
 
 // runFunctionEncoded is the generated RunFunction handler's, calling
 // RunFunctionEncoded.
-func runFunctionEncoded(srv any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) { //nolint:revive // grpc.MethodHandler's order.
+func runFunctionEncoded(srv any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
 	in := new(fnv1.RunFunctionRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
 	fn, _ := srv.(encodedRunner) // RegisterService checked it against HandlerType.
 	if interceptor == nil {
-		return fn.RunFunctionEncoded(ctx, in)
+		return fn.RunFunctionEncoded(ctx, in), nil
 	}
 	info := &grpc.UnaryServerInfo{Server: srv, FullMethod: fnv1.FunctionRunnerService_RunFunction_FullMethodName}
 	return interceptor(ctx, in, info, func(ctx context.Context, req any) (any, error) {
 		r, _ := req.(*fnv1.RunFunctionRequest) // What this handler passed.
-		return fn.RunFunctionEncoded(ctx, r)
+		return fn.RunFunctionEncoded(ctx, r), nil
 	})
 }
 

@@ -433,8 +433,8 @@ type encodingFunction struct {
 	rsp *codec.Response
 }
 
-func (f encodingFunction) RunFunctionEncoded(context.Context, *fnv1.RunFunctionRequest) (*codec.Response, error) {
-	return f.rsp, nil
+func (f encodingFunction) RunFunctionEncoded(context.Context, *fnv1.RunFunctionRequest) *codec.Response {
+	return f.rsp
 }
 
 func (encodingFunction) RunFunction(context.Context, *fnv1.RunFunctionRequest) (*fnv1.RunFunctionResponse, error) {

@@ -133,14 +133,11 @@ func begin(b []byte) ([]byte, int) { return append(b, 0), len(b) }
 
 func end(b []byte, at int) []byte {
 	n := len(b) - at - 1
-	if n < 0x80 {
-		b[at] = byte(n)
-		return b
+	if k := protowire.SizeVarint(uint64(n)); k > 1 {
+		b = slices.Grow(b, k-1)[:len(b)+k-1]
+		copy(b[at+k:], b[at+1:at+1+n])
 	}
-	k := protowire.SizeVarint(uint64(n))
-	b = slices.Grow(b, k-1)[:len(b)+k-1]
-	copy(b[at+k:], b[at+1:at+1+n])
-	protowire.AppendVarint(b[at:at], uint64(n))
+	protowire.AppendVarint(b[at:at], uint64(n)) // In place: b has room.
 	return b
 }
 
@@ -167,11 +164,13 @@ func emptyWire(v []byte) bool {
 	if len(v) != 2 || v[1] != 0 {
 		return false
 	}
+	// A tag is the field number << 3 | the wire type ("Encoding",
+	// "Message Structure").
 	switch v[0] {
-	case byte(protowire.EncodeTag(valueNull, protowire.VarintType)),
-		byte(protowire.EncodeTag(valueString, protowire.BytesType)),
-		byte(protowire.EncodeTag(valueStruct, protowire.BytesType)),
-		byte(protowire.EncodeTag(valueList, protowire.BytesType)):
+	case valueNull<<3 | byte(protowire.VarintType),
+		valueString<<3 | byte(protowire.BytesType),
+		valueStruct<<3 | byte(protowire.BytesType),
+		valueList<<3 | byte(protowire.BytesType):
 		return true
 	}
 	return false

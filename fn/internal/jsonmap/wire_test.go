@@ -1,6 +1,7 @@
 package jsonmap
 
 import (
+	"bytes"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -37,7 +38,7 @@ func diffWire(t *testing.T, v any, omit ...string) string {
 
 func diffEncoded(t *testing.T, want *structpb.Struct, got []byte, omit ...string) string {
 	t.Helper()
-	if !strings.HasPrefix(string(got), string(prefix)) {
+	if !bytes.HasPrefix(got, prefix) {
 		return "the bytes before it were changed"
 	}
 	got = got[len(prefix):]
