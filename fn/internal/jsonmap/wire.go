@@ -133,11 +133,12 @@ func begin(b []byte) ([]byte, int) { return append(b, 0), len(b) }
 
 func end(b []byte, at int) []byte {
 	n := len(b) - at - 1
-	if k := protowire.SizeVarint(uint64(n)); k > 1 {
+	size := uint64(n) //nolint:gosec // A length: not negative.
+	if k := protowire.SizeVarint(size); k > 1 {
 		b = slices.Grow(b, k-1)[:len(b)+k-1]
 		copy(b[at+k:], b[at+1:at+1+n])
 	}
-	protowire.AppendVarint(b[at:at], uint64(n)) // In place: b has room.
+	protowire.AppendVarint(b[at:at], size) // In place: b has room.
 	return b
 }
 
