@@ -182,8 +182,8 @@ func diffEncoded(want, got []byte) string {
 	if err := proto.Unmarshal(got, g); err != nil {
 		return "cannot decode it: " + err.Error()
 	}
-	if diff := cmp.Diff(w, g, protocmp.Transform()); diff != "" {
-		return diff
+	if !proto.Equal(w, g) {
+		return cmp.Diff(w, g, protocmp.Transform())
 	}
 	if len(want) != len(got) {
 		return fmt.Sprintf("%d bytes, want %d", len(got), len(want))
