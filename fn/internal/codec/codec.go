@@ -20,6 +20,11 @@
 // does every other message, and a response of a function-sdk-go whose
 // messages have fields this package does not know.
 //
+// A Response carries desired composed resources already encoded (the
+// function writes them in its typed walk, jsonmap.AppendStruct); the codec
+// copies their bytes into the desired state, so their Structs are never
+// built or walked (eleventh pass).
+//
 // It decodes a RunFunctionRequest's fields that hold Structs itself
 // (decodeRequest), to the message protobuf-go would decode, and everything
 // else, and every request protobuf-go would decode otherwise than a plain

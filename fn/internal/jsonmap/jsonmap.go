@@ -20,7 +20,8 @@
 // converted by the round trip, so the caller gets the round trip's error.
 //
 // Struct makes the same walk into a *structpb.Struct, the form a
-// RunFunctionResponse carries, without the maps.
+// RunFunctionResponse carries, without the maps; AppendStruct writes that
+// Struct's protobuf encoding as it walks, without the Struct.
 package jsonmap
 
 import (
