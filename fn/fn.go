@@ -143,9 +143,11 @@ func (f *Function) run(_ context.Context, req *fnv1.RunFunctionRequest) (*fnv1.R
 		return rsp, nil
 	}
 	// Earlier functions' resources go back as the SDK sets them; the
-	// function's own are already the response's structpb.
+	// function's own are encoded already (compose.Result), and replace any
+	// of the same name, which the response shares with the request.
 	for name := range result.Desired {
 		delete(desired, name)
+		delete(rsp.GetDesired().GetResources(), string(name))
 	}
 	if err := response.SetDesiredComposedResources(rsp, desired); err != nil {
 		response.Fatal(rsp, errors.Wrap(err, "cannot set the desired composed resources"))

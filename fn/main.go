@@ -165,12 +165,18 @@ type encodedRunner interface {
 	RunFunctionEncoded(ctx context.Context, req *fnv1.RunFunctionRequest) *codec.Response
 }
 
+// Function is served through RunFunctionEncoded: a change to its method
+// that would quietly serve it through RunFunction fails to compile.
+var _ encodedRunner = (*Function)(nil)
+
 // encodedService is the v1 FunctionRunnerService, as the SDK's generated
 // code registers it (its name, method and messages, from the proto's
 // descriptor), with RunFunction answered by RunFunctionEncoded: gRPC hands
 // what a handler returns to the codec, which writes the encoded resources
 // as they are (codec.Response). The v1beta1 service, which Crossplane
-// calls only where v1 is missing, answers through RunFunction.
+// calls only where v1 is missing, answers through RunFunction. gRPC's
+// binary log (GRPC_BINARY_LOG_FILTER), which logs proto messages only,
+// logs RunFunction's responses as empty.
 func encodedService() *grpc.ServiceDesc {
 	sd := fnv1.File_v1_run_function_proto.Services().ByName("FunctionRunnerService")
 	return &grpc.ServiceDesc{

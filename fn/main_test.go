@@ -478,3 +478,35 @@ func TestServerAnswersWithRunFunctionEncoded(t *testing.T) {
 		t.Errorf("RunFunction(): -want, +got:\n%s", diff)
 	}
 }
+
+// TestEncodedResourcesReplaceEarlierOnes: where an earlier function in the
+// pipeline composed a resource under one of this function's names, the
+// response's message no longer has it, so the codec writes the encoded one
+// itself (it leaves a name in both to protobuf-go), and the response
+// carries this function's resource.
+func TestEncodedResourcesReplaceEarlierOnes(t *testing.T) {
+	req := exampleRequest(t, responseExamples[0], false)
+	req.Desired = &fnv1.State{Resources: map[string]*fnv1.Resource{
+		"artifact-bucket": {Resource: &structpb.Struct{Fields: map[string]*structpb.Value{"kind": structpb.NewStringValue("ConfigMap")}}},
+		"earlier":         {Resource: &structpb.Struct{Fields: map[string]*structpb.Value{"kind": structpb.NewStringValue("ConfigMap")}}},
+	}}
+	r := NewFunction(logging.NewNopLogger()).RunFunctionEncoded(t.Context(), req)
+	if _, ok := r.Resources["artifact-bucket"]; !ok {
+		t.Fatal("the function did not compose artifact-bucket")
+	}
+	for name := range r.Msg.GetDesired().GetResources() {
+		if _, twice := r.Resources[name]; twice {
+			t.Errorf("desired resource %s is both in the message and encoded", name)
+		}
+	}
+	if _, ok := r.Msg.GetDesired().GetResources()["earlier"]; !ok {
+		t.Error("the earlier function's own resource was dropped")
+	}
+	rsp, err := r.Decoded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kind := rsp.GetDesired().GetResources()["artifact-bucket"].GetResource().GetFields()["kind"].GetStringValue(); kind != "Bucket" {
+		t.Errorf("artifact-bucket is a %q, want the function's Bucket", kind)
+	}
+}

@@ -74,6 +74,9 @@ func (c Codec) Marshal(v any) (mem.BufferSlice, error) {
 	case *fnv1.RunFunctionResponse:
 		rsp = v
 	case *Response:
+		if v == nil {
+			v = &Response{}
+		}
 		rsp, encoded = v.Msg, v.Resources
 	default:
 		return c.proto.Marshal(v)
@@ -118,6 +121,9 @@ type Encoded struct {
 // Decoded returns the response with Resources decoded into its desired
 // state: the message a client decodes from the codec's encoding of r.
 func (r *Response) Decoded() (*fnv1.RunFunctionResponse, error) {
+	if r == nil {
+		return &fnv1.RunFunctionResponse{}, nil
+	}
 	rsp := r.Msg
 	if rsp == nil {
 		rsp = &fnv1.RunFunctionResponse{}

@@ -375,8 +375,9 @@ func BenchmarkMarshal(b *testing.B) {
 // TestMarshalEncodedResources encodes Responses, a response and resources
 // already encoded, and checks that the bytes decode to Decoded's response
 // and are as long as protobuf-go's encoding of it; the codec writes the
-// desired state itself but where protobuf-go must (a name twice, a name
-// that is not UTF-8, an SDK with fields the codec does not know).
+// desired state itself (its encoding comes out at the size planned) but
+// where protobuf-go must (a name twice, where the encoded resource
+// replaces the message's; a name that is not UTF-8; no message).
 func TestMarshalEncodedResources(t *testing.T) {
 	bucket, err := proto.Marshal(&structpb.Struct{Fields: map[string]*structpb.Value{
 		"kind": structpb.NewStringValue("Bucket"),
@@ -420,6 +421,11 @@ func TestMarshalEncodedResources(t *testing.T) {
 				r.Resources["a"] = Encoded{Struct: bucket}
 				return r
 			},
+			wantNames: []string{"a"},
+		},
+		"Nil": {
+			rsp:    func() *Response { return nil },
+			itself: false,
 		},
 		"NameNotUTF8": {
 			rsp: func() *Response {
@@ -432,8 +438,19 @@ func TestMarshalEncodedResources(t *testing.T) {
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			r := c.rsp()
-			if _, itself := plan(r.Msg, r.Resources); itself != c.itself {
+			var msg *fnv1.RunFunctionResponse
+			var res map[string]Encoded
+			if r != nil {
+				msg, res = r.Msg, r.Resources
+			}
+			e, itself := plan(msg, res)
+			if itself != c.itself {
 				t.Errorf("writes the desired state itself: %t, want %t", itself, c.itself)
+			}
+			if itself {
+				if _, err := e.append(make([]byte, 0, e.size)); err != nil {
+					t.Errorf("the codec's encoding: %v", err)
+				}
 			}
 			data, err := New().Marshal(r)
 			if name == "NameNotUTF8" {
@@ -460,6 +477,13 @@ func TestMarshalEncodedResources(t *testing.T) {
 			}
 			if diff := cmp.Diff(want, got, protocmp.Transform()); diff != "" {
 				t.Errorf("decoded: -Decoded, +got:\n%s", diff)
+			}
+			// An encoded resource replaces the message's of its name.
+			for _, name := range c.wantNames {
+				res := got.GetDesired().GetResources()[name].GetResource()
+				if kind := res.GetFields()["kind"].GetStringValue(); kind != "Bucket" {
+					t.Errorf("desired resource %s has kind %q, want the encoded resource's, Bucket", name, kind)
+				}
 			}
 		})
 	}

@@ -22,8 +22,6 @@ import (
 	"github.com/crossplane/function-sdk-go/errors"
 	"github.com/crossplane/function-sdk-go/resource"
 	"github.com/crossplane/function-sdk-go/resource/composed"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/structpb"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -177,45 +175,26 @@ func (c *composer) makeRoom() {
 
 // encode appends obj's encoding as a desired resource: the typed struct
 // with its kind, labels and annotations, less its status. A scope that
-// leaves a resource as built gets it written in one walk (jsonmap); one
-// that reshapes it, or an edit, works on the JSON map.
+// leaves a resource as built gets it written in one walk (encodeTyped);
+// one that reshapes it, an edit, or metadata set on the struct, works on
+// the JSON map (encodeMap).
 func (c *composer) encode(b []byte, name resource.Name, externalName string, obj runtime.Object, edit func(map[string]any) error) ([]byte, error) {
+	if c.in.Scope.AsBuilt() && edit == nil {
+		if k, ok := kindOf(obj); ok && typedMetaEmpty(obj, k) {
+			return encodeTyped(b, obj, k, name, externalName)
+		}
+	}
+	return encodeMap(b, obj, name, externalName, c.in.Scope, edit)
+}
+
+// encodeTyped writes what encodeMap makes of obj, of kind k, in the
+// cluster scope, in one walk: obj's typed metadata is empty, so the
+// metadata is the labels and annotations alone.
+func encodeTyped(b []byte, obj runtime.Object, k typeKind, name resource.Name, externalName string) ([]byte, error) {
 	meta := map[string]any{"labels": map[string]any{LabelComponent: string(name)}}
 	if externalName != "" {
 		meta["annotations"] = map[string]any{AnnotationExternalName: externalName}
 	}
-	if c.in.Scope.AsBuilt() && edit == nil {
-		if k, ok := kindOf(obj); ok && typedMetaEmpty(obj, k) {
-			return encodeTyped(b, obj, k, meta)
-		}
-		return encodeViaStruct(b, obj, meta)
-	}
-	u, err := fromTyped(obj)
-	if err != nil {
-		return nil, err
-	}
-	// Desired state carries only what the function owns: typed structs would
-	// otherwise emit status.conditions: null.
-	delete(u.Object, "status")
-	u.SetLabels(map[string]string{LabelComponent: string(name)})
-	if externalName != "" {
-		u.SetAnnotations(map[string]string{AnnotationExternalName: externalName})
-	}
-	if err := c.in.Scope.Finalize(u); err != nil {
-		return nil, err
-	}
-	if edit != nil {
-		if err := edit(u.Object); err != nil {
-			return nil, err
-		}
-	}
-	return jsonmap.AppendObject(b, u.Object)
-}
-
-// encodeTyped writes what encodeViaStruct makes of obj, of kind k, whose
-// typed metadata is empty (but for generation, which neither keeps), in
-// one walk.
-func encodeTyped(b []byte, obj runtime.Object, k typeKind, meta map[string]any) ([]byte, error) {
 	var err error
 	if b, err = jsonmap.AppendMember(b, "apiVersion", k.apiVersion); err != nil {
 		return nil, err
@@ -229,25 +208,30 @@ func encodeTyped(b []byte, obj runtime.Object, k typeKind, meta map[string]any) 
 	return jsonmap.AppendStruct(b, obj, "apiVersion", "kind", "metadata", "status")
 }
 
-// encodeViaStruct converts obj to the response's structpb (structFromTyped),
-// drops its status, sets meta's members in its metadata, and encodes it.
-func encodeViaStruct(b []byte, obj runtime.Object, meta map[string]any) ([]byte, error) {
-	s, err := structFromTyped(obj)
+// encodeMap converts obj to its JSON map (fromTyped), drops its status,
+// labels it with its component name and annotates it with its external
+// name, lets scope reshape it and edit change it, and encodes the map.
+func encodeMap(b []byte, obj runtime.Object, name resource.Name, externalName string, scope Scope, edit func(map[string]any) error) ([]byte, error) {
+	u, err := fromTyped(obj)
 	if err != nil {
 		return nil, err
 	}
-	delete(s.Fields, "status")
-	m := s.Fields["metadata"].GetStructValue()
-	if m == nil {
-		m = &structpb.Struct{Fields: map[string]*structpb.Value{}}
-		s.Fields["metadata"] = structpb.NewStructValue(m)
+	// Desired state carries only what the function owns: typed structs would
+	// otherwise emit status.conditions: null.
+	delete(u.Object, "status")
+	u.SetLabels(map[string]string{LabelComponent: string(name)})
+	if externalName != "" {
+		u.SetAnnotations(map[string]string{AnnotationExternalName: externalName})
 	}
-	for k, v := range meta {
-		if m.Fields[k], err = structpb.NewValue(v); err != nil {
+	if err := scope.Finalize(u); err != nil {
+		return nil, err
+	}
+	if edit != nil {
+		if err := edit(u.Object); err != nil {
 			return nil, err
 		}
 	}
-	return proto.MarshalOptions{}.MarshalAppend(b, s)
+	return jsonmap.AppendObject(b, u.Object)
 }
 
 // fromTyped is composed.From without its JSON round trip: the same
@@ -279,37 +263,6 @@ func fromTyped(obj runtime.Object) (*composed.Unstructured, error) {
 		}
 	}
 	return &composed.Unstructured{Unstructured: unstructured.Unstructured{Object: m}}, nil
-}
-
-// structFromTyped is fromTyped as the structpb.Struct that
-// structpb.NewStruct makes of its map (TestFromTypedAsSDK compares them),
-// without the map.
-func structFromTyped(obj runtime.Object) (*structpb.Struct, error) {
-	if _, ok := obj.(interface{ UnstructuredContent() map[string]any }); ok {
-		u, err := fromTyped(obj)
-		if err != nil {
-			return nil, err
-		}
-		return structpb.NewStruct(u.Object)
-	}
-	k, err := typedKind(obj)
-	if err != nil {
-		return nil, err
-	}
-	s, err := jsonmap.Struct(obj)
-	if err != nil {
-		return nil, err
-	}
-	s.Fields["apiVersion"] = structpb.NewStringValue(k.apiVersion)
-	s.Fields["kind"] = structpb.NewStringValue(k.gvk.Kind)
-	// As fromTyped.
-	if meta := s.Fields["metadata"].GetStructValue(); meta != nil {
-		delete(meta.Fields, "generation")
-		if len(meta.Fields) == 0 {
-			delete(s.Fields, "metadata")
-		}
-	}
-	return s, nil
 }
 
 // typedKind is a typed struct's kind, which the conversions above write as

@@ -13,23 +13,23 @@ import (
 )
 
 // AppendStruct appends to b the protobuf encoding of the *structpb.Struct
-// that Struct(v) returns, less its members named in omit, with the same
-// error: the same walk as Struct's, written as it goes, without the
-// structpb messages, their maps, or a second walk to encode them. A
+// that structpb.NewStruct makes of Of(v), less its members named in omit,
+// with the same error: Of's walk, written as it goes, without the maps,
+// the structpb messages, or a second walk to encode them. A
 // RunFunctionResponse carries composed resources as Structs; building them
-// was about a third of a create's CPU (docs/performance.md, eleventh pass).
+// and encoding them was about two fifths of a create's CPU
+// (docs/performance.md, eleventh pass).
 //
 // The encoding is protobuf's ("Encoding", protobuf.dev/programming-guides/
 // encoding): the Struct's map is a repeated message of key 1 and value 2,
 // in Go's field order rather than protobuf-go's map order ("Maps": in no
 // particular order), and each length-delimited field's length is the
 // shortest varint, as protobuf-go writes it; decoded, it is proto.Equal to
-// Struct(v) less omit (TestAppendStructAsStruct), and as long as
-// protobuf-go's encoding of it. Whatever the walk leaves to Of, then
-// structpb, is written from Of's value; a value the walk cannot encode
-// (invalid UTF-8, NaN), or v of another shape than a struct, goes through
-// Struct and protobuf-go, so the outcome and the error are always
-// Struct's.
+// that Struct (TestAppendStructAsOf), and as long as protobuf-go's
+// encoding of it. Whatever the walk leaves to Of's round trip is written
+// from Of's value; a value the walk cannot encode (invalid UTF-8, NaN), or
+// v of another shape than a struct, goes through Of and AppendObject, so
+// the outcome and the error are always theirs.
 func AppendStruct(b []byte, v any, omit ...string) ([]byte, error) {
 	start := len(b)
 	if rv, ok := structValue(v); ok {
@@ -37,17 +37,19 @@ func AppendStruct(b []byte, v any, omit ...string) ([]byte, error) {
 		if err == nil {
 			return out, nil
 		}
-		b = b[:start] // out shares b's array.
 	}
-	s, err := Struct(v)
+	m, err := Of(v)
 	if err != nil {
 		return nil, err
 	}
-	for _, name := range omit {
-		delete(s.Fields, name)
+	obj, ok := m.(map[string]any)
+	if !ok {
+		return nil, errors.Errorf("%T is not a JSON object", v)
 	}
-	out, err := proto.MarshalOptions{}.MarshalAppend(b, s)
-	return out, errors.Wrap(err, "cannot encode the object")
+	for _, name := range omit {
+		delete(obj, name)
+	}
+	return AppendObject(b[:start], obj) // The walk's bytes share b's array.
 }
 
 // AppendMember appends to b a member of a Struct's encoding: name and the
@@ -159,7 +161,7 @@ func appendEntry(b []byte, name string, value func([]byte) ([]byte, error)) ([]b
 }
 
 // emptyWire reports whether a Value's fields are null, "", {} or [], which
-// omitempty omits (emptyValue's test, on the encoding): the kind's tag and
+// omitempty omits (empty's test, on the encoding): the kind's tag and
 // a zero, the null enum's or a length's. false is 4<<3 and a zero: kept.
 func emptyWire(v []byte) bool {
 	if len(v) != 2 || v[1] != 0 {
@@ -237,7 +239,8 @@ func appendJSONFields(b []byte, m map[string]any) ([]byte, error) {
 }
 
 // wireViaOf writes what Of's encoder gives: for what the provider's types
-// seldom or never hold, as viaOf.
+// seldom or never hold (custom marshalers, numbers, byte slices), so only
+// the common kinds have a walk of their own.
 func wireViaOf(t reflect.Type) wireFunc {
 	enc := encoderOf(t)
 	return func(b []byte, v reflect.Value) ([]byte, error) {
@@ -249,7 +252,7 @@ func wireViaOf(t reflect.Type) wireFunc {
 	}
 }
 
-// buildWire follows buildValue, kind for kind.
+// buildWire follows build, kind for kind.
 func buildWire(t reflect.Type) wireFunc {
 	if custom(t) {
 		return wireViaOf(t)
@@ -327,8 +330,8 @@ func buildWire(t reflect.Type) wireFunc {
 	}
 }
 
-// buildWireFields follows structValueEncoder; a struct it leaves to the
-// round trip is written from Of's value. A struct with its own JSON
+// buildWireFields follows structEncoder; a struct it leaves to the round
+// trip is written from Of's value. A struct with its own JSON
 // encoding, which buildWire writes from Of's value, is left to Struct
 // when AppendStruct is given it.
 func buildWireFields(t reflect.Type) wireFieldsFunc {
