@@ -319,6 +319,25 @@ func (c *recordingCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	return c.CodecV2.Unmarshal(data, v)
 }
 
+// servedClient serves fn with newServer on a loopback port until the test
+// ends, and returns a client of it; opts are the client's dial options.
+func servedClient(t *testing.T, fn fnv1.FunctionRunnerServiceServer, opts ...grpc.DialOption) fnv1.FunctionRunnerServiceClient {
+	t.Helper()
+	lis, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newServer(fn, insecure.NewCredentials(), 4<<20, prometheus.NewRegistry())
+	go func() { _ = srv.Serve(lis) }()
+	t.Cleanup(srv.Stop)
+	conn, err := grpc.NewClient(lis.Addr().String(), append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return fnv1.NewFunctionRunnerServiceClient(conn)
+}
+
 // TestServerEncodesResponsesWithTheCodec checks that the server encodes a
 // RunFunctionResponse with fn/internal/codec: its bytes decode to the
 // function's response, and the desired state comes after the fields
@@ -332,22 +351,8 @@ func TestServerEncodesResponsesWithTheCodec(t *testing.T) {
 		}},
 		Results: []*fnv1.Result{{Severity: fnv1.Severity_SEVERITY_NORMAL, Message: "composed"}},
 	}
-	lis, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := newServer(fixedFunction{rsp: want}, insecure.NewCredentials(), 4<<20, prometheus.NewRegistry())
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(srv.Stop)
-
 	rec := &recordingCodec{CodecV2: encoding.GetCodecV2(grpcproto.Name)}
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(rec)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close() }()
-	got, err := fnv1.NewFunctionRunnerServiceClient(conn).RunFunction(t.Context(), &fnv1.RunFunctionRequest{})
+	got, err := servedClient(t, fixedFunction{rsp: want}, grpc.WithDefaultCallOptions(grpc.ForceCodecV2(rec))).RunFunction(t.Context(), &fnv1.RunFunctionRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -375,21 +380,8 @@ func TestServerEncodesResponsesWithTheCodec(t *testing.T) {
 // and that the codec wrote the desired state itself (after the fields
 // protobuf-go writes).
 func TestServerAnswersAsRunFunction(t *testing.T) {
-	lis, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := newServer(NewFunction(logging.NewNopLogger()), insecure.NewCredentials(), 4<<20, prometheus.NewRegistry())
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(srv.Stop)
 	rec := &recordingCodec{CodecV2: encoding.GetCodecV2(grpcproto.Name)}
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(rec)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close() }()
-	client := fnv1.NewFunctionRunnerServiceClient(conn)
+	client := servedClient(t, NewFunction(logging.NewNopLogger()), grpc.WithDefaultCallOptions(grpc.ForceCodecV2(rec)))
 
 	for _, example := range responseExamples {
 		for _, round := range responseRounds {
@@ -458,19 +450,7 @@ func TestServerAnswersWithRunFunctionEncoded(t *testing.T) {
 		Meta:    &fnv1.ResponseMeta{Tag: "t"},
 		Desired: &fnv1.State{Resources: map[string]*fnv1.Resource{"bucket": {Resource: bucket, Ready: fnv1.Ready_READY_TRUE}}},
 	}
-	lis, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := newServer(fn, insecure.NewCredentials(), 4<<20, prometheus.NewRegistry())
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(srv.Stop)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close() }()
-	got, err := fnv1.NewFunctionRunnerServiceClient(conn).RunFunction(t.Context(), &fnv1.RunFunctionRequest{})
+	got, err := servedClient(t, fn).RunFunction(t.Context(), &fnv1.RunFunctionRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
