@@ -235,22 +235,13 @@ func build(t reflect.Type) encodeFunc {
 		elem := encoderOf(t.Elem())
 		return func(v reflect.Value) (any, error) {
 			out := make(map[string]any, v.Len())
-			// One key and one value, set in place for each entry: MapRange's
-			// Key and Value allocate a copy each.
-			key := reflect.New(t.Key()).Elem()
-			val := reflect.New(t.Elem()).Elem()
-			for it := v.MapRange(); it.Next(); {
-				key.SetIterKey(it)
-				val.SetIterValue(it)
-				k := key.String()
-				if !utf8.ValidString(k) {
-					return nil, errUnencodable
-				}
+			err := eachEntry(t, v, func(k string, val reflect.Value) error {
 				e, err := elem.get()(val)
-				if err != nil {
-					return nil, err
-				}
 				out[k] = e
+				return err
+			})
+			if err != nil {
+				return nil, err
 			}
 			return out, nil
 		}
@@ -261,6 +252,40 @@ func build(t reflect.Type) encodeFunc {
 		// cannot encode at all (funcs, channels, complex numbers).
 		return roundTrip
 	}
+}
+
+// eachEntry calls fn with each entry of v, a map of type t whose keys are
+// strings, until fn fails; a key that is not UTF-8 is errUnencodable. One
+// key and one value are set in place for each entry: MapRange's Key and
+// Value allocate a copy each.
+func eachEntry(t reflect.Type, v reflect.Value, fn func(k string, val reflect.Value) error) error {
+	key := reflect.New(t.Key()).Elem()
+	val := reflect.New(t.Elem()).Elem()
+	for it := v.MapRange(); it.Next(); {
+		key.SetIterKey(it)
+		val.SetIterValue(it)
+		k := key.String()
+		if !utf8.ValidString(k) {
+			return errUnencodable
+		}
+		if err := fn(k, val); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// object is Of(v), which must be a JSON object.
+func object(v any) (map[string]any, error) {
+	m, err := Of(v)
+	if err != nil {
+		return nil, err
+	}
+	obj, ok := m.(map[string]any)
+	if !ok {
+		return nil, errors.Errorf("%T is not a JSON object", v)
+	}
+	return obj, nil
 }
 
 // field is one JSON member of a struct: the Go field at index (through
@@ -312,6 +337,17 @@ func isZero(t reflect.Type) func(v reflect.Value) bool {
 	default:
 		return reflect.Value.IsZero
 	}
+}
+
+// value is f's value in struct v, and whether it may be encoded: not in a
+// nil inlined struct, nor omitted by omitzero, nor by omitempty where the
+// value is plainly empty (omitempty's other cases are known once encoded).
+func (f *field) value(v reflect.Value) (reflect.Value, bool) {
+	fv, ok := fieldByIndex(v, f.index)
+	if !ok || (f.isZero != nil && f.isZero(fv)) || (f.omitEmpty && f.plainEmpty(fv)) {
+		return reflect.Value{}, false
+	}
+	return fv, true
 }
 
 // plainEmpty reports, without encoding v, that it encodes as null, "", []
@@ -366,14 +402,8 @@ func structEncoder(t reflect.Type) encodeFunc {
 		members := buf[:0]
 		for i := range fields {
 			f := &fields[i]
-			fv, ok := fieldByIndex(v, f.index)
+			fv, ok := f.value(v)
 			if !ok {
-				continue // In a nil inlined struct.
-			}
-			if f.isZero != nil && f.isZero(fv) {
-				continue
-			}
-			if f.omitEmpty && f.plainEmpty(fv) {
 				continue // Most fields: nil or empty, so omitted.
 			}
 			e, err := f.enc.get()(fv)

@@ -38,13 +38,9 @@ func AppendStruct(b []byte, v any, omit ...string) ([]byte, error) {
 			return out, nil
 		}
 	}
-	m, err := Of(v)
+	obj, err := object(v)
 	if err != nil {
 		return nil, err
-	}
-	obj, ok := m.(map[string]any)
-	if !ok {
-		return nil, errors.Errorf("%T is not a JSON object", v)
 	}
 	for _, name := range omit {
 		delete(obj, name)
@@ -298,19 +294,13 @@ func buildWire(t reflect.Type) wireFunc {
 		return func(b []byte, v reflect.Value) ([]byte, error) {
 			b = protowire.AppendTag(b, valueStruct, protowire.BytesType)
 			b, at := begin(b)
-			key := reflect.New(t.Key()).Elem()
-			val := reflect.New(t.Elem()).Elem()
-			for it := v.MapRange(); it.Next(); {
-				key.SetIterKey(it)
-				val.SetIterValue(it)
-				k := key.String()
-				if !utf8.ValidString(k) {
-					return b, errUnencodable
-				}
+			err := eachEntry(t, v, func(k string, val reflect.Value) error {
 				var err error
-				if b, err = appendEntry(b, k, func(b []byte) ([]byte, error) { return elem.get()(b, val) }); err != nil {
-					return b, err
-				}
+				b, err = appendEntry(b, k, func(b []byte) ([]byte, error) { return elem.get()(b, val) })
+				return err
+			})
+			if err != nil {
+				return b, err
 			}
 			return end(b, at), nil
 		}
@@ -366,14 +356,8 @@ func buildWireFields(t reflect.Type) wireFieldsFunc {
 			if slices.Contains(omit, f.name) {
 				continue
 			}
-			fv, ok := fieldByIndex(v, f.index)
+			fv, ok := f.value(v)
 			if !ok {
-				continue // In a nil inlined struct.
-			}
-			if f.isZero != nil && f.isZero(fv) {
-				continue
-			}
-			if f.omitEmpty && f.plainEmpty(fv) {
 				continue
 			}
 			mark := len(b)

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/crossplane/function-sdk-go/errors"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"google.golang.org/protobuf/proto"
@@ -25,13 +24,9 @@ var prefix = []byte("prefix")
 // structpb.NewStruct (as the SDK's response.SetDesiredComposedResources
 // converts a composed resource).
 func viaMap(v any) (*structpb.Struct, error) {
-	m, err := Of(v)
+	obj, err := object(v)
 	if err != nil {
 		return nil, err
-	}
-	obj, ok := m.(map[string]any)
-	if !ok {
-		return nil, errors.Errorf("%T is not a JSON object", v)
 	}
 	return structpb.NewStruct(obj)
 }
