@@ -61,42 +61,48 @@ func New() Codec {
 // Name is gRPC's protobuf codec's: clients ask for it by content subtype.
 func (c Codec) Name() string { return c.proto.Name() }
 
-// Marshal encodes v: a RunFunctionResponse that plan takes into a buffer
-// from gRPC's pool (gRPC returns it once the response is written), as
-// gRPC's codec does; anything else, and an encoding that came out at
-// another size than planned, with gRPC's codec.
+// Marshal encodes v: a RunFunctionResponse, or a Response, that plan takes
+// with write; a Response it does not take decoded, then with gRPC's codec;
+// anything else with gRPC's codec.
 func (c Codec) Marshal(v any) (mem.BufferSlice, error) {
-	var (
-		rsp     *fnv1.RunFunctionResponse
-		encoded map[string]Encoded
-	)
 	switch v := v.(type) {
 	case *fnv1.RunFunctionResponse:
-		rsp = v
+		if data, ok := write(v, nil); ok {
+			return data, nil
+		}
 	case *Response:
-		if v == nil {
-			v = &Response{}
+		if v != nil {
+			if data, ok := write(v.Msg, v.Resources); ok {
+				return data, nil
+			}
 		}
-		rsp, encoded = v.Msg, v.Resources
-	default:
-		return c.proto.Marshal(v)
-	}
-	if e, ok := plan(rsp, encoded); ok {
-		pool := mem.DefaultBufferPool()
-		buf := pool.Get(e.size)
-		if b, err := e.append((*buf)[:0]); err == nil {
-			*buf = b
-			return mem.BufferSlice{mem.NewBuffer(buf, pool)}, nil
-		}
-		pool.Put(buf)
-	}
-	if r, ok := v.(*Response); ok {
-		var err error
-		if v, err = r.Decoded(); err != nil {
+		rsp, err := v.Decoded()
+		if err != nil {
 			return nil, err
 		}
+		return c.proto.Marshal(rsp)
 	}
 	return c.proto.Marshal(v)
+}
+
+// write encodes rsp with the encoded resources added to its desired state
+// into a buffer from gRPC's pool (gRPC returns it once the response is
+// written), as gRPC's codec does; false if plan leaves it to protobuf-go
+// or the encoding came out at another size than planned.
+func write(rsp *fnv1.RunFunctionResponse, encoded map[string]Encoded) (mem.BufferSlice, bool) {
+	e, ok := plan(rsp, encoded)
+	if !ok {
+		return nil, false
+	}
+	pool := mem.DefaultBufferPool()
+	buf := pool.Get(e.size)
+	b, err := e.append((*buf)[:0])
+	if err != nil {
+		pool.Put(buf)
+		return nil, false
+	}
+	*buf = b
+	return mem.BufferSlice{mem.NewBuffer(buf, pool)}, true
 }
 
 // Response is a RunFunctionResponse and desired composed resources whose

@@ -336,10 +336,19 @@ func TestCodec(t *testing.T) {
 	}
 }
 
-// compared are the codecs the benchmarks compare: gRPC's protobuf codec
-// and this one.
-func compared() map[string]encoding.CodecV2 {
-	return map[string]encoding.CodecV2{"grpc": encoding.GetCodecV2(grpcproto.Name), "codec": New()}
+// benchCompared runs op as the sub-benchmarks name/grpc and name/codec, with
+// gRPC's protobuf codec and with this one.
+func benchCompared(b *testing.B, name string, op func(encoding.CodecV2) error) {
+	for codec, c := range map[string]encoding.CodecV2{"grpc": encoding.GetCodecV2(grpcproto.Name), "codec": New()} {
+		b.Run(name+"/"+codec, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := op(c); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
 
 // BenchmarkMarshal compares the codec with gRPC's protobuf codec on the
@@ -348,18 +357,14 @@ func BenchmarkMarshal(b *testing.B) {
 	rsps := recorded(b)
 	for _, name := range []string{"full-create", "full-observed"} {
 		rsp := rsps[name]
-		for codec, c := range compared() {
-			b.Run(name+"/"+codec, func(b *testing.B) {
-				b.ReportAllocs()
-				for b.Loop() {
-					data, err := c.Marshal(rsp)
-					if err != nil {
-						b.Fatal(err)
-					}
-					data.Free()
-				}
-			})
-		}
+		benchCompared(b, name, func(c encoding.CodecV2) error {
+			data, err := c.Marshal(rsp)
+			if err != nil {
+				return err
+			}
+			data.Free()
+			return nil
+		})
 		// The walk that sizes the Structs and decides the codec may
 		// write them.
 		b.Run(name+"/size", func(b *testing.B) {
@@ -367,6 +372,27 @@ func BenchmarkMarshal(b *testing.B) {
 				if _, ok := sizeState(rsp.GetDesired(), nil); !ok {
 					b.Fatal("not for vtprotobuf")
 				}
+			}
+		})
+		// The response as the function's server hands it over: its
+		// resources encoded already (Response), as the builders write them.
+		encoded := &Response{Msg: proto.CloneOf(rsp), Resources: map[string]Encoded{}}
+		for name, r := range encoded.Msg.GetDesired().GetResources() {
+			s, err := proto.Marshal(r.GetResource())
+			if err != nil {
+				b.Fatal(err)
+			}
+			encoded.Resources[name] = Encoded{Struct: s, Ready: r.GetReady()}
+			delete(encoded.Msg.Desired.Resources, name)
+		}
+		b.Run(name+"/codec-encoded", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				data, err := New().Marshal(encoded)
+				if err != nil {
+					b.Fatal(err)
+				}
+				data.Free()
 			}
 		})
 	}

@@ -12,6 +12,7 @@ import (
 
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 	"github.com/google/go-cmp/cmp"
+	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
@@ -403,15 +404,8 @@ func BenchmarkUnmarshal(b *testing.B) {
 	reqs := requests(b)
 	for _, name := range []string{"full-create", "full-reconcile"} {
 		data := reqs[name]
-		for codec, c := range compared() {
-			b.Run(name+"/"+codec, func(b *testing.B) {
-				b.ReportAllocs()
-				for b.Loop() {
-					if err := c.Unmarshal(mem.BufferSlice{mem.SliceBuffer(data)}, &fnv1.RunFunctionRequest{}); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
-		}
+		benchCompared(b, name, func(c encoding.CodecV2) error {
+			return c.Unmarshal(mem.BufferSlice{mem.SliceBuffer(data)}, &fnv1.RunFunctionRequest{})
+		})
 	}
 }

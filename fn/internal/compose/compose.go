@@ -245,13 +245,9 @@ func fromTyped(obj runtime.Object) (*composed.Unstructured, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := jsonmap.Of(obj)
+	m, err := jsonmap.Object(obj)
 	if err != nil {
 		return nil, err
-	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, errors.Errorf("%T is not a JSON object", obj)
 	}
 	m["apiVersion"], m["kind"] = k.apiVersion, k.gvk.Kind
 	// As composed.From: ObjectMeta's generation is never the function's to

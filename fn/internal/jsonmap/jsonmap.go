@@ -275,8 +275,8 @@ func eachEntry(t reflect.Type, v reflect.Value, fn func(k string, val reflect.Va
 	return nil
 }
 
-// object is Of(v), which must be a JSON object.
-func object(v any) (map[string]any, error) {
+// Object is Of(v), which must be a JSON object.
+func Object(v any) (map[string]any, error) {
 	m, err := Of(v)
 	if err != nil {
 		return nil, err

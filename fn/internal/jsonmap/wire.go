@@ -38,7 +38,7 @@ func AppendStruct(b []byte, v any, omit ...string) ([]byte, error) {
 			return out, nil
 		}
 	}
-	obj, err := object(v)
+	obj, err := Object(v)
 	if err != nil {
 		return nil, err
 	}
@@ -140,20 +140,40 @@ func end(b []byte, at int) []byte {
 	return b
 }
 
-// appendEntry appends a Struct's member: its map entry of name and the
-// Value value appends.
-func appendEntry(b []byte, name string, value func([]byte) ([]byte, error)) ([]byte, error) {
-	b = protowire.AppendTag(b, structMembers, protowire.BytesType)
-	b, entry := begin(b)
-	b = protowire.AppendTag(b, entryKey, protowire.BytesType)
-	b = protowire.AppendString(b, name)
-	b = protowire.AppendTag(b, entryValue, protowire.BytesType)
-	b, val := begin(b)
-	b, err := value(b)
+// appendMessage appends field num, a message: its length, then what
+// contents appends.
+func appendMessage(b []byte, num protowire.Number, contents func([]byte) ([]byte, error)) ([]byte, error) {
+	b = protowire.AppendTag(b, num, protowire.BytesType)
+	b, at := begin(b)
+	b, err := contents(b)
 	if err != nil {
 		return b, err
 	}
-	return end(end(b, val), entry), nil
+	return end(b, at), nil
+}
+
+// appendEntry appends a Struct's member: its map entry of name and the
+// Value value appends.
+func appendEntry(b []byte, name string, value func([]byte) ([]byte, error)) ([]byte, error) {
+	return appendMessage(b, structMembers, func(b []byte) ([]byte, error) {
+		b = protowire.AppendTag(b, entryKey, protowire.BytesType)
+		b = protowire.AppendString(b, name)
+		return appendMessage(b, entryValue, value)
+	})
+}
+
+// appendList appends a ListValue of n Values, the ith of which elem
+// appends, as a Value's kind.
+func appendList(b []byte, n int, elem func(b []byte, i int) ([]byte, error)) ([]byte, error) {
+	return appendMessage(b, valueList, func(b []byte) ([]byte, error) {
+		for i := range n {
+			var err error
+			if b, err = appendMessage(b, listValues, func(b []byte) ([]byte, error) { return elem(b, i) }); err != nil {
+				return b, err
+			}
+		}
+		return b, nil
+	})
 }
 
 // emptyWire reports whether a Value's fields are null, "", {} or [], which
@@ -195,27 +215,9 @@ func appendJSON(b []byte, x any) ([]byte, error) {
 		}
 		return protowire.AppendString(protowire.AppendTag(b, valueString, protowire.BytesType), x), nil
 	case map[string]any:
-		b = protowire.AppendTag(b, valueStruct, protowire.BytesType)
-		b, at := begin(b)
-		b, err := appendJSONFields(b, x)
-		if err != nil {
-			return b, err
-		}
-		return end(b, at), nil
+		return appendMessage(b, valueStruct, func(b []byte) ([]byte, error) { return appendJSONFields(b, x) })
 	case []any:
-		b = protowire.AppendTag(b, valueList, protowire.BytesType)
-		b, at := begin(b)
-		for _, e := range x {
-			b = protowire.AppendTag(b, listValues, protowire.BytesType)
-			var el int
-			b, el = begin(b)
-			var err error
-			if b, err = appendJSON(b, e); err != nil {
-				return b, err
-			}
-			b = end(b, el)
-		}
-		return end(b, at), nil
+		return appendList(b, len(x), func(b []byte, i int) ([]byte, error) { return appendJSON(b, x[i]) })
 	default:
 		return b, errUnencodable
 	}
@@ -272,19 +274,7 @@ func buildWire(t reflect.Type) wireFunc {
 		}
 		elem := wireEncoderOf(t.Elem())
 		return func(b []byte, v reflect.Value) ([]byte, error) {
-			b = protowire.AppendTag(b, valueList, protowire.BytesType)
-			b, at := begin(b)
-			for i := range v.Len() {
-				b = protowire.AppendTag(b, listValues, protowire.BytesType)
-				var el int
-				b, el = begin(b)
-				var err error
-				if b, err = elem.get()(b, v.Index(i)); err != nil {
-					return b, err
-				}
-				b = end(b, el)
-			}
-			return end(b, at), nil
+			return appendList(b, v.Len(), func(b []byte, i int) ([]byte, error) { return elem.get()(b, v.Index(i)) })
 		}
 	case reflect.Map:
 		if t.Key().Kind() != reflect.String || custom(t.Key()) {
@@ -292,28 +282,19 @@ func buildWire(t reflect.Type) wireFunc {
 		}
 		elem := wireEncoderOf(t.Elem())
 		return func(b []byte, v reflect.Value) ([]byte, error) {
-			b = protowire.AppendTag(b, valueStruct, protowire.BytesType)
-			b, at := begin(b)
-			err := eachEntry(t, v, func(k string, val reflect.Value) error {
-				var err error
-				b, err = appendEntry(b, k, func(b []byte) ([]byte, error) { return elem.get()(b, val) })
-				return err
-			})
-			if err != nil {
+			return appendMessage(b, valueStruct, func(b []byte) ([]byte, error) {
+				err := eachEntry(t, v, func(k string, val reflect.Value) error {
+					var err error
+					b, err = appendEntry(b, k, func(b []byte) ([]byte, error) { return elem.get()(b, val) })
+					return err
+				})
 				return b, err
-			}
-			return end(b, at), nil
+			})
 		}
 	case reflect.Struct:
 		fields := wireStructOf(t)
 		return func(b []byte, v reflect.Value) ([]byte, error) {
-			b = protowire.AppendTag(b, valueStruct, protowire.BytesType)
-			b, at := begin(b)
-			b, err := fields.get()(b, v, nil)
-			if err != nil {
-				return b, err
-			}
-			return end(b, at), nil
+			return appendMessage(b, valueStruct, func(b []byte) ([]byte, error) { return fields.get()(b, v, nil) })
 		}
 	default:
 		return wireViaOf(t)
@@ -321,8 +302,8 @@ func buildWire(t reflect.Type) wireFunc {
 }
 
 // buildWireFields follows structEncoder; a struct it leaves to the round
-// trip is written from Of's value. A struct with its own JSON
-// encoding, which buildWire writes from Of's value, is left to Struct
+// trip is written from Of's value. A struct with its own JSON encoding,
+// which buildWire writes from Of's value, is left to Of and AppendObject
 // when AppendStruct is given it.
 func buildWireFields(t reflect.Type) wireFieldsFunc {
 	if custom(t) {

@@ -24,7 +24,7 @@ var prefix = []byte("prefix")
 // structpb.NewStruct (as the SDK's response.SetDesiredComposedResources
 // converts a composed resource).
 func viaMap(v any) (*structpb.Struct, error) {
-	obj, err := object(v)
+	obj, err := Object(v)
 	if err != nil {
 		return nil, err
 	}
